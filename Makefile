@@ -1,0 +1,55 @@
+# Thin wrapper over CMake. `make run` and `make test` work on a fresh Debian 12
+# machine: they install missing packages first (apt-get, as root).
+SHARED    ?= ../shared
+BUILD     ?= build
+MODEL     ?= $(SHARED)/models/stories260K.bin
+TOKENIZER ?= $(if $(filter %.bin,$(MODEL)),$(SHARED)/models/tok512.bin,)
+PORT      ?= 8080
+JOBS      ?= $(shell nproc)
+
+DEBIAN_PACKAGES := cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev nodejs npm
+
+.PHONY: all deps configure build run generate test bench fuzz clean format
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+configure: deps
+	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+generate: build
+	$(BUILD)/kvserve generate -m $(MODEL) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
+	  -p "Once upon a time" -n 200 --temperature 0
+
+run: generate
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: build
+	@for b in $(BUILD)/*_bench; do [ -x $$b ] && $$b; done; true
+
+fuzz: deps
+	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
+	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz
+	$(BUILD)-fuzz/gguf_reader_fuzz -max_total_time=60 $(SHARED)/models/stories260K-f16.gguf
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-fuzz

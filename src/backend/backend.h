@@ -1,0 +1,71 @@
+// Backend: the compute operations a model architecture is written against.
+//
+// Two implementations sit behind it: backend/reference (scalar, readable, the
+// oracle) and backend/cpu (SIMD and threads). Every op of the fast backend is
+// compared with the reference in backend_ops_test. Ownership: a backend owns
+// its threads and scratch; all pointers passed in are borrowed.
+// Thread-safety: one caller at a time (the engine thread).
+//
+// Batch invariance: every op computes each output row from its own input row
+// with an arithmetic order that does not depend on how many rows are in the
+// call, so a request's results do not depend on what it is batched with.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "tensor/tensor.h"
+
+namespace kvs {
+
+// Attention of a flattened batch of query tokens over the paged KV cache.
+struct PagedAttentionArgs {
+  const float* q = nullptr;  // [n_tokens, n_heads, head_dim]
+  float* out = nullptr;      // [n_tokens, n_heads, head_dim]
+  int64_t n_tokens = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;  // n_heads % n_kv_heads == 0 (grouped-query attention)
+  int head_dim = 0;
+  // Token i attends to positions [0, positions[i]] of its own sequence.
+  const int32_t* positions = nullptr;  // [n_tokens]
+  // block_tables[i] is token i's sequence's block table: position p lives in
+  // block block_tables[i][p / block_size], slot p % block_size.
+  const int32_t* const* block_tables = nullptr;  // [n_tokens] -> [n_blocks_of_seq]
+  // One layer's cache; [n_blocks, block_size, n_kv_heads, head_dim] each.
+  const float* k_cache = nullptr;
+  const float* v_cache = nullptr;
+  int block_size = 0;
+  float scale = 0;  // usually 1 / sqrt(head_dim)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+
+  // out[n, w.rows] = x[n, w.cols] . w^T
+  virtual void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) = 0;
+  // out[n, w.cols] = rows ids[0..n) of w, dequantized.
+  virtual void GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) = 0;
+  // out[n, dim] = x / sqrt(mean(x^2) + eps) * weight[dim]. out may equal x.
+  virtual void RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
+                       float* out) = 0;
+  // Rotates x[n, n_heads, head_dim] in place, adjacent pairs (2i, 2i+1) by
+  // angle positions[t] * freq_base^(-2i / head_dim).
+  virtual void Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
+                    float freq_base) = 0;
+  // out[n, d] = silu(gate) * up; gate, up [n, d]. out may equal gate.
+  virtual void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) = 0;
+  // x[count] += y[count]
+  virtual void Add(float* x, const float* y, int64_t count) = 0;
+  // Writes k, v [n, n_kv_heads * head_dim] into the cache slots
+  // slots[i] = block * block_size + offset, cache [n_slots_total, n_kv_heads * head_dim].
+  virtual void StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n,
+                       int64_t kv_dim, float* k_cache, float* v_cache) = 0;
+  virtual void PagedAttention(const PagedAttentionArgs& args) = 0;
+  // Copies whole blocks within one layer's cache (copy-on-write).
+  // cache [n_blocks, block_elems].
+  virtual void CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) = 0;
+};
+
+}  // namespace kvs

@@ -1,0 +1,24 @@
+// Conversions between float rows and every DType's storage, as GGUF/ggml
+// lay the blocks out (see docs/formats.md). These are the reference
+// definitions: simple, scalar, the oracle fast kernels are compared with.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace kvs {
+
+// dst[n] = decode(src). REQUIRES: n % BlockElems(t) == 0.
+void DequantizeRow(DType t, const void* src, float* dst, int64_t n);
+
+// dst = encode(src[n]), RowBytes(t, n) bytes. REQUIRES: n % BlockElems(t) == 0.
+void QuantizeRow(DType t, const float* src, void* dst, int64_t n);
+
+// IEEE half and bfloat16 scalars.
+float F16ToF32(uint16_t h);
+uint16_t F32ToF16(float f);  // round to nearest even
+float BF16ToF32(uint16_t h);
+uint16_t F32ToBF16(float f);  // round to nearest even
+
+}  // namespace kvs

@@ -1,0 +1,37 @@
+// Vocab: the data a tokenizer is built from, whatever file it came from
+// (a llama2.c tokenizer.bin or GGUF tokenizer.ggml.* metadata).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvs {
+
+using TokenId = int32_t;
+
+// GGUF tokenizer.ggml.token_type values.
+enum class TokenType : int32_t {
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6,
+};
+
+struct Vocab {
+  std::vector<std::string> pieces;  // [n_vocab]; SentencePiece pieces use U+2581 for space
+                                    // in GGUF, a plain space in llama2.c files
+  std::vector<float> scores;        // [n_vocab] merge priority, higher merges first
+  std::vector<TokenType> types;     // [n_vocab]
+  TokenId bos_id = -1;
+  TokenId eos_id = -1;
+  TokenId unk_id = -1;
+  bool add_bos = true;           // prepend BOS when encoding a prompt
+  bool add_space_prefix = true;  // SentencePiece dummy prefix (see models/README.md)
+  std::string model = "llama";   // tokenizer.ggml.model
+  std::string chat_template;     // tokenizer.chat_template, empty if none
+};
+
+}  // namespace kvs

@@ -1,0 +1,9 @@
+// Entry points of kvserve's subcommands, one per tools/cmd_*.cc. Each takes
+// argv with the subcommand name at argv[0] and returns the exit status.
+#pragma once
+
+namespace kvs::tools {
+
+int RunGenerate(int argc, char** argv);
+
+}  // namespace kvs::tools
