@@ -1,0 +1,32 @@
+// EngineConfig and EngineStats: the engine's knobs and its counters.
+#pragma once
+
+#include <cstdint>
+
+namespace kvs {
+
+struct EngineConfig {
+  int max_batched_tokens = 512;  // token budget per step (chunked prefill splits prompts)
+  int max_running = 64;          // running requests at most
+  int max_waiting = 1024;        // queued requests at most; Submit rejects past it
+  bool enable_prefix_caching = true;
+  bool enable_chunked_prefill = true;  // off: a prompt is scheduled whole or not at all
+};
+
+// A snapshot, safe to read from any thread after EngineLoop::Stats().
+struct EngineStats {
+  int64_t requests_running = 0;
+  int64_t requests_waiting = 0;
+  int64_t requests_finished = 0;
+  int64_t prompt_tokens = 0;
+  int64_t generated_tokens = 0;
+  int64_t prefix_cache_queried_tokens = 0;
+  int64_t prefix_cache_hit_tokens = 0;
+  int64_t preemptions = 0;
+  int64_t kv_blocks_total = 0;
+  int64_t kv_blocks_used = 0;
+  int64_t peak_kv_blocks_used = 0;
+  int64_t steps = 0;
+};
+
+}  // namespace kvs

@@ -1,0 +1,47 @@
+// EngineLoop: the engine thread and its mailbox.
+//
+// One thread owns the scheduler, KV manager, model runner and all request
+// state; other threads Submit and Abort through a mailbox and read results
+// from each request's OutputStream. Thread-safety: every public method is
+// safe to call from any thread. Ownership: EngineLoop owns its thread and
+// joins it in Shutdown() / the destructor; finished streams stay readable.
+#pragma once
+
+#include <memory>
+
+#include "base/status.h"
+#include "engine/engine_config.h"
+#include "engine/output_stream.h"
+#include "engine/request_types.h"
+#include "runtime/model_runner.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvs {
+
+class EngineLoop {
+ public:
+  // tokenizer is borrowed and must outlive the loop.
+  static StatusOr<std::unique_ptr<EngineLoop>> Create(std::unique_ptr<ModelRunner> runner,
+                                                      const Tokenizer* tokenizer,
+                                                      const EngineConfig& config);
+  ~EngineLoop();
+
+  // Queues a request. Errors (returned at once, nothing queued): an empty
+  // prompt, a prompt + max_tokens beyond the context, a request that could
+  // never fit in KV memory even alone, a full waiting queue.
+  StatusOr<std::shared_ptr<OutputStream>> Submit(GenerationRequest request);
+
+  // Aborts a request; honoured within one step; its blocks are freed and its
+  // stream ends with FinishReason::kAbort. Unknown or finished ids: no-op.
+  void Abort(RequestId id);
+
+  EngineStats Stats() const;
+
+  // Ends in-flight requests with kAbort and joins the thread. Idempotent.
+  void Shutdown();
+
+ private:
+  // (implementation)
+};
+
+}  // namespace kvs

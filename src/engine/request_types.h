@@ -1,0 +1,49 @@
+// What callers hand the engine and what it hands back, per request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "sampling/sampler.h"
+#include "sampling/sampling_params.h"
+#include "tokenizer/vocab.h"
+
+namespace kvs {
+
+using RequestId = int64_t;
+
+enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
+const char* FinishReasonName(FinishReason r);  // "stop", "length", "abort", "error"
+
+struct StopConditions {
+  int max_tokens = 16;                    // new tokens at most
+  std::vector<TokenId> stop_token_ids;    // besides EOS
+  std::vector<std::string> stop_strings;  // text ends before the stop string
+  bool ignore_eos = false;
+};
+
+struct GenerationRequest {
+  std::vector<TokenId> prompt;  // BOS included where the model wants it
+  SamplingParams sampling;
+  StopConditions stop;
+  int priority = 0;        // lower value runs first; FCFS within a priority
+  std::string cache_salt;  // tenant isolation for the prefix cache
+};
+
+// One message on a request's output stream. The last one has finished = true.
+struct StreamDelta {
+  std::vector<TokenId> tokens;        // new token ids
+  std::string text;                   // new text: whole UTF-8, stop strings held back
+  std::vector<SampleResult> samples;  // per new token, when logprobs were asked for
+  bool finished = false;
+  FinishReason finish_reason = FinishReason::kNone;
+  Status error;  // set when finish_reason == kError (e.g. rejected up front)
+  // Counts, valid on every delta.
+  int prompt_tokens = 0;
+  int cached_tokens = 0;  // prompt tokens served from the prefix cache (first schedule)
+  int completion_tokens = 0;
+};
+
+}  // namespace kvs
