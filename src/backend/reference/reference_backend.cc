@@ -1,0 +1,132 @@
+#include "backend/reference/reference_backend.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "tensor/quant.h"
+
+namespace kvs {
+
+void ReferenceBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
+  row_.resize(w.cols);
+  // Rows outer so that each weight row is dequantized once for all of x.
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const float* wr;
+    if (w.type == DType::kF32) {
+      wr = reinterpret_cast<const float*>(w.row(r));
+    } else {
+      DequantizeRow(w.type, w.row(r), row_.data(), w.cols);
+      wr = row_.data();
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * w.cols;
+      float acc = 0.0f;
+      for (int64_t j = 0; j < w.cols; ++j) acc += wr[j] * xt[j];
+      out[t * w.rows + r] = acc;
+    }
+  }
+}
+
+void ReferenceBackend::GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  for (int64_t t = 0; t < n; ++t) DequantizeRow(w.type, w.row(ids[t]), out + t * w.cols, w.cols);
+}
+
+void ReferenceBackend::RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim,
+                               float eps, float* out) {
+  for (int64_t t = 0; t < n; ++t) {
+    const float* xt = x + t * dim;
+    float* ot = out + t * dim;
+    float ss = 0.0f;
+    for (int64_t j = 0; j < dim; ++j) ss += xt[j] * xt[j];
+    ss /= static_cast<float>(dim);
+    ss += eps;
+    ss = 1.0f / std::sqrt(ss);
+    for (int64_t j = 0; j < dim; ++j) ot[j] = weight[j] * (ss * xt[j]);
+  }
+}
+
+void ReferenceBackend::Rope(float* x, const int32_t* positions, int64_t n, int n_heads,
+                            int head_dim, float freq_base) {
+  for (int64_t t = 0; t < n; ++t) {
+    const float pos = static_cast<float>(positions[t]);
+    for (int h = 0; h < n_heads; ++h) {
+      float* v = x + (t * n_heads + h) * head_dim;
+      for (int i = 0; i < head_dim; i += 2) {
+        const float freq = 1.0f / std::pow(freq_base, i / static_cast<float>(head_dim));
+        const float angle = pos * freq;
+        const float c = std::cos(angle);
+        const float s = std::sin(angle);
+        const float v0 = v[i];
+        const float v1 = v[i + 1];
+        v[i] = v0 * c - v1 * s;
+        v[i + 1] = v0 * s + v1 * c;
+      }
+    }
+  }
+}
+
+void ReferenceBackend::SwiGlu(const float* gate, const float* up, int64_t n, int64_t d,
+                              float* out) {
+  for (int64_t i = 0; i < n * d; ++i) {
+    float g = gate[i];
+    g *= 1.0f / (1.0f + std::exp(-g));
+    out[i] = g * up[i];
+  }
+}
+
+void ReferenceBackend::Add(float* x, const float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) x[i] += y[i];
+}
+
+void ReferenceBackend::StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n,
+                               int64_t kv_dim, float* k_cache, float* v_cache) {
+  for (int64_t t = 0; t < n; ++t) {
+    std::memcpy(k_cache + int64_t{slots[t]} * kv_dim, k + t * kv_dim, kv_dim * sizeof(float));
+    std::memcpy(v_cache + int64_t{slots[t]} * kv_dim, v + t * kv_dim, kv_dim * sizeof(float));
+  }
+}
+
+void ReferenceBackend::PagedAttention(const PagedAttentionArgs& a) {
+  const int group = a.n_heads / a.n_kv_heads;
+  const int64_t kv_dim = int64_t{a.n_kv_heads} * a.head_dim;
+  for (int64_t t = 0; t < a.n_tokens; ++t) {
+    const int32_t last = a.positions[t];
+    const int32_t* table = a.block_tables[t];
+    scores_.resize(last + 1);
+    for (int h = 0; h < a.n_heads; ++h) {
+      const float* q = a.q + (t * a.n_heads + h) * a.head_dim;
+      const int64_t head_off = int64_t{h / group} * a.head_dim;
+      auto slot_of = [&](int32_t p) {
+        return int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size;
+      };
+      float max_score = -INFINITY;
+      for (int32_t p = 0; p <= last; ++p) {
+        const float* k = a.k_cache + slot_of(p) * kv_dim + head_off;
+        float s = 0.0f;
+        for (int i = 0; i < a.head_dim; ++i) s += q[i] * k[i];
+        s *= a.scale;
+        scores_[p] = s;
+        if (s > max_score) max_score = s;
+      }
+      float sum = 0.0f;
+      for (int32_t p = 0; p <= last; ++p) {
+        scores_[p] = std::exp(scores_[p] - max_score);
+        sum += scores_[p];
+      }
+      for (int32_t p = 0; p <= last; ++p) scores_[p] /= sum;
+      float* o = a.out + (t * a.n_heads + h) * a.head_dim;
+      for (int i = 0; i < a.head_dim; ++i) o[i] = 0.0f;
+      for (int32_t p = 0; p <= last; ++p) {
+        const float* v = a.v_cache + slot_of(p) * kv_dim + head_off;
+        for (int i = 0; i < a.head_dim; ++i) o[i] += scores_[p] * v[i];
+      }
+    }
+  }
+}
+
+void ReferenceBackend::CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) {
+  std::memcpy(cache + int64_t{dst} * block_elems, cache + int64_t{src} * block_elems,
+              block_elems * sizeof(float));
+}
+
+}  // namespace kvs

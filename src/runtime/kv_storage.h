@@ -1,0 +1,47 @@
+// KvStorage: the physical KV cache, one preallocated pool shared by every
+// sequence. Which block belongs to whom is the KvCacheManager's business;
+// this only holds the numbers.
+//
+// Layout per layer: k and v each [n_blocks, block_size, n_kv_heads, head_dim]
+// float32. Ownership: owns the memory (allocated once at creation).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+
+namespace kvs {
+
+class KvStorage {
+ public:
+  static StatusOr<std::unique_ptr<KvStorage>> Create(int n_layers, int n_blocks, int block_size,
+                                                     int kv_dim);
+
+  // Blocks that fit in `bytes` for this shape (at least 0).
+  static int BlocksForBytes(int64_t bytes, int n_layers, int block_size, int kv_dim);
+  static int64_t BytesPerBlock(int n_layers, int block_size, int kv_dim);
+
+  float* k(int layer) { return k_.get() + layer * layer_elems_; }
+  float* v(int layer) { return v_.get() + layer * layer_elems_; }
+  int n_layers() const { return n_layers_; }
+  int n_blocks() const { return n_blocks_; }
+  int block_size() const { return block_size_; }
+  int kv_dim() const { return kv_dim_; }
+  int64_t block_elems() const { return int64_t{block_size_} * kv_dim_; }
+  int64_t bytes() const { return 2 * n_layers_ * layer_elems_ * int64_t{sizeof(float)}; }
+
+ private:
+  KvStorage() = default;
+
+  int n_layers_ = 0;
+  int n_blocks_ = 0;
+  int block_size_ = 0;
+  int kv_dim_ = 0;
+  int64_t layer_elems_ = 0;
+  std::unique_ptr<float[]> k_;
+  std::unique_ptr<float[]> v_;
+};
+
+}  // namespace kvs

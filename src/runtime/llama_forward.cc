@@ -1,0 +1,84 @@
+#include "runtime/llama_forward.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace kvs {
+
+LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage* kv)
+    : model_(model), backend_(backend), kv_(kv) {}
+
+void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
+  const LlamaHParams& hp = model_->hparams();
+  auto grow = [](std::vector<float>& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(size);
+  };
+  grow(x_, n * hp.dim);
+  grow(xb_, n * hp.dim);
+  grow(q_, n * hp.dim);
+  grow(k_, n * model_->kv_dim());
+  grow(v_, n * model_->kv_dim());
+  grow(att_, n * hp.dim);
+  grow(gate_, n * hp.hidden_dim);
+  grow(up_, n * hp.hidden_dim);
+  grow(last_, n_logit_rows * hp.dim);
+  grow(logits_, n_logit_rows * hp.n_vocab);
+}
+
+const float* LlamaForward::Run(Batch& batch) {
+  const LlamaHParams& hp = model_->hparams();
+  const LlamaWeights& w = model_->weights();
+  const int64_t n = batch.n_tokens();
+  const int64_t n_out = batch.n_logit_rows();
+  const int head_dim = model_->head_dim();
+  const int64_t kv_dim = model_->kv_dim();
+  Reserve(n, n_out);
+  batch.ComputeSlots(kv_->block_size());
+
+  PagedAttentionArgs attn;
+  attn.q = q_.data();
+  attn.out = att_.data();
+  attn.n_tokens = n;
+  attn.n_heads = hp.n_heads;
+  attn.n_kv_heads = hp.n_kv_heads;
+  attn.head_dim = head_dim;
+  attn.positions = batch.positions();
+  attn.block_tables = batch.block_tables();
+  attn.block_size = kv_->block_size();
+  attn.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+
+  backend_->GetRows(w.token_embd, batch.tokens(), n, x_.data());  // x [n, dim]
+  for (int l = 0; l < hp.n_layers; ++l) {
+    const LlamaLayerWeights& lw = w.layers[l];
+    // Attention sublayer.
+    backend_->RmsNorm(x_.data(), lw.attn_norm, n, hp.dim, hp.norm_eps, xb_.data());
+    backend_->MatMul(lw.wq, xb_.data(), n, q_.data());  // [n, n_heads, head_dim]
+    backend_->MatMul(lw.wk, xb_.data(), n, k_.data());  // [n, n_kv_heads, head_dim]
+    backend_->MatMul(lw.wv, xb_.data(), n, v_.data());  // [n, n_kv_heads, head_dim]
+    backend_->Rope(q_.data(), batch.positions(), n, hp.n_heads, head_dim, hp.rope_freq_base);
+    backend_->Rope(k_.data(), batch.positions(), n, hp.n_kv_heads, head_dim, hp.rope_freq_base);
+    backend_->StoreKv(k_.data(), v_.data(), batch.slots(), n, kv_dim, kv_->k(l), kv_->v(l));
+    attn.k_cache = kv_->k(l);
+    attn.v_cache = kv_->v(l);
+    backend_->PagedAttention(attn);                          // att [n, n_heads, head_dim]
+    backend_->MatMul(lw.wo, att_.data(), n, xb_.data());  // [n, dim]
+    backend_->Add(x_.data(), xb_.data(), n * hp.dim);
+    // Feed-forward sublayer (SwiGLU).
+    backend_->RmsNorm(x_.data(), lw.ffn_norm, n, hp.dim, hp.norm_eps, xb_.data());
+    backend_->MatMul(lw.w_gate, xb_.data(), n, gate_.data());  // [n, hidden_dim]
+    backend_->MatMul(lw.w_up, xb_.data(), n, up_.data());      // [n, hidden_dim]
+    backend_->SwiGlu(gate_.data(), up_.data(), n, hp.hidden_dim, gate_.data());
+    backend_->MatMul(lw.w_down, gate_.data(), n, xb_.data());  // [n, dim]
+    backend_->Add(x_.data(), xb_.data(), n * hp.dim);
+  }
+  // Only the rows that sample go through the final norm and the classifier.
+  for (int64_t i = 0; i < n_out; ++i) {
+    std::memcpy(last_.data() + i * hp.dim, x_.data() + int64_t{batch.logit_rows()[i]} * hp.dim,
+                hp.dim * sizeof(float));
+  }
+  backend_->RmsNorm(last_.data(), w.output_norm, n_out, hp.dim, hp.norm_eps, last_.data());
+  backend_->MatMul(w.output, last_.data(), n_out, logits_.data());  // [n_out, n_vocab]
+  return logits_.data();
+}
+
+}  // namespace kvs
