@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 
 #include "engine/request_types.h"
@@ -11,7 +13,18 @@ namespace kvs {
 
 class OutputStream {
  public:
+  explicit OutputStream(RequestId id) : id_(id) {}
+  OutputStream(const OutputStream&) = delete;
+  OutputStream& operator=(const OutputStream&) = delete;
+
   RequestId id() const;
+
+  // Producer side (the engine thread): queues a delta, merged with whatever
+  // the consumer has not read yet. Nothing may be pushed after a delta with
+  // finished = true (checked).
+  void Push(StreamDelta delta);
+  // True once the finished delta has been pushed (it may not be read yet).
+  bool finished() const;
 
   // Waits up to `timeout` for the next delta (coalescing what has queued up:
   // tokens and text concatenated). nullopt on timeout. After the finished
@@ -22,7 +35,13 @@ class OutputStream {
   StreamDelta WaitAll();
 
  private:
-  // (implementation)
+  const RequestId id_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  StreamDelta pending_;        // guarded by mu_: merged deltas not yet read
+  bool has_pending_ = false;   // guarded by mu_
+  bool pushed_finished_ = false;    // guarded by mu_
+  bool returned_finished_ = false;  // guarded by mu_
 };
 
 }  // namespace kvs

@@ -15,7 +15,37 @@
 //  - a cached block's contents never change while it can be found: a block is
 //    written only by a sequence that holds it alone, or after copy-on-write;
 //  - only full blocks are hashed; hash(block) = H(hash(parent), tokens, salt);
-//  - sum of references held by sequences == sum of ref_counts.
+//  - sum of references held by sequences == sum of ref_counts; more exactly,
+//    every block's ref_count is the number of block tables that hold it;
+//  - blocks a sequence may still write (index >= n_computed / block_size)
+//    carry no hash, and after AllocateSlots are held by that sequence alone.
+//
+// Protocol (what the scheduler does, and what the checks assume):
+//  1. A waiting request: LookupPrefix(seq, prompt, salt) -> n_computed.
+//     Then AllocateSlots(seq, n_computed + n_new). If that returns false,
+//     Free(seq) (its cache hits go back, still cached) before trying again.
+//  2. Each step, before building the batch: AllocateSlots(seq, n_computed +
+//     n_new) for every scheduled sequence, then TakePendingCopies() for the
+//     runner. BlockTable spans are taken after all AllocateSlots calls.
+//  3. After the step: CommitTokens(seq, all_tokens, n_computed + n_new, salt).
+//  4. Finished, aborted or preempted: Free(seq). A preempted request later
+//     starts again at 1 (its blocks, if not yet evicted, make that cheap).
+//  A sequence uses one salt in all calls. Running out of blocks is not an
+//  error: AllocateSlots says false and the scheduler preempts.
+//
+// Full-prompt hit: the last full block is not taken, so the model recomputes
+// that block's tokens (up to block_size of them, not just the last one): the
+// cached copy must not be written. When it becomes full again its hash is
+// already in the cache; the existing entry wins and the new block stays
+// unregistered (see BlockPool::Register).
+//
+// Prefix caching off: LookupPrefix counts the lookup and its queried tokens,
+// hits nothing and returns 0; CommitTokens hashes nothing.
+//
+// Steady-state cost: AllocateSlots and CommitTokens do not allocate memory
+// except when a sequence's block table outgrows its capacity (tables are
+// recycled between sequences) or a copy is recorded; one SHA-256 per block
+// that becomes full.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +53,11 @@
 #include <string>
 #include <vector>
 
+#include <unordered_map>
+
 #include "base/status.h"
+#include "kv/block_hash.h"
+#include "kv/block_pool.h"
 #include "tokenizer/vocab.h"
 
 namespace kvs {
@@ -93,10 +127,13 @@ class KvCacheManager {
   Status Fork(SeqId parent, SeqId child);
 
   // seq's block table, block i holding tokens [i*block_size, (i+1)*block_size).
+  // Empty for an unknown seq. Valid until the next LookupPrefix,
+  // AllocateSlots or Free of this seq.
   std::span<const BlockId> BlockTable(SeqId seq) const;
 
   // Copies AllocateSlots decided on since the last call; the runner performs
-  // them before the step.
+  // them, in order, before the step (a later copy may reuse an earlier
+  // copy's source block as its destination).
   std::vector<BlockCopy> TakePendingCopies();
 
   KvStats Stats() const;
@@ -104,7 +141,36 @@ class KvCacheManager {
   // Aborts (KVS_CHECK) if any invariant above is broken. For tests.
   void CheckInvariants() const;
 
-  // (implementation: private members follow)
+  // Introspection for tests and debugging.
+  bool HasSeq(SeqId seq) const { return seqs_.count(seq) != 0; }
+  int BlockRefCount(BlockId block) const { return pool_.ref_count(block); }
+  bool IsBlockCached(BlockId block) const { return pool_.is_cached(block); }
+
+ private:
+  struct SeqState {
+    std::vector<BlockId> blocks;  // block table
+    int n_computed = 0;           // tokens [0, n_computed) are stored
+    int n_hashed = 0;             // blocks [0, n_hashed) have had their hash computed
+    BlockHash last_hash;          // hash of block n_hashed - 1 (chain parent)
+  };
+
+  SeqState& GetOrCreate(SeqId seq);
+  // Index range [first, end) of seq's existing blocks that writing tokens up
+  // to n_total_tokens touches.
+  void WriteRange(const SeqState& s, int n_total_tokens, size_t* first, size_t* end) const;
+  int NBlocksFor(int n_tokens) const { return (n_tokens + block_size_ - 1) / block_size_; }
+
+  const int block_size_;
+  const bool enable_prefix_caching_;
+  BlockPool pool_;
+  BlockHasher hasher_;
+  std::unordered_map<SeqId, SeqState> seqs_;  // node-based: SeqState addresses are stable
+  std::vector<std::vector<BlockId>> spare_tables_;  // emptied tables kept for their capacity
+  std::vector<BlockCopy> pending_copies_;
+  int64_t n_lookups_ = 0;
+  int64_t n_queried_tokens_ = 0;
+  int64_t n_hit_tokens_ = 0;
+  int64_t n_cow_copies_ = 0;
 };
 
 }  // namespace kvs
