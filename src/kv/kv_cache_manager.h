@@ -51,9 +51,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <vector>
-
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 #include "kv/block_hash.h"
@@ -66,7 +65,7 @@ using BlockId = int32_t;
 using SeqId = int64_t;
 
 struct KvManagerConfig {
-  int n_blocks = 0;    // total blocks in the pool
+  int n_blocks = 0;     // total blocks in the pool
   int block_size = 16;  // tokens per block
   bool enable_prefix_caching = true;
 };
@@ -164,7 +163,7 @@ class KvCacheManager {
   const bool enable_prefix_caching_;
   BlockPool pool_;
   BlockHasher hasher_;
-  std::unordered_map<SeqId, SeqState> seqs_;  // node-based: SeqState addresses are stable
+  std::unordered_map<SeqId, SeqState> seqs_;        // node-based: SeqState addresses are stable
   std::vector<std::vector<BlockId>> spare_tables_;  // emptied tables kept for their capacity
   std::vector<BlockCopy> pending_copies_;
   int64_t n_lookups_ = 0;
