@@ -1,0 +1,313 @@
+#include "server/openai_request.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+namespace kvs::server {
+namespace {
+
+using Json = nlohmann::json;
+using MaybeError = std::optional<ApiError>;
+
+// A field that is absent or null counts as not given (OpenAI SDKs send null
+// for unset optional fields).
+const Json* Field(const Json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string TypeError(const char* key, const char* want, const Json& got) {
+  return std::string("'") + key + "' must be " + want + ", got " + got.type_name();
+}
+
+MaybeError ReadNumber(const Json& body, const char* key, double lo, double hi, bool lo_open,
+                      float* out) {
+  const Json* v = Field(body, key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_number()) return InvalidParam(key, TypeError(key, "a number", *v), "invalid_type");
+  double x = v->get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi || (lo_open && x == lo)) {
+    return InvalidParam(key,
+                        std::string("'") + key + "' must be in " + (lo_open ? "(" : "[") +
+                            Json(lo).dump() + ", " + Json(hi).dump() + "], got " + v->dump(),
+                        "invalid_value");
+  }
+  *out = static_cast<float>(x);
+  return std::nullopt;
+}
+
+// Integers: JSON integers, or floats with an integral value (2.0).
+MaybeError ReadInt(const Json& body, const char* key, int64_t lo, int64_t hi, int64_t* out) {
+  const Json* v = Field(body, key);
+  if (v == nullptr) return std::nullopt;
+  bool integral = v->is_number_integer() ||
+                  (v->is_number_float() && std::isfinite(v->get<double>()) &&
+                   std::floor(v->get<double>()) == v->get<double>() &&
+                   std::fabs(v->get<double>()) < 9e15);
+  if (!integral) return InvalidParam(key, TypeError(key, "an integer", *v), "invalid_type");
+  int64_t x = v->is_number_unsigned()
+                  ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX))
+                  : (v->is_number_integer() ? v->get<int64_t>()
+                                            : static_cast<int64_t>(v->get<double>()));
+  if (x < lo || x > hi) {
+    return InvalidParam(key,
+                        std::string("'") + key + "' must be in [" + std::to_string(lo) + ", " +
+                            std::to_string(hi) + "], got " + v->dump(),
+                        "invalid_value");
+  }
+  *out = x;
+  return std::nullopt;
+}
+
+MaybeError ReadBool(const Json& body, const char* key, bool* out) {
+  const Json* v = Field(body, key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_boolean()) return InvalidParam(key, TypeError(key, "a boolean", *v), "invalid_type");
+  *out = v->get<bool>();
+  return std::nullopt;
+}
+
+MaybeError ReadString(const Json& body, const char* key, std::string* out) {
+  const Json* v = Field(body, key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_string()) return InvalidParam(key, TypeError(key, "a string", *v), "invalid_type");
+  *out = v->get<std::string>();
+  return std::nullopt;
+}
+
+#define KVS_API_RETURN_IF_ERROR(expr) \
+  do {                                \
+    MaybeError kvs_err_ = (expr);     \
+    if (kvs_err_) return *kvs_err_;   \
+  } while (0)
+
+// content: a string, null (an assistant turn with tool calls only) or an
+// array of {"type": "text", "text": ...} parts.
+MaybeError ReadContent(const Json& msg, size_t i, std::string* out) {
+  std::string param = "messages[" + std::to_string(i) + "].content";
+  auto it = msg.find("content");
+  if (it == msg.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) {
+    *out = it->get<std::string>();
+    return std::nullopt;
+  }
+  if (!it->is_array()) {
+    return InvalidParam(param, "'content' must be a string or an array of text parts, got " +
+                                   std::string(it->type_name()),
+                        "invalid_type");
+  }
+  for (const Json& part : *it) {
+    if (!part.is_object() || !part.contains("type") || part["type"] != "text" ||
+        !part.contains("text") || !part["text"].is_string()) {
+      return InvalidParam(param, "only {\"type\": \"text\", \"text\": string} parts are supported",
+                          "invalid_value");
+    }
+    *out += part["text"].get<std::string>();
+  }
+  return std::nullopt;
+}
+
+MaybeError ReadMessages(const Json& body, std::vector<InputMessage>* out) {
+  const Json* v = Field(body, "messages");
+  if (v == nullptr) return InvalidParam("messages", "'messages' is required", "missing_required");
+  if (!v->is_array()) {
+    return InvalidParam("messages", TypeError("messages", "an array", *v), "invalid_type");
+  }
+  if (v->empty()) return InvalidParam("messages", "'messages' must not be empty", "invalid_value");
+  for (size_t i = 0; i < v->size(); ++i) {
+    const Json& m = (*v)[i];
+    std::string param = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return InvalidParam(param, "a message must be an object", "invalid_type");
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) {
+      return InvalidParam(param + ".role", "a message needs a string 'role'", "invalid_type");
+    }
+    std::string r = role->get<std::string>();
+    if (r != "system" && r != "developer" && r != "user" && r != "assistant" && r != "tool") {
+      return InvalidParam(param + ".role", "unknown role '" + r + "'", "invalid_value");
+    }
+    InputMessage msg;
+    msg.role = r == "developer" ? "system" : r;
+    KVS_API_RETURN_IF_ERROR(ReadContent(m, i, &msg.content));
+    out->push_back(std::move(msg));
+  }
+  return std::nullopt;
+}
+
+MaybeError ReadTokenIds(const Json& arr, const ParseLimits& limits, std::vector<TokenId>* out) {
+  if (arr.empty()) return InvalidParam("prompt", "a token-id prompt must not be empty",
+                                       "invalid_value");
+  if (arr.size() > static_cast<size_t>(limits.max_prompt_ids)) {
+    return InvalidParam("prompt", "prompt has too many token ids", "context_length_exceeded");
+  }
+  for (const Json& t : arr) {
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
+        t.get<int64_t>() > std::numeric_limits<TokenId>::max()) {
+      return InvalidParam("prompt", "token ids must be non-negative integers, got " + t.dump(),
+                          "invalid_value");
+    }
+    out->push_back(static_cast<TokenId>(t.get<int64_t>()));
+  }
+  return std::nullopt;
+}
+
+// prompt: "text", [ids...], ["text"] or [[ids...]]. Several prompts in one
+// request (OpenAI's batch form) are refused: one request, one choice.
+MaybeError ReadPrompt(const Json& body, const ParseLimits& limits, OpenAiRequest* req) {
+  const Json* v = Field(body, "prompt");
+  if (v == nullptr) return InvalidParam("prompt", "'prompt' is required", "missing_required");
+  if (v->is_string()) {
+    req->prompt_text = v->get<std::string>();
+    return std::nullopt;
+  }
+  if (!v->is_array()) {
+    return InvalidParam("prompt", TypeError("prompt", "a string or an array of token ids", *v),
+                        "invalid_type");
+  }
+  if (!v->empty() && ((*v)[0].is_string() || (*v)[0].is_array())) {
+    if (v->size() != 1) {
+      return InvalidParam("prompt", "only one prompt per request is supported", "invalid_value");
+    }
+    const Json& only = (*v)[0];
+    if (only.is_string()) {
+      req->prompt_text = only.get<std::string>();
+      return std::nullopt;
+    }
+    req->prompt_is_ids = true;
+    return ReadTokenIds(only, limits, &req->prompt_ids);
+  }
+  req->prompt_is_ids = true;
+  return ReadTokenIds(*v, limits, &req->prompt_ids);
+}
+
+MaybeError ReadStop(const Json& body, const ParseLimits& limits, std::vector<std::string>* out) {
+  const Json* v = Field(body, "stop");
+  if (v == nullptr) return std::nullopt;
+  if (v->is_string()) {
+    if (!v->get<std::string>().empty()) out->push_back(v->get<std::string>());
+    return std::nullopt;
+  }
+  if (!v->is_array()) {
+    return InvalidParam("stop", TypeError("stop", "a string or an array of strings", *v),
+                        "invalid_type");
+  }
+  if (v->size() > static_cast<size_t>(limits.max_stop_strings)) {
+    return InvalidParam("stop",
+                        "at most " + std::to_string(limits.max_stop_strings) + " stop strings",
+                        "invalid_value");
+  }
+  for (const Json& s : *v) {
+    if (!s.is_string()) return InvalidParam("stop", "stop entries must be strings", "invalid_type");
+    if (!s.get<std::string>().empty()) out->push_back(s.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+MaybeError ReadSampling(const Json& body, Endpoint endpoint, const ParseLimits& limits,
+                        OpenAiRequest* req) {
+  SamplingParams& s = req->sampling;
+  KVS_API_RETURN_IF_ERROR(ReadNumber(body, "temperature", 0.0, 2.0, false, &s.temperature));
+  KVS_API_RETURN_IF_ERROR(ReadNumber(body, "top_p", 0.0, 1.0, true, &s.top_p));
+  KVS_API_RETURN_IF_ERROR(ReadNumber(body, "min_p", 0.0, 1.0, false, &s.min_p));
+  KVS_API_RETURN_IF_ERROR(
+      ReadNumber(body, "presence_penalty", -2.0, 2.0, false, &s.presence_penalty));
+  KVS_API_RETURN_IF_ERROR(
+      ReadNumber(body, "frequency_penalty", -2.0, 2.0, false, &s.frequency_penalty));
+  KVS_API_RETURN_IF_ERROR(
+      ReadNumber(body, "repetition_penalty", 0.0, 10.0, true, &s.repetition_penalty));
+  int64_t top_k = 0;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "top_k", -1, 1 << 30, &top_k));
+  s.top_k = top_k < 0 ? 0 : static_cast<int>(top_k);  // vLLM: -1 means off
+  if (Field(body, "seed") != nullptr) {
+    int64_t seed = 0;
+    KVS_API_RETURN_IF_ERROR(ReadInt(body, "seed", INT64_MIN, INT64_MAX, &seed));
+    s.seed = static_cast<uint64_t>(seed);
+    s.has_seed = true;
+  }
+  // Logprobs: chat takes logprobs: bool + top_logprobs: n; completions take
+  // logprobs: n (the number of alternatives).
+  if (endpoint == Endpoint::kChat) {
+    bool logprobs = false;
+    int64_t top = 0;
+    KVS_API_RETURN_IF_ERROR(ReadBool(body, "logprobs", &logprobs));
+    KVS_API_RETURN_IF_ERROR(ReadInt(body, "top_logprobs", 0, limits.max_top_logprobs, &top));
+    if (Field(body, "top_logprobs") != nullptr && !logprobs) {
+      return InvalidParam("top_logprobs", "'top_logprobs' requires 'logprobs': true",
+                          "invalid_value");
+    }
+    s.top_logprobs = logprobs ? static_cast<int>(top) : -1;
+  } else if (Field(body, "logprobs") != nullptr) {
+    int64_t n = 0;
+    KVS_API_RETURN_IF_ERROR(ReadInt(body, "logprobs", 0, limits.max_top_logprobs, &n));
+    s.top_logprobs = static_cast<int>(n);
+  }
+  return std::nullopt;
+}
+
+MaybeError ReadStreaming(const Json& body, OpenAiRequest* req) {
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "stream", &req->stream));
+  const Json* opts = Field(body, "stream_options");
+  if (opts == nullptr) return std::nullopt;
+  if (!opts->is_object()) {
+    return InvalidParam("stream_options", TypeError("stream_options", "an object", *opts),
+                        "invalid_type");
+  }
+  if (!req->stream) {
+    return InvalidParam("stream_options", "'stream_options' is only allowed with 'stream': true",
+                        "invalid_value");
+  }
+  return ReadBool(*opts, "include_usage", &req->include_usage);
+}
+
+}  // namespace
+
+ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
+                                            const ParseLimits& limits) {
+  if (!body.is_object()) {
+    return InvalidParam("", "the request body must be a JSON object", "invalid_type");
+  }
+  OpenAiRequest req;
+  req.endpoint = endpoint;
+  KVS_API_RETURN_IF_ERROR(ReadString(body, "model", &req.model));
+  if (endpoint == Endpoint::kChat) {
+    KVS_API_RETURN_IF_ERROR(ReadMessages(body, &req.messages));
+  } else {
+    KVS_API_RETURN_IF_ERROR(ReadPrompt(body, limits, &req));
+  }
+  int64_t n = 1;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "n", 1, 1, &n));
+  int64_t best_of = 1;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "best_of", 1, 1, &best_of));
+  if (const Json* echo = Field(body, "echo"); echo != nullptr && *echo != false) {
+    return InvalidParam("echo", "'echo' is not supported", "invalid_value");
+  }
+  int64_t max_tokens = -1;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "max_tokens", 1, INT32_MAX, &max_tokens));
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "max_completion_tokens", 1, INT32_MAX, &max_tokens));
+  req.max_tokens = static_cast<int>(max_tokens);
+  KVS_API_RETURN_IF_ERROR(ReadSampling(body, endpoint, limits, &req));
+  KVS_API_RETURN_IF_ERROR(ReadStop(body, limits, &req.stop));
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "ignore_eos", &req.ignore_eos));
+  KVS_API_RETURN_IF_ERROR(ReadStreaming(body, &req));
+  KVS_API_RETURN_IF_ERROR(ReadString(body, "user", &req.user));
+  int64_t priority = 0;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "priority", INT32_MIN, INT32_MAX, &priority));
+  req.priority = static_cast<int>(priority);
+  return req;
+}
+
+ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
+                                        const ParseLimits& limits) {
+  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return InvalidParam("", "malformed JSON in the request body", "invalid_json");
+  }
+  return ParseOpenAiRequestJson(endpoint, json, limits);
+}
+
+}  // namespace kvs::server

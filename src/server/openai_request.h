@@ -1,0 +1,61 @@
+// OpenAiRequest: a validated POST /v1/chat/completions or /v1/completions
+// body, and the parsers that build it from JSON.
+//
+// Parsing is pure (no engine, no tokenizer): every type and range check of
+// the OpenAI API happens here, so a bad request is answered with the
+// offending `param` before any work is queued. Checks that need the model
+// (unknown model name, prompt longer than the context, token ids outside the
+// vocabulary) are made by the route once the prompt is tokenized.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "sampling/sampling_params.h"
+#include "server/api_error.h"
+#include "tokenizer/vocab.h"
+
+namespace kvs::server {
+
+enum class Endpoint { kChat, kCompletion };
+
+struct InputMessage {
+  std::string role;     // system, developer, user, assistant, tool
+  std::string content;  // text parts joined
+};
+
+struct ParseLimits {
+  int max_stop_strings = 4;
+  int max_top_logprobs = 20;
+  int max_prompt_ids = 1 << 20;  // a token-array prompt longer than this is refused early
+};
+
+struct OpenAiRequest {
+  Endpoint endpoint = Endpoint::kChat;
+  std::string model;                   // "" when the client sent none
+  std::vector<InputMessage> messages;  // kChat
+  std::string prompt_text;             // kCompletion with a string prompt
+  std::vector<TokenId> prompt_ids;     // kCompletion with a token-id prompt
+  bool prompt_is_ids = false;
+  int max_tokens = -1;  // -1: whatever the context leaves
+  SamplingParams sampling;  // top_logprobs >= 0 when logprobs were asked for
+  std::vector<std::string> stop;
+  bool ignore_eos = false;  // vLLM extension
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  std::string user;
+  int priority = 0;  // ours: lower runs first
+};
+
+// Parses a request body (raw bytes). Malformed JSON, a non-object body,
+// wrong types and out-of-range values give a 400 ApiError naming the param.
+ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
+                                        const ParseLimits& limits = {});
+// Same, from an already-parsed JSON value.
+ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const nlohmann::json& body,
+                                            const ParseLimits& limits = {});
+
+}  // namespace kvs::server

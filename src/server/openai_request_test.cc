@@ -1,0 +1,167 @@
+#include "server/openai_request.h"
+
+#include <gtest/gtest.h>
+
+namespace kvs::server {
+namespace {
+
+ApiError ChatError(const std::string& body) {
+  auto r = ParseOpenAiRequest(Endpoint::kChat, body);
+  EXPECT_FALSE(r.ok()) << body;
+  return r.ok() ? ApiError{} : r.error();
+}
+
+ApiError CompletionError(const std::string& body) {
+  auto r = ParseOpenAiRequest(Endpoint::kCompletion, body);
+  EXPECT_FALSE(r.ok()) << body;
+  return r.ok() ? ApiError{} : r.error();
+}
+
+TEST(OpenAiRequestTest, ParsesAFullChatRequest) {
+  auto r = ParseOpenAiRequest(Endpoint::kChat, R"({
+    "model": "m", "messages": [{"role": "developer", "content": "be brief"},
+                               {"role": "user", "content": [{"type": "text", "text": "hi "},
+                                                            {"type": "text", "text": "there"}]}],
+    "max_completion_tokens": 7, "temperature": 0.5, "top_p": 0.9, "top_k": 40, "min_p": 0.05,
+    "seed": 42, "stop": ["a", "b"], "presence_penalty": 0.5, "frequency_penalty": -0.5,
+    "logprobs": true, "top_logprobs": 3, "stream": true,
+    "stream_options": {"include_usage": true}, "user": "u1", "priority": -2, "ignore_eos": true})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const OpenAiRequest& q = r.value();
+  EXPECT_EQ(q.model, "m");
+  ASSERT_EQ(q.messages.size(), 2u);
+  EXPECT_EQ(q.messages[0].role, "system");  // developer is the new name of system
+  EXPECT_EQ(q.messages[1].content, "hi there");
+  EXPECT_EQ(q.max_tokens, 7);
+  EXPECT_FLOAT_EQ(q.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(q.sampling.top_p, 0.9f);
+  EXPECT_EQ(q.sampling.top_k, 40);
+  EXPECT_FLOAT_EQ(q.sampling.min_p, 0.05f);
+  EXPECT_TRUE(q.sampling.has_seed);
+  EXPECT_EQ(q.sampling.seed, 42u);
+  EXPECT_EQ(q.stop, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FLOAT_EQ(q.sampling.frequency_penalty, -0.5f);
+  EXPECT_EQ(q.sampling.top_logprobs, 3);
+  EXPECT_TRUE(q.stream);
+  EXPECT_TRUE(q.include_usage);
+  EXPECT_EQ(q.user, "u1");
+  EXPECT_EQ(q.priority, -2);
+  EXPECT_TRUE(q.ignore_eos);
+}
+
+TEST(OpenAiRequestTest, DefaultsAndNullsMeanUnset) {
+  auto r = ParseOpenAiRequest(Endpoint::kChat,
+                              R"({"messages": [{"role": "user", "content": "x"}],
+                                  "temperature": null, "seed": null, "stop": null})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().max_tokens, -1);
+  EXPECT_FALSE(r.value().sampling.has_seed);
+  EXPECT_EQ(r.value().sampling.top_logprobs, -1);
+  EXPECT_FLOAT_EQ(r.value().sampling.temperature, 1.0f);
+  EXPECT_TRUE(r.value().stop.empty());
+}
+
+TEST(OpenAiRequestTest, CompletionPromptForms) {
+  auto text = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": "Once", "stop": "x"})");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text.value().prompt_text, "Once");
+  EXPECT_FALSE(text.value().prompt_is_ids);
+  EXPECT_EQ(text.value().stop, std::vector<std::string>{"x"});
+
+  auto ids = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": [1, 403, 407]})");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_TRUE(ids.value().prompt_is_ids);
+  EXPECT_EQ(ids.value().prompt_ids, (std::vector<TokenId>{1, 403, 407}));
+
+  auto nested = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": [[5, 6]], "logprobs": 2})");
+  ASSERT_TRUE(nested.ok());
+  EXPECT_EQ(nested.value().prompt_ids, (std::vector<TokenId>{5, 6}));
+  EXPECT_EQ(nested.value().sampling.top_logprobs, 2);
+
+  auto one = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["hey"]})");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one.value().prompt_text, "hey");
+}
+
+TEST(OpenAiRequestTest, MalformedBodies) {
+  EXPECT_EQ(ChatError("{\"messages\": [").code, "invalid_json");
+  EXPECT_EQ(ChatError("").code, "invalid_json");
+  EXPECT_EQ(ChatError("[1, 2]").code, "invalid_type");
+  EXPECT_EQ(ChatError("\"hello\"").http_status, 400);
+}
+
+TEST(OpenAiRequestTest, WrongTypesNameTheParam) {
+  struct Case {
+    const char* body;
+    const char* param;
+  } cases[] = {
+      {R"({"messages": "hi"})", "messages"},
+      {R"({"messages": []})", "messages"},
+      {R"({})", "messages"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "model": 3})", "model"},
+      {R"({"messages": [{"content": "x"}]})", "messages[0].role"},
+      {R"({"messages": [{"role": "wizard", "content": "x"}]})", "messages[0].role"},
+      {R"({"messages": [{"role": "user", "content": 5}]})", "messages[0].content"},
+      {R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})",
+       "messages[0].content"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "temperature": "hot"})",
+       "temperature"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 1.5})", "max_tokens"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "stream": "yes"})", "stream"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "stop": [1]})", "stop"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "logprobs": 1})", "logprobs"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "user": 7})", "user"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "priority": "high"})", "priority"},
+  };
+  for (const Case& c : cases) {
+    ApiError e = ChatError(c.body);
+    EXPECT_EQ(e.http_status, 400) << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body;
+    EXPECT_EQ(e.type, "invalid_request_error");
+    EXPECT_FALSE(e.message.empty());
+  }
+}
+
+TEST(OpenAiRequestTest, OutOfRangeValues) {
+  const char* msgs = R"("messages": [{"role": "user", "content": "x"}])";
+  struct Case {
+    std::string extra;
+    const char* param;
+  } cases[] = {
+      {R"("temperature": 2.5)", "temperature"},
+      {R"("temperature": -0.1)", "temperature"},
+      {R"("top_p": 0)", "top_p"},
+      {R"("top_p": 1.01)", "top_p"},
+      {R"("min_p": 2)", "min_p"},
+      {R"("top_k": -2)", "top_k"},
+      {R"("max_tokens": 0)", "max_tokens"},
+      {R"("max_completion_tokens": -5)", "max_completion_tokens"},
+      {R"("presence_penalty": 3)", "presence_penalty"},
+      {R"("frequency_penalty": -2.01)", "frequency_penalty"},
+      {R"("stop": ["a", "b", "c", "d", "e"])", "stop"},
+      {R"("logprobs": true, "top_logprobs": 21)", "top_logprobs"},
+      {R"("top_logprobs": 2)", "top_logprobs"},
+      {R"("n": 2)", "n"},
+      {R"("stream_options": {"include_usage": true})", "stream_options"},
+  };
+  for (const Case& c : cases) {
+    std::string body = std::string("{") + msgs + ", " + c.extra + "}";
+    ApiError e = ChatError(body);
+    EXPECT_EQ(e.http_status, 400) << body;
+    EXPECT_EQ(e.param, c.param) << body;
+  }
+}
+
+TEST(OpenAiRequestTest, CompletionPromptErrors) {
+  EXPECT_EQ(CompletionError(R"({"prompt": 5})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": []})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": [1, -3]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": [1, "a"]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": ["a", "b"]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": "x", "logprobs": 21})").param, "logprobs");
+  EXPECT_EQ(CompletionError(R"({"prompt": "x", "echo": true})").param, "echo");
+  EXPECT_EQ(CompletionError(R"({"messages": []})").param, "prompt");
+}
+
+}  // namespace
+}  // namespace kvs::server
