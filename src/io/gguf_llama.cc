@@ -1,0 +1,112 @@
+#include "io/gguf_llama.h"
+
+#include <limits>
+
+namespace kvs {
+namespace {
+
+// An optional key: its value when present, `fallback` when absent, an error
+// when present with the wrong type.
+template <typename T>
+StatusOr<T> Optional(const GgufFile& f, std::string_view key, T fallback,
+                     StatusOr<T> (GgufFile::*get)(std::string_view) const) {
+  if (f.Find(key) == nullptr) return fallback;
+  return (f.*get)(key);
+}
+
+StatusOr<int> RequiredInt(const GgufFile& f, std::string_view key) {
+  KVS_ASSIGN_OR_RETURN(uint32_t v, f.GetU32(key));
+  if (v == 0 || v > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+    return InvalidArgumentError("GGUF file '" + f.name() + "': " + std::string(key) + " = " +
+                                std::to_string(v) + " is out of range");
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+StatusOr<LlamaHParams> LlamaHParamsFromGguf(const GgufFile& f) {
+  LlamaHParams hp;
+  KVS_ASSIGN_OR_RETURN(hp.arch, f.GetString("general.architecture"));
+  if (hp.arch != "llama") {
+    return UnimplementedError("GGUF file '" + f.name() + "': architecture '" + hp.arch +
+                              "' is not supported (llama only)");
+  }
+  KVS_ASSIGN_OR_RETURN(hp.name, Optional<std::string>(f, "general.name", "", &GgufFile::GetString));
+  KVS_ASSIGN_OR_RETURN(hp.dim, RequiredInt(f, "llama.embedding_length"));
+  KVS_ASSIGN_OR_RETURN(hp.hidden_dim, RequiredInt(f, "llama.feed_forward_length"));
+  KVS_ASSIGN_OR_RETURN(hp.n_layers, RequiredInt(f, "llama.block_count"));
+  KVS_ASSIGN_OR_RETURN(hp.n_heads, RequiredInt(f, "llama.attention.head_count"));
+  hp.n_kv_heads = hp.n_heads;
+  if (f.Find("llama.attention.head_count_kv") != nullptr) {
+    KVS_ASSIGN_OR_RETURN(hp.n_kv_heads, RequiredInt(f, "llama.attention.head_count_kv"));
+  }
+  KVS_ASSIGN_OR_RETURN(hp.context_length, RequiredInt(f, "llama.context_length"));
+  KVS_ASSIGN_OR_RETURN(hp.norm_eps, Optional<float>(f, "llama.attention.layer_norm_rms_epsilon",
+                                                    1e-5f, &GgufFile::GetF32));
+  KVS_ASSIGN_OR_RETURN(hp.rope_freq_base,
+                       Optional<float>(f, "llama.rope.freq_base", 10000.f, &GgufFile::GetF32));
+  if (const TensorInfo* embd = f.FindTensor("token_embd.weight");
+      embd != nullptr && embd->dims.size() == 2 &&
+      embd->dims[1] <= std::numeric_limits<int>::max()) {
+    hp.n_vocab = static_cast<int>(embd->dims[1]);
+  } else if (const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
+             tokens != nullptr && tokens->type == GgufType::kArray &&
+             tokens->n_elems <= static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    hp.n_vocab = static_cast<int>(tokens->n_elems);
+  }
+  return hp;
+}
+
+StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
+  const std::string where = "GGUF file '" + f.name() + "'";
+  Vocab v;
+  KVS_ASSIGN_OR_RETURN(v.model, Optional<std::string>(f, "tokenizer.ggml.model", "llama",
+                                                      &GgufFile::GetString));
+  KVS_ASSIGN_OR_RETURN(v.pieces, f.GetStringArray("tokenizer.ggml.tokens"));
+  const size_t n = v.pieces.size();
+  if (n == 0) return InvalidArgumentError(where + ": tokenizer.ggml.tokens is empty");
+  KVS_ASSIGN_OR_RETURN(v.scores, Optional<std::vector<float>>(f, "tokenizer.ggml.scores",
+                                                              std::vector<float>(n, 0.f),
+                                                              &GgufFile::GetF32Array));
+  KVS_ASSIGN_OR_RETURN(
+      std::vector<int32_t> types,
+      Optional<std::vector<int32_t>>(f, "tokenizer.ggml.token_type",
+                                     std::vector<int32_t>(n, 1), &GgufFile::GetI32Array));
+  if (v.scores.size() != n || types.size() != n) {
+    return InvalidArgumentError(where + ": " + std::to_string(n) + " tokens but " +
+                                std::to_string(v.scores.size()) + " scores and " +
+                                std::to_string(types.size()) + " token types");
+  }
+  v.types.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    // 0 is llama.cpp's "undefined"; treat it as a normal piece.
+    if (types[i] < 0 || types[i] > 6) {
+      return InvalidArgumentError(where + ": token " + std::to_string(i) + " has unknown type " +
+                                  std::to_string(types[i]));
+    }
+    v.types.push_back(types[i] == 0 ? TokenType::kNormal : static_cast<TokenType>(types[i]));
+  }
+  auto id = [&](std::string_view key, TokenId fallback, TokenId* out) -> Status {
+    KVS_ASSIGN_OR_RETURN(uint32_t value, Optional<uint32_t>(f, key, static_cast<uint32_t>(fallback),
+                                                            &GgufFile::GetU32));
+    if (value >= n) {
+      return InvalidArgumentError(where + ": " + std::string(key) + " = " + std::to_string(value) +
+                                  " is not below the vocabulary size " + std::to_string(n));
+    }
+    *out = static_cast<TokenId>(value);
+    return Status::Ok();
+  };
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.bos_token_id", 1, &v.bos_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eos_token_id", 2, &v.eos_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.unknown_token_id", 0, &v.unk_id));
+  KVS_ASSIGN_OR_RETURN(v.add_bos, Optional<bool>(f, "tokenizer.ggml.add_bos_token", true,
+                                                 &GgufFile::GetBool));
+  KVS_ASSIGN_OR_RETURN(v.add_space_prefix, Optional<bool>(f, "tokenizer.ggml.add_space_prefix",
+                                                          true, &GgufFile::GetBool));
+  KVS_ASSIGN_OR_RETURN(v.chat_template, Optional<std::string>(f, "tokenizer.chat_template", "",
+                                                              &GgufFile::GetString));
+  return v;
+}
+
+}  // namespace kvs
