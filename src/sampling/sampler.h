@@ -7,12 +7,33 @@
 // Order of transforms (as llama.cpp's default chain): penalties, then
 // temperature == 0 -> argmax; else top-k, top-p, min-p on the softmax of
 // logits / temperature, then a draw.
+//
+// Details:
+// - Greedy breaks ties by the lowest id; top-k and top-p rank by logit, then
+//   lowest id. Every filter keeps at least the most likely token.
+// - repetition_penalty applies once per distinct id in prompt + generated
+//   (llama.cpp/CTRL: positive logits divided, negative ones multiplied);
+//   presence/frequency (OpenAI) over generated only:
+//   logit -= presence * (count > 0) + frequency * count.
+// - min_p keeps tokens whose probability is >= min_p * the top probability
+//   (after top-k/top-p, on the temperature-scaled distribution).
+// - Logprobs are the log-softmax of the RAW logits, before penalties and
+//   temperature: what the model itself says, comparable across requests with
+//   different settings (OpenAI reports the model's distribution likewise).
+//   They are computed only when params.top_logprobs >= 0; otherwise
+//   SampleResult::logprob is 0 and top is empty.
+// - Draws come from Rng (rng.h) seeded with params.seed, one double per
+//   sampled token, walked over the kept tokens in id order: the same seed
+//   and logits give the same tokens with any standard library (up to float
+//   rounding in the top-p mass when a token sits exactly on the boundary).
+// - Filters select (nth_element), never sort the vocabulary: O(n_vocab).
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "sampling/rng.h"
 #include "sampling/sampling_params.h"
 #include "tokenizer/vocab.h"
 
@@ -39,7 +60,30 @@ class Sampler {
                       std::span<const TokenId> generated);
 
  private:
-  // (implementation)
+  struct Candidate {
+    float logit;
+    TokenId id;
+    float p;  // exp((logit - max) / temperature), unnormalised
+  };
+
+  // work_ = logits with the penalties applied.
+  void ApplyPenalties(std::span<const float> logits, std::span<const TokenId> prompt,
+                      std::span<const TokenId> generated);
+  TokenId Argmax() const;
+  // top-k, top-p, min-p, then a draw, over work_ / temperature.
+  TokenId Draw();
+  // Reorders cand_[0, n) so that its first m entries are the m best, for the
+  // smallest m whose probability reaches `mass`; returns m. Expected O(n):
+  // repeated nth_element on halving ranges, no full sort.
+  int SelectNucleus(int n, double mass);
+  void FillLogprobs(std::span<const float> logits, SampleResult* result) const;
+
+  SamplingParams params_;
+  Rng rng_;
+  std::vector<float> work_;          // [n_vocab]
+  std::vector<Candidate> cand_;      // [n_vocab]
+  std::vector<float> kept_p_;        // [n_vocab] p of the kept tokens, 0 elsewhere between calls
+  std::vector<int32_t> counts_;      // [n_vocab], all zero between calls
 };
 
 }  // namespace kvs
