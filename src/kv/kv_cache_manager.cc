@@ -68,20 +68,26 @@ void KvCacheManager::WriteRange(const SeqState& s, int n_total_tokens, size_t* f
   if (n_total_tokens <= s.n_computed) *end = *first;  // nothing will be written
 }
 
-int KvCacheManager::BlocksNeeded(SeqId seq, int n_total_tokens) const {
-  const auto it = seqs_.find(seq);
-  if (it == seqs_.end()) return NBlocksFor(n_total_tokens);
-  const SeqState& s = it->second;
-  int n = std::max(0, NBlocksFor(n_total_tokens) - static_cast<int>(s.blocks.size()));
+int KvCacheManager::BlocksNeededFor(const SeqState* s, int n_total_tokens) const {
+  if (s == nullptr) return NBlocksFor(n_total_tokens);
+  int n = std::max(0, NBlocksFor(n_total_tokens) - static_cast<int>(s->blocks.size()));
   size_t first, end;
-  WriteRange(s, n_total_tokens, &first, &end);
-  for (size_t i = first; i < end; ++i) n += pool_.ref_count(s.blocks[i]) > 1 ? 1 : 0;
+  WriteRange(*s, n_total_tokens, &first, &end);
+  for (size_t i = first; i < end; ++i) n += pool_.ref_count(s->blocks[i]) > 1 ? 1 : 0;
   return n;
 }
 
+int KvCacheManager::BlocksNeeded(SeqId seq, int n_total_tokens) const {
+  const auto it = seqs_.find(seq);
+  return BlocksNeededFor(it == seqs_.end() ? nullptr : &it->second, n_total_tokens);
+}
+
 bool KvCacheManager::AllocateSlots(SeqId seq, int n_total_tokens) {
-  if (BlocksNeeded(seq, n_total_tokens) > pool_.n_free()) return false;
-  SeqState& s = GetOrCreate(seq);
+  // One map lookup on the hot path; the state is created only on success.
+  const auto it = seqs_.find(seq);
+  SeqState* found = it == seqs_.end() ? nullptr : &it->second;
+  if (BlocksNeededFor(found, n_total_tokens) > pool_.n_free()) return false;
+  SeqState& s = found != nullptr ? *found : GetOrCreate(seq);
   size_t first, end;
   WriteRange(s, n_total_tokens, &first, &end);
   for (size_t i = first; i < end; ++i) {

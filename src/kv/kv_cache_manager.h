@@ -157,6 +157,8 @@ class KvCacheManager {
   // Index range [first, end) of seq's existing blocks that writing tokens up
   // to n_total_tokens touches.
   void WriteRange(const SeqState& s, int n_total_tokens, size_t* first, size_t* end) const;
+  // BlocksNeeded for a known state (nullptr: a seq not seen yet).
+  int BlocksNeededFor(const SeqState* s, int n_total_tokens) const;
   int NBlocksFor(int n_tokens) const { return (n_tokens + block_size_ - 1) / block_size_; }
 
   const int block_size_;
