@@ -1,0 +1,342 @@
+// Every CpuBackend op on every instruction-set path this CPU has, compared
+// with the reference backend on random inputs of awkward sizes.
+//
+// Error bounds, per op:
+// - F32 MatMul, RmsNorm, Rope, Add, GetRows, StoreKv, CopyBlock: bit-exact
+//   (the CPU backend uses the reference's arithmetic for them).
+// - F16 / BF16 MatMul: the weights convert exactly; only the summation order
+//   differs: |err| <= 1e-5 * sum_j |w_j x_j| + 1e-6.
+// - Quantized MatMul: the activation row is quantized to int8 per block
+//   (scale d = amax / 127, error <= d / 2 per element), so
+//   |err| <= sum_j |w_j| * d(block of j) / 2 + 1e-5 * sum_j |w_j x_j| + 1e-6,
+//   computed per output from the dequantized weights. A wrong nibble, scale
+//   or block order errs by about sum_j |w_j x_j|, far outside.
+// - PagedAttention: online softmax and a polynomial exp:
+//   |err| <= 2e-5 * max|v| (+1e-6).
+// - SwiGlu: polynomial exp: |err| <= 2e-6 * |out| + 1e-6.
+// Batch invariance: MatMul of a batch equals each row alone, bit for bit,
+// for every type, path and thread count.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/reference/reference_backend.h"
+#include "tensor/quant.h"
+
+namespace kvs {
+namespace {
+
+using cpu::Isa;
+
+std::unique_ptr<CpuBackend> MakeCpu(Isa isa, int threads) {
+  CpuBackendOptions opts;
+  opts.isa = isa;
+  opts.n_threads = threads;
+  auto b = CpuBackend::Create(opts);
+  KVS_CHECK(b.ok()) << b.status().ToString();
+  return std::move(b).value();
+}
+
+std::vector<float> RandomFloats(std::mt19937& rng, int64_t n, float lo, float hi) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// A random weight matrix stored as type t, plus its exact float values.
+struct TestWeights {
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;  // dequantized [rows, cols]
+  WeightMatrix m;
+};
+
+TestWeights MakeWeights(std::mt19937& rng, DType t, int64_t rows, int64_t cols) {
+  TestWeights w;
+  w.m.type = t;
+  w.m.rows = rows;
+  w.m.cols = cols;
+  w.bytes.resize(rows * RowBytes(t, cols));
+  const std::vector<float> src = RandomFloats(rng, rows * cols, -1.0f, 1.0f);
+  w.values.resize(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* row = w.bytes.data() + r * RowBytes(t, cols);
+    QuantizeRow(t, src.data() + r * cols, row, cols);
+    DequantizeRow(t, row, w.values.data() + r * cols, cols);
+  }
+  w.m.data = w.bytes.data();
+  return w;
+}
+
+bool IsQuantized(DType t) { return BlockElems(t) > 1; }
+
+class BackendOpsTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu::IsaSupported(GetParam())) {
+      GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam());
+    }
+  }
+};
+
+struct MatMulCase {
+  DType type;
+  int64_t rows, cols;
+};
+
+const MatMulCase kMatMulCases[] = {
+    {DType::kF32, 133, 259}, {DType::kF16, 133, 259}, {DType::kBF16, 133, 259},
+    {DType::kQ8_0, 133, 288}, {DType::kQ4_0, 133, 288}, {DType::kQ4_K, 67, 768},
+    {DType::kQ6_K, 67, 768},
+};
+
+TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
+  std::mt19937 rng(1);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 3);
+  for (const MatMulCase& c : kMatMulCases) {
+    TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+    for (int64_t n : {1, 3, 17}) {
+      SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n));
+      // Varied magnitudes per column so that block scales differ.
+      std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
+      for (int64_t j = 0; j < n * c.cols; j += 7) x[j] *= 8.0f;
+      std::vector<float> want(n * c.rows), got(n * c.rows, NAN);
+      ref.MatMul(w.m, x.data(), n, want.data());
+      fast->MatMul(w.m, x.data(), n, got.data());
+      if (c.type == DType::kF32) {
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
+        continue;
+      }
+      const int64_t act_block = c.type == DType::kQ4_K || c.type == DType::kQ6_K ? 256 : 32;
+      for (int64_t t = 0; t < n; ++t) {
+        const float* xt = x.data() + t * c.cols;
+        for (int64_t r = 0; r < c.rows; ++r) {
+          const float* wr = w.values.data() + r * c.cols;
+          double abs_dot = 0, quant_err = 0;
+          for (int64_t b = 0; b < c.cols; b += act_block) {
+            float amax = 0;
+            for (int64_t j = b; j < b + act_block; ++j) amax = std::max(amax, std::fabs(xt[j]));
+            for (int64_t j = b; j < b + act_block; ++j) {
+              abs_dot += std::fabs(wr[j] * xt[j]);
+              if (IsQuantized(c.type)) quant_err += std::fabs(wr[j]) * amax / 127.0 / 2.0;
+            }
+          }
+          const double bound = quant_err + 1e-5 * abs_dot + 1e-6;
+          const float g = got[t * c.rows + r], e = want[t * c.rows + r];
+          ASSERT_LE(std::fabs(double{g} - e), bound) << "row " << r << " token " << t;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(BackendOpsTest, MatMulIsBatchInvariantBitForBit) {
+  std::mt19937 rng(2);
+  auto three = MakeCpu(GetParam(), 3);
+  auto one = MakeCpu(GetParam(), 1);
+  for (const MatMulCase& c : kMatMulCases) {
+    SCOPED_TRACE(DTypeName(c.type));
+    TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+    const int64_t n = 17;
+    std::vector<float> x = RandomFloats(rng, n * c.cols, -3.0f, 3.0f);
+    std::vector<float> batch(n * c.rows), single(c.rows), single1(c.rows);
+    three->MatMul(w.m, x.data(), n, batch.data());
+    for (int64_t t = 0; t < n; ++t) {
+      three->MatMul(w.m, x.data() + t * c.cols, 1, single.data());
+      one->MatMul(w.m, x.data() + t * c.cols, 1, single1.data());
+      ASSERT_EQ(0, std::memcmp(single.data(), batch.data() + t * c.rows, c.rows * sizeof(float)))
+          << "token " << t << " of the batch differs from the same row alone";
+      ASSERT_EQ(0, std::memcmp(single.data(), single1.data(), c.rows * sizeof(float)))
+          << "token " << t << " differs between 3 threads and 1";
+    }
+    // A different batch (other rows around it) gives the same row too.
+    std::vector<float> x2 = RandomFloats(rng, 5 * c.cols, -3.0f, 3.0f);
+    std::memcpy(x2.data() + 2 * c.cols, x.data() + 4 * c.cols, c.cols * sizeof(float));
+    std::vector<float> batch2(5 * c.rows);
+    one->MatMul(w.m, x2.data(), 5, batch2.data());
+    ASSERT_EQ(0, std::memcmp(batch2.data() + 2 * c.rows, batch.data() + 4 * c.rows,
+                             c.rows * sizeof(float)));
+  }
+}
+
+TEST_P(BackendOpsTest, GetRowsIsExact) {
+  std::mt19937 rng(3);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 2);
+  for (const MatMulCase& c : kMatMulCases) {
+    TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+    const int32_t ids[] = {5, 0, 66, 5, 1};
+    std::vector<float> want(5 * c.cols), got(5 * c.cols);
+    ref.GetRows(w.m, ids, 5, want.data());
+    fast->GetRows(w.m, ids, 5, got.data());
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+        << DTypeName(c.type);
+  }
+}
+
+TEST_P(BackendOpsTest, RmsNormRopeAddAreExact) {
+  std::mt19937 rng(4);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 3);
+  for (int64_t n : {1, 3, 17}) {
+    const int64_t dim = 2 * 3 * 40;  // 6 heads of 40 for Rope
+    std::vector<float> x = RandomFloats(rng, n * dim, -4.0f, 4.0f);
+    std::vector<float> weight = RandomFloats(rng, dim, 0.5f, 1.5f);
+    std::vector<float> want(n * dim), got(n * dim);
+    ref.RmsNorm(x.data(), weight.data(), n, dim, 1e-5f, want.data());
+    fast->RmsNorm(x.data(), weight.data(), n, dim, 1e-5f, got.data());
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
+
+    std::vector<int32_t> pos(n);
+    for (int64_t t = 0; t < n; ++t) pos[t] = static_cast<int32_t>(t * 37 + 3);
+    want = x;
+    got = x;
+    ref.Rope(want.data(), pos.data(), n, 6, 40, 10000.0f);
+    fast->Rope(got.data(), pos.data(), n, 6, 40, 10000.0f);
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
+    want = x;
+    got = x;
+    ref.Rope(want.data(), pos.data(), n, 3, 80, 500000.0f);
+    fast->Rope(got.data(), pos.data(), n, 3, 80, 500000.0f);
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
+
+    want = x;
+    got = x;
+    ref.Add(want.data(), weight.data(), dim);
+    fast->Add(got.data(), weight.data(), dim);
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
+  }
+  // Large enough to run on several threads.
+  std::vector<float> a = RandomFloats(rng, 100003, -1, 1), b = RandomFloats(rng, 100003, -1, 1);
+  std::vector<float> a2 = a;
+  ref.Add(a.data(), b.data(), 100003);
+  fast->Add(a2.data(), b.data(), 100003);
+  ASSERT_EQ(a, a2);
+}
+
+TEST_P(BackendOpsTest, SwiGluWithinBound) {
+  std::mt19937 rng(5);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 3);
+  for (int64_t d : {1, 13, 5632}) {
+    const int64_t n = 3;
+    std::vector<float> gate = RandomFloats(rng, n * d, -12.0f, 12.0f);
+    std::vector<float> up = RandomFloats(rng, n * d, -3.0f, 3.0f);
+    std::vector<float> want(n * d), got(n * d);
+    ref.SwiGlu(gate.data(), up.data(), n, d, want.data());
+    fast->SwiGlu(gate.data(), up.data(), n, d, got.data());
+    for (int64_t i = 0; i < n * d; ++i) {
+      ASSERT_NEAR(got[i], want[i], 2e-6 * std::fabs(want[i]) + 1e-6) << "d=" << d << " i=" << i;
+    }
+  }
+}
+
+TEST_P(BackendOpsTest, StoreKvAndCopyBlockAreExact) {
+  std::mt19937 rng(6);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 2);
+  const int64_t kv_dim = 24, n_slots = 40;
+  std::vector<float> k = RandomFloats(rng, 3 * kv_dim, -1, 1), v = RandomFloats(rng, 3 * kv_dim, -1, 1);
+  std::vector<float> kc1(n_slots * kv_dim, 0), vc1(n_slots * kv_dim, 0);
+  std::vector<float> kc2 = kc1, vc2 = vc1;
+  const int32_t slots[] = {7, 31, 0};
+  ref.StoreKv(k.data(), v.data(), slots, 3, kv_dim, kc1.data(), vc1.data());
+  fast->StoreKv(k.data(), v.data(), slots, 3, kv_dim, kc2.data(), vc2.data());
+  ASSERT_EQ(kc1, kc2);
+  ASSERT_EQ(vc1, vc2);
+  ref.CopyBlock(kc1.data(), 8 * kv_dim, 0, 3);
+  fast->CopyBlock(kc2.data(), 8 * kv_dim, 0, 3);
+  ASSERT_EQ(kc1, kc2);
+}
+
+struct AttnCase {
+  int n_heads, n_kv_heads, head_dim, block_size;
+};
+
+TEST_P(BackendOpsTest, PagedAttentionWithinBound) {
+  std::mt19937 rng(7);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 3);
+  const AttnCase cases[] = {{4, 4, 8, 16}, {8, 2, 12, 5}, {6, 2, 40, 16}, {32, 4, 64, 16},
+                            {4, 1, 128, 7}, {3, 3, 18, 32}};
+  for (const AttnCase& c : cases) {
+    SCOPED_TRACE("heads " + std::to_string(c.n_heads) + "/" + std::to_string(c.n_kv_heads) +
+                 " hd " + std::to_string(c.head_dim) + " bs " + std::to_string(c.block_size));
+    const int n_blocks = 48;
+    const int64_t kv_dim = int64_t{c.n_kv_heads} * c.head_dim;
+    std::vector<float> kc = RandomFloats(rng, n_blocks * c.block_size * kv_dim, -1, 1);
+    std::vector<float> vc = RandomFloats(rng, n_blocks * c.block_size * kv_dim, -1, 1);
+    // Two sequences with shuffled block tables; tokens at odd positions,
+    // one beyond several attention chunks.
+    std::vector<int32_t> table_a(n_blocks / 2), table_b(n_blocks / 2);
+    std::vector<int32_t> perm(n_blocks);
+    for (int i = 0; i < n_blocks; ++i) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    for (int i = 0; i < n_blocks / 2; ++i) table_a[i] = perm[i], table_b[i] = perm[n_blocks / 2 + i];
+    const int max_pos = n_blocks / 2 * c.block_size - 1;
+    const std::vector<int32_t> positions = {0, 1, 63, 64, 65, 129, max_pos, 3};
+    std::vector<const int32_t*> tables;
+    for (size_t i = 0; i < positions.size(); ++i) tables.push_back(i % 2 ? table_b.data() : table_a.data());
+    const int64_t n = static_cast<int64_t>(positions.size());
+    std::vector<int32_t> pos(n);
+    for (int64_t i = 0; i < n; ++i) pos[i] = std::min(positions[i], max_pos);
+    std::vector<float> q = RandomFloats(rng, n * c.n_heads * c.head_dim, -2, 2);
+    std::vector<float> want(q.size()), got(q.size(), NAN);
+    PagedAttentionArgs args;
+    args.q = q.data();
+    args.n_tokens = n;
+    args.n_heads = c.n_heads;
+    args.n_kv_heads = c.n_kv_heads;
+    args.head_dim = c.head_dim;
+    args.positions = pos.data();
+    args.block_tables = tables.data();
+    args.k_cache = kc.data();
+    args.v_cache = vc.data();
+    args.block_size = c.block_size;
+    args.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    args.out = want.data();
+    ref.PagedAttention(args);
+    args.out = got.data();
+    fast->PagedAttention(args);
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 2e-5 + 1e-6) << i;
+    // Each token alone gives the same bits as in the batch.
+    std::vector<float> alone(c.n_heads * c.head_dim);
+    for (int64_t t = 0; t < n; ++t) {
+      PagedAttentionArgs one = args;
+      one.q = q.data() + t * c.n_heads * c.head_dim;
+      one.out = alone.data();
+      one.n_tokens = 1;
+      one.positions = pos.data() + t;
+      one.block_tables = tables.data() + t;
+      fast->PagedAttention(one);
+      ASSERT_EQ(0, std::memcmp(alone.data(), got.data() + t * c.n_heads * c.head_dim,
+                               alone.size() * sizeof(float)));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
+                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) {
+                           return std::string(cpu::IsaName(info.param));
+                         });
+
+TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
+  auto b = CpuBackend::Create({});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->isa(), cpu::BestIsa());
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    CpuBackendOptions o;
+    o.isa = isa;
+    EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
+  }
+}
+
+}  // namespace
+}  // namespace kvs

@@ -1,0 +1,223 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "tensor/quant.h"
+
+namespace kvs {
+namespace {
+
+// Below this much work (elements touched) a parallel section costs more in
+// wake-ups than it saves.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+}  // namespace
+
+StatusOr<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendOptions& options) {
+  const cpu::Isa isa = options.isa.value_or(cpu::BestIsa());
+  if (!cpu::IsaSupported(isa)) {
+    return FailedPreconditionError("this CPU does not support the " +
+                                   std::string(cpu::IsaName(isa)) + " kernels");
+  }
+  if (options.n_threads < 0) return InvalidArgumentError("n_threads must be >= 0");
+  int n_threads = options.n_threads;
+  if (n_threads == 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::unique_ptr<CpuBackend>(new CpuBackend(n_threads, cpu::KernelsFor(isa)));
+}
+
+CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable& kernels)
+    : pool_(n_threads),
+      kernels_(kernels),
+      name_("cpu-" + std::string(cpu::IsaName(kernels.isa))) {}
+
+template <class Fn>
+void CpuBackend::ParallelFor(int64_t n, int64_t cost_per_item, const Fn& fn) {
+  if (n <= 0) return;
+  if (pool_.n_threads() == 1 || n == 1 || n * cost_per_item < kMinParallelWork) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  // One pointer captured: std::function keeps it inline, no allocation.
+  struct Ctx {
+    const Fn* fn;
+    int64_t n;
+  } ctx{&fn, n};
+  const Ctx* c = &ctx;
+  pool_.Run([c](int t, int nt) {
+    const int64_t begin = c->n * t / nt;
+    const int64_t end = c->n * (t + 1) / nt;
+    if (begin < end) (*c->fn)(begin, end);
+  });
+}
+
+void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
+  if (n <= 0) return;
+  cpu::MatMulArgs a;
+  a.type = w.type;
+  a.rows = w.rows;
+  a.cols = w.cols;
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.w_row_bytes = w.row_bytes();
+  a.x = x;
+  a.n = n;
+  a.out = out;
+  const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.cols);
+  if (xq_bytes > 0) {
+    if (static_cast<int64_t>(xq_.size()) < n * xq_bytes) xq_.resize(n * xq_bytes);
+    a.xq = xq_.data();
+    a.xq_row_bytes = xq_bytes;
+    ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        kernels_.quantize_row(w.type, x + t * w.cols, w.cols, xq_.data() + t * xq_bytes);
+      }
+    });
+  }
+  if (pool_.n_threads() == 1 || w.rows * w.cols * n < kMinParallelWork) {
+    kernels_.matmul_rows(a, 0, w.rows);
+    return;
+  }
+  // Each thread takes a contiguous slice of weight rows (boundaries on
+  // multiples of 4 so that tiles stay full) and every token.
+  struct Ctx {
+    const cpu::MatMulArgs* a;
+    const cpu::KernelTable* k;
+  } ctx{&a, &kernels_};
+  const Ctx* c = &ctx;
+  pool_.Run([c](int t, int nt) {
+    const int64_t rows = c->a->rows;
+    const int64_t begin = (rows * t / nt) & ~int64_t{3};
+    const int64_t end = t == nt - 1 ? rows : (rows * (t + 1) / nt) & ~int64_t{3};
+    if (begin < end) c->k->matmul_rows(*c->a, begin, end);
+  });
+}
+
+void CpuBackend::GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) DequantizeRow(w.type, w.row(ids[t]), out + t * w.cols, w.cols);
+  });
+}
+
+void CpuBackend::RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
+                         float* out) {
+  // The reference's arithmetic exactly: a sequential float sum of squares is
+  // a few microseconds per row, not worth an inexact vector version.
+  ParallelFor(n, dim, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* xt = x + t * dim;
+      float* ot = out + t * dim;
+      float ss = 0.0f;
+      for (int64_t j = 0; j < dim; ++j) ss += xt[j] * xt[j];
+      ss /= static_cast<float>(dim);
+      ss += eps;
+      ss = 1.0f / std::sqrt(ss);
+      for (int64_t j = 0; j < dim; ++j) ot[j] = weight[j] * (ss * xt[j]);
+    }
+  });
+}
+
+void CpuBackend::Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
+                      float freq_base) {
+  const int n_threads = pool_.n_threads();
+  if (static_cast<int64_t>(rope_table_.size()) < int64_t{n_threads} * head_dim) {
+    rope_table_.resize(int64_t{n_threads} * head_dim);
+  }
+  // Parallel over tokens; each thread builds one token's (cos, sin) table at
+  // a time, with the reference's exact float expressions, and applies it to
+  // every head.
+  struct Ctx {
+    CpuBackend* self;
+    float* x;
+    const int32_t* positions;
+    int64_t n;
+    int n_heads, head_dim;
+    float freq_base;
+  } ctx{this, x, positions, n, n_heads, head_dim, freq_base};
+  const Ctx* c = &ctx;
+  auto work = [c](int t, int nt) {
+    float* table = c->self->rope_table_.data() + int64_t{t} * c->head_dim;
+    const int hd = c->head_dim;
+    for (int64_t tok = c->n * t / nt; tok < c->n * (t + 1) / nt; ++tok) {
+      const float pos = static_cast<float>(c->positions[tok]);
+      for (int i = 0; i < hd; i += 2) {
+        const float freq = 1.0f / std::pow(c->freq_base, i / static_cast<float>(hd));
+        const float angle = pos * freq;
+        table[i] = std::cos(angle);
+        table[i + 1] = std::sin(angle);
+      }
+      for (int h = 0; h < c->n_heads; ++h) {
+        float* v = c->x + (tok * c->n_heads + h) * hd;
+        for (int i = 0; i < hd; i += 2) {
+          const float v0 = v[i];
+          const float v1 = v[i + 1];
+          v[i] = v0 * table[i] - v1 * table[i + 1];
+          v[i + 1] = v0 * table[i + 1] + v1 * table[i];
+        }
+      }
+    }
+  };
+  if (n_threads == 1 || n < 2) {
+    work(0, 1);
+  } else {
+    pool_.Run(work);
+  }
+}
+
+void CpuBackend::SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) {
+  ParallelFor(n * d, 4, [&](int64_t begin, int64_t end) {
+    kernels_.swiglu(gate + begin, up + begin, end - begin, out + begin);
+  });
+}
+
+void CpuBackend::Add(float* x, const float* y, int64_t count) {
+  ParallelFor(count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) x[i] += y[i];
+  });
+}
+
+void CpuBackend::StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n,
+                         int64_t kv_dim, float* k_cache, float* v_cache) {
+  for (int64_t t = 0; t < n; ++t) {
+    std::memcpy(k_cache + int64_t{slots[t]} * kv_dim, k + t * kv_dim, kv_dim * sizeof(float));
+    std::memcpy(v_cache + int64_t{slots[t]} * kv_dim, v + t * kv_dim, kv_dim * sizeof(float));
+  }
+}
+
+void CpuBackend::PagedAttention(const PagedAttentionArgs& args) {
+  const int group = args.n_heads / args.n_kv_heads;
+  const int64_t per_thread = cpu::AttentionScratchFloats(group, args.head_dim);
+  const int n_threads = pool_.n_threads();
+  if (static_cast<int64_t>(attn_scratch_.size()) < n_threads * per_thread) {
+    attn_scratch_.resize(n_threads * per_thread);
+  }
+  const int64_t n_items = args.n_tokens * args.n_kv_heads;
+  struct Ctx {
+    const PagedAttentionArgs* args;
+    const cpu::KernelTable* k;
+    float* scratch;
+    int64_t per_thread, n_items;
+  } ctx{&args, &kernels_, attn_scratch_.data(), per_thread, n_items};
+  const Ctx* c = &ctx;
+  // Items interleaved over threads: in a prefill later tokens attend to
+  // more positions, and striding keeps the threads' shares even.
+  auto work = [c](int t, int nt) {
+    float* scratch = c->scratch + t * c->per_thread;
+    const int n_kv = c->args->n_kv_heads;
+    for (int64_t item = t; item < c->n_items; item += nt) {
+      c->k->attention(*c->args, item / n_kv, static_cast<int>(item % n_kv), scratch);
+    }
+  };
+  if (n_threads == 1 || n_items == 1) {
+    work(0, 1);
+  } else {
+    pool_.Run(work);
+  }
+}
+
+void CpuBackend::CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) {
+  std::memcpy(cache + int64_t{dst} * block_elems, cache + int64_t{src} * block_elems,
+              block_elems * sizeof(float));
+}
+
+}  // namespace kvs

@@ -1,0 +1,78 @@
+// CpuBackend: the fast CPU implementation of Backend: SIMD kernels (AVX-512
+// VNNI, AVX2 or portable scalar, chosen once at creation) and a thread pool.
+//
+// MatMul on quantized weights quantizes each activation row once per call
+// and runs integer dot products; decode (n = 1) streams each thread's own
+// slice of weight rows, n > 1 reuses each weight tile across several tokens.
+// Attention is one pass with online softmax, the query heads of a KV group
+// sharing each K/V load; threads split over (token, kv_head).
+//
+// Batch invariance: every output element is computed with the same
+// arithmetic whatever n is and however rows are split over threads (see
+// kernels.h). F32 MatMul, RmsNorm, Rope and Add reproduce the reference
+// backend bit for bit; the others differ from it by rounding only (SIMD
+// summation order, activation quantization, a polynomial exp), within the
+// bounds backend_ops_test states.
+//
+// Ownership: owns its threads and scratch buffers; all tensors passed in are
+// borrowed. Thread-safety: one caller at a time. Steady-state calls do not
+// allocate: scratch grows to the largest call seen and stays.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/isa.h"
+#include "backend/cpu/kernels.h"
+#include "base/status.h"
+#include "base/thread_pool.h"
+
+namespace kvs {
+
+struct CpuBackendOptions {
+  int n_threads = 0;               // 0: every hardware thread
+  std::optional<cpu::Isa> isa;     // unset: the best this CPU supports
+};
+
+class CpuBackend final : public Backend {
+ public:
+  // Fails if the requested instruction set is not supported here.
+  static StatusOr<std::unique_ptr<CpuBackend>> Create(const CpuBackendOptions& options);
+
+  std::string_view name() const override { return name_; }
+  cpu::Isa isa() const { return kernels_.isa; }
+  int n_threads() const { return pool_.n_threads(); }
+
+  void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) override;
+  void GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) override;
+  void RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
+               float* out) override;
+  void Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
+            float freq_base) override;
+  void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) override;
+  void Add(float* x, const float* y, int64_t count) override;
+  void StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n, int64_t kv_dim,
+               float* k_cache, float* v_cache) override;
+  void PagedAttention(const PagedAttentionArgs& args) override;
+  void CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) override;
+
+ private:
+  CpuBackend(int n_threads, const cpu::KernelTable& kernels);
+
+  // Runs fn(begin, end) over [0, n) split in contiguous chunks, on the
+  // calling thread alone when n * cost_per_item is too small to share.
+  template <class Fn>
+  void ParallelFor(int64_t n, int64_t cost_per_item, const Fn& fn);
+
+  ThreadPool pool_;
+  const cpu::KernelTable& kernels_;
+  std::string name_;
+  std::vector<uint8_t> xq_;         // quantized activations [n, ActRowBytes]
+  std::vector<float> attn_scratch_;  // per thread AttentionScratchFloats
+  std::vector<float> rope_table_;    // per thread [head_dim] (cos, sin pairs)
+};
+
+}  // namespace kvs

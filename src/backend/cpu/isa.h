@@ -1,0 +1,22 @@
+// Isa: which instruction-set path the CPU backend's kernels use.
+//
+// kScalar runs anywhere (portable C++); kAvx2 needs AVX2+FMA+F16C; kAvx512
+// needs AVX-512 F/BW/VL/DQ plus VNNI (the integer dot products) and BF16.
+// The choice is made once when a backend is created.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace kvs::cpu {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+
+// Whether this CPU (and OS) can run the path.
+bool IsaSupported(Isa isa);
+// The fastest supported path.
+Isa BestIsa();
+std::string_view IsaName(Isa isa);  // "scalar", "avx2", "avx512"
+std::optional<Isa> IsaFromName(std::string_view name);
+
+}  // namespace kvs::cpu

@@ -1,0 +1,72 @@
+// KernelTable: the per-instruction-set kernels behind CpuBackend, as plain
+// function pointers chosen once when the backend is created.
+//
+// Each kernel works on a slice of the op (rows of a weight matrix, one
+// attention item, one row) so that CpuBackend owns all threading and
+// scratch; kernels never allocate. Kernels of one table are deterministic
+// and compute every output element with an arithmetic order that depends
+// only on that element's inputs (never on n or on the slice bounds): this is
+// what makes results batch-invariant.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/backend.h"
+#include "backend/cpu/isa.h"
+#include "tensor/dtype.h"
+
+namespace kvs::cpu {
+
+// One MatMul's operands: out[n, rows] = x[n, cols] . w[rows, cols]^T.
+struct MatMulArgs {
+  DType type = DType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* w = nullptr;  // rows of w_row_bytes
+  int64_t w_row_bytes = 0;
+  const float* x = nullptr;  // [n, cols], read by F32/F16/BF16 kernels
+  // [n, xq_row_bytes]: x quantized by quantize_row, read by quantized kernels.
+  const uint8_t* xq = nullptr;
+  int64_t xq_row_bytes = 0;
+  int64_t n = 0;
+  float* out = nullptr;  // [n, rows]
+};
+
+// Attention scores are computed kAttnChunk positions at a time; the online
+// softmax rescales the running output once per chunk.
+constexpr int kAttnChunk = 64;
+// Scratch one attention item needs, in floats:
+// acc [group, head_dim], scores [group, kAttnChunk], max [group], sum [group].
+int64_t AttentionScratchFloats(int group, int head_dim);
+
+struct KernelTable {
+  Isa isa;
+  // Quantizes one activation row x[cols] into the layout the kernels for
+  // weight type `wtype` read (ABlockQ8 for Q8_0/Q4_0, ABlockQ8K for
+  // K-quants); ActRowBytes(wtype, cols) bytes.
+  void (*quantize_row)(DType wtype, const float* x, int64_t cols, uint8_t* out);
+  // Computes out[t, r] for every t < n and r in [row_begin, row_end).
+  void (*matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+  // Attention of query token `token` for KV head `kv_head` (all the query
+  // heads of its group), one pass with online softmax. scratch holds
+  // AttentionScratchFloats(n_heads / n_kv_heads, head_dim) floats.
+  void (*attention)(const PagedAttentionArgs& args, int64_t token, int kv_head, float* scratch);
+  // out[i] = silu(gate[i]) * up[i] for i < count.
+  void (*swiglu)(const float* gate, const float* up, int64_t count, float* out);
+};
+
+// Bytes of one quantized activation row for weights of type wtype; 0 for
+// float weight types (their kernels read x directly).
+int64_t ActRowBytes(DType wtype, int64_t cols);
+
+const KernelTable& ScalarKernels();
+const KernelTable& Avx2Kernels();
+const KernelTable& Avx512Kernels();
+const KernelTable& KernelsFor(Isa isa);
+
+// F32 weights, all paths: the reference backend's exact arithmetic (one
+// float accumulator per output, multiply then add, columns in order), so
+// that F32 models reproduce the reference (and llama2.c) bit for bit.
+void MatMulRowsF32Exact(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+
+}  // namespace kvs::cpu

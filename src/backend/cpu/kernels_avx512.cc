@@ -1,0 +1,18 @@
+// The avx512 kernel table: simd_kernels-inl.h compiled with this file's
+// instruction-set flags (CMake gives *_avx512.cc files their own flags).
+#define KVS_SIMD_NS avx512
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
+// _mm512_undefined_* placeholders (false positives, fixed in later GCC).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "backend/cpu/simd_kernels-inl.h"
+
+namespace kvs::cpu {
+
+const KernelTable& Avx512Kernels() {
+  static constexpr KernelTable kTable = {Isa::kAvx512, avx512::QuantizeRow, avx512::MatMulRows,
+                                         avx512::Attention, avx512::SwiGlu};
+  return kTable;
+}
+
+}  // namespace kvs::cpu
