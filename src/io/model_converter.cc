@@ -1,0 +1,124 @@
+#include "io/model_converter.h"
+
+#include <vector>
+
+#include "tensor/quant.h"
+
+namespace kvs {
+namespace {
+
+constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581
+
+// llama.cpp's general.file_type (enum llama_ftype) for a model whose
+// matrices are all `t`.
+uint32_t LlamaFileType(DType t) {
+  switch (t) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    case DType::kQ4_0: return 2;
+    case DType::kQ8_0: return 7;
+    case DType::kQ4_K: return 15;  // "Q4_K_M"
+    case DType::kQ6_K: return 18;
+    case DType::kBF16: return 32;
+  }
+  return 0;
+}
+
+std::vector<std::string> GgufPieces(const Vocab& vocab) {
+  bool spm_style = false;
+  for (const std::string& p : vocab.pieces) spm_style |= p.find(kSpmSpace) != std::string::npos;
+  std::vector<std::string> out;
+  out.reserve(vocab.pieces.size());
+  for (size_t i = 0; i < vocab.pieces.size(); ++i) {
+    std::string p = vocab.pieces[i];
+    const TokenType type = i < vocab.types.size() ? vocab.types[i] : TokenType::kNormal;
+    if (type == TokenType::kControl || type == TokenType::kUnknown) {
+      while (!p.empty() && p.front() == '\n') p.erase(0, 1);
+      while (!p.empty() && p.back() == '\n') p.pop_back();
+    } else if (!spm_style) {
+      for (size_t pos; (pos = p.find(' ')) != std::string::npos;) p.replace(pos, 1, kSpmSpace);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+void SetLlamaMetadata(const LlamaHParams& hp, const Vocab& vocab, DType type, GgufWriter* w) {
+  w->SetString("general.architecture", "llama");
+  w->SetString("general.name", hp.name.empty() ? "llama" : hp.name);
+  w->SetU32("general.file_type", LlamaFileType(type));
+  if (BlockElems(type) > 1) w->SetU32("general.quantization_version", 2);
+  w->SetU32("llama.context_length", static_cast<uint32_t>(hp.context_length));
+  w->SetU32("llama.embedding_length", static_cast<uint32_t>(hp.dim));
+  w->SetU32("llama.feed_forward_length", static_cast<uint32_t>(hp.hidden_dim));
+  w->SetU32("llama.block_count", static_cast<uint32_t>(hp.n_layers));
+  w->SetU32("llama.attention.head_count", static_cast<uint32_t>(hp.n_heads));
+  w->SetU32("llama.attention.head_count_kv", static_cast<uint32_t>(hp.n_kv_heads));
+  w->SetU32("llama.rope.dimension_count", static_cast<uint32_t>(hp.head_dim()));
+  w->SetF32("llama.attention.layer_norm_rms_epsilon", hp.norm_eps);
+  w->SetF32("llama.rope.freq_base", hp.rope_freq_base);
+
+  w->SetString("tokenizer.ggml.model", vocab.model.empty() ? "llama" : vocab.model);
+  w->SetStringArray("tokenizer.ggml.tokens", GgufPieces(vocab));
+  std::vector<float> scores = vocab.scores;
+  scores.resize(vocab.pieces.size(), 0.f);
+  w->SetScalarArray("tokenizer.ggml.scores", GgufType::kF32, scores.data(), scores.size());
+  std::vector<int32_t> types(vocab.pieces.size(), static_cast<int32_t>(TokenType::kNormal));
+  for (size_t i = 0; i < vocab.types.size() && i < types.size(); ++i) {
+    types[i] = static_cast<int32_t>(vocab.types[i]);
+  }
+  w->SetScalarArray("tokenizer.ggml.token_type", GgufType::kI32, types.data(), types.size());
+  if (vocab.bos_id >= 0) w->SetU32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocab.bos_id));
+  if (vocab.eos_id >= 0) w->SetU32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocab.eos_id));
+  if (vocab.unk_id >= 0) {
+    w->SetU32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocab.unk_id));
+  }
+  w->SetBool("tokenizer.ggml.add_bos_token", vocab.add_bos);
+  w->SetBool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
+  if (!vocab.chat_template.empty()) w->SetString("tokenizer.chat_template", vocab.chat_template);
+}
+
+Status ConvertToGguf(const ModelFile& in, const std::string& out_path, DType type,
+                     const GgufWriter::ProgressFn& progress) {
+  GgufWriter w;
+  SetLlamaMetadata(in.hparams(), in.vocab(), type, &w);
+  std::vector<DType> out_types;
+  for (const TensorInfo& t : in.tensors()) {
+    const DType out = t.dims.size() >= 2 ? type : DType::kF32;
+    if (t.dims[0] % BlockElems(out) != 0) {
+      return InvalidArgumentError("cannot convert tensor '" + t.name + "' to " +
+                                  std::string(DTypeName(out)) + ": its row length " +
+                                  std::to_string(t.dims[0]) + " is not a multiple of the block size " +
+                                  std::to_string(BlockElems(out)));
+    }
+    KVS_RETURN_IF_ERROR(w.AddTensor(t.name, out, t.dims));
+    out_types.push_back(out);
+  }
+  std::vector<float> row_f32;
+  std::vector<uint8_t> row_out;
+  auto fill = [&](size_t i, TensorSink& sink) -> Status {
+    const TensorInfo& t = in.tensors()[i];
+    const int64_t cols = t.dims[0];
+    const int64_t rows = t.n_elements() / cols;
+    const DType out = out_types[i];
+    row_f32.resize(static_cast<size_t>(cols));
+    row_out.resize(static_cast<size_t>(RowBytes(out, cols)));
+    const auto* src = static_cast<const uint8_t*>(t.data);
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* row = src + r * RowBytes(t.type, cols);
+      if (t.type == out) {  // no re-encoding: copy, so F32 -> F32 is bit-exact
+        KVS_RETURN_IF_ERROR(sink.Write(row, row_out.size()));
+        continue;
+      }
+      DequantizeRow(t.type, row, row_f32.data(), cols);
+      QuantizeRow(out, row_f32.data(), row_out.data(), cols);
+      KVS_RETURN_IF_ERROR(sink.Write(row_out.data(), row_out.size()));
+    }
+    return Status::Ok();
+  };
+  return w.WriteFile(out_path, fill, progress).WithContext("converting '" + in.path() + "'");
+}
+
+}  // namespace kvs
