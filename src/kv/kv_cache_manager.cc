@@ -140,7 +140,15 @@ void KvCacheManager::Free(SeqId seq) {
   std::vector<BlockId>& blocks = it->second.blocks;
   // Tail first: the most specific blocks reach the free list first, so they
   // are evicted before the shared prefixes they extend.
-  for (auto b = blocks.rbegin(); b != blocks.rend(); ++b) pool_.Release(*b);
+  for (auto b = blocks.rbegin(); b != blocks.rend(); ++b) {
+    pool_.Release(*b);
+    // A copy recorded this step into a block nobody holds any more (the seq
+    // was preempted right after AllocateSlots) must not run: the block may be
+    // handed to another sequence before the runner performs the copies.
+    if (!pending_copies_.empty() && pool_.ref_count(*b) == 0) {
+      std::erase_if(pending_copies_, [b](const BlockCopy& c) { return c.dst == *b; });
+    }
+  }
   if (spare_tables_.size() < kMaxSpareTables) {
     blocks.clear();
     spare_tables_.push_back(std::move(blocks));

@@ -118,8 +118,9 @@ class KvCacheManager {
   void CommitTokens(SeqId seq, std::span<const TokenId> tokens, int n_computed,
                     const std::string& salt);
 
-  // Releases seq's blocks tail first (most specific evicted first). Unknown
-  // seq is a no-op.
+  // Releases seq's blocks tail first (most specific evicted first). Pending
+  // copies into blocks this frees are dropped (preemption after
+  // AllocateSlots in the same step). Unknown seq is a no-op.
   void Free(SeqId seq);
 
   // child shares all of parent's blocks (ref counts +1). REQUIRES: child new.

@@ -207,6 +207,23 @@ TEST(KvCacheManagerTest, CopyOnWriteOfSharedPartialBlock) {
   m.CheckInvariants();
 }
 
+// The scheduler may preempt a sequence after its AllocateSlots in the same
+// step; the copy into its now free block must not reach the runner.
+TEST(KvCacheManagerTest, FreeDropsPendingCopiesIntoFreedBlocks) {
+  KvCacheManager m(Config(16));
+  Prefill(m, 1, Range(6));
+  ASSERT_TRUE(m.Fork(1, 2).ok());
+  ASSERT_TRUE(m.Fork(1, 3).ok());
+  ASSERT_TRUE(m.AllocateSlots(2, 7));
+  ASSERT_TRUE(m.AllocateSlots(3, 7));
+  const BlockId kept = Table(m, 3)[1];
+  m.Free(2);
+  const auto copies = m.TakePendingCopies();
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0].dst, kept);
+  m.CheckInvariants();
+}
+
 TEST(KvCacheManagerTest, ForkAtBlockBoundaryCopiesNothing) {
   KvCacheManager m(Config(16));
   Prefill(m, 1, Range(8));
