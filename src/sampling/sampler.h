@@ -46,8 +46,8 @@ struct TokenLogprob {
 
 struct SampleResult {
   TokenId id;
-  float logprob = 0;                // of the chosen token, log_softmax of raw logits
-  std::vector<TokenLogprob> top;    // top_logprobs entries, best first
+  float logprob = 0;              // of the chosen token, log_softmax of raw logits
+  std::vector<TokenLogprob> top;  // top_logprobs entries, best first
 };
 
 class Sampler {
@@ -80,10 +80,10 @@ class Sampler {
 
   SamplingParams params_;
   Rng rng_;
-  std::vector<float> work_;          // [n_vocab]
-  std::vector<Candidate> cand_;      // [n_vocab]
-  std::vector<float> kept_p_;        // [n_vocab] p of the kept tokens, 0 elsewhere between calls
-  std::vector<int32_t> counts_;      // [n_vocab], all zero between calls
+  std::vector<float> work_;      // [n_vocab]
+  std::vector<Candidate> cand_;  // [n_vocab]
+  std::vector<float> kept_p_;    // [n_vocab] p of the kept tokens, 0 elsewhere between calls
+  std::vector<int32_t> counts_;  // [n_vocab], all zero between calls
 };
 
 }  // namespace kvs

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -141,14 +141,15 @@ TEST(SamplerTest, RepetitionPenaltyDividesPositiveMultipliesNegative) {
   // 3.0 seen -> 1.5 < 2.0.
   EXPECT_EQ(s.Sample(std::vector<float>{3.0f, 2.0f, 0.0f}, std::vector<TokenId>{0}, kNone).id, 1);
   // Negative: -1 seen -> -2 < -1.5; a repeat in the list is penalised once.
-  EXPECT_EQ(s.Sample(std::vector<float>{-1.0f, -1.5f, -9.0f}, std::vector<TokenId>{0, 0, 0},
-                     kNone).id,
-            1);
+  EXPECT_EQ(
+      s.Sample(std::vector<float>{-1.0f, -1.5f, -9.0f}, std::vector<TokenId>{0, 0, 0}, kNone).id,
+      1);
   // Generated ids count too; once only: 3.9 / 2 = 1.95 > 1.9.
   EXPECT_EQ(s.Sample(std::vector<float>{3.9f, 1.9f}, kNone, std::vector<TokenId>{0, 0}).id, 0);
   // Without the penalty the same logits pick id 0.
-  EXPECT_EQ(Sampler(Params(0)).Sample(std::vector<float>{3.0f, 2.0f, 0.0f},
-                                      std::vector<TokenId>{0}, kNone).id,
+  EXPECT_EQ(Sampler(Params(0))
+                .Sample(std::vector<float>{3.0f, 2.0f, 0.0f}, std::vector<TokenId>{0}, kNone)
+                .id,
             0);
 }
 
@@ -157,8 +158,8 @@ TEST(SamplerTest, PresenceAndFrequencyPenaltiesOverGeneratedOnly) {
   SamplingParams p = Params(0);
   p.presence_penalty = 1.5f;
   Sampler presence(p);
-  EXPECT_EQ(presence.Sample(logits, kNone, std::vector<TokenId>{0}).id, 1);   // 3 - 1.5
-  EXPECT_EQ(presence.Sample(logits, std::vector<TokenId>{0}, kNone).id, 0);   // prompt: no
+  EXPECT_EQ(presence.Sample(logits, kNone, std::vector<TokenId>{0}).id, 1);     // 3 - 1.5
+  EXPECT_EQ(presence.Sample(logits, std::vector<TokenId>{0}, kNone).id, 0);     // prompt: no
   EXPECT_EQ(presence.Sample(logits, kNone, std::vector<TokenId>{0, 1}).id, 0);  // 1.5,.5,1.5
 
   p = Params(0);

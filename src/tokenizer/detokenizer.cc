@@ -23,11 +23,16 @@ int SequenceLength(unsigned char c) {
 // (rules out overlong forms, surrogates and code points past U+10FFFF).
 bool ValidSecondByte(unsigned char lead, unsigned char c) {
   switch (lead) {
-    case 0xE0: return c >= 0xA0 && c <= 0xBF;
-    case 0xED: return c >= 0x80 && c <= 0x9F;
-    case 0xF0: return c >= 0x90 && c <= 0xBF;
-    case 0xF4: return c >= 0x80 && c <= 0x8F;
-    default: return IsContinuation(c);
+    case 0xE0:
+      return c >= 0xA0 && c <= 0xBF;
+    case 0xED:
+      return c >= 0x80 && c <= 0x9F;
+    case 0xF0:
+      return c >= 0x90 && c <= 0xBF;
+    case 0xF4:
+      return c >= 0x80 && c <= 0x8F;
+    default:
+      return IsContinuation(c);
   }
 }
 

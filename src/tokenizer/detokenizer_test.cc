@@ -51,7 +51,9 @@ TEST_F(DetokenizerTest, InvalidBytesAreReplacedAtOnce) {
   EXPECT_EQ(d.Add(Byte(0xFF)).text, "\xEF\xBF\xBD");
   EXPECT_EQ(d.Add(Byte(0xE4)).text, "");
   // 'A' cannot continue E4: the E4 is bad, the 'A' stands.
-  EXPECT_EQ(d.Add(Byte('A')).text, "\xEF\xBF\xBD" "A");
+  EXPECT_EQ(d.Add(Byte('A')).text,
+            "\xEF\xBF\xBD"
+            "A");
 }
 
 TEST_F(DetokenizerTest, LeadingSpaceDroppedAfterBos) {

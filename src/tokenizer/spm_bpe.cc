@@ -37,8 +37,8 @@ struct Symbol {
 
 struct Pair {
   float score;
-  int left;       // symbol index; the right one is symbols[left].next
-  size_t len;     // combined byte length when pushed, to detect staleness
+  int left;    // symbol index; the right one is symbols[left].next
+  size_t len;  // combined byte length when pushed, to detect staleness
   TokenId merged;
 
   // Max-heap order: higher score first, then the leftmost pair.

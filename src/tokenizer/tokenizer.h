@@ -70,15 +70,14 @@ class Tokenizer {
   void EncodeBpe(std::string_view text, std::vector<TokenId>* out) const;
   // Encode of one plain-text run: optional dummy prefix, then BPE.
   void EncodeRun(std::string_view text, std::vector<TokenId>* out) const;
-  bool IsControl(TokenId id) const { return types_[id] == TokenType::kControl; }
 
   Vocab vocab_;
-  std::vector<TokenType> types_;    // [n_vocab] types after inference (see above)
-  std::vector<std::string> text_;   // [n_vocab] decoded bytes; "" for control tokens
-  PieceMap mergeable_;              // normalised piece -> id, normal/user-defined tokens
-  PieceMap all_pieces_;             // normalised piece -> id, every token (first id wins)
-  TokenId byte_ids_[256];           // byte -> its <0xHH> token, or unk (or -1)
-  std::vector<TokenId> specials_;   // control + user-defined ids, longest piece first
+  std::vector<TokenType> types_;   // [n_vocab] types after inference (see above)
+  std::vector<std::string> text_;  // [n_vocab] decoded bytes; "" for control tokens
+  PieceMap mergeable_;             // normalised piece -> id, normal/user-defined tokens
+  PieceMap all_pieces_;            // normalised piece -> id, every token (first id wins)
+  TokenId byte_ids_[256];          // byte -> its <0xHH> token, or unk (or -1)
+  std::vector<TokenId> specials_;  // control + user-defined ids, longest piece first
 };
 
 }  // namespace kvs

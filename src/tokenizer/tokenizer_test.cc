@@ -122,15 +122,17 @@ TEST(TokenizerTest, GoldenPromptsAndContinuations) {
 
 TEST(TokenizerTest, PieceRules) {
   auto tok = LoadLlama2c("tok512.bin");
-  EXPECT_EQ(tok->Piece(1, 403), "Once");    // after BOS the leading space goes
+  EXPECT_EQ(tok->Piece(1, 403), "Once");  // after BOS the leading space goes
   EXPECT_EQ(tok->Piece(378, 403), " Once");
-  EXPECT_EQ(tok->Piece(0, 3 + 'A'), "A");   // <0x41>
+  EXPECT_EQ(tok->Piece(0, 3 + 'A'), "A");  // <0x41>
   EXPECT_EQ(tok->Piece(0, 3 + 0x0A), "\n");
   EXPECT_EQ(tok->Piece(0, 3 + 0xE4), "\xE4");
-  EXPECT_EQ(tok->Piece(0, 1), "");          // control tokens print nothing
+  EXPECT_EQ(tok->Piece(0, 1), "");  // control tokens print nothing
   EXPECT_EQ(tok->Piece(0, 2), "");
   EXPECT_EQ(tok->FindPiece("<0x41>"), 3 + 'A');
-  EXPECT_EQ(tok->FindPiece("\xE2\x96\x81" "t"), tok->FindPiece(" t"));
+  EXPECT_EQ(tok->FindPiece("\xE2\x96\x81"
+                           "t"),
+            tok->FindPiece(" t"));
   EXPECT_EQ(tok->FindPiece(" t"), 259);
   EXPECT_EQ(tok->FindPiece("no such piece"), -1);
   EXPECT_EQ(tok->n_vocab(), 512);
@@ -156,7 +158,7 @@ TEST(TokenizerTest, Llama32kRoundTripsAndMatchesRunC) {
   EXPECT_EQ(tok->Encode("Hello world", true), (std::vector<TokenId>{1, 15043, 3186}));
   const std::string texts[] = {
       "Hello world",
-      "caf\xC3\xA9 na\xC3\xAFve r\xC3\xA9sum\xC3\xA9",   // café naïve résumé
+      "caf\xC3\xA9 na\xC3\xAFve r\xC3\xA9sum\xC3\xA9",  // café naïve résumé
       "\xE4\xB8\xAD\xE6\x96\x87\xE5\xAD\x97",           // 中文字
       "emoji \xF0\x9F\x98\x80\xF0\x9F\xA6\x99 end",     // 😀🦙
       "  two leading spaces, tabs\tand\nnewlines\n\n",
@@ -174,8 +176,8 @@ TEST(TokenizerTest, MatchesRunCOnRandomText) {
   auto vocab = testing::ReadLlama2cVocabForTest(kModels + "tok512.bin");
   ASSERT_TRUE(vocab.ok());
   auto tok = *Tokenizer::Create(*vocab);
-  const std::vector<std::string> alphabet = {"a", "e", "t", "h", "o", " ", " ", "n", "d", ".",
-                                             "\n", "\xC3\xA9", "\xF0\x9F\x98\x80", "s", "r",
+  const std::vector<std::string> alphabet = {"a", "e", "t", "h", "o", " ", " ", "n", "d", ".", "\n",
+                                             "\xC3\xA9", "\xF0\x9F\x98\x80", "s", "r",
                                              // "ll", "pp", "oo" are pieces: runs of
                                              // three check the leftmost-first tie rule
                                              "l", "l", "p", "p", "o"};
@@ -216,20 +218,22 @@ Vocab SmallGgufVocab() {
     v.scores.push_back(score);
     v.types.push_back(t);
   };
-  add("<unk>", 0, TokenType::kUnknown);            // 0
-  add("<s>", 0, TokenType::kControl);              // 1
-  add("</s>", 0, TokenType::kControl);             // 2
-  add("\xE2\x96\x81", -1, TokenType::kNormal);     // 3 ▁
-  add("a", -2, TokenType::kNormal);                // 4
-  add("b", -3, TokenType::kNormal);                // 5
-  add("\xE2\x96\x81" "a", -0.5f, TokenType::kNormal);  // 6 ▁a
-  add("ab", -0.1f, TokenType::kNormal);            // 7
-  add("<|x|>", 0, TokenType::kControl);            // 8
-  add("<", -4, TokenType::kNormal);                // 9
-  add("|", -4, TokenType::kNormal);                // 10
-  add(">", -4, TokenType::kNormal);                // 11
-  add("x", -4, TokenType::kNormal);                // 12
-  add("<0x21>", 0, TokenType::kByte);              // 13 '!'
+  add("<unk>", 0, TokenType::kUnknown);         // 0
+  add("<s>", 0, TokenType::kControl);           // 1
+  add("</s>", 0, TokenType::kControl);          // 2
+  add("\xE2\x96\x81", -1, TokenType::kNormal);  // 3 ▁
+  add("a", -2, TokenType::kNormal);             // 4
+  add("b", -3, TokenType::kNormal);             // 5
+  add("\xE2\x96\x81"
+      "a",
+      -0.5f, TokenType::kNormal);        // 6 ▁a
+  add("ab", -0.1f, TokenType::kNormal);  // 7
+  add("<|x|>", 0, TokenType::kControl);  // 8
+  add("<", -4, TokenType::kNormal);      // 9
+  add("|", -4, TokenType::kNormal);      // 10
+  add(">", -4, TokenType::kNormal);      // 11
+  add("x", -4, TokenType::kNormal);      // 12
+  add("<0x21>", 0, TokenType::kByte);    // 13 '!'
   v.bos_id = 1;
   v.eos_id = 2;
   v.unk_id = 0;
