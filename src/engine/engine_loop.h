@@ -41,7 +41,9 @@ class EngineLoop {
   void Shutdown();
 
  private:
-  // (implementation)
+  struct Impl;  // engine_loop.cc: the thread, the mailbox and the Engine
+  explicit EngineLoop(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace kvs

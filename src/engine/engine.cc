@@ -1,0 +1,221 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "base/check.h"
+
+namespace kvs {
+
+StatusOr<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<ModelRunner> runner,
+                                                 const Tokenizer* tokenizer,
+                                                 const EngineConfig& config) {
+  if (runner == nullptr) return InvalidArgumentError("engine: no model runner");
+  if (config.max_batched_tokens < 1) return InvalidArgumentError("engine: max_batched_tokens < 1");
+  if (config.max_running < 1) return InvalidArgumentError("engine: max_running < 1");
+  if (config.max_waiting < 1) return InvalidArgumentError("engine: max_waiting < 1");
+  if (runner->n_kv_blocks() < 1 || runner->block_size() < 1) {
+    return InvalidArgumentError("engine: the runner has no KV blocks");
+  }
+  if (tokenizer != nullptr && tokenizer->n_vocab() > runner->vocab_size()) {
+    return InvalidArgumentError("engine: tokenizer vocabulary (" +
+                                std::to_string(tokenizer->n_vocab()) +
+                                ") larger than the model's (" +
+                                std::to_string(runner->vocab_size()) + ")");
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(runner), tokenizer, config));
+}
+
+Engine::Engine(std::unique_ptr<ModelRunner> runner, const Tokenizer* tokenizer,
+               const EngineConfig& config)
+    : config_(config),
+      runner_(std::move(runner)),
+      tokenizer_(tokenizer),
+      vocab_size_(runner_->vocab_size()),
+      max_context_(runner_->max_context()),
+      block_size_(runner_->block_size()),
+      n_kv_blocks_(runner_->n_kv_blocks()),
+      kv_(KvManagerConfig{runner_->n_kv_blocks(), runner_->block_size(),
+                          config.enable_prefix_caching}),
+      scheduler_(config, &kv_),
+      seed_rng_(std::random_device{}()) {
+  stats_.kv_blocks_total = kv_.n_blocks();
+}
+
+Status Engine::Validate(const GenerationRequest& request) const {
+  const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
+  if (n_prompt == 0) return InvalidArgumentError("the prompt is empty");
+  for (TokenId id : request.prompt) {
+    if (id < 0 || id >= vocab_size_) {
+      return InvalidArgumentError("prompt token id " + std::to_string(id) +
+                                  " outside the vocabulary [0, " + std::to_string(vocab_size_) +
+                                  ")");
+    }
+  }
+  if (request.stop.max_tokens < 1) return InvalidArgumentError("max_tokens must be at least 1");
+  const int64_t n_total = n_prompt + request.stop.max_tokens;
+  if (n_total > max_context_) {
+    return InvalidArgumentError("prompt (" + std::to_string(n_prompt) + " tokens) + max_tokens (" +
+                                std::to_string(request.stop.max_tokens) +
+                                ") exceeds the model's context of " +
+                                std::to_string(max_context_) + " tokens");
+  }
+  // The last sampled token is never computed, so n_total - 1 tokens need KV.
+  const int64_t bs = block_size_;
+  const int64_t blocks = (n_total - 1 + bs - 1) / bs;
+  if (blocks > n_kv_blocks_) {
+    return InvalidArgumentError("the request needs " + std::to_string(blocks) +
+                                " KV blocks even alone, the cache has " +
+                                std::to_string(n_kv_blocks_) +
+                                " (raise --kv-cache-mb or shorten the request)");
+  }
+  return Status::Ok();
+}
+
+void Engine::AddRequest(RequestId id, GenerationRequest request,
+                        std::shared_ptr<OutputStream> stream) {
+  KVS_CHECK(Validate(request).ok()) << "AddRequest without Validate";
+  KVS_CHECK(requests_.find(id) == requests_.end()) << "duplicate request id " << id;
+  if (!request.sampling.has_seed) {
+    request.sampling.seed = seed_rng_();
+    request.sampling.has_seed = true;
+  }
+  stats_.prompt_tokens += static_cast<int64_t>(request.prompt.size());
+  auto r = std::make_unique<Request>(id, next_arrival_++, std::move(request), tokenizer_,
+                                     std::move(stream));
+  scheduler_.AddWaiting(r.get());
+  requests_.emplace(id, std::move(r));
+}
+
+void Engine::Finish(Request& r, FinishReason reason, Status error) {
+  StreamDelta d;
+  d.finished = true;
+  d.finish_reason = reason;
+  d.error = std::move(error);
+  d.prompt_tokens = r.n_prompt_tokens();
+  d.cached_tokens = std::max(r.n_cached_tokens, 0);
+  d.completion_tokens = r.n_output_tokens();
+  r.TransitionTo(reason == FinishReason::kAbort ? RequestState::kAborted
+                                                : RequestState::kFinished);
+  stats_.requests_finished++;
+  r.stream().Push(std::move(d));
+}
+
+void Engine::Abort(RequestId id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  Request& r = *it->second;
+  scheduler_.Remove(&r);
+  Finish(r, FinishReason::kAbort);
+  requests_.erase(it);
+}
+
+void Engine::AbortAll() {
+  while (!requests_.empty()) Abort(requests_.begin()->first);
+}
+
+bool Engine::ProcessToken(Request& r, const SampleResult& sample) {
+  const TokenId t = sample.id;
+  r.AppendToken(t);
+  stats_.generated_tokens++;
+  StreamDelta d;
+  d.tokens.push_back(t);
+  if (r.wants_logprobs()) d.samples.push_back(sample);
+  const StopConditions& stop = r.stop();
+  FinishReason reason = FinishReason::kNone;
+  const bool is_eos = !stop.ignore_eos && tokenizer_ != nullptr && t == tokenizer_->eos_id();
+  const bool is_stop_id =
+      std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(), t) !=
+      stop.stop_token_ids.end();
+  if (is_eos || is_stop_id) {
+    // The stop token is reported in the ids but never rendered as text.
+    reason = FinishReason::kStop;
+    d.text = r.FlushText();
+  } else {
+    IncrementalDetokenizer::Result res = r.Detokenize(t);
+    d.text = std::move(res.text);
+    if (res.stopped) {
+      reason = FinishReason::kStop;  // text already ends before the stop string
+    } else if (r.n_output_tokens() >= stop.max_tokens || r.n_tokens() >= max_context_) {
+      reason = FinishReason::kLength;
+      d.text += r.FlushText();
+    }
+  }
+  d.prompt_tokens = r.n_prompt_tokens();
+  d.cached_tokens = std::max(r.n_cached_tokens, 0);
+  d.completion_tokens = r.n_output_tokens();
+  if (reason != FinishReason::kNone) {
+    d.finished = true;
+    d.finish_reason = reason;
+    r.TransitionTo(RequestState::kFinished);
+    stats_.requests_finished++;
+  }
+  r.stream().Push(std::move(d));
+  return reason != FinishReason::kNone;
+}
+
+Status Engine::Step() {
+  const SchedulerOutput& out = scheduler_.Schedule();
+  stats_.steps++;
+  stats_.preemptions += out.n_preempted;
+  stats_.prefix_cache_queried_tokens += out.prefix_queried_tokens;
+  stats_.prefix_cache_hit_tokens += out.prefix_hit_tokens;
+  const int64_t used = kv_.Stats().blocks_used;
+  stats_.peak_kv_blocks_used = std::max(stats_.peak_kv_blocks_used, used);
+  if (out.scheduled.empty()) return Status::Ok();
+  max_step_tokens_ = std::max(max_step_tokens_, out.n_tokens);
+
+  // One flattened batch: rows of a sequence are contiguous, in schedule order.
+  batch_.Clear();
+  for (const ScheduledRequest& s : out.scheduled) {
+    Request* r = s.request;
+    const int start = r->n_computed_tokens;
+    const bool samples = start + s.n_new_tokens == r->n_tokens();
+    batch_.AddSequence(r->tokens().subspan(start, s.n_new_tokens), start, kv_.BlockTable(r->id()),
+                       samples);
+  }
+  const std::vector<BlockCopy> copies = kv_.TakePendingCopies();
+  if (!copies.empty()) runner_->CopyBlocks(copies);
+  batch_.ComputeSlots(block_size_);
+
+  StatusOr<const float*> logits = runner_->Run(batch_);
+  finished_this_step_.clear();
+  if (!logits.ok()) {
+    for (const ScheduledRequest& s : out.scheduled) finished_this_step_.push_back(s.request);
+    for (Request* r : finished_this_step_) {
+      scheduler_.Remove(r);
+      Finish(*r, FinishReason::kError, logits.status());
+      requests_.erase(r->id());
+    }
+    return logits.status();
+  }
+
+  int64_t row = 0;
+  for (const ScheduledRequest& s : out.scheduled) {
+    Request* r = s.request;
+    r->n_computed_tokens += s.n_new_tokens;
+    kv_.CommitTokens(r->id(), r->tokens(), r->n_computed_tokens, r->cache_salt());
+    if (r->n_computed_tokens < r->n_tokens()) continue;  // a chunk that does not sample
+    std::span<const float> row_logits(*logits + row * vocab_size_, size_t(vocab_size_));
+    ++row;
+    const SampleResult sample = r->sampler().Sample(row_logits, r->prompt(), r->output());
+    if (ProcessToken(*r, sample)) finished_this_step_.push_back(r);
+  }
+  KVS_CHECK_EQ(row, batch_.n_logit_rows()) << "logit rows and sampling requests disagree";
+  for (Request* r : finished_this_step_) {
+    scheduler_.Remove(r);
+    requests_.erase(r->id());
+  }
+  return Status::Ok();
+}
+
+EngineStats Engine::Stats() const {
+  EngineStats s = stats_;
+  s.requests_running = scheduler_.n_running();
+  s.requests_waiting = scheduler_.n_waiting();
+  s.kv_blocks_used = kv_.Stats().blocks_used;
+  return s;
+}
+
+}  // namespace kvs

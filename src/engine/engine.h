@@ -1,0 +1,87 @@
+// Engine: the single-threaded core of continuous batching. One Step() runs
+// the scheduler, builds one flattened Batch over every scheduled token of
+// every request, performs pending copy-on-write copies, runs the model once,
+// samples, appends, commits KV, checks stop conditions and streams deltas.
+//
+// Ownership: owns the model runner, the KV cache manager, the scheduler and
+// every Request; borrows the tokenizer (may be null: no text, no stop
+// strings). Thread-safety: not thread-safe; EngineLoop's thread is its only
+// user, except Validate(), which reads only immutable state and may be called
+// from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/engine_config.h"
+#include "engine/request.h"
+#include "engine/scheduler.h"
+#include "kv/kv_cache_manager.h"
+#include "runtime/batch.h"
+#include "runtime/model_runner.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvs {
+
+class Engine {
+ public:
+  static StatusOr<std::unique_ptr<Engine>> Create(std::unique_ptr<ModelRunner> runner,
+                                                  const Tokenizer* tokenizer,
+                                                  const EngineConfig& config);
+
+  // Checks what Submit must reject up front: an empty prompt, out-of-vocab
+  // ids, max_tokens < 1, prompt + max_tokens beyond the context, a request
+  // that could not fit in KV memory even alone. Thread-safe.
+  Status Validate(const GenerationRequest& request) const;
+
+  // Queues a request. REQUIRES: Validate(request) is OK and id is new.
+  // A request without a seed gets one drawn by the engine.
+  void AddRequest(RequestId id, GenerationRequest request, std::shared_ptr<OutputStream> stream);
+
+  // Ends the request with kAbort and frees its blocks, whatever its state.
+  // Unknown or finished ids: no-op.
+  void Abort(RequestId id);
+  void AbortAll();
+
+  // One step. Returns the runner's error, if any (the scheduled requests then
+  // end with kError; the engine stays usable).
+  Status Step();
+
+  bool HasWork() const { return scheduler_.HasWork(); }
+  EngineStats Stats() const;
+  const KvCacheManager& kv() const { return kv_; }
+  const Scheduler& scheduler() const { return scheduler_; }
+  // Largest number of tokens in one step so far (for tests of the budget).
+  int max_step_tokens() const { return max_step_tokens_; }
+
+ private:
+  Engine(std::unique_ptr<ModelRunner> runner, const Tokenizer* tokenizer,
+         const EngineConfig& config);
+  // Appends a sampled token, checks stop conditions, streams the delta;
+  // returns true when the request finished.
+  bool ProcessToken(Request& r, const SampleResult& sample);
+  void Finish(Request& r, FinishReason reason, Status error = Status::Ok());
+
+  const EngineConfig config_;
+  const std::unique_ptr<ModelRunner> runner_;
+  const Tokenizer* const tokenizer_;
+  const int vocab_size_;
+  const int max_context_;
+  const int block_size_;
+  const int n_kv_blocks_;
+  KvCacheManager kv_;
+  Scheduler scheduler_;
+  std::unordered_map<RequestId, std::unique_ptr<Request>> requests_;  // live requests
+  std::vector<Request*> finished_this_step_;  // reused
+  Batch batch_;                                // reused
+  std::mt19937_64 seed_rng_;
+  int64_t next_arrival_ = 0;
+  int max_step_tokens_ = 0;
+  EngineStats stats_;
+};
+
+}  // namespace kvs

@@ -1,0 +1,144 @@
+#include "engine/engine_loop.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "engine/engine.h"
+
+namespace kvs {
+
+// Everything below mu_ is the mailbox and the published stats; engine is
+// touched only by the thread (Validate aside, which is thread-safe).
+struct EngineLoop::Impl {
+  struct Message {
+    enum class Kind { kSubmit, kAbort } kind;
+    RequestId id;
+    GenerationRequest request;  // kSubmit
+    std::shared_ptr<OutputStream> stream;
+  };
+
+  std::unique_ptr<Engine> engine;
+  EngineConfig config;
+  std::atomic<RequestId> next_id{1};
+
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<Message> mailbox;  // guarded by mu
+  bool stopping = false;        // guarded by mu
+  EngineStats stats;            // guarded by mu: copy published after every step
+
+  std::mutex shutdown_mu;  // serializes Shutdown callers
+  std::thread thread;
+
+  void Run();
+};
+
+void EngineLoop::Impl::Run() {
+  std::deque<Message> inbox;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      // Sleep while idle: nothing queued and nothing to compute.
+      wake.wait(lock, [this] { return stopping || !mailbox.empty() || engine->HasWork(); });
+      inbox.swap(mailbox);
+      if (stopping) {
+        lock.unlock();
+        for (Message& m : inbox) {
+          if (m.kind == Message::Kind::kSubmit) {
+            StreamDelta d;
+            d.finished = true;
+            d.finish_reason = FinishReason::kAbort;
+            d.prompt_tokens = static_cast<int>(m.request.prompt.size());
+            m.stream->Push(std::move(d));
+          }
+        }
+        engine->AbortAll();
+        std::lock_guard<std::mutex> relock(mu);
+        stats = engine->Stats();
+        return;
+      }
+    }
+    // Messages are applied in order, so an abort right after its submit works.
+    for (Message& m : inbox) {
+      if (m.kind == Message::Kind::kSubmit) {
+        engine->AddRequest(m.id, std::move(m.request), std::move(m.stream));
+      } else {
+        engine->Abort(m.id);
+      }
+    }
+    inbox.clear();
+    if (engine->HasWork()) {
+      // A runner error has already ended the requests it hit with kError.
+      (void)engine->Step();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    stats = engine->Stats();
+  }
+}
+
+EngineLoop::EngineLoop(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(std::unique_ptr<ModelRunner> runner,
+                                                         const Tokenizer* tokenizer,
+                                                         const EngineConfig& config) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+                       Engine::Create(std::move(runner), tokenizer, config));
+  auto impl = std::make_unique<Impl>();
+  impl->engine = std::move(engine);
+  impl->config = config;
+  impl->stats = impl->engine->Stats();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->Run(); });
+  return std::unique_ptr<EngineLoop>(new EngineLoop(std::move(impl)));
+}
+
+EngineLoop::~EngineLoop() { Shutdown(); }
+
+StatusOr<std::shared_ptr<OutputStream>> EngineLoop::Submit(GenerationRequest request) {
+  KVS_RETURN_IF_ERROR(impl_->engine->Validate(request));
+  const RequestId id = impl_->next_id.fetch_add(1);
+  auto stream = std::make_shared<OutputStream>(id);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) return UnavailableError("the engine is shutting down");
+    const int64_t queued = impl_->stats.requests_waiting +
+                           static_cast<int64_t>(impl_->mailbox.size());
+    if (queued >= impl_->config.max_waiting) {
+      return ResourceExhaustedError("the waiting queue is full (" +
+                                    std::to_string(impl_->config.max_waiting) + " requests)");
+    }
+    impl_->mailbox.push_back({Impl::Message::Kind::kSubmit, id, std::move(request), stream});
+  }
+  impl_->wake.notify_one();
+  return stream;
+}
+
+void EngineLoop::Abort(RequestId id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->mailbox.push_back({Impl::Message::Kind::kAbort, id, {}, nullptr});
+  }
+  impl_->wake.notify_one();
+}
+
+EngineStats EngineLoop::Stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stats;
+}
+
+void EngineLoop::Shutdown() {
+  std::lock_guard<std::mutex> serial(impl_->shutdown_mu);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_one();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace kvs

@@ -1,0 +1,83 @@
+// EngineLoop: the thread and mailbox, with the fake runner.
+#include "engine/engine_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "engine/testing_engine_harness.h"
+
+namespace kvs {
+namespace {
+
+using testing::FakeModelRunner;
+using testing::Greedy;
+using testing::GreedyReference;
+using testing::kFakeVocab;
+using testing::RandomPrompt;
+
+std::unique_ptr<EngineLoop> MakeLoop(const Tokenizer* tok, int n_blocks = 256,
+                                     std::chrono::microseconds step_delay = {}) {
+  auto runner = std::make_unique<FakeModelRunner>(kFakeVocab, 4, n_blocks, 512);
+  runner->SetRunDelay(step_delay);
+  auto loop = EngineLoop::Create(std::move(runner), tok, EngineConfig{});
+  KVS_CHECK(loop.ok()) << loop.status().ToString();
+  return std::move(loop).value();
+}
+
+TEST(EngineLoopTest, ManyThreadsSubmitAndRead) {
+  auto tok = testing::LoadTok512();
+  auto loop = MakeLoop(tok.get(), 40);
+  std::vector<std::thread> clients;
+  std::vector<int> ok(8, 0);
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      for (int k = 0; k < 4; ++k) {
+        auto prompt = RandomPrompt(5 + 3 * k + c, 10 * c + k);
+        auto stream = loop->Submit(Greedy(prompt, 10));
+        if (!stream.ok()) return;
+        StreamDelta d = (*stream)->WaitAll();
+        if (d.tokens == GreedyReference(prompt, 10, kFakeVocab)) ok[c]++;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int c = 0; c < 8; ++c) EXPECT_EQ(ok[c], 4) << "client " << c;
+  const EngineStats st = loop->Stats();
+  EXPECT_EQ(st.requests_finished, 32);
+  EXPECT_EQ(st.generated_tokens, 320);
+  EXPECT_EQ(st.kv_blocks_used, 0);
+  EXPECT_EQ(st.requests_running + st.requests_waiting, 0);
+}
+
+TEST(EngineLoopTest, SubmitRejectsAtOnce) {
+  auto tok = testing::LoadTok512();
+  auto loop = MakeLoop(tok.get(), 8);  // 32 tokens of KV
+  EXPECT_FALSE(loop->Submit(Greedy({}, 5)).ok());
+  auto too_big = loop->Submit(Greedy(RandomPrompt(30, 1), 10));
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EngineLoopTest, AbortEndsTheStreamAndShutdownAbortsTheRest) {
+  auto tok = testing::LoadTok512();
+  auto loop = MakeLoop(tok.get(), 256, std::chrono::microseconds(1000));  // 400 steps >= 0.4 s
+  auto a = loop->Submit(Greedy(RandomPrompt(10, 1), 400));
+  ASSERT_TRUE(a.ok());
+  auto first = (*a)->Next(std::chrono::milliseconds(5000));  // it is running
+  ASSERT_TRUE(first.has_value());
+  loop->Abort((*a)->id());
+  StreamDelta rest = (*a)->WaitAll();
+  EXPECT_EQ(rest.finish_reason, FinishReason::kAbort);
+  auto b = loop->Submit(Greedy(RandomPrompt(10, 2), 400));
+  ASSERT_TRUE(b.ok());
+  loop->Shutdown();
+  EXPECT_EQ((*b)->WaitAll().finish_reason, FinishReason::kAbort);
+  EXPECT_EQ(loop->Stats().kv_blocks_used, 0);
+  loop->Shutdown();  // idempotent
+  EXPECT_FALSE(loop->Submit(Greedy(RandomPrompt(10, 2), 4)).ok());
+}
+
+}  // namespace
+}  // namespace kvs
