@@ -20,15 +20,19 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 SampleResult Sampler::Sample(std::span<const float> logits, std::span<const TokenId> prompt,
                              std::span<const TokenId> generated) {
   KVS_CHECK(!logits.empty()) << "no logits to sample from";
-  ApplyPenalties(logits, prompt, generated);
+  const std::span<const float> scores = ApplyPenalties(logits, prompt, generated);
   SampleResult result;
-  result.id = params_.temperature <= 0 ? Argmax() : Draw();
+  result.id = params_.temperature <= 0 ? Argmax(scores) : Draw(scores);
   if (params_.top_logprobs >= 0) FillLogprobs(logits, &result);
   return result;
 }
 
-void Sampler::ApplyPenalties(std::span<const float> logits, std::span<const TokenId> prompt,
-                             std::span<const TokenId> generated) {
+std::span<const float> Sampler::ApplyPenalties(std::span<const float> logits,
+                                               std::span<const TokenId> prompt,
+                                               std::span<const TokenId> generated) {
+  const bool repetition = params_.repetition_penalty != 1.0f;
+  const bool openai = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+  if (!repetition && !openai) return logits;
   const int n_vocab = static_cast<int>(logits.size());
   work_.assign(logits.begin(), logits.end());
   if (static_cast<int>(counts_.size()) != n_vocab) counts_.assign(n_vocab, 0);
@@ -36,7 +40,7 @@ void Sampler::ApplyPenalties(std::span<const float> logits, std::span<const Toke
     KVS_CHECK(id >= 0 && id < n_vocab) << "token id " << id << " outside vocab " << n_vocab;
   };
 
-  if (params_.repetition_penalty != 1.0f) {
+  if (repetition) {
     const float penalty = params_.repetition_penalty;
     // counts_ marks ids already penalised, so each distinct id is hit once.
     for (std::span<const TokenId> ids : {prompt, generated}) {
@@ -52,7 +56,7 @@ void Sampler::ApplyPenalties(std::span<const float> logits, std::span<const Toke
     }
   }
 
-  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
+  if (openai) {
     for (TokenId id : generated) {
       check(id);
       ++counts_[id];
@@ -63,12 +67,17 @@ void Sampler::ApplyPenalties(std::span<const float> logits, std::span<const Toke
       counts_[id] = 0;
     }
   }
+  return work_;
 }
 
-TokenId Sampler::Argmax() const {
+TokenId Sampler::Argmax(std::span<const float> scores) {
   TokenId best = 0;
-  for (TokenId i = 1; i < static_cast<TokenId>(work_.size()); ++i) {
-    if (work_[i] > work_[best]) best = i;  // strict: the lowest id wins ties
+  float best_score = scores[0];
+  for (TokenId i = 1; i < static_cast<TokenId>(scores.size()); ++i) {
+    if (scores[i] > best_score) {  // strict: the lowest id wins ties
+      best_score = scores[i];
+      best = i;
+    }
   }
   return best;
 }
@@ -97,11 +106,11 @@ int Sampler::SelectNucleus(int n, double mass) {
   return hi;
 }
 
-TokenId Sampler::Draw() {
-  const int n_vocab = static_cast<int>(work_.size());
+TokenId Sampler::Draw(std::span<const float> scores) {
+  const int n_vocab = static_cast<int>(scores.size());
   cand_.resize(n_vocab);
   if (static_cast<int>(kept_p_.size()) != n_vocab) kept_p_.assign(n_vocab, 0.0f);
-  for (int i = 0; i < n_vocab; ++i) cand_[i] = {work_[i], i, 0.0f};
+  for (int i = 0; i < n_vocab; ++i) cand_[i] = {scores[i], i, 0.0f};
   int n = n_vocab;
 
   if (params_.top_k > 0 && params_.top_k < n) {

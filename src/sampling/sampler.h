@@ -66,12 +66,14 @@ class Sampler {
     float p;  // exp((logit - max) / temperature), unnormalised
   };
 
-  // work_ = logits with the penalties applied.
-  void ApplyPenalties(std::span<const float> logits, std::span<const TokenId> prompt,
-                      std::span<const TokenId> generated);
-  TokenId Argmax() const;
-  // top-k, top-p, min-p, then a draw, over work_ / temperature.
-  TokenId Draw();
+  // The logits with the penalties applied: `logits` itself when no penalty
+  // is on (no copy), else work_.
+  std::span<const float> ApplyPenalties(std::span<const float> logits,
+                                        std::span<const TokenId> prompt,
+                                        std::span<const TokenId> generated);
+  static TokenId Argmax(std::span<const float> scores);
+  // top-k, top-p, min-p, then a draw, over scores / temperature.
+  TokenId Draw(std::span<const float> scores);
   // Reorders cand_[0, n) so that its first m entries are the m best, for the
   // smallest m whose probability reaches `mass`; returns m. Expected O(n):
   // repeated nth_element on halving ranges, no full sort.
