@@ -1,0 +1,38 @@
+// Ablations: the same scenario, seed and load run against several server
+// configurations (the server restarted with different flags each time),
+// compared in one table from one invocation.
+//
+//   prefix-cache               on | off (--no-prefix-cache)
+//   chunked-prefill[=B]        token budget B (default 64: prompts are chunked)
+//                              | 8192 (larger than any prompt: no chunking)
+//   token-budget=A,B,...       --max-batched-tokens A, B, ...
+//   block-size=A,B,...         --kv-block-size A, B, ...
+//   kv-budget=A,B,...          --kv-cache-mb A, B, ...
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "loadgen/bench_run.h"
+
+namespace kvs::loadgen {
+
+struct AblationVariant {
+  std::string label;
+  std::vector<std::string> server_args;
+};
+
+// Parses "NAME" or "NAME=v1,v2": kInvalidArgument for an unknown name or a
+// bad value list.
+StatusOr<std::vector<AblationVariant>> ParseAblation(const std::string& spec);
+
+// Runs every variant with `base` (which must start its own server: REQUIRES
+// base.serve) and returns {"ablation", "variants": [{label, server_args,
+// report}], "table"}; ratios against the first variant are added to each
+// report under "vs_first".
+StatusOr<nlohmann::json> RunAblation(const std::string& spec, const BenchConfig& base);
+
+}  // namespace kvs::loadgen
