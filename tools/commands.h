@@ -5,5 +5,6 @@
 namespace kvs::tools {
 
 int RunGenerate(int argc, char** argv);
+int RunLoadgen(int argc, char** argv);
 
 }  // namespace kvs::tools

@@ -15,6 +15,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"generate", kvs::tools::RunGenerate, "generate text from a prompt"},
+    {"loadgen", kvs::tools::RunLoadgen, "serving load generator: scenarios, latency/throughput report"},
 };
 
 void PrintUsage() {
