@@ -71,7 +71,11 @@ struct AgreementCase {
   std::string name;
   std::string model;
   std::string tokenizer;
-  double max_rel_err;  // max |cpu - ref| / max |ref| over all logits
+  // max |cpu - ref| / max |ref| over all logits. Float types differ only by
+  // summation order; quantized types also by the CPU backend's 8-bit
+  // activations (per 32 for Q8_0/Q4_0, per 256 for K-quants: measured
+  // 2.1% Q8_0, 2.3% Q4_0, 3.1% Q4_K, 4.5% Q6_K on this random-weight model).
+  double max_rel_err;
 };
 
 class BackendAgreementTest : public ::testing::TestWithParam<AgreementCase> {};
@@ -123,7 +127,7 @@ INSTANTIATE_TEST_SUITE_P(
         AgreementCase{"Q8_0", QuantModel("Q8_0"), "", 3e-2},
         AgreementCase{"Q4_0", QuantModel("Q4_0"), "", 5e-2},
         AgreementCase{"Q4_K", QuantModel("Q4_K"), "", 5e-2},
-        AgreementCase{"Q6_K", QuantModel("Q6_K"), "", 3e-2}),
+        AgreementCase{"Q6_K", QuantModel("Q6_K"), "", 6e-2}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -1,12 +1,18 @@
 #include "backend/create_backend.h"
 
+#include "backend/cpu/cpu_backend.h"
 #include "backend/reference/reference_backend.h"
 
 namespace kvs {
 
 StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& name, int n_threads) {
-  (void)n_threads;
-  if (name == "reference" || name == "cpu") return std::make_unique<ReferenceBackend>();
+  if (name == "reference") return std::make_unique<ReferenceBackend>();
+  if (name == "cpu") {
+    CpuBackendOptions options;
+    options.n_threads = n_threads;
+    KVS_ASSIGN_OR_RETURN(std::unique_ptr<CpuBackend> cpu, CpuBackend::Create(options));
+    return std::unique_ptr<Backend>(std::move(cpu));
+  }
   return InvalidArgumentError("unknown backend '" + name + "' (want cpu or reference)");
 }
 
