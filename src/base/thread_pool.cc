@@ -17,6 +17,8 @@ inline void CpuRelax() {
 
 // Spin iterations before a worker sleeps; about 50-100 us on current CPUs.
 constexpr int kSpinIterations = 20000;
+// Pause iterations between yields while spinning.
+constexpr int kSpinBeforeYield = 256;
 
 }  // namespace
 
@@ -46,7 +48,15 @@ void ThreadPool::Run(const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
+  // Spin first (the common case: workers finish within microseconds), then
+  // yield so that an oversubscribed machine lets the late worker run.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < kSpinBeforeYield) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
@@ -64,7 +74,11 @@ void ThreadPool::WorkerLoop(int index) {
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && !stop_.load()) {
       if (++spins < kSpinIterations) {
-        CpuRelax();
+        if (spins % kSpinBeforeYield == 0) {
+          std::this_thread::yield();
+        } else {
+          CpuRelax();
+        }
         continue;
       }
       std::unique_lock<std::mutex> lock(mu_);
