@@ -5,6 +5,7 @@
 namespace kvs::tools {
 
 int RunGenerate(int argc, char** argv);
+int RunServe(int argc, char** argv);
 int RunLoadgen(int argc, char** argv);
 int RunInspect(int argc, char** argv);
 int RunConvert(int argc, char** argv);

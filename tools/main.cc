@@ -15,6 +15,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"generate", kvs::tools::RunGenerate, "generate text from a prompt"},
+    {"serve", kvs::tools::RunServe, "OpenAI-compatible HTTP server"},
     {"loadgen", kvs::tools::RunLoadgen, "serving load generator: scenarios, latency/throughput report"},
     {"inspect", kvs::tools::RunInspect, "print a model file's metadata and tensor table"},
     {"convert", kvs::tools::RunConvert, "convert a model to GGUF (f32, f16, q8_0, q4_0, ...)"},

@@ -1,0 +1,173 @@
+#include "server/generation_route.h"
+
+#include <ctime>
+
+#include <httplib.h>
+
+#include "server/generation_session.h"
+#include "server/openai_response.h"
+#include "server/sse.h"
+
+namespace kvs::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long one content-provider call waits for engine output before it
+// returns to httplib (which then checks whether it is shutting down).
+constexpr std::chrono::milliseconds kPollInterval(50);
+// A stream with nothing to say for this long sends an SSE comment: a write
+// is how a vanished client is noticed while its request still waits.
+constexpr std::chrono::milliseconds kHeartbeatInterval(500);
+
+// Everything a streaming response needs after the handler has returned.
+struct StreamState {
+  std::unique_ptr<GenerationSession> session;
+  std::unique_ptr<ConcurrencyLimiter::Slot> slot;  // held until the stream ends
+  EngineLoop* engine = nullptr;
+  Clock::time_point last_write;
+};
+
+// One content-provider call: returns false to drop the connection.
+bool PumpStream(StreamState& st, httplib::DataSink& sink) {
+  std::string bytes = st.session->NextSse(kPollInterval);
+  const Clock::time_point now = Clock::now();
+  if (bytes.empty() && now - st.last_write >= kHeartbeatInterval) bytes = SseComment("keep-alive");
+  if (!bytes.empty()) {
+    if (!sink.write(bytes.data(), bytes.size())) {
+      st.engine->Abort(st.session->id());
+      st.session->OnClientGone();
+      return false;
+    }
+    st.last_write = now;
+  }
+  if (st.session->finished()) sink.done();
+  return true;
+}
+
+}  // namespace
+
+void SendError(httplib::Response& res, const ApiError& error) {
+  res.status = error.http_status;
+  if (error.retry_after_s > 0) res.set_header("Retry-After", std::to_string(error.retry_after_s));
+  res.set_content(DumpJson(error.ToJson()), "application/json");
+}
+
+GenerationRoute::GenerationRoute(const ServerConfig* config, EngineLoop* engine,
+                                 const Tokenizer* tokenizer, const ChatEncoder* encode_chat,
+                                 const ApiKeyAuth* auth, ConcurrencyLimiter* limiter,
+                                 ServerMetrics* metrics, const std::atomic<bool>* draining)
+    : config_(config),
+      engine_(engine),
+      tokenizer_(tokenizer),
+      encode_chat_(encode_chat),
+      auth_(auth),
+      limiter_(limiter),
+      metrics_(metrics),
+      draining_(draining) {}
+
+ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& request) const {
+  std::vector<TokenId> ids;
+  if (request.endpoint == Endpoint::kChat) {
+    StatusOr<std::vector<TokenId>> encoded = (*encode_chat_)(request.messages);
+    if (!encoded.ok()) return InvalidParam("messages", encoded.status().message());
+    ids = std::move(encoded).value();
+  } else if (request.prompt_is_ids) {
+    ids = request.prompt_ids;
+    for (TokenId id : ids) {
+      if (id >= tokenizer_->n_vocab()) {
+        return InvalidParam("prompt",
+                            "token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                std::to_string(tokenizer_->n_vocab()) + " tokens)",
+                            "invalid_value");
+      }
+    }
+  } else {
+    // As `kvserve generate` encodes: BOS, then the dummy-prefix space.
+    ids = tokenizer_->Encode(request.prompt_text, /*add_bos=*/true);
+  }
+  if (ids.empty()) return InvalidParam("prompt", "the prompt encodes to no tokens");
+  return ids;
+}
+
+void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
+                             httplib::Response& res) {
+  const Clock::time_point arrival = Clock::now();
+  std::optional<std::string> salt = auth_->Authenticate(req.get_header_value("Authorization"));
+  if (!salt) return SendError(res, Unauthorized());
+  if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
+
+  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, req.body, config_->parse_limits);
+  if (!parsed.ok()) return SendError(res, parsed.error());
+  const OpenAiRequest& request = parsed.value();
+  if (!request.model.empty() && request.model != config_->model_id) {
+    return SendError(res, ModelNotFound(request.model));
+  }
+  ApiOr<std::vector<TokenId>> prompt = PromptIds(request);
+  if (!prompt.ok()) return SendError(res, prompt.error());
+  const int n_prompt = static_cast<int>(prompt.value().size());
+  // OpenAI's legacy completions default to 16 new tokens; chat to whatever
+  // the context leaves.
+  int max_tokens = request.max_tokens;
+  if (max_tokens < 0) {
+    max_tokens = endpoint == Endpoint::kCompletion ? 16 : config_->max_model_len - n_prompt;
+  }
+  if (n_prompt >= config_->max_model_len || n_prompt + max_tokens > config_->max_model_len) {
+    return SendError(res, ContextLengthExceeded(n_prompt, std::max(max_tokens, 1),
+                                                config_->max_model_len));
+  }
+
+  std::unique_ptr<ConcurrencyLimiter::Slot> slot = limiter_->TryAcquire();
+  if (!slot) return SendError(res, TooManyRequests(limiter_->max_in_flight()));
+
+  GenerationRequest gen;
+  gen.prompt = std::move(prompt).value();
+  gen.sampling = request.sampling;
+  gen.stop.max_tokens = max_tokens;
+  gen.stop.stop_strings = request.stop;
+  gen.stop.ignore_eos = request.ignore_eos;
+  gen.priority = request.priority;
+  gen.cache_salt = *salt;
+  const TokenId last_prompt_token = gen.prompt.back();
+  StatusOr<std::shared_ptr<OutputStream>> stream = engine_->Submit(std::move(gen));
+  if (!stream.ok()) return SendError(res, FromStatus(stream.status()));
+
+  ResponseContext ctx;
+  ctx.endpoint = endpoint;
+  ctx.id = MakeResponseId(endpoint, (*stream)->id());
+  ctx.created = static_cast<int64_t>(std::time(nullptr));
+  ctx.model = config_->model_id;
+  ctx.logprobs = request.sampling.top_logprobs >= 0;
+  auto session =
+      std::make_unique<GenerationSession>(std::move(ctx), std::move(stream).value(), tokenizer_,
+                                          last_prompt_token, request.include_usage, metrics_,
+                                          arrival);
+  if (!request.stream) {
+    ApiOr<nlohmann::json> body = session->Collect();
+    if (!body.ok()) return SendError(res, body.error());
+    res.set_content(DumpJson(body.value()), "application/json");
+    return;
+  }
+
+  auto state = std::make_shared<StreamState>();
+  state->session = std::move(session);
+  state->slot = std::move(slot);
+  state->engine = engine_;
+  state->last_write = Clock::now();
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [state](size_t /*offset*/, httplib::DataSink& sink) { return PumpStream(*state, sink); },
+      [state](bool /*success*/) {
+        // Runs when the response is done with, however it ended: a stream
+        // that did not reach its end (write failure, server stopping, the
+        // provider never called) is aborted so its blocks are freed.
+        if (!state->session->finished()) {
+          state->engine->Abort(state->session->id());
+          state->session->OnClientGone();
+        }
+      });
+}
+
+}  // namespace kvs::server

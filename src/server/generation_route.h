@@ -1,0 +1,58 @@
+// GenerationRoute: POST /v1/chat/completions and /v1/completions.
+//
+// Order of checks, each answered with its own status: API key (401),
+// shutting down (503), JSON and parameters (400), model name (404), prompt
+// token ids and context length (400 context_length_exceeded), concurrency
+// (429 + Retry-After), engine admission (503 + Retry-After when its queue is
+// full). Then the request runs: the whole response at once, or an SSE stream
+// whose failed writes (the client went away) abort the request in the
+// engine, so its KV blocks are freed within a step or two.
+//
+// Borrows everything it is built with. Thread-safety: Handle may run on
+// many HTTP worker threads at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "engine/engine_loop.h"
+#include "server/admission.h"
+#include "server/auth.h"
+#include "server/server_config.h"
+#include "server/server_metrics.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace kvs::server {
+
+// Writes `error` as the response (status, JSON body, Retry-After).
+void SendError(httplib::Response& res, const ApiError& error);
+
+class GenerationRoute {
+ public:
+  GenerationRoute(const ServerConfig* config, EngineLoop* engine, const Tokenizer* tokenizer,
+                  const ChatEncoder* encode_chat, const ApiKeyAuth* auth,
+                  ConcurrencyLimiter* limiter, ServerMetrics* metrics,
+                  const std::atomic<bool>* draining);
+
+  void Handle(Endpoint endpoint, const httplib::Request& req, httplib::Response& res);
+
+  // Prompt token ids for a parsed request (chat template or plain encode),
+  // with ids checked against the vocabulary.
+  ApiOr<std::vector<TokenId>> PromptIds(const OpenAiRequest& request) const;
+
+ private:
+  const ServerConfig* config_;
+  EngineLoop* engine_;
+  const Tokenizer* tokenizer_;
+  const ChatEncoder* encode_chat_;
+  const ApiKeyAuth* auth_;
+  ConcurrencyLimiter* limiter_;
+  ServerMetrics* metrics_;
+  const std::atomic<bool>* draining_;
+};
+
+}  // namespace kvs::server

@@ -1,0 +1,81 @@
+// GenerationSession: one submitted request, from the engine's OutputStream
+// to OpenAI response bodies: the whole response (non-streaming) or SSE
+// bytes chunk by chunk (streaming). Records the request's latencies and
+// finish reason in ServerMetrics exactly once.
+//
+// Ownership: shares the OutputStream with the engine; borrows the tokenizer
+// and the metrics, which must outlive it. Thread-safety: used by one HTTP
+// worker thread at a time (the handler, then the stream's content provider).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/output_stream.h"
+#include "server/api_error.h"
+#include "server/openai_response.h"
+#include "server/server_metrics.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvs::server {
+
+class GenerationSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // last_prompt_token: the token before the first generated one (for the
+  // leading-space rule of logprob token strings).
+  GenerationSession(ResponseContext ctx, std::shared_ptr<OutputStream> stream,
+                    const Tokenizer* tokenizer, TokenId last_prompt_token, bool include_usage,
+                    ServerMetrics* metrics, Clock::time_point arrival);
+  ~GenerationSession();
+  GenerationSession(const GenerationSession&) = delete;
+  GenerationSession& operator=(const GenerationSession&) = delete;
+
+  RequestId id() const { return stream_->id(); }
+  bool finished() const { return finished_; }
+
+  // Non-streaming: waits until the request ends. An engine error becomes an
+  // ApiError (e.g. a request the engine rejected after queueing).
+  ApiOr<nlohmann::json> Collect();
+
+  // Streaming: the SSE bytes to send now. The first call returns the role
+  // chunk at once; later calls wait up to `timeout` for engine output and
+  // return "" on timeout. The call that sees the end returns the final
+  // chunk, the usage chunk when asked for, and [DONE]; finished() is then
+  // true.
+  std::string NextSse(std::chrono::milliseconds timeout);
+
+  // The client went away before the end: counts the request as aborted
+  // (the caller aborts it in the engine).
+  void OnClientGone();
+
+ private:
+  // Folds one delta into the running state; returns its logprob entries.
+  std::vector<LogprobToken> Absorb(const StreamDelta& delta);
+  void Finish(FinishReason reason);
+
+  const ResponseContext ctx_;
+  const std::shared_ptr<OutputStream> stream_;
+  const Tokenizer* const tokenizer_;
+  const bool include_usage_;
+  ServerMetrics* const metrics_;
+  const Clock::time_point arrival_;
+
+  TokenId prev_token_;
+  std::string text_;  // all text so far
+  int text_offset_ = 0;  // completions' text_offset of the next token
+  std::vector<LogprobToken> logprobs_;  // non-streaming only
+  Usage usage_;
+  bool sent_role_ = false;
+  bool finished_ = false;
+  bool recorded_finish_ = false;
+  bool seen_token_ = false;
+  Clock::time_point last_token_time_;
+};
+
+}  // namespace kvs::server

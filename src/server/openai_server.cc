@@ -1,0 +1,230 @@
+#include "server/openai_server.h"
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "server/admission.h"
+#include "server/auth.h"
+#include "server/generation_route.h"
+#include "server/openai_response.h"
+#include "server/server_metrics.h"
+
+namespace kvs::server {
+namespace {
+
+using Json = nlohmann::json;
+
+void SendJson(httplib::Response& res, const Json& body) {
+  res.set_content(DumpJson(body), "application/json");
+}
+
+// Parses a JSON object body for the small routes; nullopt after answering
+// the error.
+std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& res) {
+  Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    SendError(res, InvalidParam("", "malformed JSON in the request body", "invalid_json"));
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    SendError(res, InvalidParam("", "the request body must be a JSON object", "invalid_type"));
+    return std::nullopt;
+  }
+  return body;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig& config,
+                                                             EngineLoop* engine,
+                                                             const Tokenizer* tokenizer,
+                                                             ChatEncoder encode_chat) {
+  if (engine == nullptr || tokenizer == nullptr || !encode_chat) {
+    return InvalidArgumentError("OpenAiServer needs an engine, a tokenizer and a chat encoder");
+  }
+  if (config.max_model_len <= 0) return InvalidArgumentError("max_model_len must be positive");
+  if (config.max_concurrent_requests <= 0) {
+    return InvalidArgumentError("--max-concurrent-requests must be positive");
+  }
+  if (config.model_id.empty()) return InvalidArgumentError("the served model needs a name");
+  std::unique_ptr<OpenAiServer> s(new OpenAiServer());
+  s->config_ = config;
+  if (s->config_.n_http_threads <= 0) {
+    s->config_.n_http_threads = config.max_concurrent_requests + 32;
+  }
+  s->engine_ = engine;
+  s->tokenizer_ = tokenizer;
+  s->encode_chat_ = std::move(encode_chat);
+  s->metrics_ = std::make_unique<ServerMetrics>();
+  s->auth_ = std::make_unique<ApiKeyAuth>(config.api_keys);
+  s->limiter_ = std::make_unique<ConcurrencyLimiter>(config.max_concurrent_requests);
+  s->generation_ = std::make_unique<GenerationRoute>(
+      &s->config_, engine, tokenizer, &s->encode_chat_, s->auth_.get(), s->limiter_.get(),
+      s->metrics_.get(), &s->draining_);
+  s->http_ = std::make_unique<httplib::Server>();
+  s->InstallRoutes();
+  return s;
+}
+
+OpenAiServer::~OpenAiServer() = default;
+
+void OpenAiServer::InstallRoutes() {
+  httplib::Server& http = *http_;
+  const int n_threads = config_.n_http_threads;
+  http.new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
+  http.set_payload_max_length(config_.max_body_bytes);
+  http.set_keep_alive_timeout(config_.keep_alive_timeout_s);
+  http.set_keep_alive_max_count(1000);
+
+  // httplib answers some errors itself (413 past the body limit, 404 for an
+  // unknown path) with an empty body; give them the OpenAI error shape.
+  const size_t max_body = config_.max_body_bytes;
+  http.set_error_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413) {
+      SendError(res, PayloadTooLarge(max_body));
+    } else if (res.status == 404) {
+      SendError(res, NotFoundRoute(req.method + " " + req.path));
+    } else {
+      ApiError e = InvalidParam("", "bad request (HTTP " + std::to_string(res.status) + ")");
+      e.http_status = res.status;
+      SendError(res, e);
+    }
+  });
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unexpected exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, InternalServerError(what));
+      });
+
+  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    generation_->Handle(Endpoint::kChat, req, res);
+  });
+  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    generation_->Handle(Endpoint::kCompletion, req, res);
+  });
+
+  auto model_json = [this] {
+    return Json{{"id", config_.model_id},        {"object", "model"},
+                {"created", 0},                  {"owned_by", "kvserve"},
+                {"root", config_.model_id},      {"parent", nullptr},
+                {"max_model_len", config_.max_model_len}};
+  };
+  http.Get("/v1/models", [this, model_json](const httplib::Request& req, httplib::Response& res) {
+    if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
+      return SendError(res, Unauthorized());
+    }
+    SendJson(res, {{"object", "list"}, {"data", Json::array({model_json()})}});
+  });
+  http.Get(R"(/v1/models/(.+))",
+           [this, model_json](const httplib::Request& req, httplib::Response& res) {
+             if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
+               return SendError(res, Unauthorized());
+             }
+             if (req.matches[1] != config_.model_id) {
+               return SendError(res, ModelNotFound(req.matches[1]));
+             }
+             SendJson(res, model_json());
+           });
+
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    if (draining_.load()) return SendError(res, Unavailable("the server is shutting down"));
+    SendJson(res, {{"status", "ok"}});
+  });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_->Render(engine_->Stats()), "text/plain; version=0.0.4");
+  });
+
+  // vLLM's /tokenize: {"prompt": text} or {"messages": [...]} ->
+  // {"count", "max_model_len", "tokens"}.
+  http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
+      return SendError(res, Unauthorized());
+    }
+    std::optional<Json> body = ParseObject(req, res);
+    if (!body) return;
+    Endpoint ep = body->contains("messages") ? Endpoint::kChat : Endpoint::kCompletion;
+    ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits);
+    if (!parsed.ok()) return SendError(res, parsed.error());
+    std::vector<TokenId> ids;
+    auto special = body->find("add_special_tokens");
+    if (ep == Endpoint::kCompletion && !parsed.value().prompt_is_ids && special != body->end() &&
+        special->is_boolean() && !special->get<bool>()) {
+      ids = tokenizer_->Encode(parsed.value().prompt_text, /*add_bos=*/false);
+    } else {
+      ApiOr<std::vector<TokenId>> p = generation_->PromptIds(parsed.value());
+      if (!p.ok()) return SendError(res, p.error());
+      ids = std::move(p).value();
+    }
+    SendJson(res, {{"count", ids.size()},
+                   {"max_model_len", config_.max_model_len},
+                   {"tokens", ids}});
+  });
+  http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
+      return SendError(res, Unauthorized());
+    }
+    std::optional<Json> body = ParseObject(req, res);
+    if (!body) return;
+    auto tokens = body->find("tokens");
+    if (tokens == body->end() || !tokens->is_array()) {
+      return SendError(res, InvalidParam("tokens", "'tokens' must be an array of token ids",
+                                         "invalid_type"));
+    }
+    std::vector<TokenId> ids;
+    for (const Json& t : *tokens) {
+      if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
+          t.get<int64_t>() >= tokenizer_->n_vocab()) {
+        return SendError(res, InvalidParam("tokens", "invalid token id " + t.dump(),
+                                           "invalid_value"));
+      }
+      ids.push_back(static_cast<TokenId>(t.get<int64_t>()));
+    }
+    SendJson(res, {{"prompt", tokenizer_->Decode(ids)}});
+  });
+}
+
+StatusOr<int> OpenAiServer::Bind() {
+  if (config_.port == 0) {
+    int port = http_->bind_to_any_port(config_.host);
+    if (port <= 0) return UnavailableError("cannot bind " + config_.host + " to any port");
+    return port;
+  }
+  if (!http_->bind_to_port(config_.host, config_.port)) {
+    return UnavailableError("cannot bind " + config_.host + ":" + std::to_string(config_.port) +
+                            " (in use?)");
+  }
+  return config_.port;
+}
+
+Status OpenAiServer::Serve() {
+  if (!http_->listen_after_bind() && !draining_.load()) {
+    return InternalError("the HTTP server stopped unexpectedly");
+  }
+  return Status::Ok();
+}
+
+void OpenAiServer::BeginShutdown() { draining_.store(true); }
+
+void OpenAiServer::Stop() {
+  draining_.store(true);
+  // In-flight streams end once the engine has aborted them; give them a
+  // bounded moment to send their last chunks and [DONE].
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (limiter_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  http_->stop();
+}
+
+}  // namespace kvs::server

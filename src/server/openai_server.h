@@ -1,0 +1,70 @@
+// OpenAiServer: the OpenAI-compatible HTTP front end (cpp-httplib).
+//
+// Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,
+// GET /v1/models/{id}, GET /health, GET /metrics, POST /tokenize,
+// POST /detokenize. Every error is an OpenAI-style JSON body.
+//
+// Ownership: borrows the EngineLoop and the Tokenizer (they must outlive the
+// server); owns the httplib server, its worker threads, the metrics and the
+// admission limiter. Thread-safety: Serve() blocks one thread; BeginShutdown
+// and Stop may be called from any other thread (e.g. a signal thread).
+//
+// Shutdown order (what `kvserve serve` does on SIGINT/SIGTERM):
+// BeginShutdown() (new requests get 503), EngineLoop::Shutdown() (in-flight
+// requests end with finish_reason "abort", their streams close with
+// [DONE]), then Stop() (waits for those streams, bounded, then closes the
+// listening socket; Serve returns).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "base/status.h"
+#include "engine/engine_loop.h"
+#include "server/server_config.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace kvs::server {
+
+class GenerationRoute;
+class ServerMetrics;
+class ApiKeyAuth;
+class ConcurrencyLimiter;
+
+class OpenAiServer {
+ public:
+  static StatusOr<std::unique_ptr<OpenAiServer>> Create(const ServerConfig& config,
+                                                        EngineLoop* engine,
+                                                        const Tokenizer* tokenizer,
+                                                        ChatEncoder encode_chat);
+  ~OpenAiServer();
+
+  // Binds the listening socket; returns the port (the chosen one when
+  // config.port is 0).
+  StatusOr<int> Bind();
+  // Serves until Stop(). REQUIRES: Bind() succeeded.
+  Status Serve();
+
+  void BeginShutdown();
+  void Stop();
+
+ private:
+  OpenAiServer() = default;
+  void InstallRoutes();
+
+  ServerConfig config_;
+  EngineLoop* engine_ = nullptr;
+  const Tokenizer* tokenizer_ = nullptr;
+  ChatEncoder encode_chat_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<ApiKeyAuth> auth_;
+  std::unique_ptr<ConcurrencyLimiter> limiter_;
+  std::unique_ptr<GenerationRoute> generation_;
+  std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace kvs::server

@@ -1,0 +1,36 @@
+// ServerConfig: the HTTP server's knobs, validated by `kvserve serve`.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "server/openai_request.h"
+#include "tokenizer/vocab.h"
+
+namespace kvs::server {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see OpenAiServer::Bind)
+  std::vector<std::string> api_keys;  // empty: no auth, one tenant
+  std::string model_id;   // the name clients pass as "model"
+  int max_model_len = 0;  // context length in tokens
+  int max_concurrent_requests = 64;  // generation requests in flight; 429 past it
+  size_t max_body_bytes = 1 << 20;   // 413 past it
+  // HTTP worker threads. Each streaming request holds one for its whole
+  // life, and keep-alive connections hold one while idle, so there must be
+  // spare threads past max_concurrent_requests for /health, /metrics and
+  // the 429 answers. 0: max_concurrent_requests + 32.
+  int n_http_threads = 0;
+  int keep_alive_timeout_s = 2;
+  ParseLimits parse_limits;
+};
+
+// Turns chat messages into prompt token ids with the model's chat template
+// (set up by the caller, who knows the template family).
+using ChatEncoder = std::function<StatusOr<std::vector<TokenId>>(const std::vector<InputMessage>&)>;
+
+}  // namespace kvs::server

@@ -1,0 +1,158 @@
+// kvserve serve: the OpenAI-compatible HTTP server over one model.
+//
+// Threads: main (loads, then blocks in Serve), the engine thread, httplib's
+// workers, and a signal thread that turns SIGINT/SIGTERM into an orderly
+// shutdown (no async-signal-unsafe work in a handler, no global flag): new
+// requests get 503, in-flight streams end with "abort" and [DONE], then the
+// listener closes and main returns.
+#include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine_loop.h"
+#include "model/llama_model.h"
+#include "runtime/llama_runner.h"
+#include "server/openai_server.h"
+#include "server/chat_prompt.h"
+#include "tools/commands.h"
+
+namespace kvs::tools {
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string tokenizer;
+  std::string model_name;  // "" : the file's stem
+  std::string chat_template;  // "" : detect from the model
+  server::ServerConfig server;
+  EngineConfig engine;
+  RunnerConfig runner;
+};
+
+int Fail(const char* what, const Status& s) {
+  std::fprintf(stderr, "kvserve serve: %s: %s\n", what, s.ToString().c_str());
+  return 1;
+}
+
+int Serve(ServeOptions opt) {
+  // Block the shutdown signals in every thread started from here on; the
+  // signal thread picks them up with sigwait. SIGPIPE is ignored: a client
+  // that hangs up must cost a failed write, not the process.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
+  if (!model_or.ok()) return Fail("loading the model", model_or.status());
+  const LlamaModel& model = **model_or;
+  const Tokenizer* tokenizer = &model.tokenizer();
+  auto runner_or = LlamaRunner::Create(&model, opt.runner);
+  if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());
+  auto chat_or = server::MakeChatPrompt(tokenizer, opt.chat_template);
+  if (!chat_or.ok()) return Fail("chat template", chat_or.status());
+  auto engine_or = EngineLoop::Create(std::move(runner_or).value(), tokenizer, opt.engine);
+  if (!engine_or.ok()) return Fail("creating the engine", engine_or.status());
+  EngineLoop* engine = engine_or->get();
+
+  opt.server.model_id = !opt.model_name.empty()
+                            ? opt.model_name
+                            : std::filesystem::path(opt.model).stem().string();
+  opt.server.max_model_len = model.hparams().context_length;
+  auto server_or = server::OpenAiServer::Create(opt.server, engine, tokenizer,
+                                                std::move(chat_or->encode));
+  if (!server_or.ok()) return Fail("creating the server", server_or.status());
+  server::OpenAiServer* srv = server_or->get();
+  auto port_or = srv->Bind();
+  if (!port_or.ok()) return Fail("binding", port_or.status());
+
+  std::atomic<bool> serve_returned{false};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (serve_returned.load()) return;  // woken by main to exit
+    std::fprintf(stderr, "kvserve serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    srv->BeginShutdown();
+    engine->Shutdown();
+    srv->Stop();
+  });
+
+  std::fprintf(stderr,
+               "kvserve serve: model %s (%s), context %d, chat template %s, auth %s\n",
+               opt.server.model_id.c_str(), model.Describe().c_str(),
+               opt.server.max_model_len, chat_or->name.c_str(),
+               opt.server.api_keys.empty() ? "off" : "on");
+  std::printf("kvserve: ready on http://%s:%d (OpenAI API at /v1)\n", opt.server.host.c_str(),
+              *port_or);
+  std::fflush(stdout);
+  Status served = srv->Serve();
+  serve_returned.store(true);
+  pthread_kill(signal_thread.native_handle(), SIGTERM);  // no-op if it already returned
+  signal_thread.join();
+  engine->Shutdown();
+  if (!served.ok()) return Fail("serving", served);
+  std::fprintf(stderr, "kvserve serve: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int RunServe(int argc, char** argv) {
+  ServeOptions opt;
+  CLI::App app{"OpenAI-compatible HTTP server", "kvserve serve"};
+  app.add_option("-m,--model", opt.model, "model file (GGUF or llama2.c .bin)")->required();
+  app.add_option("--tokenizer", opt.tokenizer, "tokenizer file (llama2.c format)");
+  app.add_option("--model-name,--served-model-name", opt.model_name,
+                 "the name clients use (default: the model file's stem)");
+  app.add_option("--chat-template", opt.chat_template,
+                 "chat template family (chatml, llama2, llama3, mistral, zephyr, gemma, phi3, "
+                 "plain); default: detected from the model");
+  app.add_option("--host", opt.server.host, "address to listen on");
+  app.add_option("--port", opt.server.port, "port (0: any free port)")->check(CLI::Range(0, 65535));
+  app.add_option("--api-key", opt.server.api_keys,
+                 "accepted API key (repeatable); each key is its own prefix-cache tenant");
+  app.add_option("--max-concurrent-requests", opt.server.max_concurrent_requests,
+                 "generation requests in flight; 429 past it")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--max-body-bytes", opt.server.max_body_bytes, "413 past it")
+      ->check(CLI::Range(1024, 1 << 30));
+  app.add_option("--http-threads", opt.server.n_http_threads,
+                 "HTTP worker threads (0: max-concurrent-requests + 32)")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--max-batched-tokens", opt.engine.max_batched_tokens, "token budget per step")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-running", opt.engine.max_running, "requests computed together")
+      ->check(CLI::Range(1, 1 << 16));
+  app.add_option("--max-waiting", opt.engine.max_waiting, "queued requests; 503 past it")
+      ->check(CLI::Range(1, 1 << 20));
+  bool no_prefix_caching = false, no_chunked_prefill = false;
+  app.add_flag("--no-prefix-caching", no_prefix_caching, "disable the prefix cache");
+  app.add_flag("--no-chunked-prefill", no_chunked_prefill, "schedule prompts whole");
+  app.add_option("-t,--threads", opt.runner.n_threads, "compute threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--backend", opt.runner.backend, "cpu or reference");
+  app.add_option("--kv-block-size", opt.runner.block_size, "tokens per KV block")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--kv-cache-tokens", opt.runner.max_kv_tokens,
+                 "KV cache capacity in tokens (0: 4 full contexts)")
+      ->check(CLI::Range(0, 1 << 30));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  opt.engine.enable_prefix_caching = !no_prefix_caching;
+  opt.engine.enable_chunked_prefill = !no_chunked_prefill;
+  return Serve(std::move(opt));
+}
+
+}  // namespace kvs::tools
