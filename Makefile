@@ -46,7 +46,13 @@ fuzz: deps
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz
-	$(BUILD)-fuzz/gguf_reader_fuzz -max_total_time=60 $(SHARED)/models/stories260K-f16.gguf
+	@# A file argument alone would make libFuzzer just run it once: give it a
+	@# corpus directory seeded with real GGUF files (their first 64 KiB).
+	mkdir -p $(BUILD)-fuzz/corpus
+	cp -n $(SHARED)/models/stories260K-f16.gguf $(SHARED)/models/quant-test/quant-test-Q4_K.gguf \
+	  $(BUILD)-fuzz/corpus/
+	$(BUILD)-fuzz/gguf_reader_fuzz -max_total_time=60 -max_len=65536 -print_final_stats=1 \
+	  $(BUILD)-fuzz/corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
