@@ -6,8 +6,11 @@ namespace kvs::tools {
 
 int RunGenerate(int argc, char** argv);
 int RunServe(int argc, char** argv);
+int RunBatch(int argc, char** argv);
 int RunLoadgen(int argc, char** argv);
 int RunInspect(int argc, char** argv);
 int RunConvert(int argc, char** argv);
+int RunMakeModel(int argc, char** argv);
+int RunBench(int argc, char** argv);
 
 }  // namespace kvs::tools

@@ -16,9 +16,12 @@ struct Command {
 constexpr Command kCommands[] = {
     {"generate", kvs::tools::RunGenerate, "generate text from a prompt"},
     {"serve", kvs::tools::RunServe, "OpenAI-compatible HTTP server"},
+    {"batch", kvs::tools::RunBatch, "offline batch: JSONL prompts through the engine"},
     {"loadgen", kvs::tools::RunLoadgen, "serving load generator: scenarios, latency/throughput report"},
     {"inspect", kvs::tools::RunInspect, "print a model file's metadata and tensor table"},
     {"convert", kvs::tools::RunConvert, "convert a model to GGUF (f32, f16, q8_0, q4_0, ...)"},
+    {"make-model", kvs::tools::RunMakeModel, "write a random-weight Llama GGUF at a real shape"},
+    {"bench", kvs::tools::RunBench, "prompt-processing and generation speed (like llama-bench)"},
 };
 
 void PrintUsage() {

@@ -28,6 +28,11 @@
 namespace kvs::cpu::KVS_SIMD_NS {
 namespace {
 
+// Tile loops over R, C and sub-blocks must unroll completely so that the
+// accumulators live in registers; -O2 alone leaves them as loops over
+// stack arrays (measured: 3-4x slower).
+#define KVS_UNROLL _Pragma("GCC unroll 16")
+
 // ---------------------------------------------------------------- float ops
 
 inline float Hsum8(__m256 v) {
@@ -202,6 +207,7 @@ void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
     const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
     q[b].d = d;
     for (int i = 0; i < kQKElems; i += kW) VStoreI8(q[b].qs + i, VMul(VLoad(xb + i), id));
+    KVS_UNROLL
     for (int j = 0; j < kQKElems / 16; ++j) {
       // 16 int8 -> int16, summed in a fixed order.
       const __m256i v = _mm256_cvtepi8_epi16(Load128(q[b].qs + 16 * j));
@@ -253,30 +259,39 @@ struct Q32Kernel {
     using Block = typename U::Block;
     const Block* w[R];
     const ABlockQ8* x[C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
     for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8*>(a.xq + (tok + c) * a.xq_row_bytes);
     __m256 acc[R][C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r)
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
     const int64_t nb = a.cols / kQ8Elems;
     for (int64_t b = 0; b < nb; ++b) {
       __m256i wq[R], wabs[R];
       float dw[R];
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         wq[r] = U::Q(w[r][b]);
         wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
         dw[r] = F16(w[r][b].d);
       }
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m256i xv = Load256(x[c][b].qs);
         const float dx = x[c][b].d;
+        KVS_UNROLL
         for (int r = 0; r < R; ++r) {
           const __m256i p = DotU8S8(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xv, wq[r]));
           acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * dx), acc[r][c]);
         }
       }
     }
+    KVS_UNROLL
     for (int c = 0; c < C; ++c)
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]);
   }
 };
@@ -302,23 +317,33 @@ struct Q4KKernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const WBlockQ4K* w[R];
     const ABlockQ8K* x[C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ4K*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
     for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
     __m256 acc[R][C];
     float acc_min[R][C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r)
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps(), acc_min[r][c] = 0.0f;
     const __m256i m4 = _mm256_set1_epi8(15);
     const int64_t nb = a.cols / kQKElems;
     for (int64_t b = 0; b < nb; ++b) {
       int sc[R][8], mn[R][8];
+      KVS_UNROLL
       for (int r = 0; r < R; ++r)
+        KVS_UNROLL
         for (int s = 0; s < 8; ++s) ScaleMinK4(s, w[r][b].scales, &sc[r][s], &mn[r][s]);
       __m256i isum[R][C];
+      KVS_UNROLL
       for (int r = 0; r < R; ++r)
+        KVS_UNROLL
         for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+      KVS_UNROLL
       for (int j = 0; j < 4; ++j) {
         __m256i lo[R], hi[R], s_lo[R], s_hi[R];
+        KVS_UNROLL
         for (int r = 0; r < R; ++r) {
           const __m256i v = Load256(w[r][b].qs + 32 * j);
           lo[r] = _mm256_and_si256(v, m4);
@@ -326,21 +351,26 @@ struct Q4KKernel {
           s_lo[r] = _mm256_set1_epi16(static_cast<int16_t>(sc[r][2 * j]));
           s_hi[r] = _mm256_set1_epi16(static_cast<int16_t>(sc[r][2 * j + 1]));
         }
+        KVS_UNROLL
         for (int c = 0; c < C; ++c) {
           const __m256i x0 = Load256(x[c][b].qs + 64 * j);
           const __m256i x1 = Load256(x[c][b].qs + 64 * j + 32);
+          KVS_UNROLL
           for (int r = 0; r < R; ++r) {
             isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(lo[r], x0), s_lo[r]);
             isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(hi[r], x1), s_hi[r]);
           }
         }
       }
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const float d = F16(w[r][b].d);
         const float dmin = F16(w[r][b].dmin);
+        KVS_UNROLL
         for (int c = 0; c < C; ++c) {
           const int16_t* bs = x[c][b].bsums;
           int32_t msum = 0;
+          KVS_UNROLL
           for (int s = 0; s < 8; ++s) msum += mn[r][s] * (bs[2 * s] + bs[2 * s + 1]);
           acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][c]), _mm256_set1_ps(d * x[c][b].d),
                                       acc[r][c]);
@@ -348,7 +378,9 @@ struct Q4KKernel {
         }
       }
     }
+    KVS_UNROLL
     for (int c = 0; c < C; ++c)
+      KVS_UNROLL
       for (int r = 0; r < R; ++r)
         a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]) - acc_min[r][c];
   }
@@ -365,20 +397,28 @@ struct Q6KKernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const WBlockQ6K* w[R];
     const ABlockQ8K* x[C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ6K*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
     for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
     __m256 acc[R][C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r)
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(15);
     const __m256i m3 = _mm256_set1_epi8(3);
     const int64_t nb = a.cols / kQKElems;
     for (int64_t b = 0; b < nb; ++b) {
       __m256i isum[R][C];
+      KVS_UNROLL
       for (int r = 0; r < R; ++r)
+        KVS_UNROLL
         for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+      KVS_UNROLL
       for (int h = 0; h < 2; ++h) {
         __m256i q[R][4];
+        KVS_UNROLL
         for (int r = 0; r < R; ++r) {
           const __m256i la = Load256(w[r][b].ql + 64 * h);
           const __m256i lb = Load256(w[r][b].ql + 64 * h + 32);
@@ -391,22 +431,28 @@ struct Q6KKernel {
           q[r][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), high(4));
           q[r][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4), high(6));
         }
+        KVS_UNROLL
         for (int k = 0; k < 4; ++k) {
           __m256i sv[R];
+          KVS_UNROLL
           for (int r = 0; r < R; ++r) {
             const int8_t* s = w[r][b].scales + 8 * h + 2 * k;
             sv[r] = _mm256_set_m128i(_mm_set1_epi16(s[1]), _mm_set1_epi16(s[0]));
           }
+          KVS_UNROLL
           for (int c = 0; c < C; ++c) {
             const __m256i xv = Load256(x[c][b].qs + 128 * h + 32 * k);
+            KVS_UNROLL
             for (int r = 0; r < R; ++r)
               isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(q[r][k], xv), sv[r]);
           }
         }
       }
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m256i sc16 = _mm256_cvtepi8_epi16(Load128(w[r][b].scales));
         const float d = F16(w[r][b].d);
+        KVS_UNROLL
         for (int c = 0; c < C; ++c) {
           const __m256i corr = _mm256_madd_epi16(Load256(x[c][b].bsums), sc16);
           const __m256i v = _mm256_sub_epi32(isum[r][c], _mm256_slli_epi32(corr, 5));
@@ -414,7 +460,9 @@ struct Q6KKernel {
         }
       }
     }
+    KVS_UNROLL
     for (int c = 0; c < C; ++c)
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]);
   }
 };
@@ -439,30 +487,42 @@ struct HalfKernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const uint16_t* w[R];
     const float* x[C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const uint16_t*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
     for (int c = 0; c < C; ++c) x[c] = a.x + (tok + c) * a.cols;
     VF acc[R][C];
+    KVS_UNROLL
     for (int r = 0; r < R; ++r)
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) acc[r][c] = VZero();
     int64_t j = 0;
     for (; j + kW <= a.cols; j += kW) {
       VF wv[R];
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) wv[r] = L::Load(w[r] + j);
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const VF xv = VLoad(x[c] + j);
+        KVS_UNROLL
         for (int r = 0; r < R; ++r) acc[r][c] = VFma(wv[r], xv, acc[r][c]);
       }
     }
     if (j < a.cols) {
       const int n = static_cast<int>(a.cols - j);
       VF wv[R];
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) wv[r] = L::LoadN(w[r] + j, n);
+      KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const VF xv = VLoadN(x[c] + j, n);
+        KVS_UNROLL
         for (int r = 0; r < R; ++r) acc[r][c] = VFma(wv[r], xv, acc[r][c]);
       }
     }
+    KVS_UNROLL
     for (int c = 0; c < C; ++c)
+      KVS_UNROLL
       for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
   }
 };
@@ -617,6 +677,8 @@ void SwiGlu(const float* gate, const float* up, int64_t count, float* out) {
     VStoreN(out + i, VMul(silu, VLoadN(up + i, n)), n);
   }
 }
+
+#undef KVS_UNROLL
 
 }  // namespace
 }  // namespace kvs::cpu::KVS_SIMD_NS

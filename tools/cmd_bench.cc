@@ -1,0 +1,249 @@
+// kvserve bench: prompt-processing and generation speed, like llama-bench.
+//
+// pp: a prompt of -p tokens through the forward pass in batches of
+// --ubatch tokens, from an empty cache. tg: -n single-token decode steps
+// from an empty cache (as llama-bench's tg test). --batch B adds a batched
+// decode test: B sequences decoding together, one token each per step, so
+// every step reads the weights once for all B. Each test runs -r times
+// after a warm-up; mean +- sd of tokens/s is printed (or JSON with --json).
+//
+// The forward pass is LlamaForward on a CpuBackend created here, so that
+// --isa can pick the kernel path; the reference backend via --backend.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/reference/reference_backend.h"
+#include "model/llama_model.h"
+#include "runtime/batch.h"
+#include "runtime/kv_storage.h"
+#include "runtime/llama_forward.h"
+#include "tools/commands.h"
+
+namespace kvs::tools {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::string tokenizer;
+  int n_prompt = 512;
+  int n_gen = 128;
+  int n_threads = 0;
+  int reps = 3;
+  int ubatch = 512;
+  int batch = 0;  // sequences in the batched-decode test; 0: skip
+  int block_size = 16;
+  std::string isa;  // empty: best
+  std::string backend = "cpu";
+  bool json = false;
+};
+
+struct Stat {
+  double mean = 0, sd = 0;
+};
+
+Stat Summarize(const std::vector<double>& v) {
+  Stat s;
+  if (v.empty()) return s;
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(ss / (v.size() - 1)) : 0.0;
+  return s;
+}
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Sequences with fixed block tables over one KV pool: sequence s owns
+// blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq).
+class BenchRig {
+ public:
+  BenchRig(const LlamaModel* model, Backend* backend, int n_seqs, int max_tokens, int block_size,
+           Status* status)
+      : model_(model), block_size_(block_size) {
+    blocks_per_seq_ = (max_tokens + block_size - 1) / block_size;
+    auto kv = KvStorage::Create(model->hparams().n_layers, n_seqs * blocks_per_seq_, block_size,
+                                model->kv_dim());
+    if (!kv.ok()) {
+      *status = kv.status();
+      return;
+    }
+    kv_ = std::move(kv).value();
+    forward_ = std::make_unique<LlamaForward>(model, backend, kv_.get());
+    tables_.resize(n_seqs);
+    for (int s = 0; s < n_seqs; ++s) {
+      for (int b = 0; b < blocks_per_seq_; ++b) tables_[s].push_back(s * blocks_per_seq_ + b);
+    }
+  }
+
+  // Runs tokens [n] of sequence `seq` at positions start.. in one pass.
+  void Run(int seq, const std::vector<TokenId>& tokens, int start) {
+    batch_.Clear();
+    batch_.AddSequence(tokens, start, tables_[seq], /*want_logits=*/true);
+    batch_.ComputeSlots(block_size_);
+    forward_->Run(batch_);
+  }
+
+  // One decode step for sequences [0, n_seqs): one token each at `pos`.
+  void Step(int n_seqs, const std::vector<TokenId>& tokens, int pos) {
+    batch_.Clear();
+    for (int s = 0; s < n_seqs; ++s) {
+      batch_.AddSequence(std::span<const TokenId>(&tokens[s], 1), pos, tables_[s], true);
+    }
+    batch_.ComputeSlots(block_size_);
+    forward_->Run(batch_);
+  }
+
+ private:
+  const LlamaModel* model_;
+  int block_size_;
+  int blocks_per_seq_ = 0;
+  std::unique_ptr<KvStorage> kv_;
+  std::unique_ptr<LlamaForward> forward_;
+  std::vector<std::vector<BlockId>> tables_;
+  Batch batch_;
+};
+
+int Bench(const BenchOptions& opt) {
+  auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
+  if (!model_or.ok()) {
+    std::fprintf(stderr, "kvserve bench: %s\n", model_or.status().ToString().c_str());
+    return 1;
+  }
+  const LlamaModel& model = **model_or;
+  const LlamaHParams& hp = model.hparams();
+  std::unique_ptr<Backend> backend;
+  if (opt.backend == "reference") {
+    backend = std::make_unique<ReferenceBackend>();
+  } else {
+    CpuBackendOptions co;
+    co.n_threads = opt.n_threads;
+    if (!opt.isa.empty()) {
+      co.isa = cpu::IsaFromName(opt.isa);
+      if (!co.isa) {
+        std::fprintf(stderr, "kvserve bench: unknown --isa '%s'\n", opt.isa.c_str());
+        return 2;
+      }
+    }
+    auto b = CpuBackend::Create(co);
+    if (!b.ok()) {
+      std::fprintf(stderr, "kvserve bench: %s\n", b.status().ToString().c_str());
+      return 1;
+    }
+    backend = std::move(b).value();
+  }
+  const int max_tokens = std::max({opt.n_prompt, opt.n_gen + 1, 16});
+  if (max_tokens > hp.context_length) {
+    std::fprintf(stderr, "kvserve bench: %d tokens exceed the context of %d\n", max_tokens,
+                 hp.context_length);
+    return 2;
+  }
+  const int n_seqs = std::max(1, opt.batch);
+  Status status;
+  BenchRig rig(&model, backend.get(), n_seqs, max_tokens, opt.block_size, &status);
+  if (!status.ok()) {
+    std::fprintf(stderr, "kvserve bench: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  std::mt19937 rng(42);
+  const int id_limit = std::min(hp.n_vocab, 32000);
+  auto random_tokens = [&](int n) {
+    std::vector<TokenId> t(n);
+    for (auto& x : t) x = static_cast<TokenId>(100 + rng() % (id_limit - 100));
+    return t;
+  };
+
+  // Warm-up: touches every weight page and grows every scratch buffer.
+  rig.Run(0, random_tokens(std::min(opt.ubatch, std::max(opt.n_prompt, 1))), 0);
+  rig.Run(0, random_tokens(1), 0);
+
+  std::vector<double> pp, tg, bg;
+  for (int r = 0; r < opt.reps; ++r) {
+    if (opt.n_prompt > 0) {
+      const std::vector<TokenId> prompt = random_tokens(opt.n_prompt);
+      const double t0 = Now();
+      for (int i = 0; i < opt.n_prompt; i += opt.ubatch) {
+        const int n = std::min(opt.ubatch, opt.n_prompt - i);
+        rig.Run(0, std::vector<TokenId>(prompt.begin() + i, prompt.begin() + i + n), i);
+      }
+      pp.push_back(opt.n_prompt / (Now() - t0));
+    }
+    if (opt.n_gen > 0) {
+      const std::vector<TokenId> gen = random_tokens(opt.n_gen);
+      const double t0 = Now();
+      for (int i = 0; i < opt.n_gen; ++i) rig.Run(0, {gen[i]}, i);
+      tg.push_back(opt.n_gen / (Now() - t0));
+    }
+    if (opt.batch > 0 && opt.n_gen > 0) {
+      const double t0 = Now();
+      for (int i = 0; i < opt.n_gen; ++i) rig.Step(opt.batch, random_tokens(opt.batch), i);
+      bg.push_back(double{opt.batch} * opt.n_gen / (Now() - t0));
+    }
+  }
+  const Stat spp = Summarize(pp), stg = Summarize(tg), sbg = Summarize(bg);
+  // Bytes one decode step reads: every weight, plus the KV cache up to the
+  // step's position (mean over the tg test's positions).
+  const double weight_bytes = static_cast<double>(model.weight_bytes());
+  const double kv_bytes = 2.0 * hp.n_layers * model.kv_dim() * sizeof(float) * (opt.n_gen / 2.0);
+  const std::string be(backend->name());
+  const int threads = opt.backend == "reference" ? 1 : static_cast<CpuBackend*>(backend.get())->n_threads();
+  if (opt.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"backend\": \"%s\", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, "
+        "\"reps\": %d, \"pp_tps\": %.3f, \"pp_sd\": %.3f, \"tg_tps\": %.3f, \"tg_sd\": %.3f, "
+        "\"batch\": %d, \"batched_tps\": %.3f, \"batched_sd\": %.3f, \"weight_bytes\": %.0f, "
+        "\"kv_bytes_per_token\": %.0f}\n",
+        opt.model.c_str(), be.c_str(), threads, opt.n_prompt, opt.n_gen, opt.reps, spp.mean, spp.sd,
+        stg.mean, stg.sd, opt.batch, sbg.mean, sbg.sd, weight_bytes, kv_bytes);
+    return 0;
+  }
+  std::printf("model: %s\nbackend: %s, %d threads\n", model.Describe().c_str(), be.c_str(), threads);
+  std::printf("| test | tokens/s |\n|---|---|\n");
+  if (opt.n_prompt > 0) std::printf("| pp%d | %.2f ± %.2f |\n", opt.n_prompt, spp.mean, spp.sd);
+  if (opt.n_gen > 0) std::printf("| tg%d | %.2f ± %.2f |\n", opt.n_gen, stg.mean, stg.sd);
+  if (!bg.empty()) {
+    std::printf("| tg%d x %d seqs (aggregate) | %.2f ± %.2f |\n", opt.n_gen, opt.batch, sbg.mean,
+                sbg.sd);
+  }
+  std::printf("read per decoded token: %.3f GB weights + %.4f GB KV (mean over tg)", weight_bytes / 1e9,
+              kv_bytes / 1e9);
+  if (opt.n_gen > 0) std::printf(" = %.2f GB/s at tg speed", (weight_bytes + kv_bytes) * stg.mean / 1e9);
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+int RunBench(int argc, char** argv) {
+  BenchOptions opt;
+  CLI::App app{"Prompt-processing and generation speed", "kvserve bench"};
+  app.add_option("-m,--model", opt.model, "model file (GGUF or llama2.c .bin)")->required();
+  app.add_option("--tokenizer", opt.tokenizer, "tokenizer file (llama2.c format)");
+  app.add_option("-p,--n-prompt", opt.n_prompt, "prompt tokens (0: skip)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("-n,--n-gen", opt.n_gen, "generated tokens (0: skip)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("-t,--threads", opt.n_threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  app.add_option("-r,--repetitions", opt.reps, "repetitions")->check(CLI::Range(1, 1000));
+  app.add_option("-u,--ubatch", opt.ubatch, "prompt tokens per forward pass")->check(CLI::Range(1, 1 << 16));
+  app.add_option("-b,--batch", opt.batch, "sequences in the batched-decode test (0: skip)")
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--isa", opt.isa, "kernel path: scalar, avx2, avx512 (default: best)");
+  app.add_option("--backend", opt.backend, "cpu or reference");
+  app.add_flag("--json", opt.json, "one JSON object on stdout");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return Bench(opt);
+}
+
+}  // namespace kvs::tools
