@@ -10,7 +10,7 @@ JOBS      ?= $(shell nproc)
 DEBIAN_PACKAGES := cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev nodejs npm
 
-.PHONY: all deps configure build run generate test bench fuzz clean format
+.PHONY: all deps configure build run serve generate test bench fuzz clean format
 
 all: build
 
@@ -33,7 +33,22 @@ generate: build
 	$(BUILD)/kvserve generate -m $(MODEL) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	  -p "Once upon a time" -n 200 --temperature 0
 
-run: generate
+# make run: the OpenAI-compatible server on the default model, in the
+# foreground (Ctrl-C stops it cleanly). Once it is ready, a curl command to
+# paste into another shell is printed. Extra serve flags: SERVE_ARGS=...
+run: build
+	@$(MAKE) --no-print-directory serve
+
+MODEL_ID ?= $(basename $(notdir $(MODEL)))
+export KVS_CURL_EXAMPLE := curl -sN http://127.0.0.1:$(PORT)/v1/chat/completions -H 'Content-Type: application/json' -d '{"model": "$(MODEL_ID)", "messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 64, "stream": true}'
+
+serve:
+	@$(BUILD)/kvserve serve -m $(MODEL) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
+	  --host 127.0.0.1 --port $(PORT) $(SERVE_ARGS) | while IFS= read -r line; do \
+	    echo "$$line"; \
+	    case "$$line" in *"ready on"*) echo; echo "Try it from another shell:"; \
+	      echo "  $$KVS_CURL_EXAMPLE"; echo;; esac; \
+	  done
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
