@@ -10,7 +10,7 @@ JOBS      ?= $(shell nproc)
 DEBIAN_PACKAGES := cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev nodejs npm
 
-.PHONY: all deps configure build run serve generate test bench fuzz clean format
+.PHONY: all deps configure build run serve generate test bench bench-serving fuzz clean format
 
 all: build
 
@@ -55,6 +55,12 @@ test: build
 
 bench: build
 	@for b in $(BUILD)/*_bench; do [ -x $$b ] && $$b; done; true
+	bench/serving/run.sh short $(BUILD) $(MODEL) $(TOKENIZER)
+
+# The longer serving benchmark: a random-weight TinyLlama-shape Q8_0 model
+# under issue #7's llama-server workload (minutes on a small machine).
+bench-serving: build
+	VOCAB=$(abspath $(SHARED))/models/tokenizer.bin bench/serving/run.sh long $(BUILD)
 
 fuzz: deps
 	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -46,7 +46,7 @@ StatusOr<std::vector<AblationVariant>> ParseAblation(const std::string& spec) {
   const std::string values = eq == std::string::npos ? "" : spec.substr(eq + 1);
   if (name == "prefix-cache") {
     return std::vector<AblationVariant>{{"prefix-cache on", {}},
-                                        {"prefix-cache off", {"--no-prefix-cache"}}};
+                                        {"prefix-cache off", {"--no-prefix-caching"}}};
   }
   if (name == "chunked-prefill") {
     std::string budget = "64";
@@ -56,11 +56,11 @@ StatusOr<std::vector<AblationVariant>> ParseAblation(const std::string& spec) {
     }
     return std::vector<AblationVariant>{
         {"chunked prefill (budget " + budget + ")", {"--max-batched-tokens", budget}},
-        {"no chunking (budget 8192)", {"--max-batched-tokens", "8192"}}};
+        {"no chunked prefill", {"--no-chunked-prefill"}}};
   }
   const char* flag = name == "token-budget" ? "--max-batched-tokens"
                      : name == "block-size" ? "--kv-block-size"
-                     : name == "kv-budget"  ? "--kv-cache-mb"
+                     : name == "kv-budget"  ? "--kv-cache-tokens"
                                             : nullptr;
   if (flag == nullptr) {
     return InvalidArgumentError("unknown ablation '" + name +

@@ -2,12 +2,14 @@
 // configurations (the server restarted with different flags each time),
 // compared in one table from one invocation.
 //
-//   prefix-cache               on | off (--no-prefix-cache)
-//   chunked-prefill[=B]        token budget B (default 64: prompts are chunked)
-//                              | 8192 (larger than any prompt: no chunking)
+//   prefix-cache               on | off (--no-prefix-caching)
+//   chunked-prefill[=B]        --max-batched-tokens B (default 64: long prompts
+//                              are cut into chunks) | --no-chunked-prefill
+//                              (prompts scheduled whole)
 //   token-budget=A,B,...       --max-batched-tokens A, B, ...
 //   block-size=A,B,...         --kv-block-size A, B, ...
-//   kv-budget=A,B,...          --kv-cache-mb A, B, ...
+//   kv-budget=A,B,...          --kv-cache-tokens A, B, ... (KV capacity in tokens)
+// The flags are those of `kvserve serve`.
 #pragma once
 
 #include <string>

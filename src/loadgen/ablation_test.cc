@@ -10,18 +10,18 @@ TEST(AblationTest, Presets) {
   ASSERT_TRUE(pc.ok());
   ASSERT_EQ(pc->size(), 2u);
   EXPECT_TRUE((*pc)[0].server_args.empty());
-  EXPECT_EQ((*pc)[1].server_args, std::vector<std::string>{"--no-prefix-cache"});
+  EXPECT_EQ((*pc)[1].server_args, std::vector<std::string>{"--no-prefix-caching"});
   auto cp = ParseAblation("chunked-prefill=32");
   ASSERT_TRUE(cp.ok());
   EXPECT_EQ((*cp)[0].server_args, (std::vector<std::string>{"--max-batched-tokens", "32"}));
-  EXPECT_EQ((*cp)[1].server_args, (std::vector<std::string>{"--max-batched-tokens", "8192"}));
+  EXPECT_EQ((*cp)[1].server_args, std::vector<std::string>{"--no-chunked-prefill"});
 }
 
 TEST(AblationTest, ValueLists) {
   auto kv = ParseAblation("kv-budget=1,4,16");
   ASSERT_TRUE(kv.ok());
   ASSERT_EQ(kv->size(), 3u);
-  EXPECT_EQ((*kv)[2].server_args, (std::vector<std::string>{"--kv-cache-mb", "16"}));
+  EXPECT_EQ((*kv)[2].server_args, (std::vector<std::string>{"--kv-cache-tokens", "16"}));
   auto bs = ParseAblation("block-size=16,32");
   ASSERT_TRUE(bs.ok());
   EXPECT_EQ((*bs)[1].server_args, (std::vector<std::string>{"--kv-block-size", "32"}));

@@ -52,6 +52,8 @@ StatusOr<nlohmann::json> RunBenchmark(const BenchConfig& config) {
     block_size = IntFlag(s.extra_args, "--kv-block-size", block_size);
     endpoint.host = "127.0.0.1";
     endpoint.port = port;
+    endpoint.api_key = config.api_key.empty() && !s.api_keys.empty() ? s.api_keys.front()
+                                                                     : config.api_key;
     Status ready = WaitUntilReady(endpoint, s.ready_timeout_s);
     if (!ready.ok() || !server->Running()) {
       server->Stop();
@@ -61,10 +63,7 @@ StatusOr<nlohmann::json> RunBenchmark(const BenchConfig& config) {
     }
   } else {
     KVS_ASSIGN_OR_RETURN(endpoint, ParseEndpoint(config.url));
-  }
-  endpoint.api_key = config.api_key;
-  if (endpoint.api_key.empty() && config.serve && !config.serve->api_keys.empty()) {
-    endpoint.api_key = config.serve->api_keys.front();
+    endpoint.api_key = config.api_key;
   }
 
   KVS_ASSIGN_OR_RETURN(ModelInfo info, FetchModelInfo(endpoint));

@@ -52,6 +52,15 @@ int Usable(int max_model_len, int n_messages) {
 
 int Or(int flag, int def) { return flag >= 0 ? flag : def; }
 
+// `lead` followed by story text, about n_tokens in all: the lead counts
+// against the length, so that requests stay within the context they were
+// fitted to.
+std::string Compose(StoryText& text, const std::string& lead, int n_tokens, double cpt) {
+  const int rest = n_tokens - static_cast<int>(lead.size() / cpt) - 1;
+  if (rest <= 0) return lead;
+  return lead + " " + text.TextOfTokens(rest, cpt);
+}
+
 // Number of tokens from a lognormal law with the given median and sigma,
 // clipped to [lo, hi].
 int LogNormalTokens(StoryText& rng, int median, double sigma, int lo, int hi) {
@@ -63,16 +72,15 @@ class SharedSystemPrompt : public Scenario {
  public:
   SharedSystemPrompt(ScenarioOptions o, ResolvedLengths l) : Scenario(std::move(o), l) {
     StoryText text(MixSeed(options_.seed, 0x5157));
-    system_ = "You are a storyteller for small children. " +
-              text.TextOfTokens(l.system_prompt_tokens, options_.chars_per_token);
+    system_ = Compose(text, "You are a storyteller for small children.", l.system_prompt_tokens,
+                      options_.chars_per_token);
   }
   std::vector<RequestSpec> Session(int64_t index) const override {
     StoryText text(MixSeed(options_.seed, static_cast<uint64_t>(index)));
     RequestSpec r;
     r.messages = {{"system", system_},
-                  {"user", text.Question() + " " +
-                               text.TextOfTokens(lengths_.prompt_tokens / 2,
-                                                 options_.chars_per_token)}};
+                  {"user", Compose(text, text.Question(), lengths_.prompt_tokens,
+                                   options_.chars_per_token)}};
     r.max_tokens = lengths_.max_tokens;
     r.approx_prompt_tokens = lengths_.system_prompt_tokens + lengths_.prompt_tokens;
     r.tag = "all";
@@ -91,7 +99,7 @@ class MultiTurn : public Scenario {
     StoryText text(MixSeed(options_.seed, static_cast<uint64_t>(index)));
     const double cpt = options_.chars_per_token;
     std::vector<ChatMessage> history = {
-        {"system", "You tell stories. " + text.TextOfTokens(lengths_.system_prompt_tokens, cpt)}};
+        {"system", Compose(text, "You tell stories.", lengths_.system_prompt_tokens, cpt)}};
     std::vector<RequestSpec> turns;
     int approx = lengths_.system_prompt_tokens;
     for (int t = 0; t < lengths_.turns; ++t) {
@@ -101,8 +109,7 @@ class MultiTurn : public Scenario {
         history.push_back({"assistant", text.TextOfTokens(lengths_.max_tokens, cpt)});
         approx += lengths_.max_tokens;
       }
-      history.push_back(
-          {"user", text.Question() + " " + text.TextOfTokens(lengths_.prompt_tokens / 2, cpt)});
+      history.push_back({"user", Compose(text, text.Question(), lengths_.prompt_tokens, cpt)});
       approx += lengths_.prompt_tokens;
       RequestSpec r;
       r.messages = history;
@@ -150,8 +157,8 @@ class MultiTenant : public Scenario {
   MultiTenant(ScenarioOptions o, ResolvedLengths l) : Scenario(std::move(o), l) {
     for (int t = 0; t < l.tenants; ++t) {
       StoryText text(MixSeed(options_.seed, 0x7e0000 + t));
-      systems_.push_back("You are story helper number " + std::to_string(t) + ". " +
-                         text.TextOfTokens(l.system_prompt_tokens, options_.chars_per_token));
+      systems_.push_back(Compose(text, "You are story helper number " + std::to_string(t) + ".",
+                                 l.system_prompt_tokens, options_.chars_per_token));
       keys_.push_back(t < static_cast<int>(options_.api_keys.size())
                           ? options_.api_keys[t]
                           : "sk-tenant-" + std::to_string(t));
@@ -163,9 +170,8 @@ class MultiTenant : public Scenario {
     RequestSpec r;
     r.api_key = keys_[tenant];
     r.messages = {{"system", systems_[tenant]},
-                  {"user", text.Question() + " " +
-                               text.TextOfTokens(lengths_.prompt_tokens / 2,
-                                                 options_.chars_per_token)}};
+                  {"user", Compose(text, text.Question(), lengths_.prompt_tokens,
+                                   options_.chars_per_token)}};
     r.max_tokens = lengths_.max_tokens;
     r.approx_prompt_tokens = lengths_.system_prompt_tokens + lengths_.prompt_tokens;
     r.tag = "tenant" + std::to_string(tenant);
@@ -194,7 +200,7 @@ StatusOr<std::unique_ptr<Scenario>> MakeScenario(const ScenarioOptions& o) {
   if (o.name == "shared-system-prompt" || o.name == "multi-tenant") {
     const bool tenants = o.name == "multi-tenant";
     l.system_prompt_tokens = Or(o.system_prompt_tokens, tenants ? 512 : 1000);
-    l.prompt_tokens = Or(o.prompt_tokens, 16);
+    l.prompt_tokens = Or(o.prompt_tokens, 24);  // a question and a sentence or two
     l.max_tokens = Or(o.max_tokens, tenants ? 32 : 64);
     l.tenants = tenants ? Or(o.tenants, 4) : 1;
     if (l.tenants < 1) return InvalidArgumentError("--tenants must be >= 1");

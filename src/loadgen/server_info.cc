@@ -48,8 +48,11 @@ StatusOr<ModelInfo> FetchModelInfo(const Endpoint& ep) {
   auto c = MakeClient(ep, 10);
   auto res = c->Get(ep.base_path + "/v1/models", AuthHeaders(ep));
   if (!res) return UnavailableError("GET /v1/models: " + httplib::to_string(res.error()));
+  if (res->status == 503) return UnavailableError("GET /v1/models: HTTP 503 (starting?)");
   if (res->status != 200) {
-    return UnavailableError("GET /v1/models: HTTP " + std::to_string(res->status));
+    // The server is up but refuses us (401: wrong key): waiting will not help.
+    return FailedPreconditionError("GET /v1/models: HTTP " + std::to_string(res->status) + " " +
+                                   res->body.substr(0, 200));
   }
   json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.contains("data") || !j["data"].is_array() || j["data"].empty()) {
@@ -105,6 +108,7 @@ Status WaitUntilReady(const Endpoint& ep, double timeout_s) {
     StatusOr<ModelInfo> info = FetchModelInfo(ep);
     if (info.ok()) return Status::Ok();
     last = info.status();
+    if (last.code() != StatusCode::kUnavailable) return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return UnavailableError("server at " + ep.Url() + " not ready after " +

@@ -28,7 +28,8 @@ StatusOr<double> CalibrateCharsPerToken(const Endpoint& endpoint, const std::str
 
 StatusOr<PrometheusSamples> ScrapeMetrics(const Endpoint& endpoint, double timeout_s = 5);
 
-// Polls GET /v1/models until it answers 200 or `timeout_s` passes.
+// Polls GET /v1/models until it answers 200 or `timeout_s` passes; an
+// answer other than 200 or 503 (401, say) ends the wait with that error.
 Status WaitUntilReady(const Endpoint& endpoint, double timeout_s);
 
 }  // namespace kvs::loadgen
