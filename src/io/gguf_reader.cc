@@ -1,5 +1,6 @@
 #include "io/gguf_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -9,6 +10,7 @@ namespace {
 
 constexpr uint32_t kMaxDims = 4;        // GGML_MAX_DIMS
 constexpr int kMaxArrayDepth = 8;       // nested arrays deeper than this are rejected
+constexpr uint64_t kMaxReserve = 1 << 16;  // entries reserved before parsing them
 constexpr size_t kMinKvBytes = 8 + 4 + 1;               // empty key, type, u8 value
 constexpr size_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;   // empty name, n_dims 0, type, offset
 
@@ -82,12 +84,17 @@ Status ReadArray(Cursor& c, GgufValue* v, int depth) {
                    std::string(GgufTypeName(*elem_type)) + " elements runs past the end (" +
                    std::to_string(c.left()) + " bytes left)");
   }
+  // Containers grow as elements are actually parsed, so memory stays
+  // proportional to the bytes read, whatever the declared count.
   if (*elem_type == GgufType::kString) {
-    v->strs.resize(v->n_elems);
-    for (auto& s : v->strs) KVS_RETURN_IF_ERROR(c.ReadString(&s, "array element"));
+    v->strs.reserve(std::min<uint64_t>(v->n_elems, kMaxReserve));
+    for (uint64_t i = 0; i < v->n_elems; ++i) {
+      KVS_RETURN_IF_ERROR(c.ReadString(&v->strs.emplace_back(), "array element"));
+    }
   } else if (*elem_type == GgufType::kArray) {
-    v->arrays.resize(v->n_elems);
-    for (auto& a : v->arrays) {
+    v->arrays.reserve(std::min<uint64_t>(v->n_elems, kMaxReserve));
+    for (uint64_t i = 0; i < v->n_elems; ++i) {
+      GgufValue& a = v->arrays.emplace_back();
       a.type = GgufType::kArray;
       KVS_RETURN_IF_ERROR(ReadArray(c, &a, depth + 1));
     }
@@ -207,8 +214,9 @@ StatusOr<std::unique_ptr<GgufFile>> GgufFile::Parse(std::unique_ptr<GgufFile> f)
                         std::to_string(c.left()) + " bytes left"));
   }
 
-  f->metadata_.resize(n_kv);
-  for (auto& [key, value] : f->metadata_) {
+  f->metadata_.reserve(std::min(n_kv, kMaxReserve));
+  for (uint64_t i = 0; i < n_kv; ++i) {
+    auto& [key, value] = f->metadata_.emplace_back();
     std::string_view k;
     if (Status s = c.ReadString(&k, "metadata key"); !s.ok()) return fail(s);
     key = std::string(k);
@@ -236,8 +244,9 @@ StatusOr<std::unique_ptr<GgufFile>> GgufFile::Parse(std::unique_ptr<GgufFile> f)
     f->alignment_ = static_cast<uint32_t>(*v);
   }
 
-  f->tensors_.resize(n_tensors);
-  for (auto& t : f->tensors_) {
+  f->tensors_.reserve(std::min(n_tensors, kMaxReserve));
+  for (uint64_t i = 0; i < n_tensors; ++i) {
+    TensorInfo& t = f->tensors_.emplace_back();
     if (Status s = ReadTensorInfo(c, &t); !s.ok()) return fail(s);
     if (t.offset % f->alignment_ != 0) {
       return fail(c.Error("tensor '" + t.name + "' data offset " + std::to_string(t.offset) +
