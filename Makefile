@@ -8,14 +8,18 @@ PORT      ?= 8080
 JOBS      ?= $(shell nproc)
 
 DEBIAN_PACKAGES := cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev nodejs npm
+  libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+# Node.js runs the OpenAI-client tests; any node with npm will do (e.g. a nodesource build,
+# whose nodejs package ships npm and conflicts with Debian's npm package).
+NODE_PACKAGES := nodejs npm
 
 .PHONY: all deps configure build run serve generate test bench bench-serving fuzz clean format
 
 all: build
 
 deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  command -v npm >/dev/null 2>&1 || echo $(NODE_PACKAGES)); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing Debian packages: $$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
