@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Compares kvserve with llama.cpp on this machine, on the same GGUF files:
+# prompt processing (pp, P tokens) and generation (tg, N tokens) at 1 and 2
+# threads, for random-weight TinyLlama-shape models in F16, Q8_0, Q4_0 and
+# Q4_K; prints kvserve/llama.cpp ratios and each decode speed as a fraction
+# of the memory-bandwidth ceiling (read_bandwidth / bytes read per token).
+#
+# llama.cpp comes from the npm package node-llama-cpp (prebuilt binaries,
+# no llama-bench: bench/llamacpp_bench.mjs times it through its API).
+# Everything downloaded or generated is cached under $KVS_BENCH_CACHE
+# (default ~/.cache/kvserve). Runs alternate between the two engines so
+# that both see the same machine load; the load is printed.
+#
+# Usage: bench/compare_llamacpp.sh [BUILD_DIR]
+# Env: TYPES="F16 Q8_0 Q4_0 Q4_K" THREADS="1 2" P=512 N=128 REPS=3 BATCH=16
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)
+KVSERVE=$BUILD/kvserve
+SHARED=${SHARED:-$ROOT/../shared}
+CACHE=${KVS_BENCH_CACHE:-$HOME/.cache/kvserve}
+NLC=$CACHE/node-llama-cpp
+TYPES=${TYPES:-"F16 Q8_0 Q4_0 Q4_K"}
+THREADS=${THREADS:-"1 2"}
+P=${P:-512}
+N=${N:-128}
+REPS=${REPS:-3}
+BATCH=${BATCH:-16}
+RESULTS=$CACHE/results-$(date +%Y%m%d-%H%M%S).jsonl
+
+[ -x "$KVSERVE" ] || { echo "no $KVSERVE: build first (make build)" >&2; exit 1; }
+mkdir -p "$CACHE/models" "$NLC"
+
+# 1. llama.cpp via node-llama-cpp, pinned.
+if [ ! -f "$NLC/node_modules/node-llama-cpp/package.json" ]; then
+  echo "installing node-llama-cpp@3.21.1 into $NLC" >&2
+  (cd "$NLC" && { [ -f package.json ] || echo '{"name":"kvs-llamacpp-bench","private":true}' > package.json; } &&
+   npm install --no-audit --no-fund node-llama-cpp@3.21.1 >&2)
+fi
+cp "$ROOT/bench/llamacpp_bench.mjs" "$NLC/llamacpp_bench.mjs"  # resolves node_modules there
+
+# 2. Models (random weights, real TinyLlama-1.1B shapes), generated once.
+for t in $TYPES; do
+  f=$CACHE/models/tinyllama-$t.gguf
+  [ -f "$f" ] || "$KVSERVE" make-model --shape tinyllama --type "$t" \
+    --vocab "$SHARED/models/tokenizer.bin" -o "$f"
+done
+
+# 3. The bandwidth ceiling.
+g++ -O2 -mavx512f -pthread "$ROOT/bench/read_bandwidth.cc" -o "$CACHE/read_bandwidth"
+declare -A BW
+for th in $THREADS; do BW[$th]=$("$CACHE/read_bandwidth" "$th" 1024 8 2>/dev/null); done
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores;" \
+     "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# 4. Alternating runs.
+for t in $TYPES; do
+  f=$CACHE/models/tinyllama-$t.gguf
+  for th in $THREADS; do
+    echo "== $t, $th threads: llama.cpp" >&2
+    node "$NLC/llamacpp_bench.mjs" "$f" "$th" "$P" "$N" "$REPS" |
+      sed "s/^{/{\"engine\":\"llama.cpp\",\"type\":\"$t\",\"bw\":${BW[$th]},/" >> "$RESULTS"
+    echo "== $t, $th threads: kvserve" >&2
+    "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r "$REPS" --json |
+      sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",\"bw\":${BW[$th]},/" >> "$RESULTS"
+  done
+done
+# Batched decode (kvserve): BATCH sequences per step, Q8_0, all threads listed last.
+last_th=${THREADS##* }
+if [[ " $TYPES " == *" Q8_0 "* ]] && [ "$BATCH" -gt 0 ]; then
+  echo "== Q8_0, $last_th threads: kvserve batched decode x $BATCH" >&2
+  "$KVSERVE" bench -m "$CACHE/models/tinyllama-Q8_0.gguf" -t "$last_th" -p 0 -n 32 -r 2 \
+    -b "$BATCH" --json |
+    sed "s/^{/{\"engine\":\"kvserve-batched\",\"type\":\"Q8_0\",\"bw\":${BW[$last_th]},/" >> "$RESULTS"
+fi
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $RESULTS" >&2
+
+# 5. The table.
+node - "$RESULTS" <<'JS'
+const fs = require("fs");
+const rows = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
+const find = (e, t, th) => rows.find(r => r.engine === e && r.type === t && r.threads === th);
+const f = (x, d = 1) => x.toFixed(d);
+console.log("| type | threads | llama.cpp pp | kvserve pp | pp ratio | llama.cpp tg | kvserve tg | tg ratio | tg ceiling | kvserve tg / ceiling |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (const k of rows.filter(r => r.engine === "kvserve")) {
+  const l = find("llama.cpp", k.type, k.threads);
+  if (!l) continue;
+  const ceiling = k.bw * 1e9 / (k.weight_bytes + k.kv_bytes_per_token);
+  console.log(`| ${k.type} | ${k.threads} | ${f(l.pp_tps)} ± ${f(l.pp_sd)} | ${f(k.pp_tps)} ± ${f(k.pp_sd)} | ` +
+    `${f(k.pp_tps / l.pp_tps, 2)} | ${f(l.tg_tps)} ± ${f(l.tg_sd)} | ${f(k.tg_tps)} ± ${f(k.tg_sd)} | ` +
+    `${f(k.tg_tps / l.tg_tps, 2)} | ${f(ceiling)} (${f(k.bw)} GB/s) | ${f(100 * k.tg_tps / ceiling, 0)}% |`);
+}
+for (const b of rows.filter(r => r.engine === "kvserve-batched")) {
+  const single = find("kvserve", b.type, b.threads);
+  console.log(`\nbatched decode, ${b.type}, ${b.threads} threads, ${b.batch} sequences: ` +
+    `${f(b.batched_tps)} ± ${f(b.batched_sd)} tokens/s aggregate` +
+    (single ? ` (single-sequence tg ${f(single.tg_tps)}: x${f(b.batched_tps / single.tg_tps, 2)})` : ""));
+}
+JS
