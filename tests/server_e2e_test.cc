@@ -7,11 +7,10 @@
 // tests/server/node_modules, under a file lock: CTest runs these cases as
 // parallel processes.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <array>
 #include <cstdio>
@@ -66,10 +65,11 @@ bool OpenAiInstalled() {
   flock(fd, LOCK_EX);
   ::testing::AssertionResult result = ::testing::AssertionSuccess();
   if (!OpenAiInstalled()) {
-    CommandResult r = Run("cd '" + kTestDir +
-                          "' && timeout 300 npm ci --no-audit --no-fund --loglevel=error");
+    CommandResult r =
+        Run("cd '" + kTestDir + "' && timeout 300 npm ci --no-audit --no-fund --loglevel=error");
     if (r.exit_code != 0 || !OpenAiInstalled()) {
-      result = ::testing::AssertionFailure() << "npm ci failed in " << kTestDir << ":\n" << r.output;
+      result = ::testing::AssertionFailure() << "npm ci failed in " << kTestDir << ":\n"
+                                             << r.output;
     }
   }
   flock(fd, LOCK_UN);

@@ -5,10 +5,10 @@
 // shutdown (no async-signal-unsafe work in a handler, no global flag): new
 // requests get 503, in-flight streams end with "abort" and [DONE], then the
 // listener closes and main returns.
-#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -19,8 +19,8 @@
 #include "engine/engine_loop.h"
 #include "model/llama_model.h"
 #include "runtime/llama_runner.h"
-#include "server/openai_server.h"
 #include "server/chat_prompt.h"
+#include "server/openai_server.h"
 #include "tools/commands.h"
 
 namespace kvs::tools {
@@ -29,7 +29,7 @@ namespace {
 struct ServeOptions {
   std::string model;
   std::string tokenizer;
-  std::string model_name;  // "" : the file's stem
+  std::string model_name;     // "" : the file's stem
   std::string chat_template;  // "" : detect from the model
   server::ServerConfig server;
   EngineConfig engine;
@@ -64,12 +64,11 @@ int Serve(ServeOptions opt) {
   if (!engine_or.ok()) return Fail("creating the engine", engine_or.status());
   EngineLoop* engine = engine_or->get();
 
-  opt.server.model_id = !opt.model_name.empty()
-                            ? opt.model_name
-                            : std::filesystem::path(opt.model).stem().string();
+  opt.server.model_id =
+      !opt.model_name.empty() ? opt.model_name : std::filesystem::path(opt.model).stem().string();
   opt.server.max_model_len = model.hparams().context_length;
-  auto server_or = server::OpenAiServer::Create(opt.server, engine, tokenizer,
-                                                std::move(chat_or->encode));
+  auto server_or =
+      server::OpenAiServer::Create(opt.server, engine, tokenizer, std::move(chat_or->encode));
   if (!server_or.ok()) return Fail("creating the server", server_or.status());
   server::OpenAiServer* srv = server_or->get();
   auto port_or = srv->Bind();
@@ -80,17 +79,16 @@ int Serve(ServeOptions opt) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (serve_returned.load()) return;  // woken by main to exit
-    std::fprintf(stderr, "kvserve serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::fprintf(stderr, "kvserve serve: %s, shutting down\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
     srv->BeginShutdown();
     engine->Shutdown();
     srv->Stop();
   });
 
-  std::fprintf(stderr,
-               "kvserve serve: model %s (%s), context %d, chat template %s, auth %s\n",
-               opt.server.model_id.c_str(), model.Describe().c_str(),
-               opt.server.max_model_len, chat_or->name.c_str(),
-               opt.server.api_keys.empty() ? "off" : "on");
+  std::fprintf(stderr, "kvserve serve: model %s (%s), context %d, chat template %s, auth %s\n",
+               opt.server.model_id.c_str(), model.Describe().c_str(), opt.server.max_model_len,
+               chat_or->name.c_str(), opt.server.api_keys.empty() ? "off" : "on");
   std::printf("kvserve: ready on http://%s:%d (OpenAI API at /v1)\n", opt.server.host.c_str(),
               *port_or);
   std::fflush(stdout);

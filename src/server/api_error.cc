@@ -61,8 +61,8 @@ ApiError PayloadTooLarge(size_t max_bytes) {
 ApiError TooManyRequests(int max_concurrent) {
   ApiError e;
   e.http_status = 429;
-  e.message = "Too many concurrent requests (limit " + std::to_string(max_concurrent) +
-              "); retry later";
+  e.message =
+      "Too many concurrent requests (limit " + std::to_string(max_concurrent) + "); retry later";
   e.type = "rate_limit_error";
   e.code = "rate_limit_exceeded";
   e.retry_after_s = 1;

@@ -8,11 +8,10 @@
 // model, 429/503 for load). Values; safe to copy between threads.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "base/check.h"
 #include "base/status.h"
@@ -23,8 +22,8 @@ struct ApiError {
   int http_status = 400;
   std::string message;
   std::string type = "invalid_request_error";
-  std::string param;  // "" -> null
-  std::string code;   // "" -> null
+  std::string param;      // "" -> null
+  std::string code;       // "" -> null
   int retry_after_s = 0;  // > 0: sent as a Retry-After header (429, 503)
 
   // {"error": {...}}.
@@ -35,12 +34,12 @@ struct ApiError {
 ApiError InvalidParam(std::string param, std::string message, std::string code = "");
 // 400 with code context_length_exceeded.
 ApiError ContextLengthExceeded(int n_prompt_tokens, int max_tokens, int max_model_len);
-ApiError ModelNotFound(const std::string& model);  // 404
-ApiError Unauthorized();                           // 401
-ApiError PayloadTooLarge(size_t max_bytes);        // 413
-ApiError TooManyRequests(int max_concurrent);      // 429 with Retry-After
-ApiError Unavailable(std::string message);         // 503 with Retry-After
-ApiError NotFoundRoute(const std::string& path);   // 404 for an unknown URL
+ApiError ModelNotFound(const std::string& model);   // 404
+ApiError Unauthorized();                            // 401
+ApiError PayloadTooLarge(size_t max_bytes);         // 413
+ApiError TooManyRequests(int max_concurrent);       // 429 with Retry-After
+ApiError Unavailable(std::string message);          // 503 with Retry-After
+ApiError NotFoundRoute(const std::string& path);    // 404 for an unknown URL
 ApiError InternalServerError(std::string message);  // 500
 // Maps an engine Status (e.g. a rejected Submit) onto the closest status.
 ApiError FromStatus(const Status& status);

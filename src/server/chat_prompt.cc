@@ -16,12 +16,13 @@ StatusOr<ChatPrompt> MakeChatPrompt(const Tokenizer* tokenizer, const std::strin
   KVS_ASSIGN_OR_RETURN(ChatTemplate family, ParseChatTemplate(name));
   ChatPrompt out;
   out.name = std::string(ChatTemplateName(family));
-  out.encode = [tokenizer, family](const std::vector<InputMessage>& messages)
-      -> StatusOr<std::vector<TokenId>> {
+  out.encode = [tokenizer, family](
+                   const std::vector<InputMessage>& messages) -> StatusOr<std::vector<TokenId>> {
     std::vector<ChatMessage> turns;
     turns.reserve(messages.size());
     for (const InputMessage& m : messages) turns.push_back({m.role, m.content});
-    KVS_ASSIGN_OR_RETURN(std::string text, RenderChat(family, turns, /*add_generation_prompt=*/true));
+    KVS_ASSIGN_OR_RETURN(std::string text,
+                         RenderChat(family, turns, /*add_generation_prompt=*/true));
     return tokenizer->EncodeWithSpecial(text, /*add_bos=*/true);
   };
   return out;

@@ -1,8 +1,8 @@
 #include "server/generation_route.h"
 
-#include <ctime>
-
 #include <httplib.h>
+
+#include <ctime>
 
 #include "server/generation_session.h"
 #include "server/openai_response.h"
@@ -113,8 +113,8 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
     max_tokens = endpoint == Endpoint::kCompletion ? 16 : config_->max_model_len - n_prompt;
   }
   if (n_prompt >= config_->max_model_len || n_prompt + max_tokens > config_->max_model_len) {
-    return SendError(res, ContextLengthExceeded(n_prompt, std::max(max_tokens, 1),
-                                                config_->max_model_len));
+    return SendError(
+        res, ContextLengthExceeded(n_prompt, std::max(max_tokens, 1), config_->max_model_len));
   }
 
   std::unique_ptr<ConcurrencyLimiter::Slot> slot = limiter_->TryAcquire();
@@ -138,10 +138,9 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   ctx.created = static_cast<int64_t>(std::time(nullptr));
   ctx.model = config_->model_id;
   ctx.logprobs = request.sampling.top_logprobs >= 0;
-  auto session =
-      std::make_unique<GenerationSession>(std::move(ctx), std::move(stream).value(), tokenizer_,
-                                          last_prompt_token, request.include_usage, metrics_,
-                                          arrival);
+  auto session = std::make_unique<GenerationSession>(std::move(ctx), std::move(stream).value(),
+                                                     tokenizer_, last_prompt_token,
+                                                     request.include_usage, metrics_, arrival);
   if (!request.stream) {
     ApiOr<nlohmann::json> body = session->Collect();
     if (!body.ok()) return SendError(res, body.error());

@@ -10,10 +10,9 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/output_stream.h"
 #include "server/api_error.h"
@@ -67,8 +66,8 @@ class GenerationSession {
   const Clock::time_point arrival_;
 
   TokenId prev_token_;
-  std::string text_;  // all text so far
-  int text_offset_ = 0;  // completions' text_offset of the next token
+  std::string text_;                    // all text so far
+  int text_offset_ = 0;                 // completions' text_offset of the next token
   std::vector<LogprobToken> logprobs_;  // non-streaming only
   Usage usage_;
   bool sent_role_ = false;

@@ -13,7 +13,8 @@ using Json = nlohmann::json;
 class GenerationSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto vocab = testing::ReadLlama2cVocabForTest(std::string(KVS_SHARED_DIR) + "/models/tok512.bin");
+    auto vocab =
+        testing::ReadLlama2cVocabForTest(std::string(KVS_SHARED_DIR) + "/models/tok512.bin");
     ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
     auto tok = Tokenizer::Create(std::move(vocab).value());
     ASSERT_TRUE(tok.ok());

@@ -170,8 +170,8 @@ std::string MetricsRegistry::Render() const {
 }
 
 std::vector<double> LatencyBuckets() {
-  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-          1.0,   2.5,    5.0,   10.0, 20.0,  40.0, 60.0};
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
+          0.5,   1.0,    2.5,   5.0,  10.0,  20.0, 40.0, 60.0};
 }
 
 }  // namespace kvs::server

@@ -3,9 +3,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace kvs::server {
 namespace {
@@ -45,15 +44,15 @@ MaybeError ReadNumber(const Json& body, const char* key, double lo, double hi, b
 MaybeError ReadInt(const Json& body, const char* key, int64_t lo, int64_t hi, int64_t* out) {
   const Json* v = Field(body, key);
   if (v == nullptr) return std::nullopt;
-  bool integral = v->is_number_integer() ||
-                  (v->is_number_float() && std::isfinite(v->get<double>()) &&
-                   std::floor(v->get<double>()) == v->get<double>() &&
-                   std::fabs(v->get<double>()) < 9e15);
+  bool integral =
+      v->is_number_integer() ||
+      (v->is_number_float() && std::isfinite(v->get<double>()) &&
+       std::floor(v->get<double>()) == v->get<double>() && std::fabs(v->get<double>()) < 9e15);
   if (!integral) return InvalidParam(key, TypeError(key, "an integer", *v), "invalid_type");
-  int64_t x = v->is_number_unsigned()
-                  ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX))
-                  : (v->is_number_integer() ? v->get<int64_t>()
-                                            : static_cast<int64_t>(v->get<double>()));
+  int64_t x =
+      v->is_number_unsigned()
+          ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX))
+          : (v->is_number_integer() ? v->get<int64_t>() : static_cast<int64_t>(v->get<double>()));
   if (x < lo || x > hi) {
     return InvalidParam(key,
                         std::string("'") + key + "' must be in [" + std::to_string(lo) + ", " +
@@ -97,9 +96,10 @@ MaybeError ReadContent(const Json& msg, size_t i, std::string* out) {
     return std::nullopt;
   }
   if (!it->is_array()) {
-    return InvalidParam(param, "'content' must be a string or an array of text parts, got " +
-                                   std::string(it->type_name()),
-                        "invalid_type");
+    return InvalidParam(
+        param,
+        "'content' must be a string or an array of text parts, got " + std::string(it->type_name()),
+        "invalid_type");
   }
   for (const Json& part : *it) {
     if (!part.is_object() || !part.contains("type") || part["type"] != "text" ||
@@ -140,8 +140,8 @@ MaybeError ReadMessages(const Json& body, std::vector<InputMessage>* out) {
 }
 
 MaybeError ReadTokenIds(const Json& arr, const ParseLimits& limits, std::vector<TokenId>* out) {
-  if (arr.empty()) return InvalidParam("prompt", "a token-id prompt must not be empty",
-                                       "invalid_value");
+  if (arr.empty())
+    return InvalidParam("prompt", "a token-id prompt must not be empty", "invalid_value");
   if (arr.size() > static_cast<size_t>(limits.max_prompt_ids)) {
     return InvalidParam("prompt", "prompt has too many token ids", "context_length_exceeded");
   }

@@ -8,11 +8,10 @@
 // vocabulary) are made by the route once the prompt is tokenized.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "sampling/sampling_params.h"
 #include "server/api_error.h"
@@ -40,7 +39,7 @@ struct OpenAiRequest {
   std::string prompt_text;             // kCompletion with a string prompt
   std::vector<TokenId> prompt_ids;     // kCompletion with a token-id prompt
   bool prompt_is_ids = false;
-  int max_tokens = -1;  // -1: whatever the context leaves
+  int max_tokens = -1;      // -1: whatever the context leaves
   SamplingParams sampling;  // top_logprobs >= 0 when logprobs were asked for
   std::vector<std::string> stop;
   bool ignore_eos = false;  // vLLM extension

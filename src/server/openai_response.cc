@@ -116,8 +116,8 @@ Json BuildChunk(const ResponseContext& ctx, const std::string& text, bool first,
 }
 
 Json BuildUsageChunk(const ResponseContext& ctx, const Usage& usage) {
-  Json out = Envelope(
-      ctx, ctx.endpoint == Endpoint::kChat ? "chat.completion.chunk" : "text_completion");
+  Json out =
+      Envelope(ctx, ctx.endpoint == Endpoint::kChat ? "chat.completion.chunk" : "text_completion");
   out["choices"] = Json::array();
   out["usage"] = UsageJson(usage);
   return out;

@@ -6,11 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "server/openai_request.h"
 
@@ -19,7 +18,7 @@ namespace kvs::server {
 // Fixed for the life of one request.
 struct ResponseContext {
   Endpoint endpoint = Endpoint::kChat;
-  std::string id;  // "chatcmpl-..." or "cmpl-..."
+  std::string id;       // "chatcmpl-..." or "cmpl-..."
   int64_t created = 0;  // unix seconds
   std::string model;
   bool logprobs = false;  // the client asked for logprobs

@@ -1,11 +1,11 @@
 #include "server/openai_server.h"
 
+#include <httplib.h>
+
 #include <chrono>
 #include <ctime>
-#include <thread>
-
-#include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "server/admission.h"
 #include "server/auth.h"
@@ -115,9 +115,12 @@ void OpenAiServer::InstallRoutes() {
   });
 
   auto model_json = [this] {
-    return Json{{"id", config_.model_id},        {"object", "model"},
-                {"created", 0},                  {"owned_by", "kvserve"},
-                {"root", config_.model_id},      {"parent", nullptr},
+    return Json{{"id", config_.model_id},
+                {"object", "model"},
+                {"created", 0},
+                {"owned_by", "kvserve"},
+                {"root", config_.model_id},
+                {"parent", nullptr},
                 {"max_model_len", config_.max_model_len}};
   };
   http.Get("/v1/models", [this, model_json](const httplib::Request& req, httplib::Response& res) {
@@ -166,9 +169,8 @@ void OpenAiServer::InstallRoutes() {
       if (!p.ok()) return SendError(res, p.error());
       ids = std::move(p).value();
     }
-    SendJson(res, {{"count", ids.size()},
-                   {"max_model_len", config_.max_model_len},
-                   {"tokens", ids}});
+    SendJson(res,
+             {{"count", ids.size()}, {"max_model_len", config_.max_model_len}, {"tokens", ids}});
   });
   http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
@@ -178,15 +180,15 @@ void OpenAiServer::InstallRoutes() {
     if (!body) return;
     auto tokens = body->find("tokens");
     if (tokens == body->end() || !tokens->is_array()) {
-      return SendError(res, InvalidParam("tokens", "'tokens' must be an array of token ids",
-                                         "invalid_type"));
+      return SendError(
+          res, InvalidParam("tokens", "'tokens' must be an array of token ids", "invalid_type"));
     }
     std::vector<TokenId> ids;
     for (const Json& t : *tokens) {
       if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
           t.get<int64_t>() >= tokenizer_->n_vocab()) {
-        return SendError(res, InvalidParam("tokens", "invalid token id " + t.dump(),
-                                           "invalid_value"));
+        return SendError(res,
+                         InvalidParam("tokens", "invalid token id " + t.dump(), "invalid_value"));
       }
       ids.push_back(static_cast<TokenId>(t.get<int64_t>()));
     }

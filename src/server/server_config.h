@@ -14,12 +14,12 @@ namespace kvs::server {
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (see OpenAiServer::Bind)
+  int port = 8080;                    // 0: any free port (see OpenAiServer::Bind)
   std::vector<std::string> api_keys;  // empty: no auth, one tenant
-  std::string model_id;   // the name clients pass as "model"
-  int max_model_len = 0;  // context length in tokens
-  int max_concurrent_requests = 64;  // generation requests in flight; 429 past it
-  size_t max_body_bytes = 1 << 20;   // 413 past it
+  std::string model_id;               // the name clients pass as "model"
+  int max_model_len = 0;              // context length in tokens
+  int max_concurrent_requests = 64;   // generation requests in flight; 429 past it
+  size_t max_body_bytes = 1 << 20;    // 413 past it
   // HTTP worker threads. Each streaming request holds one for its whole
   // life, and keep-alive connections hold one while idle, so there must be
   // spare threads past max_concurrent_requests for /health, /metrics and

@@ -7,7 +7,8 @@ ServerMetrics::ServerMetrics() {
   running_ = r.AddGauge("kvserve_requests_running", "Requests being computed by the engine.");
   waiting_ = r.AddGauge("kvserve_requests_waiting", "Requests queued in the engine.");
   const char* finished_help = "Finished requests by finish reason.";
-  finished_stop_ = r.AddCounter("kvserve_requests_total", finished_help, {{"finish_reason", "stop"}});
+  finished_stop_ =
+      r.AddCounter("kvserve_requests_total", finished_help, {{"finish_reason", "stop"}});
   finished_length_ =
       r.AddCounter("kvserve_requests_total", finished_help, {{"finish_reason", "length"}});
   finished_abort_ =

@@ -12,8 +12,8 @@ TEST(SseTest, FramesEvents) {
 }
 
 TEST(SseTest, ParsesWhatItFramesAndSkipsComments) {
-  std::string stream = SseData("one") + SseComment("keep-alive") + SseData("two") + SseDone() +
-                       "data: partial";
+  std::string stream =
+      SseData("one") + SseComment("keep-alive") + SseData("two") + SseDone() + "data: partial";
   EXPECT_EQ(ParseSseData(stream), (std::vector<std::string>{"one", "two", "[DONE]"}));
 }
 
