@@ -37,8 +37,11 @@ for (const n of names) {
   else rows.push(row(n, j));
 }
 const cpu = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`;
-lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpu}; ` +
-  `reports and SVG plots in \`${dir}\`.`, '', header, ...rows, '');
+// The machine may be shared: the load average tells a reader how noisy the figures are.
+const loadAvg = os.loadavg().map((v) => v.toFixed(1)).join(' / ');
+lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (load average ` +
+  `1/5/15 min when the runs ended: ${loadAvg}); reports and SVG plots in \`${dir}\`.`, '',
+  header, ...rows, '');
 
 if (mode === 'short') {
   const sp = reports.shared_prefix_ablation;

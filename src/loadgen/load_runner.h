@@ -8,9 +8,9 @@
 //
 // Bounded: no request starts after `max_requests` were started or after
 // `duration_s`; each request is abandoned after its own timeout; open loop
-// never has more than `max_in_flight` sessions at once (arrivals beyond
-// that wait, and the wait is counted in their latency: the client is
-// saturated, which the report must not hide).
+// never has more than `max_in_flight` sessions at once (an arrival beyond
+// that waits for a free slot, so the achieved rate falls below the offered
+// one; request_throughput_rps in the report shows it).
 //
 // Thread-safety: Run() is called from one thread and joins every thread it
 // starts before returning.
@@ -40,7 +40,7 @@ struct LoadOptions {
 
 struct RunResult {
   std::vector<RequestResult> requests;  // in order of completion
-  double wall_s = 0;                    // first start to last completion
+  double wall_s = 0;                    // run start to the last completion
   double run_start_s = 0;               // NowSeconds() origin of start_s
 };
 
