@@ -105,7 +105,7 @@ int RunLoadgen(int argc, char** argv) {
   app.add_flag("--no-ignore-eos", no_ignore_eos, "let the model stop at end of sequence");
   app.add_option("--ablate", ablate,
                  "compare server configs (needs -m): prefix-cache, chunked-prefill[=B], "
-                 "token-budget=A,B, block-size=A,B, kv-budget=MB,MB");
+                 "token-budget=A,B, block-size=A,B, kv-budget=TOKENS,TOKENS");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
