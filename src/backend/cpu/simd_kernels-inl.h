@@ -319,8 +319,8 @@ struct Q32Kernel {
 // Register-only: vpsignb (VEX, ymm0-15) forced spills in Q32Kernel here.
 template <class U>
 struct Q32KernelVnni {
-  static constexpr int kR = 4;
-  static constexpr int kC = 3;
+  static constexpr int kR = 2;
+  static constexpr int kC = 8;
   static constexpr int kRDecode = 1;
 
   template <int R, int C>
