@@ -24,6 +24,7 @@
 #include "model/llama_model.h"
 #include "runtime/llama_runner.h"
 #include "tools/commands.h"
+#include "tools/engine_flags.h"
 
 namespace kvs::tools {
 namespace {
@@ -35,12 +36,8 @@ struct BatchOptions {
   std::string tokenizer;
   std::string input;
   std::string output;
-  int kv_cache_mb = 0;  // 0: the runner's default (4 full contexts)
   int max_tokens_default = 64;
-  RunnerConfig runner;
-  EngineConfig engine;
-  bool no_prefix_cache = false;
-  bool no_chunked_prefill = false;
+  EngineFlags engine;
 };
 
 // Turns one input line into a request; throws nlohmann::json exceptions on
@@ -109,13 +106,9 @@ int Batch(BatchOptions opt) {
   auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) return Fail(model_or.status().ToString());
   const LlamaModel& model = **model_or;
-  RunnerConfig rc = opt.runner;
-  rc.kv_cache_bytes = int64_t{opt.kv_cache_mb} << 20;
-  auto runner_or = LlamaRunner::Create(&model, rc);
+  auto runner_or = LlamaRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail(runner_or.status().ToString());
-  EngineConfig ec = opt.engine;
-  ec.enable_prefix_caching = !opt.no_prefix_cache;
-  ec.enable_chunked_prefill = !opt.no_chunked_prefill;
+  EngineConfig ec = ResolveEngineConfig(opt.engine);
   ec.max_waiting = std::max<int>(ec.max_waiting, static_cast<int>(lines.size()) + 1);
   auto loop_or = EngineLoop::Create(std::move(runner_or).value(), &model.tokenizer(), ec);
   if (!loop_or.ok()) return Fail(loop_or.status().ToString());
@@ -196,21 +189,9 @@ int RunBatch(int argc, char** argv) {
   app.add_option("--tokenizer", opt.tokenizer, "tokenizer file (llama2.c format)");
   app.add_option("--input", opt.input, "requests, one JSON object per line")->required();
   app.add_option("--output", opt.output, "results, one JSON object per line")->required();
-  app.add_option("--kv-cache-mb", opt.kv_cache_mb, "KV cache size in MiB (0: 4 contexts)")
-      ->check(CLI::Range(0, 1 << 20));
-  app.add_option("--kv-block-size", opt.runner.block_size, "tokens per KV block")
-      ->check(CLI::Range(1, 1024));
-  app.add_option("--max-batched-tokens", opt.engine.max_batched_tokens, "token budget per step")
-      ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--max-running", opt.engine.max_running, "running requests at most")
-      ->check(CLI::Range(1, 1 << 16));
   app.add_option("--max-tokens", opt.max_tokens_default, "default max_tokens of a line")
       ->check(CLI::Range(1, 1 << 20));
-  app.add_flag("--no-prefix-cache", opt.no_prefix_cache, "disable the prefix cache");
-  app.add_flag("--no-chunked-prefill", opt.no_chunked_prefill, "schedule prompts whole");
-  app.add_option("-t,--threads", opt.runner.n_threads, "threads (0 = all cores)")
-      ->check(CLI::Range(0, 1024));
-  app.add_option("--backend", opt.runner.backend, "cpu or reference");
+  AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

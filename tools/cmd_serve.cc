@@ -22,6 +22,7 @@
 #include "server/chat_prompt.h"
 #include "server/openai_server.h"
 #include "tools/commands.h"
+#include "tools/engine_flags.h"
 
 namespace kvs::tools {
 namespace {
@@ -32,8 +33,7 @@ struct ServeOptions {
   std::string model_name;     // "" : the file's stem
   std::string chat_template;  // "" : detect from the model
   server::ServerConfig server;
-  EngineConfig engine;
-  RunnerConfig runner;
+  EngineFlags engine;
 };
 
 int Fail(const char* what, const Status& s) {
@@ -56,11 +56,12 @@ int Serve(ServeOptions opt) {
   if (!model_or.ok()) return Fail("loading the model", model_or.status());
   const LlamaModel& model = **model_or;
   const Tokenizer* tokenizer = &model.tokenizer();
-  auto runner_or = LlamaRunner::Create(&model, opt.runner);
+  auto runner_or = LlamaRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());
   auto chat_or = server::MakeChatPrompt(tokenizer, opt.chat_template);
   if (!chat_or.ok()) return Fail("chat template", chat_or.status());
-  auto engine_or = EngineLoop::Create(std::move(runner_or).value(), tokenizer, opt.engine);
+  auto engine_or = EngineLoop::Create(std::move(runner_or).value(), tokenizer,
+                                    ResolveEngineConfig(opt.engine));
   if (!engine_or.ok()) return Fail("creating the engine", engine_or.status());
   EngineLoop* engine = engine_or->get();
 
@@ -126,30 +127,12 @@ int RunServe(int argc, char** argv) {
   app.add_option("--http-threads", opt.server.n_http_threads,
                  "HTTP worker threads (0: max-concurrent-requests + 32)")
       ->check(CLI::Range(0, 100000));
-  app.add_option("--max-batched-tokens", opt.engine.max_batched_tokens, "token budget per step")
-      ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--max-running", opt.engine.max_running, "requests computed together")
-      ->check(CLI::Range(1, 1 << 16));
-  app.add_option("--max-waiting", opt.engine.max_waiting, "queued requests; 503 past it")
-      ->check(CLI::Range(1, 1 << 20));
-  bool no_prefix_caching = false, no_chunked_prefill = false;
-  app.add_flag("--no-prefix-caching", no_prefix_caching, "disable the prefix cache");
-  app.add_flag("--no-chunked-prefill", no_chunked_prefill, "schedule prompts whole");
-  app.add_option("-t,--threads", opt.runner.n_threads, "compute threads (0 = all cores)")
-      ->check(CLI::Range(0, 1024));
-  app.add_option("--backend", opt.runner.backend, "cpu or reference");
-  app.add_option("--kv-block-size", opt.runner.block_size, "tokens per KV block")
-      ->check(CLI::Range(1, 1024));
-  app.add_option("--kv-cache-tokens", opt.runner.max_kv_tokens,
-                 "KV cache capacity in tokens (0: 4 full contexts)")
-      ->check(CLI::Range(0, 1 << 30));
+  AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  opt.engine.enable_prefix_caching = !no_prefix_caching;
-  opt.engine.enable_chunked_prefill = !no_chunked_prefill;
   return Serve(std::move(opt));
 }
 

@@ -1,0 +1,34 @@
+// The engine flags shared by `serve`, `batch` and anything else that runs
+// the engine, so that every command spells and defaults them the same way.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+
+#include "engine/engine_config.h"
+#include "model/llama_model.h"
+#include "runtime/llama_runner.h"
+
+namespace kvs::tools {
+
+struct EngineFlags {
+  RunnerConfig runner;
+  EngineConfig engine;
+  int64_t kv_cache_mb = 0;      // 0: see ResolveRunnerConfig
+  int64_t kv_cache_tokens = 0;  // exact capacity in tokens; wins over kv_cache_mb
+  bool no_prefix_cache = false;
+  bool no_chunked_prefill = false;
+};
+
+// --kv-cache-mb, --kv-cache-tokens, --kv-block-size, --max-batched-tokens,
+// --max-running, --max-waiting, --no-prefix-cache, --no-chunked-prefill,
+// -t/--threads, --backend.
+void AddEngineFlags(CLI::App* app, EngineFlags* flags);
+
+// The KV budget: --kv-cache-tokens, else --kv-cache-mb, else 16 full
+// contexts capped at a fifth of the memory available now (MemAvailable), so
+// that the default neither starves a busy server nor takes the machine.
+RunnerConfig ResolveRunnerConfig(const EngineFlags& flags, const LlamaModel& model);
+EngineConfig ResolveEngineConfig(const EngineFlags& flags);
+
+}  // namespace kvs::tools
