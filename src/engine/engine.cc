@@ -215,6 +215,8 @@ EngineStats Engine::Stats() const {
   s.requests_running = scheduler_.n_running();
   s.requests_waiting = scheduler_.n_waiting();
   s.kv_blocks_used = kv_.Stats().blocks_used;
+  s.kv_tokens_used = kv_.TokensHeld();
+  s.kv_block_size = block_size_;
   return s;
 }
 

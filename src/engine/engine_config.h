@@ -26,6 +26,8 @@ struct EngineStats {
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_used = 0;
   int64_t peak_kv_blocks_used = 0;
+  int64_t kv_tokens_used = 0;  // token slots holding computed tokens (blocks in use)
+  int64_t kv_block_size = 0;
   int64_t steps = 0;
 };
 

@@ -195,6 +195,26 @@ KvStats KvCacheManager::Stats() const {
   return st;
 }
 
+int64_t KvCacheManager::TokensHeld() const {
+  held_scratch_.resize(pool_.n_blocks(), 0);
+  for (const auto& [id, s] : seqs_) {
+    for (size_t i = 0; i < s.blocks.size(); ++i) {
+      const int filled =
+          std::clamp(s.n_computed - static_cast<int>(i) * block_size_, 0, block_size_);
+      int& slot = held_scratch_[s.blocks[i]];
+      slot = std::max(slot, filled);
+    }
+  }
+  int64_t total = 0;
+  for (const auto& [id, s] : seqs_) {
+    for (BlockId b : s.blocks) {
+      total += held_scratch_[b];
+      held_scratch_[b] = 0;
+    }
+  }
+  return total;
+}
+
 void KvCacheManager::CheckInvariants() const {
   pool_.CheckInvariants();
   std::vector<int> refs(pool_.n_blocks(), 0);

@@ -138,6 +138,12 @@ class KvCacheManager {
 
   KvStats Stats() const;
 
+  // Token slots that hold computed tokens in blocks in use, each block
+  // counted once (a prefix block shared by many sequences counts once).
+  // tokens_held / (blocks_used * block_size) is the KV memory efficiency.
+  // O(blocks in use); no allocation after the first call.
+  int64_t TokensHeld() const;
+
   // Aborts (KVS_CHECK) if any invariant above is broken. For tests.
   void CheckInvariants() const;
 
@@ -173,6 +179,7 @@ class KvCacheManager {
   int64_t n_queried_tokens_ = 0;
   int64_t n_hit_tokens_ = 0;
   int64_t n_cow_copies_ = 0;
+  mutable std::vector<int> held_scratch_;  // TokensHeld: filled slots per block, zeroed after use
 };
 
 }  // namespace kvs

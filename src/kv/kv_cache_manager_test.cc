@@ -354,3 +354,31 @@ TEST(KvCacheManagerTest, OverheadIsAtMostOnePartialBlockPerSequence) {
 
 }  // namespace
 }  // namespace kvs
+
+namespace kvs {
+namespace {
+
+// KV efficiency counts each stored token slot once: a prefix shared by two
+// sequences is held once, and only a sequence's last block is partly full.
+TEST(KvCacheManagerTest, TokensHeldCountsSharedBlocksOnce) {
+  KvCacheManager m(Config(16));
+  EXPECT_EQ(m.TokensHeld(), 0);
+  std::vector<TokenId> a = Range(10);  // 2 full blocks + 2 tokens
+  Prefill(m, 1, a);
+  EXPECT_EQ(m.TokensHeld(), 10);
+  std::vector<TokenId> b = Range(8);  // the same 2 full blocks, then 3 more tokens
+  b.push_back(7);
+  b.push_back(8);
+  b.push_back(9);
+  EXPECT_EQ(Prefill(m, 2, b), 8);
+  EXPECT_EQ(m.Stats().blocks_used, 4);
+  EXPECT_EQ(m.TokensHeld(), 8 + 2 + 3);
+  m.Free(1);
+  EXPECT_EQ(m.TokensHeld(), 11);
+  m.Free(2);
+  EXPECT_EQ(m.TokensHeld(), 0);
+  EXPECT_EQ(m.TokensHeld(), 0);  // scratch is left zeroed
+}
+
+}  // namespace
+}  // namespace kvs

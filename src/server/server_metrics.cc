@@ -23,6 +23,9 @@ ServerMetrics::ServerMetrics() {
                             "Prompt tokens found in the prefix cache.");
   blocks_total_ = r.AddGauge("kvserve_kv_blocks_total", "KV cache blocks in the pool.");
   blocks_used_ = r.AddGauge("kvserve_kv_blocks_used", "KV cache blocks held by requests.");
+  tokens_used_ = r.AddGauge("kvserve_kv_tokens_used",
+                            "Token slots of used KV blocks that hold computed tokens.");
+  block_size_ = r.AddGauge("kvserve_kv_block_size", "Tokens per KV block.");
   preemptions_ = r.AddCounter("kvserve_preemptions_total", "Requests preempted for KV space.");
   ttft_ = r.AddHistogram("kvserve_time_to_first_token_seconds",
                          "From request arrival to its first generated token.", LatencyBuckets());
@@ -65,6 +68,8 @@ std::string ServerMetrics::Render(const EngineStats& stats) {
   cache_hit_->Set(static_cast<double>(stats.prefix_cache_hit_tokens));
   blocks_total_->Set(static_cast<double>(stats.kv_blocks_total));
   blocks_used_->Set(static_cast<double>(stats.kv_blocks_used));
+  tokens_used_->Set(static_cast<double>(stats.kv_tokens_used));
+  block_size_->Set(static_cast<double>(stats.kv_block_size));
   preemptions_->Set(static_cast<double>(stats.preemptions));
   return registry_.Render();
 }

@@ -38,6 +38,8 @@ class ServerMetrics {
   Counter* cache_hit_;
   Gauge* blocks_total_;
   Gauge* blocks_used_;
+  Gauge* tokens_used_;
+  Gauge* block_size_;
   Counter* preemptions_;
   Counter* finished_stop_;
   Counter* finished_length_;

@@ -20,6 +20,8 @@ TEST(ServerMetricsTest, ExportsTheFixedNames) {
   s.prefix_cache_hit_tokens = 32;
   s.kv_blocks_total = 128;
   s.kv_blocks_used = 9;
+  s.kv_tokens_used = 130;
+  s.kv_block_size = 16;
   s.preemptions = 1;
   m.RecordFinish(FinishReason::kStop);
   m.RecordFinish(FinishReason::kStop);
@@ -39,6 +41,8 @@ TEST(ServerMetricsTest, ExportsTheFixedNames) {
   EXPECT_TRUE(HasLine(text, "kvserve_prefix_cache_hit_tokens_total 32"));
   EXPECT_TRUE(HasLine(text, "kvserve_kv_blocks_total 128"));
   EXPECT_TRUE(HasLine(text, "kvserve_kv_blocks_used 9"));
+  EXPECT_TRUE(HasLine(text, "kvserve_kv_tokens_used 130"));
+  EXPECT_TRUE(HasLine(text, "kvserve_kv_block_size 16"));
   EXPECT_TRUE(HasLine(text, "kvserve_preemptions_total 1"));
   EXPECT_TRUE(HasLine(text, "kvserve_time_to_first_token_seconds_count 1"));
   EXPECT_TRUE(HasLine(text, "kvserve_inter_token_latency_seconds_count 2"));
