@@ -468,6 +468,105 @@ struct Q4KKernel {
   }
 };
 
+#if defined(__AVX512VNNI__)
+// Q4_K on AVX-512: 64 elements (two sub-blocks) per 512-bit step. A 32-byte
+// group of quants holds sub-block 2j in its low nibbles and 2j+1 in its high
+// ones, so [low | high] lines up with 64 consecutive activation bytes, and
+// one vpdpwssd applies both sub-blocks' scales.
+struct Q4KKernelZ {
+  static constexpr int kR = 2;
+  static constexpr int kC = 4;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const WBlockQ4K* w[R];
+    const ABlockQ8K* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ4K*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
+    __m512 acc[R][C];
+    __m256 acc_min[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), acc_min[r][c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int64_t nb = a.cols / kQKElems;
+    for (int64_t b = 0; b < nb; ++b) {
+      // The 8 six-bit scales and mins, unpacked with word operations:
+      // scales 0-3 / mins 0-3 are the low 6 bits of bytes 0-3 / 4-7;
+      // scales 4-7 / mins 4-7 take their low 4 bits from bytes 8-11 and
+      // their top 2 bits from the top of bytes 0-3 / 4-7.
+      __m512i sc16[R];  // [scale 0..7 as int16, rest 0]
+      __m256i mn16[R];  // [min 0, min 0, min 1, min 1, ..., min 7, min 7] as int16
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        Prefetch(&w[r][b]);
+        Prefetch(w[r][b].qs + 64);
+        uint32_t q[3];
+        std::memcpy(q, w[r][b].scales, 12);
+        const uint32_t sc_lo = q[0] & 0x3f3f3f3fu;
+        const uint32_t mn_lo = q[1] & 0x3f3f3f3fu;
+        const uint32_t sc_hi = (q[2] & 0x0f0f0f0fu) | (((q[0] >> 6) & 0x03030303u) << 4);
+        const uint32_t mn_hi = ((q[2] >> 4) & 0x0f0f0f0fu) | (((q[1] >> 6) & 0x03030303u) << 4);
+        const __m128i scb = _mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | (uint64_t{sc_hi} << 32)));
+        const __m128i mnb = _mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | (uint64_t{mn_hi} << 32)));
+        sc16[r] = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scb));
+        const __m128i m = _mm_cvtepu8_epi16(mnb);
+        mn16[r] = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m));
+      }
+      __m512i isum[R][C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) isum[r][c] = _mm512_setzero_si512();
+      KVS_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        __m512i q[R], sv[R];
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m256i v = Load256(w[r][b].qs + 32 * j);
+          const __m256i lo = _mm256_and_si256(v, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+          q[r] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+          // [scale 2j x 16 | scale 2j+1 x 16]
+          const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(2 * j)),
+                                                 _mm256_set1_epi16(static_cast<int16_t>(2 * j + 1)), 1);
+          sv[r] = _mm512_permutexvar_epi16(idx, sc16[r]);
+        }
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m512i xv = _mm512_loadu_si512(x[c][b].qs + 64 * j);
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r)
+            isum[r][c] = _mm512_dpwssd_epi32(isum[r][c], _mm512_maddubs_epi16(q[r], xv), sv[r]);
+        }
+      }
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const float d = F16(w[r][b].d);
+        const float dmin = F16(w[r][b].dmin);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256i msum = _mm256_madd_epi16(Load256(x[c][b].bsums), mn16[r]);
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_set1_ps(d * x[c][b].d),
+                                      acc[r][c]);
+          acc_min[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * x[c][b].d),
+                                          acc_min[r][c]);
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]) - Hsum8(acc_min[r][c]);
+  }
+};
+#endif
+
 // Q6_K: 6-bit quants rebuilt as unsigned bytes 0..63; the -32 offset is
 // applied once per super-block through the activation's 16-element sums.
 struct Q6KKernel {
@@ -671,7 +770,11 @@ void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
     case DType::kQ8_0: return RunTiles<Q32Kernel<UnpackQ8_0>>(a, r0, r1);
     case DType::kQ4_0: return RunTiles<Q32Kernel<UnpackQ4_0>>(a, r0, r1);
 #endif
+#if defined(__AVX512VNNI__)
+    case DType::kQ4_K: return RunTiles<Q4KKernelZ>(a, r0, r1);
+#else
     case DType::kQ4_K: return RunTiles<Q4KKernel>(a, r0, r1);
+#endif
     case DType::kQ6_K: return RunTiles<Q6KKernel>(a, r0, r1);
   }
 }
