@@ -77,8 +77,24 @@ bool Scheduler::ScheduleRunning(Request* request, int n) {
   return true;
 }
 
-bool Scheduler::AdmitFront() {
-  Request* r = waiting_.front();
+bool Scheduler::WaitsForSharedPrefix(const Request& r) const {
+  const int bs = kv_->block_size();
+  std::span<const TokenId> mine = r.tokens();
+  for (const Request* other : running_) {
+    const int computed = other->n_computed_tokens;
+    if (computed >= other->n_prompt_tokens() || other->cache_salt() != r.cache_salt()) continue;
+    std::span<const TokenId> theirs = other->tokens();
+    // r can take at most n_tokens - 1 tokens from the cache (see LookupPrefix).
+    const size_t limit = std::min(mine.size() - 1, theirs.size());
+    size_t common = 0;
+    while (common < limit && mine[common] == theirs[common]) ++common;
+    if (static_cast<int>(common) / bs > computed / bs) return true;
+  }
+  return false;
+}
+
+bool Scheduler::Admit(size_t index) {
+  Request* r = waiting_[index];
   if (r->n_computed_tokens == 0 && config_.enable_prefix_caching) {
     r->n_computed_tokens = kv_->LookupPrefix(r->id(), r->tokens(), r->cache_salt());
   }
@@ -94,7 +110,7 @@ bool Scheduler::AdmitFront() {
     r->n_computed_tokens = 0;
     return false;
   }
-  waiting_.erase(waiting_.begin());
+  waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(index));
   const int cached = r->n_computed_tokens;
   out_.prefix_queried_tokens += r->n_tokens();
   out_.prefix_hit_tokens += cached;
@@ -133,9 +149,16 @@ const SchedulerOutput& Scheduler::Schedule() {
   }
   if (out_.n_preempted > 0) return out_;
 
-  while (!waiting_.empty() && budget_ > 0 &&
+  // Priority and arrival order, except that a request whose prefix another
+  // is computing right now is passed over until those blocks are cached.
+  size_t i = 0;
+  while (i < waiting_.size() && budget_ > 0 &&
          static_cast<int>(running_.size()) < config_.max_running) {
-    if (!AdmitFront()) break;
+    if (config_.enable_prefix_caching && WaitsForSharedPrefix(*waiting_[i])) {
+      ++i;
+      continue;
+    }
+    if (!Admit(i)) break;
   }
   return out_;
 }

@@ -73,8 +73,13 @@ class Scheduler {
   // needed. Returns false when `request` itself had to be preempted.
   bool ScheduleRunning(Request* request, int n);
   void Preempt(Request* victim);
-  // Tries to admit waiting_.front(); false when it does not fit this step.
-  bool AdmitFront();
+  // Tries to admit waiting_[index]; false when it does not fit this step.
+  bool Admit(size_t index);
+  // True when a running request that is still computing its prompt will
+  // soon hold full blocks of r's prefix that the cache does not have yet:
+  // r then waits a step or more and takes them from the prefix cache
+  // instead of computing the same prefix alongside it.
+  bool WaitsForSharedPrefix(const Request& r) const;
   void Unschedule(Request* request);
 
   const EngineConfig config_;

@@ -14,15 +14,20 @@ namespace {
 
 class SchedulerTest : public ::testing::Test {
  protected:
-  void Init(int n_blocks, int budget, int max_running = 64, bool chunked = true) {
-    kv_ = std::make_unique<KvCacheManager>(KvManagerConfig{n_blocks, 4, true});
+  void Init(int n_blocks, int budget, int max_running = 64, bool chunked = true,
+            bool caching = true) {
+    kv_ = std::make_unique<KvCacheManager>(KvManagerConfig{n_blocks, 4, caching});
+    config_.enable_prefix_caching = caching;
     config_.max_batched_tokens = budget;
     config_.max_running = max_running;
     config_.enable_chunked_prefill = chunked;
     sched_ = std::make_unique<Scheduler>(config_, kv_.get());
   }
   Request* Add(int n_prompt, int priority = 0, int max_tokens = 50) {
-    GenerationRequest g = testing::Greedy(testing::RandomPrompt(n_prompt, next_id_), max_tokens);
+    return AddPrompt(testing::RandomPrompt(n_prompt, next_id_), priority, max_tokens);
+  }
+  Request* AddPrompt(std::vector<TokenId> prompt, int priority = 0, int max_tokens = 50) {
+    GenerationRequest g = testing::Greedy(std::move(prompt), max_tokens);
     g.priority = priority;
     const RequestId id = next_id_++;
     reqs_.push_back(std::make_unique<Request>(id, id, std::move(g), nullptr,
@@ -158,6 +163,36 @@ TEST_F(SchedulerTest, RemoveFreesBlocksInEveryState) {
   EXPECT_FALSE(sched_->HasWork());
   sched_->Remove(a);  // twice: no-op
   kv_->CheckInvariants();
+}
+
+// Requests sharing a prefix that arrive together: the later one waits for
+// the earlier one's blocks instead of computing the same prefix beside it.
+TEST_F(SchedulerTest, SharedPrefixWaitsForTheRequestComputingIt) {
+  std::vector<TokenId> prefix = testing::RandomPrompt(24, 99);  // 6 blocks of 4
+  std::vector<TokenId> pa = prefix, pb = prefix;
+  pa.insert(pa.end(), {5, 6, 7});
+  pb.insert(pb.end(), {8, 9});
+  Init(100, 16);
+  Request* a = AddPrompt(pa);
+  Request* b = AddPrompt(pb);
+  Request* c = Add(5);  // unrelated: not held back
+  EXPECT_EQ(Step(), (Sched{{a, 16}}));  // b passed over; budget spent on a
+  EXPECT_EQ(Step(), (Sched{{a, 11}, {c, 5}}));  // b still waits: a's blocks 4-5 not yet cached
+  EXPECT_EQ(b->state(), RequestState::kWaiting);
+  Sched third = Step();  // a's prompt is cached: b takes 24 tokens from it
+  EXPECT_EQ(third, (Sched{{a, 1}, {c, 1}, {b, 2}}));
+  EXPECT_EQ(b->n_cached_tokens, 24);
+}
+
+TEST_F(SchedulerTest, WithoutPrefixCachingNobodyWaits) {
+  std::vector<TokenId> prefix = testing::RandomPrompt(24, 99);
+  std::vector<TokenId> pa = prefix, pb = prefix;
+  pa.push_back(5);
+  pb.push_back(8);
+  Init(100, 64, 64, true, /*caching=*/false);
+  Request* a = AddPrompt(pa);
+  Request* b = AddPrompt(pb);
+  EXPECT_EQ(Step(), (Sched{{a, 25}, {b, 25}}));
 }
 
 }  // namespace
