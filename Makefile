@@ -59,6 +59,7 @@ test: build
 
 bench: build
 	@for b in $(BUILD)/*_bench; do [ -x $$b ] && $$b; done; true
+	SHARED=$(abspath $(SHARED)) bench/compare_llamacpp.sh $(BUILD)
 	bench/serving/run.sh short $(BUILD) $(MODEL) $(TOKENIZER)
 
 # The longer serving benchmark: a random-weight TinyLlama-shape Q8_0 model
