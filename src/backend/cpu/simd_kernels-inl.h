@@ -184,7 +184,44 @@ inline __m128i Load128(const void* p) { return _mm_loadu_si128(reinterpret_cast<
 
 // ---------------------------------------------------------------- quantize x
 
+// Quantizes one 32-element block: d and the rounded int8 values.
+inline float QuantizeBlock32(const float* xb, int8_t* qs) {
+  VF m = VZero();
+  for (int i = 0; i < kQ8Elems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
+  const float d = VHmax(m) / 127.0f;
+  const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
+  for (int i = 0; i < kQ8Elems; i += kW) VStoreI8(qs + i, VMul(VLoad(xb + i), id));
+  return d;
+}
+
+#if defined(__AVX512VNNI__)
+// Q4_0 activations on AVX-512 VNNI, in groups of g <= kQ4Group blocks (the
+// last group of a row may be short), each group 36 g bytes like g ABlockQ8:
+//   float d[g]; uint8 lo[g][16] = x[32k + i] + 128; uint8 hi[g][16] = x[32k + 16 + i] + 128
+// so that the low / high nibbles of g weight blocks line up with one
+// contiguous load each (see Q4_0KernelVnni).
+constexpr int kQ4Group = 4;
+void QuantizeRowQ4_0Vnni(const float* x, int64_t cols, uint8_t* out) {
+  const int64_t nb = cols / kQ8Elems;
+  for (int64_t b0 = 0; b0 < nb; b0 += kQ4Group) {
+    const int g = nb - b0 < kQ4Group ? static_cast<int>(nb - b0) : kQ4Group;
+    uint8_t* base = out + b0 * int64_t{sizeof(ABlockQ8)};
+    for (int k = 0; k < g; ++k) {
+      int8_t tmp[kQ8Elems];
+      const float d = QuantizeBlock32(x + (b0 + k) * kQ8Elems, tmp);
+      std::memcpy(base + 4 * k, &d, sizeof(float));
+      const __m256i v = _mm256_xor_si256(Load256(tmp), _mm256_set1_epi8(-128));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(base + 4 * g + 16 * k), _mm256_castsi256_si128(v));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(base + 20 * g + 16 * k), _mm256_extracti128_si256(v, 1));
+    }
+  }
+}
+#endif
+
 void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
+#if defined(__AVX512VNNI__)
+  if (wtype == DType::kQ4_0) return QuantizeRowQ4_0Vnni(x, cols, out);
+#endif
   if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
     for (int64_t b = 0; b < cols / kQ8Elems; ++b) {
@@ -367,6 +404,125 @@ struct Q32KernelVnni {
           acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
         }
       }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+  }
+};
+#endif
+
+#if defined(__AVX512VNNI__)
+// Q4_0 on AVX-512 VNNI: four blocks (128 elements) per step. The four
+// blocks' 18-byte records are fetched with two 64-byte loads and one word
+// permute (quants and scales sit at even offsets), the nibbles unpacked
+// with one and / shift per 64 bytes, and the activations are stored
+// pre-split into low / high halves (QuantizeRowQ4_0Vnni) so that int32 lanes
+// 4k..4k+3 hold block k's partial sums. x is stored as x + 128, corrected as
+// in Q32KernelVnni through the accumulator's initial value; one convert,
+// multiply and FMA per 4 blocks per (row, token).
+alignas(64) constexpr int16_t kQ4QsIdx[32] = {  // words 9k+1..9k+8 of the 4 records
+    1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12, 13, 14, 15, 16, 17,
+    19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31,
+    60, 61, 62, 63};  // words 32..35: words 28..31 of the second load (bytes 8..71), index 32 + 28..
+alignas(64) constexpr int16_t kQ4DIdx[32] = {0,  0,  0,  0,  9,  9,  9,  9,  18, 18, 18,
+                                             18, 27, 27, 27, 27, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+alignas(64) constexpr int32_t kQ4XIdx[16] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+
+struct Q4_0KernelVnni {
+  static constexpr int kR = 2;
+  static constexpr int kC = 8;
+  static constexpr int kRDecode = 1;
+
+  // One group of g blocks (g == kQ4Group when kFull); w[r] points at the
+  // group's first weight block, x[c] at the group's activations.
+  template <int R, int C, bool kFull>
+  static inline __attribute__((always_inline)) void Group(const uint8_t* const* w, const uint8_t* const* x, int g,
+                                                          __m512 (&acc)[R][C]) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i c8 = _mm512_set1_epi8(8);
+    const __m512i c128 = _mm512_set1_epi8(-128);
+    const __m512i qidx = _mm512_load_si512(kQ4QsIdx);
+    const __m512i didx = _mm512_load_si512(kQ4DIdx);
+    const __m512i xidx = _mm512_load_si512(kQ4XIdx);
+    __m512i wlo[R], whi[R], ncorr[R];
+    __m512 dw[R];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) {
+      Prefetch(w[r]);
+      Prefetch(w[r] + 64);
+      __m512i lo_rec, hi_rec;
+      if (kFull) {
+        lo_rec = _mm512_loadu_si512(w[r]);
+        hi_rec = _mm512_loadu_si512(w[r] + 8);
+      } else {
+        lo_rec = _mm512_maskz_loadu_epi8((__mmask64{1} << (18 * g)) - 1, w[r]);
+        hi_rec = _mm512_setzero_si512();
+      }
+      const __m512i q = _mm512_permutex2var_epi16(lo_rec, qidx, hi_rec);
+      wlo[r] = _mm512_sub_epi8(_mm512_and_si512(q, m4), c8);
+      whi[r] = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), c8);
+      ncorr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128,
+                                                      _mm512_add_epi8(wlo[r], whi[r])));
+      dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, lo_rec)));
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) {
+      __m512i xlo, xhi;
+      __m128 dx4;
+      if (kFull) {
+        dx4 = _mm_loadu_ps(reinterpret_cast<const float*>(x[c]));
+        xlo = _mm512_loadu_si512(x[c] + 16);
+        xhi = _mm512_loadu_si512(x[c] + 80);
+      } else {
+        const __mmask64 m = (__mmask64{1} << (16 * g)) - 1;
+        dx4 = _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << g) - 1), x[c]);
+        xlo = _mm512_maskz_loadu_epi8(m, x[c] + 4 * g);
+        xhi = _mm512_maskz_loadu_epi8(m, x[c] + 20 * g);
+      }
+      const __m512 dx = _mm512_permutexvar_ps(xidx, _mm512_castps128_ps512(dx4));
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ncorr[r], xlo, wlo[r]), xhi, whi[r]);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
+      }
+    }
+  }
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const uint8_t* w[R];
+    const uint8_t* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = a.w + (row + r) * a.w_row_bytes;
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = a.xq + (tok + c) * a.xq_row_bytes;
+    __m512 acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    const int64_t nb = a.cols / kQ8Elems;
+    int64_t b = 0;
+    for (; b + kQ4Group <= nb; b += kQ4Group) {
+      const uint8_t* wg[R];
+      const uint8_t* xg[C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ4_0)};
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
+      Group<R, C, true>(wg, xg, kQ4Group, acc);
+    }
+    if (b < nb) {
+      const uint8_t* wg[R];
+      const uint8_t* xg[C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ4_0)};
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
+      Group<R, C, false>(wg, xg, static_cast<int>(nb - b), acc);
     }
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
@@ -750,7 +906,7 @@ void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
     case DType::kBF16: return RunTiles<HalfKernel<LoadBF16>>(a, r0, r1);
 #if defined(__AVX512VNNI__)
     case DType::kQ8_0: return RunTiles<Q32KernelVnni<UnpackQ8_0>>(a, r0, r1);
-    case DType::kQ4_0: return RunTiles<Q32KernelVnni<UnpackQ4_0>>(a, r0, r1);
+    case DType::kQ4_0: return RunTiles<Q4_0KernelVnni>(a, r0, r1);
 #else
     case DType::kQ8_0: return RunTiles<Q32Kernel<UnpackQ8_0>>(a, r0, r1);
     case DType::kQ4_0: return RunTiles<Q32Kernel<UnpackQ4_0>>(a, r0, r1);
