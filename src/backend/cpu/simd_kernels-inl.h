@@ -259,6 +259,18 @@ void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
       s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
       q[b].bsums[j] = static_cast<int16_t>(_mm_cvtsi128_si32(s));
     }
+#if defined(__AVX512VNNI__)
+    if (wtype == DType::kQ4_K) {
+      // Q4KKernelZ reads each 128 elements as [sub-blocks 0, 2 | 1, 3]
+      // (bsums above stay in element order).
+      for (int h = 0; h < 2; ++h) {
+        int8_t* p = q[b].qs + 128 * h;
+        const __m256i s1 = Load256(p + 32), s2 = Load256(p + 64);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 32), s2);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 64), s1);
+      }
+    }
+#endif
   }
 }
 
@@ -625,10 +637,12 @@ struct Q4KKernel {
 };
 
 #if defined(__AVX512VNNI__)
-// Q4_K on AVX-512: 64 elements (two sub-blocks) per 512-bit step. A 32-byte
-// group of quants holds sub-block 2j in its low nibbles and 2j+1 in its high
-// ones, so [low | high] lines up with 64 consecutive activation bytes, and
-// one vpdpwssd applies both sub-blocks' scales.
+// Q4_K on AVX-512: 64 elements (two sub-blocks) per 512-bit step. A 64-byte
+// load of quants holds sub-blocks 4h, 4h+2 in its low nibbles and 4h+1,
+// 4h+3 in its high ones; QuantizeRow stores Q4_K activations in that order
+// (per 128 elements: sub-blocks 0, 2, 1, 3), so each nibble half lines up
+// with 64 consecutive activation bytes, one and / shift unpacks 128 quants,
+// and one vpdpwssd applies two sub-blocks' scales.
 struct Q4KKernelZ {
   static constexpr int kR = 2;
   static constexpr int kC = 4;
@@ -648,7 +662,7 @@ struct Q4KKernelZ {
     for (int r = 0; r < R; ++r)
       KVS_UNROLL
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), acc_min[r][c] = _mm256_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m512i m4z = _mm512_set1_epi8(15);
     const int64_t nb = a.cols / kQKElems;
     for (int64_t b = 0; b < nb; ++b) {
       // The 8 six-bit scales and mins, unpacked with word operations:
@@ -679,25 +693,31 @@ struct Q4KKernelZ {
         KVS_UNROLL
         for (int c = 0; c < C; ++c) isum[r][c] = _mm512_setzero_si512();
       KVS_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        __m512i q[R], sv[R];
+      for (int h = 0; h < 2; ++h) {
+        // 64 quant bytes: low nibbles = sub-blocks 4h, 4h+2; high = 4h+1, 4h+3,
+        // matching the activation order QuantizeRow stores for Q4_K.
+        __m512i qlo[R], qhi[R], slo[R], shi[R];
+        const __m512i idx_lo = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(4 * h)),
+                                                  _mm256_set1_epi16(static_cast<int16_t>(4 * h + 2)), 1);
+        const __m512i idx_hi = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(4 * h + 1)),
+                                                  _mm256_set1_epi16(static_cast<int16_t>(4 * h + 3)), 1);
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          const __m256i v = Load256(w[r][b].qs + 32 * j);
-          const __m256i lo = _mm256_and_si256(v, m4);
-          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-          q[r] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-          // [scale 2j x 16 | scale 2j+1 x 16]
-          const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(2 * j)),
-                                                 _mm256_set1_epi16(static_cast<int16_t>(2 * j + 1)), 1);
-          sv[r] = _mm512_permutexvar_epi16(idx, sc16[r]);
+          const __m512i v = _mm512_loadu_si512(w[r][b].qs + 64 * h);
+          qlo[r] = _mm512_and_si512(v, m4z);
+          qhi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4z);
+          slo[r] = _mm512_permutexvar_epi16(idx_lo, sc16[r]);
+          shi[r] = _mm512_permutexvar_epi16(idx_hi, sc16[r]);
         }
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
-          const __m512i xv = _mm512_loadu_si512(x[c][b].qs + 64 * j);
+          const __m512i xlo = _mm512_loadu_si512(x[c][b].qs + 128 * h);
+          const __m512i xhi = _mm512_loadu_si512(x[c][b].qs + 128 * h + 64);
           KVS_UNROLL
-          for (int r = 0; r < R; ++r)
-            isum[r][c] = _mm512_dpwssd_epi32(isum[r][c], _mm512_maddubs_epi16(q[r], xv), sv[r]);
+          for (int r = 0; r < R; ++r) {
+            isum[r][c] = _mm512_dpwssd_epi32(isum[r][c], _mm512_maddubs_epi16(qlo[r], xlo), slo[r]);
+            isum[r][c] = _mm512_dpwssd_epi32(isum[r][c], _mm512_maddubs_epi16(qhi[r], xhi), shi[r]);
+          }
         }
       }
       KVS_UNROLL
