@@ -720,17 +720,21 @@ struct Q4KKernelZ {
           }
         }
       }
+      // Scales broadcast once per row / token, multiplied per pair as
+      // vectors (the same float product as d * dx, fewer instructions).
+      __m512 dxv[C];
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) dxv[c] = _mm512_set1_ps(x[c][b].d);
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
-        const float d = F16(w[r][b].d);
-        const float dmin = F16(w[r][b].dmin);
+        const __m512 dv = _mm512_set1_ps(F16(w[r][b].d));
+        const __m256 dminv = _mm256_set1_ps(F16(w[r][b].dmin));
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
           const __m256i msum = _mm256_madd_epi16(Load256(x[c][b].bsums), mn16[r]);
-          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_set1_ps(d * x[c][b].d),
-                                      acc[r][c]);
-          acc_min[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * x[c][b].d),
-                                          acc_min[r][c]);
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(dv, dxv[c]), acc[r][c]);
+          acc_min[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum),
+                                          _mm256_mul_ps(dminv, _mm512_castps512_ps256(dxv[c])), acc_min[r][c]);
         }
       }
     }
