@@ -7,8 +7,10 @@ TOKENIZER ?= $(if $(filter %.bin,$(MODEL)),$(SHARED)/models/tok512.bin,)
 PORT      ?= 8080
 JOBS      ?= $(shell nproc)
 
-DEBIAN_PACKAGES := cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+DEBIAN_PACKAGES := cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev \
+  nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+# Only `make fuzz` needs clang and its sanitizer runtimes.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
 # Node.js runs the OpenAI-client tests; any node with npm will do (e.g. a nodesource build,
 # whose nodejs package ships npm and conflicts with Debian's npm package).
 NODE_PACKAGES := nodejs npm
@@ -18,7 +20,7 @@ NODE_PACKAGES := nodejs npm
 all: build
 
 deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	@missing=$$(for p in $(DEBIAN_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
 	  command -v npm >/dev/null 2>&1 || echo $(NODE_PACKAGES)); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing Debian packages: $$missing"; \
@@ -67,7 +69,8 @@ bench: build
 bench-serving: build
 	VOCAB=$(abspath $(SHARED))/models/tokenizer.bin bench/serving/run.sh long $(BUILD)
 
-fuzz: deps
+fuzz:
+	$(MAKE) deps EXTRA_PACKAGES="$(FUZZ_PACKAGES)"
 	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
