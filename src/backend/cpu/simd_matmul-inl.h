@@ -1,0 +1,684 @@
+// Part of simd_kernels-inl.h: MatMul, matrix-vector and register tiles.
+// Exempt from the 400-line guideline as a SIMD kernel file.
+#pragma once
+#ifndef KVS_SIMD_NS
+#error "include backend/cpu/simd_kernels-inl.h, not this part"
+#endif
+
+#include "backend/cpu/simd_quantize-inl.h"
+
+namespace kvs::cpu::KVS_SIMD_NS {
+namespace {
+
+// ---------------------------------------------------------------- tiles
+// Each Tile<R, C>(a, row, tok) computes out[tok + c, row + r] for r < R,
+// c < C. Each kernel type also names its tile shapes: kR x kC for n > 1,
+// kRDecode x 1 for n == 1.
+
+// Software prefetch distance along each weight row. Measured here: without
+// it a decode matvec from DRAM ran at a fixed ~800 cycles per row whatever
+// the row's bytes (latency-bound), with it at the bandwidth limit.
+constexpr int kPrefetchBytes = 1024;
+inline void Prefetch(const void* p) {
+  _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
+}
+
+#if defined(__AVX512F__)
+constexpr int kWide = 1;  // 32 vector registers
+#else
+constexpr int kWide = 0;  // 16
+#endif
+
+// Q8_0 and Q4_0 weights: 32-element blocks turned into signed bytes, dotted
+// with |w| (unsigned) and sign(x, w) so that the products keep their sign.
+struct UnpackQ8_0 {
+  using Block = WBlockQ8_0;
+  static __m256i Q(const Block& b) { return Load256(b.qs); }
+};
+struct UnpackQ4_0 {
+  using Block = WBlockQ4_0;
+  static __m256i Q(const Block& b) {
+    const __m128i v = Load128(b.qs);
+    const __m128i m4 = _mm_set1_epi8(15);
+    const __m128i lo = _mm_and_si128(v, m4);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+  }
+};
+
+template <class U>
+struct Q32Kernel {
+  static constexpr int kR = kWide ? 4 : 2;
+  static constexpr int kC = kWide ? 4 : 3;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    using Block = typename U::Block;
+    const Block* w[R];
+    const ABlockQ8* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8*>(a.xq + (tok + c) * a.xq_row_bytes);
+    __m256 acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    const int64_t nb = a.cols / kQ8Elems;
+    for (int64_t b = 0; b < nb; ++b) {
+      __m256i wq[R], wabs[R];
+      float dw[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        Prefetch(&w[r][b]);
+        wq[r] = U::Q(w[r][b]);
+        wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
+        dw[r] = F16(w[r][b].d);
+      }
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m256i xv = Load256(x[c][b].qs);
+        const float dx = x[c][b].d;
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m256i p = DotU8S8(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xv, wq[r]));
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * dx), acc[r][c]);
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]);
+  }
+};
+
+#if defined(__AVX512VNNI__)
+// Q8_0 / Q4_0 on AVX-512 VNNI: two blocks per 512-bit step, so that every
+// instruction does twice the work and the accumulator chain is half as
+// long. x is stored as x + 128 (unsigned), so vpdpbusd(x + 128, w) needs no
+// sign fix-up per (row, token) pair: it adds 128 * sum(w), subtracted once
+// per weight block through the accumulator's initial value.
+// Register-only: vpsignb (VEX, ymm0-15) forced spills in Q32Kernel here.
+template <class U>
+struct Q32KernelVnni {
+  static constexpr int kR = 2;
+  static constexpr int kC = 8;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    using Block = typename U::Block;
+    const Block* w[R];
+    const ABlockQ8* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8*>(a.xq + (tok + c) * a.xq_row_bytes);
+    __m512 acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    const __m512i c128 = _mm512_set1_epi8(-128);
+    const int64_t nb = a.cols / kQ8Elems;
+    for (int64_t b = 0; b < nb; b += 2) {
+      const bool two = b + 1 < nb;  // an odd last block pairs with zeros
+      __m512i wq[R], ncorr[R];
+      __m512 dw[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        Prefetch(&w[r][b]);
+        const __m256i qa = U::Q(w[r][b]);
+        const __m256i qb = two ? U::Q(w[r][b + 1]) : _mm256_setzero_si256();
+        wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(qa), qb, 1);
+        ncorr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, wq[r]));
+        const float da = F16(w[r][b].d), db = two ? F16(w[r][b + 1].d) : 0.0f;
+        dw[r] = _mm512_insertf32x8(_mm512_set1_ps(da), _mm256_set1_ps(db), 1);
+      }
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m256i xa = Load256(x[c][b].qs);
+        const __m256i xb = two ? Load256(x[c][b + 1].qs) : _mm256_setzero_si256();
+        const __m512i xv = _mm512_inserti64x4(_mm512_castsi256_si512(xa), xb, 1);
+        const float dxa = x[c][b].d, dxb = two ? x[c][b + 1].d : 0.0f;
+        const __m512 dx = _mm512_insertf32x8(_mm512_set1_ps(dxa), _mm256_set1_ps(dxb), 1);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m512i p = _mm512_dpbusd_epi32(ncorr[r], xv, wq[r]);
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+  }
+};
+#endif
+
+#if defined(__AVX512VNNI__)
+// Q4_0 on AVX-512 VNNI: four blocks (128 elements) per step. The four
+// blocks' 18-byte records are fetched with two 64-byte loads and one word
+// permute (quants and scales sit at even offsets), the nibbles unpacked
+// with one and / shift per 64 bytes, and the activations are stored
+// pre-split into low / high halves (QuantizeRowQ4_0Vnni) so that int32 lanes
+// 4k..4k+3 hold block k's partial sums. x is stored as x + 128, corrected as
+// in Q32KernelVnni through the accumulator's initial value; one convert,
+// multiply and FMA per 4 blocks per (row, token).
+alignas(64) constexpr int16_t kQ4QsIdx[32] = {  // words 9k+1..9k+8 of the 4 records
+    1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12, 13, 14, 15, 16, 17,
+    19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31,
+    60, 61, 62, 63};  // words 32..35: words 28..31 of the second load (bytes 8..71), index 32 + 28..
+alignas(64) constexpr int16_t kQ4DIdx[32] = {0,  0,  0,  0,  9,  9,  9,  9,  18, 18, 18,
+                                             18, 27, 27, 27, 27, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+alignas(64) constexpr int32_t kQ4XIdx[16] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+
+struct Q4_0KernelVnni {
+  static constexpr int kR = 2;
+  static constexpr int kC = 8;
+  static constexpr int kRDecode = 1;
+
+  // One group of g blocks (g == kQ4Group when kFull); w[r] points at the
+  // group's first weight block, x[c] at the group's activations.
+  template <int R, int C, bool kFull>
+  static inline __attribute__((always_inline)) void Group(const uint8_t* const* w, const uint8_t* const* x, int g,
+                                                          __m512 (&acc)[R][C]) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i c8 = _mm512_set1_epi8(8);
+    const __m512i c128 = _mm512_set1_epi8(-128);
+    const __m512i qidx = _mm512_load_si512(kQ4QsIdx);
+    const __m512i didx = _mm512_load_si512(kQ4DIdx);
+    const __m512i xidx = _mm512_load_si512(kQ4XIdx);
+    __m512i wlo[R], whi[R], ncorr[R];
+    __m512 dw[R];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) {
+      Prefetch(w[r]);
+      Prefetch(w[r] + 64);
+      __m512i lo_rec, hi_rec;
+      if (kFull) {
+        lo_rec = _mm512_loadu_si512(w[r]);
+        hi_rec = _mm512_loadu_si512(w[r] + 8);
+      } else {
+        lo_rec = _mm512_maskz_loadu_epi8((__mmask64{1} << (18 * g)) - 1, w[r]);
+        hi_rec = _mm512_setzero_si512();
+      }
+      const __m512i q = _mm512_permutex2var_epi16(lo_rec, qidx, hi_rec);
+      wlo[r] = _mm512_sub_epi8(_mm512_and_si512(q, m4), c8);
+      whi[r] = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), c8);
+      ncorr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128,
+                                                      _mm512_add_epi8(wlo[r], whi[r])));
+      dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, lo_rec)));
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) {
+      __m512i xlo, xhi;
+      __m128 dx4;
+      if (kFull) {
+        dx4 = _mm_loadu_ps(reinterpret_cast<const float*>(x[c]));
+        xlo = _mm512_loadu_si512(x[c] + 16);
+        xhi = _mm512_loadu_si512(x[c] + 80);
+      } else {
+        const __mmask64 m = (__mmask64{1} << (16 * g)) - 1;
+        dx4 = _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << g) - 1), x[c]);
+        xlo = _mm512_maskz_loadu_epi8(m, x[c] + 4 * g);
+        xhi = _mm512_maskz_loadu_epi8(m, x[c] + 20 * g);
+      }
+      const __m512 dx = _mm512_permutexvar_ps(xidx, _mm512_castps128_ps512(dx4));
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ncorr[r], xlo, wlo[r]), xhi, whi[r]);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
+      }
+    }
+  }
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const uint8_t* w[R];
+    const uint8_t* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = a.w + (row + r) * a.w_row_bytes;
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = a.xq + (tok + c) * a.xq_row_bytes;
+    __m512 acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    const int64_t nb = a.cols / kQ8Elems;
+    int64_t b = 0;
+    for (; b + kQ4Group <= nb; b += kQ4Group) {
+      const uint8_t* wg[R];
+      const uint8_t* xg[C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ4_0)};
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
+      Group<R, C, true>(wg, xg, kQ4Group, acc);
+    }
+    if (b < nb) {
+      const uint8_t* wg[R];
+      const uint8_t* xg[C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ4_0)};
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
+      Group<R, C, false>(wg, xg, static_cast<int>(nb - b), acc);
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+  }
+};
+#endif
+
+inline void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Q4_K: per super-block, int32 lanes collect sum_s scale_s * dot(q_s, x_s);
+// the mins term uses the activation's 16-element sums.
+struct Q4KKernel {
+  static constexpr int kR = kWide ? 2 : 1;
+  static constexpr int kC = kWide ? 4 : 3;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const WBlockQ4K* w[R];
+    const ABlockQ8K* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ4K*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
+    __m256 acc[R][C];
+    float acc_min[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps(), acc_min[r][c] = 0.0f;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int64_t nb = a.cols / kQKElems;
+    for (int64_t b = 0; b < nb; ++b) {
+      int sc[R][8], mn[R][8];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        KVS_UNROLL
+        for (int s = 0; s < 8; ++s) ScaleMinK4(s, w[r][b].scales, &sc[r][s], &mn[r][s]);
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) Prefetch(&w[r][b]), Prefetch(w[r][b].qs + 64);
+      __m256i isum[R][C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+      KVS_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        __m256i lo[R], hi[R], s_lo[R], s_hi[R];
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m256i v = Load256(w[r][b].qs + 32 * j);
+          lo[r] = _mm256_and_si256(v, m4);
+          hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+          s_lo[r] = _mm256_set1_epi16(static_cast<int16_t>(sc[r][2 * j]));
+          s_hi[r] = _mm256_set1_epi16(static_cast<int16_t>(sc[r][2 * j + 1]));
+        }
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256i x0 = Load256(x[c][b].qs + 64 * j);
+          const __m256i x1 = Load256(x[c][b].qs + 64 * j + 32);
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(lo[r], x0), s_lo[r]);
+            isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(hi[r], x1), s_hi[r]);
+          }
+        }
+      }
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const float d = F16(w[r][b].d);
+        const float dmin = F16(w[r][b].dmin);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const int16_t* bs = x[c][b].bsums;
+          int32_t msum = 0;
+          KVS_UNROLL
+          for (int s = 0; s < 8; ++s) msum += mn[r][s] * (bs[2 * s] + bs[2 * s + 1]);
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][c]), _mm256_set1_ps(d * x[c][b].d),
+                                      acc[r][c]);
+          acc_min[r][c] = __builtin_fmaf(static_cast<float>(msum), dmin * x[c][b].d, acc_min[r][c]);
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]) - acc_min[r][c];
+  }
+};
+
+#if defined(__AVX512VNNI__)
+// Q4_K on AVX-512: 64 elements (two sub-blocks) per 512-bit step. A 64-byte
+// load of quants holds sub-blocks 4h, 4h+2 in its low nibbles and 4h+1,
+// 4h+3 in its high ones; QuantizeRow stores Q4_K activations in that order
+// (per 128 elements: sub-blocks 0, 2, 1, 3), so each nibble half lines up
+// with 64 consecutive activation bytes, one and / shift unpacks 128 quants,
+// and one vpdpwssd applies two sub-blocks' scales.
+struct Q4KKernelZ {
+  static constexpr int kR = 2;
+  static constexpr int kC = 4;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const WBlockQ4K* w[R];
+    const ABlockQ8K* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ4K*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
+    __m512 acc[R][C];
+    __m256 acc_min[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), acc_min[r][c] = _mm256_setzero_ps();
+    const __m512i m4z = _mm512_set1_epi8(15);
+    const int64_t nb = a.cols / kQKElems;
+    for (int64_t b = 0; b < nb; ++b) {
+      // The 8 six-bit scales and mins, unpacked with word operations:
+      // scales 0-3 / mins 0-3 are the low 6 bits of bytes 0-3 / 4-7;
+      // scales 4-7 / mins 4-7 take their low 4 bits from bytes 8-11 and
+      // their top 2 bits from the top of bytes 0-3 / 4-7.
+      __m512i sc16[R];  // [scale 0..7 as int16, rest 0]
+      __m256i mn16[R];  // [min 0, min 0, min 1, min 1, ..., min 7, min 7] as int16
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        Prefetch(&w[r][b]);
+        Prefetch(w[r][b].qs + 64);
+        uint32_t q[3];
+        std::memcpy(q, w[r][b].scales, 12);
+        const uint32_t sc_lo = q[0] & 0x3f3f3f3fu;
+        const uint32_t mn_lo = q[1] & 0x3f3f3f3fu;
+        const uint32_t sc_hi = (q[2] & 0x0f0f0f0fu) | (((q[0] >> 6) & 0x03030303u) << 4);
+        const uint32_t mn_hi = ((q[2] >> 4) & 0x0f0f0f0fu) | (((q[1] >> 6) & 0x03030303u) << 4);
+        const __m128i scb = _mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | (uint64_t{sc_hi} << 32)));
+        const __m128i mnb = _mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | (uint64_t{mn_hi} << 32)));
+        sc16[r] = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scb));
+        const __m128i m = _mm_cvtepu8_epi16(mnb);
+        mn16[r] = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m));
+      }
+      __m512i isum[R][C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) isum[r][c] = _mm512_setzero_si512();
+      KVS_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        // 64 quant bytes: low nibbles = sub-blocks 4h, 4h+2; high = 4h+1, 4h+3,
+        // matching the activation order QuantizeRow stores for Q4_K.
+        __m512i qlo[R], qhi[R], slo[R], shi[R];
+        const __m512i idx_lo = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(4 * h)),
+                                                  _mm256_set1_epi16(static_cast<int16_t>(4 * h + 2)), 1);
+        const __m512i idx_hi = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(4 * h + 1)),
+                                                  _mm256_set1_epi16(static_cast<int16_t>(4 * h + 3)), 1);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m512i v = _mm512_loadu_si512(w[r][b].qs + 64 * h);
+          qlo[r] = _mm512_and_si512(v, m4z);
+          qhi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4z);
+          slo[r] = _mm512_permutexvar_epi16(idx_lo, sc16[r]);
+          shi[r] = _mm512_permutexvar_epi16(idx_hi, sc16[r]);
+        }
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m512i xlo = _mm512_loadu_si512(x[c][b].qs + 128 * h);
+          const __m512i xhi = _mm512_loadu_si512(x[c][b].qs + 128 * h + 64);
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            isum[r][c] = _mm512_dpwssd_epi32(isum[r][c], _mm512_maddubs_epi16(qlo[r], xlo), slo[r]);
+            isum[r][c] = _mm512_dpwssd_epi32(isum[r][c], _mm512_maddubs_epi16(qhi[r], xhi), shi[r]);
+          }
+        }
+      }
+      // Scales broadcast once per row / token, multiplied per pair as
+      // vectors (the same float product as d * dx, fewer instructions).
+      __m512 dxv[C];
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) dxv[c] = _mm512_set1_ps(x[c][b].d);
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512 dv = _mm512_set1_ps(F16(w[r][b].d));
+        const __m256 dminv = _mm256_set1_ps(F16(w[r][b].dmin));
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256i msum = _mm256_madd_epi16(Load256(x[c][b].bsums), mn16[r]);
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(dv, dxv[c]), acc[r][c]);
+          acc_min[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum),
+                                          _mm256_mul_ps(dminv, _mm512_castps512_ps256(dxv[c])), acc_min[r][c]);
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]) - Hsum8(acc_min[r][c]);
+  }
+};
+#endif
+
+// Q6_K: 6-bit quants rebuilt as unsigned bytes 0..63; the -32 offset is
+// applied once per super-block through the activation's 16-element sums.
+struct Q6KKernel {
+  static constexpr int kR = kWide ? 2 : 1;
+  static constexpr int kC = 2;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const WBlockQ6K* w[R];
+    const ABlockQ8K* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ6K*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
+    __m256 acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const int64_t nb = a.cols / kQKElems;
+    for (int64_t b = 0; b < nb; ++b) {
+      __m256i isum[R][C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        Prefetch(&w[r][b]), Prefetch(w[r][b].ql + 64), Prefetch(w[r][b].qh + 32), Prefetch(w[r][b].qh + 63);
+      KVS_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        __m256i q[R][4];
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m256i la = Load256(w[r][b].ql + 64 * h);
+          const __m256i lb = Load256(w[r][b].ql + 64 * h + 32);
+          const __m256i hb = Load256(w[r][b].qh + 32 * h);
+          auto high = [&](int shift) {
+            return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, shift), m3), 4);
+          };
+          q[r][0] = _mm256_or_si256(_mm256_and_si256(la, m4), high(0));
+          q[r][1] = _mm256_or_si256(_mm256_and_si256(lb, m4), high(2));
+          q[r][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), high(4));
+          q[r][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4), high(6));
+        }
+        KVS_UNROLL
+        for (int k = 0; k < 4; ++k) {
+          __m256i sv[R];
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const int8_t* s = w[r][b].scales + 8 * h + 2 * k;
+            sv[r] = _mm256_set_m128i(_mm_set1_epi16(s[1]), _mm_set1_epi16(s[0]));
+          }
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) {
+            const __m256i xv = Load256(x[c][b].qs + 128 * h + 32 * k);
+            KVS_UNROLL
+            for (int r = 0; r < R; ++r)
+              isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(q[r][k], xv), sv[r]);
+          }
+        }
+      }
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(Load128(w[r][b].scales));
+        const float d = F16(w[r][b].d);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256i corr = _mm256_madd_epi16(Load256(x[c][b].bsums), sc16);
+          const __m256i v = _mm256_sub_epi32(isum[r][c], _mm256_slli_epi32(corr, 5));
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(d * x[c][b].d), acc[r][c]);
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]);
+  }
+};
+
+// F16 / BF16 weights against float activations.
+struct LoadF16 {
+  static VF Load(const uint16_t* p) { return VLoadF16(p); }
+  static VF LoadN(const uint16_t* p, int n) { return VLoadF16N(p, n); }
+};
+struct LoadBF16 {
+  static VF Load(const uint16_t* p) { return VLoadBF16(p); }
+  static VF LoadN(const uint16_t* p, int n) { return VLoadBF16N(p, n); }
+};
+
+// One accumulator per output; decode takes 4 rows at a time (4 FMA chains).
+// Measured on the TinyLlama shape: a 2-accumulator single-row variant
+// halved prefill (tile 2x4 instead of 4x4) without speeding decode.
+template <class L>
+struct HalfKernel {
+  static constexpr int kR = kWide ? 4 : 2;
+  static constexpr int kC = 4;
+  static constexpr int kRDecode = 4;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const uint16_t* w[R];
+    const float* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const uint16_t*>(a.w + (row + r) * a.w_row_bytes);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = a.x + (tok + c) * a.cols;
+    VF acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = VZero();
+    int64_t j = 0;
+    for (; j + kW <= a.cols; j += kW) {
+      VF wv[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) Prefetch(w[r] + j), wv[r] = L::Load(w[r] + j);
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const VF xv = VLoad(x[c] + j);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) acc[r][c] = VFma(wv[r], xv, acc[r][c]);
+      }
+    }
+    if (j < a.cols) {
+      const int n = static_cast<int>(a.cols - j);
+      VF wv[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wv[r] = L::LoadN(w[r] + j, n);
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const VF xv = VLoadN(x[c] + j, n);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) acc[r][c] = VFma(wv[r], xv, acc[r][c]);
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+  }
+};
+
+// Tokens per pass over a thread's weight rows in the n > 1 path: their
+// activations stay in L2 while each weight tile is reused across them.
+constexpr int64_t kTokenChunk = 64;
+
+template <class K>
+void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
+  constexpr int R = K::kR, C = K::kC, RD = K::kRDecode;
+  if (a.n == 1) {
+    int64_t r = r0;
+    for (; r + RD <= r1; r += RD) K::template Tile<RD, 1>(a, r, 0);
+    for (; r < r1; ++r) K::template Tile<1, 1>(a, r, 0);
+    return;
+  }
+  for (int64_t t0 = 0; t0 < a.n; t0 += kTokenChunk) {
+    const int64_t t1 = a.n < t0 + kTokenChunk ? a.n : t0 + kTokenChunk;
+    int64_t r = r0;
+    for (; r + R <= r1; r += R) {
+      int64_t t = t0;
+      for (; t + C <= t1; t += C) K::template Tile<R, C>(a, r, t);
+      for (; t < t1; ++t) K::template Tile<R, 1>(a, r, t);
+    }
+    for (; r < r1; ++r) {
+      int64_t t = t0;
+      for (; t + C <= t1; t += C) K::template Tile<1, C>(a, r, t);
+      for (; t < t1; ++t) K::template Tile<1, 1>(a, r, t);
+    }
+  }
+}
+
+void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
+  switch (a.type) {
+    case DType::kF32: return MatMulRowsF32Exact(a, r0, r1);
+    case DType::kF16: return RunTiles<HalfKernel<LoadF16>>(a, r0, r1);
+    case DType::kBF16: return RunTiles<HalfKernel<LoadBF16>>(a, r0, r1);
+#if defined(__AVX512VNNI__)
+    case DType::kQ8_0: return RunTiles<Q32KernelVnni<UnpackQ8_0>>(a, r0, r1);
+    case DType::kQ4_0: return RunTiles<Q4_0KernelVnni>(a, r0, r1);
+#else
+    case DType::kQ8_0: return RunTiles<Q32Kernel<UnpackQ8_0>>(a, r0, r1);
+    case DType::kQ4_0: return RunTiles<Q32Kernel<UnpackQ4_0>>(a, r0, r1);
+#endif
+#if defined(__AVX512VNNI__)
+    case DType::kQ4_K: return RunTiles<Q4KKernelZ>(a, r0, r1);
+#else
+    case DType::kQ4_K: return RunTiles<Q4KKernel>(a, r0, r1);
+#endif
+    case DType::kQ6_K: return RunTiles<Q6KKernel>(a, r0, r1);
+  }
+}
+
+}  // namespace
+}  // namespace kvs::cpu::KVS_SIMD_NS

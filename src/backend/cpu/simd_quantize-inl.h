@@ -1,0 +1,106 @@
+// Part of simd_kernels-inl.h: quantizing activation rows for the integer
+// dot products.
+#pragma once
+#ifndef KVS_SIMD_NS
+#error "include backend/cpu/simd_kernels-inl.h, not this part"
+#endif
+
+#include "backend/cpu/simd_vec-inl.h"
+
+namespace kvs::cpu::KVS_SIMD_NS {
+namespace {
+
+// ---------------------------------------------------------------- quantize x
+
+// Quantizes one 32-element block: d and the rounded int8 values.
+inline float QuantizeBlock32(const float* xb, int8_t* qs) {
+  VF m = VZero();
+  for (int i = 0; i < kQ8Elems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
+  const float d = VHmax(m) / 127.0f;
+  const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
+  for (int i = 0; i < kQ8Elems; i += kW) VStoreI8(qs + i, VMul(VLoad(xb + i), id));
+  return d;
+}
+
+#if defined(__AVX512VNNI__)
+// Q4_0 activations on AVX-512 VNNI, in groups of g <= kQ4Group blocks (the
+// last group of a row may be short), each group 36 g bytes like g ABlockQ8:
+//   float d[g]; uint8 lo[g][16] = x[32k + i] + 128; uint8 hi[g][16] = x[32k + 16 + i] + 128
+// so that the low / high nibbles of g weight blocks line up with one
+// contiguous load each (see Q4_0KernelVnni).
+constexpr int kQ4Group = 4;
+void QuantizeRowQ4_0Vnni(const float* x, int64_t cols, uint8_t* out) {
+  const int64_t nb = cols / kQ8Elems;
+  for (int64_t b0 = 0; b0 < nb; b0 += kQ4Group) {
+    const int g = nb - b0 < kQ4Group ? static_cast<int>(nb - b0) : kQ4Group;
+    uint8_t* base = out + b0 * int64_t{sizeof(ABlockQ8)};
+    for (int k = 0; k < g; ++k) {
+      int8_t tmp[kQ8Elems];
+      const float d = QuantizeBlock32(x + (b0 + k) * kQ8Elems, tmp);
+      std::memcpy(base + 4 * k, &d, sizeof(float));
+      const __m256i v = _mm256_xor_si256(Load256(tmp), _mm256_set1_epi8(-128));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(base + 4 * g + 16 * k), _mm256_castsi256_si128(v));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(base + 20 * g + 16 * k), _mm256_extracti128_si256(v, 1));
+    }
+  }
+}
+#endif
+
+void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
+#if defined(__AVX512VNNI__)
+  if (wtype == DType::kQ4_0) return QuantizeRowQ4_0Vnni(x, cols, out);
+#endif
+  if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
+    auto* q = reinterpret_cast<ABlockQ8*>(out);
+    for (int64_t b = 0; b < cols / kQ8Elems; ++b) {
+      const float* xb = x + b * kQ8Elems;
+      VF m = VZero();
+      for (int i = 0; i < kQ8Elems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
+      const float d = VHmax(m) / 127.0f;
+      const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
+      q[b].d = d;
+      for (int i = 0; i < kQ8Elems; i += kW) VStoreI8(q[b].qs + i, VMul(VLoad(xb + i), id));
+#if defined(__AVX512VNNI__)
+      // Q32KernelVnni reads x + 128 as unsigned bytes (see there).
+      const __m256i v = Load256(q[b].qs);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q[b].qs), _mm256_xor_si256(v, _mm256_set1_epi8(-128)));
+#endif
+    }
+    return;
+  }
+  auto* q = reinterpret_cast<ABlockQ8K*>(out);
+  for (int64_t b = 0; b < cols / kQKElems; ++b) {
+    const float* xb = x + b * kQKElems;
+    VF m = VZero();
+    for (int i = 0; i < kQKElems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
+    const float d = VHmax(m) / 127.0f;
+    const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
+    q[b].d = d;
+    for (int i = 0; i < kQKElems; i += kW) VStoreI8(q[b].qs + i, VMul(VLoad(xb + i), id));
+    KVS_UNROLL
+    for (int j = 0; j < kQKElems / 16; ++j) {
+      // 16 int8 -> int16, summed in a fixed order.
+      const __m256i v = _mm256_cvtepi8_epi16(Load128(q[b].qs + 16 * j));
+      const __m256i s32 = _mm256_madd_epi16(v, _mm256_set1_epi16(1));
+      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+      q[b].bsums[j] = static_cast<int16_t>(_mm_cvtsi128_si32(s));
+    }
+#if defined(__AVX512VNNI__)
+    if (wtype == DType::kQ4_K) {
+      // Q4KKernelZ reads each 128 elements as [sub-blocks 0, 2 | 1, 3]
+      // (bsums above stay in element order).
+      for (int h = 0; h < 2; ++h) {
+        int8_t* p = q[b].qs + 128 * h;
+        const __m256i s1 = Load256(p + 32), s2 = Load256(p + 64);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 32), s2);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 64), s1);
+      }
+    }
+#endif
+  }
+}
+
+}  // namespace
+}  // namespace kvs::cpu::KVS_SIMD_NS
