@@ -280,6 +280,124 @@ struct Q4_0KernelVnni {
 };
 #endif
 
+#if defined(__AVX512VNNI__)
+// Q8_0 on AVX-512 VNNI: four blocks (128 elements) per step, activations in
+// the same pre-split layout as Q4_0 (QuantizeRowQ4_0Vnni: scales, low
+// halves, high halves per 4 blocks, x + 128). The four 32-byte quant runs
+// come in as two 512-bit pairs and one vshufi64x2 each gathers the low /
+// high 16-byte halves, so int32 lanes 4k..4k+3 hold block k; the four f16
+// scales come from two 64-byte loads and one word permute. Per row: two
+// vpdpbusd for the x + 128 correction (folded into the accumulator's
+// start); per (row, token): two vpdpbusd, one convert, multiply and FMA.
+alignas(64) constexpr int16_t kQ8DIdx[32] = {0,  0,  0,  0,  17, 17, 17, 17, 34, 34, 34,
+                                             34, 51, 51, 51, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+struct Q8_0KernelVnni {
+  static constexpr int kR = 2;
+  static constexpr int kC = 8;
+  static constexpr int kRDecode = 1;
+
+  template <int R, int C, bool kFull>
+  static inline __attribute__((always_inline)) void Group(const uint8_t* const* w, const uint8_t* const* x, int g,
+                                                          __m512 (&acc)[R][C]) {
+    const __m512i c128 = _mm512_set1_epi8(-128);
+    const __m512i xidx = _mm512_load_si512(kQ4XIdx);
+    __m512i wlo[R], whi[R], ncorr[R];
+    __m512 dw[R];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) {
+      __m512i q01, q23;
+      if (kFull) {
+        Prefetch(w[r]);
+        Prefetch(w[r] + 68);
+        q01 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w[r] + 2)), Load256(w[r] + 36), 1);
+        q23 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w[r] + 70)), Load256(w[r] + 104), 1);
+        const __m512i didx = _mm512_load_si512(kQ8DIdx);
+        const __m512i r0 = _mm512_loadu_si512(w[r]);
+        const __m512i r1 = _mm512_loadu_si512(w[r] + 64);
+        dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(r0, didx, r1)));
+      } else {
+        alignas(64) int8_t q[4][kQ8Elems] = {};
+        alignas(64) float d[16] = {};
+        for (int k = 0; k < g; ++k) {
+          const auto* blk = reinterpret_cast<const WBlockQ8_0*>(w[r] + k * int64_t{sizeof(WBlockQ8_0)});
+          std::memcpy(q[k], blk->qs, kQ8Elems);
+          for (int i = 0; i < 4; ++i) d[4 * k + i] = F16(blk->d);
+        }
+        q01 = _mm512_load_si512(q[0]);
+        q23 = _mm512_load_si512(q[2]);
+        dw[r] = _mm512_load_ps(d);
+      }
+      wlo[r] = _mm512_shuffle_i64x2(q01, q23, 0x88);  // 128-bit lanes 0, 2 | 0, 2
+      whi[r] = _mm512_shuffle_i64x2(q01, q23, 0xDD);  // 1, 3 | 1, 3
+      ncorr[r] = _mm512_sub_epi32(
+          _mm512_setzero_si512(),
+          _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, wlo[r]), c128, whi[r]));
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) {
+      __m512i xlo, xhi;
+      __m128 dx4;
+      if (kFull) {
+        dx4 = _mm_loadu_ps(reinterpret_cast<const float*>(x[c]));
+        xlo = _mm512_loadu_si512(x[c] + 16);
+        xhi = _mm512_loadu_si512(x[c] + 80);
+      } else {
+        const __mmask64 m = (__mmask64{1} << (16 * g)) - 1;
+        dx4 = _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << g) - 1), x[c]);
+        xlo = _mm512_maskz_loadu_epi8(m, x[c] + 4 * g);
+        xhi = _mm512_maskz_loadu_epi8(m, x[c] + 20 * g);
+      }
+      const __m512 dx = _mm512_permutexvar_ps(xidx, _mm512_castps128_ps512(dx4));
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ncorr[r], xlo, wlo[r]), xhi, whi[r]);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
+      }
+    }
+  }
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+    const uint8_t* w[R];
+    const uint8_t* x[C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = a.w + (row + r) * a.w_row_bytes;
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = a.xq + (tok + c) * a.xq_row_bytes;
+    __m512 acc[R][C];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    const int64_t nb = a.cols / kQ8Elems;
+    int64_t b = 0;
+    for (; b + kQ4Group <= nb; b += kQ4Group) {
+      const uint8_t* wg[R];
+      const uint8_t* xg[C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ8_0)};
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
+      Group<R, C, true>(wg, xg, kQ4Group, acc);
+    }
+    if (b < nb) {
+      const uint8_t* wg[R];
+      const uint8_t* xg[C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ8_0)};
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
+      Group<R, C, false>(wg, xg, static_cast<int>(nb - b), acc);
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+  }
+};
+#endif
+
 inline void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
   if (j < 4) {
     *scale = q[j] & 63;
@@ -665,7 +783,7 @@ void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
     case DType::kF16: return RunTiles<HalfKernel<LoadF16>>(a, r0, r1);
     case DType::kBF16: return RunTiles<HalfKernel<LoadBF16>>(a, r0, r1);
 #if defined(__AVX512VNNI__)
-    case DType::kQ8_0: return RunTiles<Q32KernelVnni<UnpackQ8_0>>(a, r0, r1);
+    case DType::kQ8_0: return RunTiles<Q8_0KernelVnni>(a, r0, r1);
     case DType::kQ4_0: return RunTiles<Q4_0KernelVnni>(a, r0, r1);
 #else
     case DType::kQ8_0: return RunTiles<Q32Kernel<UnpackQ8_0>>(a, r0, r1);

@@ -48,7 +48,7 @@ void QuantizeRowQ4_0Vnni(const float* x, int64_t cols, uint8_t* out) {
 
 void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512VNNI__)
-  if (wtype == DType::kQ4_0) return QuantizeRowQ4_0Vnni(x, cols, out);
+  if (wtype == DType::kQ4_0 || wtype == DType::kQ8_0) return QuantizeRowQ4_0Vnni(x, cols, out);
 #endif
   if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
