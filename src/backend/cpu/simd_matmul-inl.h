@@ -96,79 +96,14 @@ struct Q32Kernel {
 };
 
 #if defined(__AVX512VNNI__)
-// Q8_0 / Q4_0 on AVX-512 VNNI: two blocks per 512-bit step, so that every
-// instruction does twice the work and the accumulator chain is half as
-// long. x is stored as x + 128 (unsigned), so vpdpbusd(x + 128, w) needs no
-// sign fix-up per (row, token) pair: it adds 128 * sum(w), subtracted once
-// per weight block through the accumulator's initial value.
-// Register-only: vpsignb (VEX, ymm0-15) forced spills in Q32Kernel here.
-template <class U>
-struct Q32KernelVnni {
-  static constexpr int kR = 2;
-  static constexpr int kC = 8;
-  static constexpr int kRDecode = 1;
-
-  template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
-    using Block = typename U::Block;
-    const Block* w[R];
-    const ABlockQ8* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(a.w + (row + r) * a.w_row_bytes);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8*>(a.xq + (tok + c) * a.xq_row_bytes);
-    __m512 acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-    const __m512i c128 = _mm512_set1_epi8(-128);
-    const int64_t nb = a.cols / kQ8Elems;
-    for (int64_t b = 0; b < nb; b += 2) {
-      const bool two = b + 1 < nb;  // an odd last block pairs with zeros
-      __m512i wq[R], ncorr[R];
-      __m512 dw[R];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        Prefetch(&w[r][b]);
-        const __m256i qa = U::Q(w[r][b]);
-        const __m256i qb = two ? U::Q(w[r][b + 1]) : _mm256_setzero_si256();
-        wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(qa), qb, 1);
-        ncorr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, wq[r]));
-        const float da = F16(w[r][b].d), db = two ? F16(w[r][b + 1].d) : 0.0f;
-        dw[r] = _mm512_insertf32x8(_mm512_set1_ps(da), _mm256_set1_ps(db), 1);
-      }
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m256i xa = Load256(x[c][b].qs);
-        const __m256i xb = two ? Load256(x[c][b + 1].qs) : _mm256_setzero_si256();
-        const __m512i xv = _mm512_inserti64x4(_mm512_castsi256_si512(xa), xb, 1);
-        const float dxa = x[c][b].d, dxb = two ? x[c][b + 1].d : 0.0f;
-        const __m512 dx = _mm512_insertf32x8(_mm512_set1_ps(dxa), _mm256_set1_ps(dxb), 1);
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const __m512i p = _mm512_dpbusd_epi32(ncorr[r], xv, wq[r]);
-          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
-        }
-      }
-    }
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c)
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
-  }
-};
-#endif
-
-#if defined(__AVX512VNNI__)
 // Q4_0 on AVX-512 VNNI: four blocks (128 elements) per step. The four
 // blocks' 18-byte records are fetched with two 64-byte loads and one word
 // permute (quants and scales sit at even offsets), the nibbles unpacked
 // with one and / shift per 64 bytes, and the activations are stored
-// pre-split into low / high halves (QuantizeRowQ4_0Vnni) so that int32 lanes
-// 4k..4k+3 hold block k's partial sums. x is stored as x + 128, corrected as
-// in Q32KernelVnni through the accumulator's initial value; one convert,
+// pre-split into low / high halves (QuantizeRowQ32Vnni) so that int32 lanes
+// 4k..4k+3 hold block k's partial sums. x is stored as x + 128 and corrected
+// through the accumulator's initial value: x + 128 adds 128 * sum(w), taken
+// off once per weight group rather than per (row, token); one convert,
 // multiply and FMA per 4 blocks per (row, token).
 alignas(64) constexpr int16_t kQ4QsIdx[32] = {  // words 9k+1..9k+8 of the 4 records
     1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12, 13, 14, 15, 16, 17,
@@ -282,7 +217,7 @@ struct Q4_0KernelVnni {
 
 #if defined(__AVX512VNNI__)
 // Q8_0 on AVX-512 VNNI: four blocks (128 elements) per step, activations in
-// the same pre-split layout as Q4_0 (QuantizeRowQ4_0Vnni: scales, low
+// the same pre-split layout as Q4_0 (QuantizeRowQ32Vnni: scales, low
 // halves, high halves per 4 blocks, x + 128). The four 32-byte quant runs
 // come in as two 512-bit pairs and one vshufi64x2 each gathers the low /
 // high 16-byte halves, so int32 lanes 4k..4k+3 hold block k; the four f16

@@ -23,13 +23,13 @@ inline float QuantizeBlock32(const float* xb, int8_t* qs) {
 }
 
 #if defined(__AVX512VNNI__)
-// Q4_0 activations on AVX-512 VNNI, in groups of g <= kQ4Group blocks (the
+// Q4_0 / Q8_0 activations on AVX-512 VNNI, in groups of g <= kQ4Group blocks (the
 // last group of a row may be short), each group 36 g bytes like g ABlockQ8:
 //   float d[g]; uint8 lo[g][16] = x[32k + i] + 128; uint8 hi[g][16] = x[32k + 16 + i] + 128
-// so that the low / high nibbles of g weight blocks line up with one
-// contiguous load each (see Q4_0KernelVnni).
+// so that the low / high nibbles (Q4_0) or halves (Q8_0) of g weight blocks
+// line up with one contiguous load each (see Q4_0KernelVnni, Q8_0KernelVnni).
 constexpr int kQ4Group = 4;
-void QuantizeRowQ4_0Vnni(const float* x, int64_t cols, uint8_t* out) {
+void QuantizeRowQ32Vnni(const float* x, int64_t cols, uint8_t* out) {
   const int64_t nb = cols / kQ8Elems;
   for (int64_t b0 = 0; b0 < nb; b0 += kQ4Group) {
     const int g = nb - b0 < kQ4Group ? static_cast<int>(nb - b0) : kQ4Group;
@@ -48,7 +48,7 @@ void QuantizeRowQ4_0Vnni(const float* x, int64_t cols, uint8_t* out) {
 
 void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512VNNI__)
-  if (wtype == DType::kQ4_0 || wtype == DType::kQ8_0) return QuantizeRowQ4_0Vnni(x, cols, out);
+  if (wtype == DType::kQ4_0 || wtype == DType::kQ8_0) return QuantizeRowQ32Vnni(x, cols, out);
 #endif
   if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
@@ -60,11 +60,6 @@ void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
       const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
       q[b].d = d;
       for (int i = 0; i < kQ8Elems; i += kW) VStoreI8(q[b].qs + i, VMul(VLoad(xb + i), id));
-#if defined(__AVX512VNNI__)
-      // Q32KernelVnni reads x + 128 as unsigned bytes (see there).
-      const __m256i v = Load256(q[b].qs);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q[b].qs), _mm256_xor_si256(v, _mm256_set1_epi8(-128)));
-#endif
     }
     return;
   }
