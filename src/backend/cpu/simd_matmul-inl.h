@@ -113,109 +113,38 @@ alignas(64) constexpr int16_t kQ4DIdx[32] = {0,  0,  0,  0,  9,  9,  9,  9,  18,
                                              18, 27, 27, 27, 27, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 alignas(64) constexpr int32_t kQ4XIdx[16] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
 
-struct Q4_0KernelVnni {
-  static constexpr int kR = 2;
-  static constexpr int kC = 8;
-  static constexpr int kRDecode = 1;
-
-  // One group of g blocks (g == kQ4Group when kFull); w[r] points at the
-  // group's first weight block, x[c] at the group's activations.
-  template <int R, int C, bool kFull>
-  static inline __attribute__((always_inline)) void Group(const uint8_t* const* w, const uint8_t* const* x, int g,
-                                                          __m512 (&acc)[R][C]) {
+// Loads one group of g blocks of one Q4_0 row: wlo / whi the signed quants
+// in the activations' pre-split order, ncorr the x + 128 correction, dw the
+// scales spread over each block's four int32 lanes.
+struct Q4_0GroupLoader {
+  static constexpr int64_t kBlockBytes = sizeof(WBlockQ4_0);
+  template <bool kFull>
+  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
+                                                         __m512i* whi, __m512i* ncorr, __m512* dw) {
     const __m512i m4 = _mm512_set1_epi8(15);
     const __m512i c8 = _mm512_set1_epi8(8);
     const __m512i c128 = _mm512_set1_epi8(-128);
-    const __m512i qidx = _mm512_load_si512(kQ4QsIdx);
-    const __m512i didx = _mm512_load_si512(kQ4DIdx);
-    const __m512i xidx = _mm512_load_si512(kQ4XIdx);
-    __m512i wlo[R], whi[R], ncorr[R];
-    __m512 dw[R];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) {
-      Prefetch(w[r]);
-      Prefetch(w[r] + 64);
-      __m512i lo_rec, hi_rec;
-      if (kFull) {
-        lo_rec = _mm512_loadu_si512(w[r]);
-        hi_rec = _mm512_loadu_si512(w[r] + 8);
-      } else {
-        lo_rec = _mm512_maskz_loadu_epi8((__mmask64{1} << (18 * g)) - 1, w[r]);
-        hi_rec = _mm512_setzero_si512();
-      }
-      const __m512i q = _mm512_permutex2var_epi16(lo_rec, qidx, hi_rec);
-      wlo[r] = _mm512_sub_epi8(_mm512_and_si512(q, m4), c8);
-      whi[r] = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), c8);
-      ncorr[r] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                  _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128,
-                                                      _mm512_add_epi8(wlo[r], whi[r])));
-      dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, lo_rec)));
+    Prefetch(w);
+    Prefetch(w + 64);
+    __m512i lo_rec, hi_rec;
+    if (kFull) {
+      lo_rec = _mm512_loadu_si512(w);
+      hi_rec = _mm512_loadu_si512(w + 8);
+    } else {
+      lo_rec = _mm512_maskz_loadu_epi8((__mmask64{1} << (18 * g)) - 1, w);
+      hi_rec = _mm512_setzero_si512();
     }
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) {
-      __m512i xlo, xhi;
-      __m128 dx4;
-      if (kFull) {
-        dx4 = _mm_loadu_ps(reinterpret_cast<const float*>(x[c]));
-        xlo = _mm512_loadu_si512(x[c] + 16);
-        xhi = _mm512_loadu_si512(x[c] + 80);
-      } else {
-        const __mmask64 m = (__mmask64{1} << (16 * g)) - 1;
-        dx4 = _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << g) - 1), x[c]);
-        xlo = _mm512_maskz_loadu_epi8(m, x[c] + 4 * g);
-        xhi = _mm512_maskz_loadu_epi8(m, x[c] + 20 * g);
-      }
-      const __m512 dx = _mm512_permutexvar_ps(xidx, _mm512_castps128_ps512(dx4));
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ncorr[r], xlo, wlo[r]), xhi, whi[r]);
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
-      }
-    }
-  }
-
-  template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
-    const uint8_t* w[R];
-    const uint8_t* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = a.w + (row + r) * a.w_row_bytes;
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = a.xq + (tok + c) * a.xq_row_bytes;
-    __m512 acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-    const int64_t nb = a.cols / kQ8Elems;
-    int64_t b = 0;
-    for (; b + kQ4Group <= nb; b += kQ4Group) {
-      const uint8_t* wg[R];
-      const uint8_t* xg[C];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ4_0)};
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
-      Group<R, C, true>(wg, xg, kQ4Group, acc);
-    }
-    if (b < nb) {
-      const uint8_t* wg[R];
-      const uint8_t* xg[C];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ4_0)};
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
-      Group<R, C, false>(wg, xg, static_cast<int>(nb - b), acc);
-    }
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c)
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+    const __m512i q = _mm512_permutex2var_epi16(lo_rec, _mm512_load_si512(kQ4QsIdx), hi_rec);
+    *wlo = _mm512_sub_epi8(_mm512_and_si512(q, m4), c8);
+    *whi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), c8);
+    *ncorr = _mm512_sub_epi32(_mm512_setzero_si512(),
+                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128,
+                                                  _mm512_add_epi8(*wlo, *whi)));
+    *dw = _mm512_cvtph_ps(
+        _mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_load_si512(kQ4DIdx), lo_rec)));
   }
 };
-#endif
 
-#if defined(__AVX512VNNI__)
 // Q8_0 on AVX-512 VNNI: four blocks (128 elements) per step, activations in
 // the same pre-split layout as Q4_0 (QuantizeRowQ32Vnni: scales, low
 // halves, high halves per 4 blocks, x + 128). The four 32-byte quant runs
@@ -227,47 +156,66 @@ struct Q4_0KernelVnni {
 alignas(64) constexpr int16_t kQ8DIdx[32] = {0,  0,  0,  0,  17, 17, 17, 17, 34, 34, 34,
                                              34, 51, 51, 51, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
-struct Q8_0KernelVnni {
+struct Q8_0GroupLoader {
+  static constexpr int64_t kBlockBytes = sizeof(WBlockQ8_0);
+  template <bool kFull>
+  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
+                                                         __m512i* whi, __m512i* ncorr, __m512* dw) {
+    const __m512i c128 = _mm512_set1_epi8(-128);
+    __m512i q01, q23;
+    if (kFull) {
+      Prefetch(w);
+      Prefetch(w + 68);
+      q01 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w + 2)), Load256(w + 36), 1);
+      q23 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w + 70)), Load256(w + 104), 1);
+      const __m512i r0 = _mm512_loadu_si512(w);
+      const __m512i r1 = _mm512_loadu_si512(w + 64);
+      *dw = _mm512_cvtph_ps(_mm512_castsi512_si256(
+          _mm512_permutex2var_epi16(r0, _mm512_load_si512(kQ8DIdx), r1)));
+    } else {
+      alignas(64) int8_t q[4][kQ8Elems] = {};
+      alignas(64) float d[16] = {};
+      for (int k = 0; k < g; ++k) {
+        const auto* blk = reinterpret_cast<const WBlockQ8_0*>(w + k * kBlockBytes);
+        std::memcpy(q[k], blk->qs, kQ8Elems);
+        for (int i = 0; i < 4; ++i) d[4 * k + i] = F16(blk->d);
+      }
+      q01 = _mm512_load_si512(q[0]);
+      q23 = _mm512_load_si512(q[2]);
+      *dw = _mm512_load_ps(d);
+    }
+    *wlo = _mm512_shuffle_i64x2(q01, q23, 0x88);  // 128-bit lanes 0, 2 | 0, 2
+    *whi = _mm512_shuffle_i64x2(q01, q23, 0xDD);  // 1, 3 | 1, 3
+    *ncorr = _mm512_sub_epi32(
+        _mm512_setzero_si512(),
+        _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, *wlo), c128, *whi));
+  }
+};
+
+// The kernel both formats share once their weights are unpacked: four
+// blocks per step against the pre-split activations, one convert, multiply
+// and FMA per (row, token) per group.
+template <class Loader>
+struct Q32KernelVnni {
   static constexpr int kR = 2;
   static constexpr int kC = 8;
   static constexpr int kRDecode = 1;
 
+  // One group of g blocks starting at block b (g == kQ4Group when kFull);
+  // w[r] points at row r's first weight block, x[c] at token c's activations.
   template <int R, int C, bool kFull>
-  static inline __attribute__((always_inline)) void Group(const uint8_t* const* w, const uint8_t* const* x, int g,
-                                                          __m512 (&acc)[R][C]) {
-    const __m512i c128 = _mm512_set1_epi8(-128);
+  static inline __attribute__((always_inline)) void Group(const uint8_t* const* w0, const uint8_t* const* x0,
+                                                          int64_t b, int g, __m512 (&acc)[R][C]) {
+    const uint8_t* x[C];
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = x0[c] + b * int64_t{sizeof(ABlockQ8)};
     const __m512i xidx = _mm512_load_si512(kQ4XIdx);
     __m512i wlo[R], whi[R], ncorr[R];
     __m512 dw[R];
     KVS_UNROLL
     for (int r = 0; r < R; ++r) {
-      __m512i q01, q23;
-      if (kFull) {
-        Prefetch(w[r]);
-        Prefetch(w[r] + 68);
-        q01 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w[r] + 2)), Load256(w[r] + 36), 1);
-        q23 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w[r] + 70)), Load256(w[r] + 104), 1);
-        const __m512i didx = _mm512_load_si512(kQ8DIdx);
-        const __m512i r0 = _mm512_loadu_si512(w[r]);
-        const __m512i r1 = _mm512_loadu_si512(w[r] + 64);
-        dw[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(r0, didx, r1)));
-      } else {
-        alignas(64) int8_t q[4][kQ8Elems] = {};
-        alignas(64) float d[16] = {};
-        for (int k = 0; k < g; ++k) {
-          const auto* blk = reinterpret_cast<const WBlockQ8_0*>(w[r] + k * int64_t{sizeof(WBlockQ8_0)});
-          std::memcpy(q[k], blk->qs, kQ8Elems);
-          for (int i = 0; i < 4; ++i) d[4 * k + i] = F16(blk->d);
-        }
-        q01 = _mm512_load_si512(q[0]);
-        q23 = _mm512_load_si512(q[2]);
-        dw[r] = _mm512_load_ps(d);
-      }
-      wlo[r] = _mm512_shuffle_i64x2(q01, q23, 0x88);  // 128-bit lanes 0, 2 | 0, 2
-      whi[r] = _mm512_shuffle_i64x2(q01, q23, 0xDD);  // 1, 3 | 1, 3
-      ncorr[r] = _mm512_sub_epi32(
-          _mm512_setzero_si512(),
-          _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, wlo[r]), c128, whi[r]));
+      Loader::template Load<kFull>(w0[r] + b * Loader::kBlockBytes, g, &wlo[r], &whi[r], &ncorr[r],
+                                   &dw[r]);
     }
     KVS_UNROLL
     for (int c = 0; c < C; ++c) {
@@ -306,31 +254,19 @@ struct Q8_0KernelVnni {
       KVS_UNROLL
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
     const int64_t nb = a.cols / kQ8Elems;
+    // Whole groups, then the short last one: the tail's masked loads stay
+    // out of the main loop (folding them into it cost ~12% of Q4_0 prefill).
     int64_t b = 0;
-    for (; b + kQ4Group <= nb; b += kQ4Group) {
-      const uint8_t* wg[R];
-      const uint8_t* xg[C];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ8_0)};
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
-      Group<R, C, true>(wg, xg, kQ4Group, acc);
-    }
-    if (b < nb) {
-      const uint8_t* wg[R];
-      const uint8_t* xg[C];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) wg[r] = w[r] + b * int64_t{sizeof(WBlockQ8_0)};
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) xg[c] = x[c] + b * int64_t{sizeof(ABlockQ8)};
-      Group<R, C, false>(wg, xg, static_cast<int>(nb - b), acc);
-    }
+    for (; b + kQ4Group <= nb; b += kQ4Group) Group<R, C, true>(w, x, b, kQ4Group, acc);
+    if (b < nb) Group<R, C, false>(w, x, b, static_cast<int>(nb - b), acc);
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
       for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
   }
 };
+using Q4_0KernelVnni = Q32KernelVnni<Q4_0GroupLoader>;
+using Q8_0KernelVnni = Q32KernelVnni<Q8_0GroupLoader>;
 #endif
 
 inline void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
