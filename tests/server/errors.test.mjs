@@ -2,7 +2,7 @@
 // and the server keeps serving: each error is followed by a good request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, client, http, assertApiError, MODEL_ID } from './lib.mjs';
+import { startServer, client, http, assertApiError, metric, waitFor, MODEL_ID } from './lib.mjs';
 
 let server;
 let openai;
@@ -149,7 +149,9 @@ test('engine queue full -> 503 with Retry-After', async () => {
     let seen = '';
     while (!seen.includes('"text":"')) seen += new TextDecoder().decode((await reader.read()).value);
     const waiting = http(s, 'POST', kCompletions, { prompt: 'Once upon a time', max_tokens: 4 });
-    await new Promise((res) => setTimeout(res, 100));
+    // A fixed sleep here raced on a loaded machine: wait until it is queued.
+    await waitFor(async () => (await metric(s, 'kvserve_requests_waiting')) >= 1,
+                  { what: 'the second request to be queued' });
     const r = await http(s, 'POST', kCompletions, { prompt: 'The cat', max_tokens: 4 });
     assertApiError(r, 503);
     assert.ok(Number(r.headers.get('retry-after')) >= 1);
