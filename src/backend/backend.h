@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string_view>
 
 #include "tensor/tensor.h"
@@ -38,10 +40,28 @@ struct PagedAttentionArgs {
   float scale = 0;  // usually 1 / sqrt(head_dim)
 };
 
+// Memory from std::malloc / std::aligned_alloc.
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// A weight matrix as a backend's MatMul reads it fastest, and the memory
+// behind it when the backend had to repack it (empty when `matrix` is the
+// file's own view).
+struct PreparedWeights {
+  WeightMatrix matrix;
+  std::unique_ptr<uint8_t, FreeDeleter> storage;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
+
+  // Called once per weight matrix at load: returns the view MatMul should
+  // be given (the same numbers, possibly repacked into storage the result
+  // owns). GetRows takes only file-layout matrices. MatMul accepts both.
+  virtual PreparedWeights PrepareWeights(const WeightMatrix& w) { return {w, nullptr}; }
 
   // out[n, w.rows] = x[n, w.cols] . w^T
   virtual void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) = 0;

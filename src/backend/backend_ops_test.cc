@@ -16,6 +16,8 @@
 // - SwiGlu: polynomial exp: |err| <= 2e-6 * |out| + 1e-6.
 // Batch invariance: MatMul of a batch equals each row alone, bit for bit,
 // for every type, path and thread count.
+// Both the file's layout and each path's prepared (packed) layout are
+// checked: AVX-512 repacks Q4_0 / Q4_K (pack_q4.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,7 +95,11 @@ const MatMulCase kMatMulCases[] = {
     {DType::kF32, 133, 259}, {DType::kF16, 133, 259}, {DType::kBF16, 133, 259},
     {DType::kQ8_0, 133, 288}, {DType::kQ4_0, 133, 288}, {DType::kQ4_K, 67, 768},
     {DType::kQ6_K, 67, 768},
+    // Packed Q4 groups hold 512 elements: two full groups and a partial one.
+    {DType::kQ4_0, 37, 1056}, {DType::kQ4_K, 19, 1280},
 };
+
+bool PacksQ4(Isa isa, DType t) { return isa == Isa::kAvx512 && (t == DType::kQ4_0 || t == DType::kQ4_K); }
 
 TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
   std::mt19937 rng(1);
@@ -101,14 +107,18 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
   auto fast = MakeCpu(GetParam(), 3);
   for (const MatMulCase& c : kMatMulCases) {
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
-    for (int64_t n : {1, 3, 17}) {
-      SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n));
+    PreparedWeights prepared = fast->PrepareWeights(w.m);
+    ASSERT_EQ(prepared.storage != nullptr, PacksQ4(GetParam(), c.type)) << DTypeName(c.type);
+    for (int64_t n : {1, 3, 17})
+    for (const WeightMatrix* m : {&w.m, &prepared.matrix}) {
+      SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n) +
+                   (m->layout == WeightLayout::kPacked ? " packed" : ""));
       // Varied magnitudes per column so that block scales differ.
       std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
       for (int64_t j = 0; j < n * c.cols; j += 7) x[j] *= 8.0f;
       std::vector<float> want(n * c.rows), got(n * c.rows, NAN);
       ref.MatMul(w.m, x.data(), n, want.data());
-      fast->MatMul(w.m, x.data(), n, got.data());
+      fast->MatMul(*m, x.data(), n, got.data());
       if (c.type == DType::kF32) {
         ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
         continue;
@@ -136,6 +146,45 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
   }
 }
 
+// Activations that int8 quantization represents exactly (integers times a
+// power of two, each 32-element block reaching +-127, so every block scale,
+// per 32 or per 256 elements, is that power of two): the quantized kernels
+// then differ from the reference only by float summation order, and a
+// wrong scale, min or nibble anywhere shows, however small.
+TEST_P(BackendOpsTest, QuantizedMatMulIsTightOnExactlyQuantizableInput) {
+  std::mt19937 rng(4);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 2);
+  std::uniform_int_distribution<int> q(-127, 127);
+  for (const MatMulCase& c : kMatMulCases) {
+    if (!IsQuantized(c.type)) continue;
+    TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+    PreparedWeights prepared = fast->PrepareWeights(w.m);
+    const int64_t n = 4;
+    std::vector<float> x(n * c.cols);
+    for (int64_t j = 0; j < n * c.cols; ++j) {
+      x[j] = static_cast<float>(j % 32 == 0 ? (q(rng) < 0 ? -127 : 127) : q(rng)) * 0.125f;
+    }
+    std::vector<float> want(n * c.rows);
+    ref.MatMul(w.m, x.data(), n, want.data());
+    for (const WeightMatrix* m : {&w.m, &prepared.matrix}) {
+      SCOPED_TRACE(std::string(DTypeName(c.type)) + (m->layout == WeightLayout::kPacked ? " packed" : ""));
+      std::vector<float> got(n * c.rows, NAN);
+      fast->MatMul(*m, x.data(), n, got.data());
+      for (int64_t t = 0; t < n; ++t) {
+        for (int64_t r = 0; r < c.rows; ++r) {
+          double abs_dot = 0;
+          for (int64_t j = 0; j < c.cols; ++j) {
+            abs_dot += std::fabs(w.values[r * c.cols + j] * x[t * c.cols + j]);
+          }
+          ASSERT_NEAR(got[t * c.rows + r], want[t * c.rows + r], 2e-6 * abs_dot + 1e-6)
+              << "row " << r << " token " << t;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(BackendOpsTest, MatMulIsBatchInvariantBitForBit) {
   std::mt19937 rng(2);
   auto three = MakeCpu(GetParam(), 3);
@@ -143,13 +192,16 @@ TEST_P(BackendOpsTest, MatMulIsBatchInvariantBitForBit) {
   for (const MatMulCase& c : kMatMulCases) {
     SCOPED_TRACE(DTypeName(c.type));
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+    PreparedWeights prepared = three->PrepareWeights(w.m);
+    for (const WeightMatrix* m : {&w.m, &prepared.matrix}) {
+    SCOPED_TRACE(m->layout == WeightLayout::kPacked ? "packed" : "file layout");
     const int64_t n = 17;
     std::vector<float> x = RandomFloats(rng, n * c.cols, -3.0f, 3.0f);
     std::vector<float> batch(n * c.rows), single(c.rows), single1(c.rows);
-    three->MatMul(w.m, x.data(), n, batch.data());
+    three->MatMul(*m, x.data(), n, batch.data());
     for (int64_t t = 0; t < n; ++t) {
-      three->MatMul(w.m, x.data() + t * c.cols, 1, single.data());
-      one->MatMul(w.m, x.data() + t * c.cols, 1, single1.data());
+      three->MatMul(*m, x.data() + t * c.cols, 1, single.data());
+      one->MatMul(*m, x.data() + t * c.cols, 1, single1.data());
       ASSERT_EQ(0, std::memcmp(single.data(), batch.data() + t * c.rows, c.rows * sizeof(float)))
           << "token " << t << " of the batch differs from the same row alone";
       ASSERT_EQ(0, std::memcmp(single.data(), single1.data(), c.rows * sizeof(float)))
@@ -159,9 +211,10 @@ TEST_P(BackendOpsTest, MatMulIsBatchInvariantBitForBit) {
     std::vector<float> x2 = RandomFloats(rng, 5 * c.cols, -3.0f, 3.0f);
     std::memcpy(x2.data() + 2 * c.cols, x.data() + 4 * c.cols, c.cols * sizeof(float));
     std::vector<float> batch2(5 * c.rows);
-    one->MatMul(w.m, x2.data(), 5, batch2.data());
+    one->MatMul(*m, x2.data(), 5, batch2.data());
     ASSERT_EQ(0, std::memcmp(batch2.data() + 2 * c.rows, batch.data() + 4 * c.rows,
                              c.rows * sizeof(float)));
+    }
   }
 }
 
@@ -171,7 +224,8 @@ TEST_P(BackendOpsTest, GetRowsIsExact) {
   auto fast = MakeCpu(GetParam(), 2);
   for (const MatMulCase& c : kMatMulCases) {
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
-    const int32_t ids[] = {5, 0, 66, 5, 1};
+    const int32_t last = static_cast<int32_t>(c.rows - 1);
+    const int32_t ids[] = {5, 0, last, 5, 1};
     std::vector<float> want(5 * c.cols), got(5 * c.cols);
     ref.GetRows(w.m, ids, 5, want.data());
     fast->GetRows(w.m, ids, 5, got.data());

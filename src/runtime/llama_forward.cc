@@ -6,7 +6,17 @@
 namespace kvs {
 
 LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage* kv)
-    : model_(model), backend_(backend), kv_(kv) {}
+    : model_(model), backend_(backend), kv_(kv), weights_(model->weights()) {
+  auto prepare = [this](WeightMatrix* m) {
+    PreparedWeights p = backend_->PrepareWeights(*m);
+    *m = p.matrix;
+    if (p.storage) prepared_.push_back(std::move(p));
+  };
+  for (LlamaLayerWeights& lw : weights_.layers) {
+    for (WeightMatrix* m : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) prepare(m);
+  }
+  prepare(&weights_.output);
+}
 
 void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
   const LlamaHParams& hp = model_->hparams();
@@ -27,7 +37,7 @@ void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
 
 const float* LlamaForward::Run(Batch& batch) {
   const LlamaHParams& hp = model_->hparams();
-  const LlamaWeights& w = model_->weights();
+  const LlamaWeights& w = weights_;
   const int64_t n = batch.n_tokens();
   const int64_t n_out = batch.n_logit_rows();
   const int head_dim = model_->head_dim();

@@ -2,7 +2,9 @@
 // Batch, reading and writing the paged KV cache. This is the one readable
 // description of the model's arithmetic; every op runs on the Backend.
 //
-// Ownership: borrows the model, backend and KV storage; owns scratch
+// Ownership: borrows the model, backend and KV storage; owns the weight
+// matrices the backend repacked for itself (PrepareWeights, once, in the
+// constructor) and scratch
 // activations sized for the largest batch seen (grown only when a batch is
 // larger than any before, so the steady-state step does not allocate).
 // Thread-safety: one caller at a time.
@@ -32,6 +34,10 @@ class LlamaForward {
   const LlamaModel* model_;
   Backend* backend_;
   KvStorage* kv_;
+  // The model's weights with every MatMul matrix as the backend prepared it
+  // (token_embd stays the file's view: GetRows reads it).
+  LlamaWeights weights_;
+  std::vector<PreparedWeights> prepared_;  // owns the repacked storage
 
   std::vector<float> x_;       // [n, dim] residual stream
   std::vector<float> xb_;      // [n, dim] normed input / sublayer output

@@ -56,10 +56,11 @@ float BitsFloat(uint32_t u) {
 
 int RoundToInt(float x) { return static_cast<int>(std::lrintf(x)); }
 
-// Unpacks sub-block j's 6-bit scale and min. The first four sub-blocks keep
-// theirs in the low 6 bits of bytes 0..3 / 4..7; the last four keep their
-// low 4 bits in bytes 8..11 and their top 2 bits in the spare top bits of
-// bytes 0..7.
+}  // namespace
+
+// The first four sub-blocks keep theirs in the low 6 bits of bytes 0..3 /
+// 4..7; the last four keep their low 4 bits in bytes 8..11 and their top 2
+// bits in the spare top bits of bytes 0..7.
 void UnpackScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
   if (j < 4) {
     *scale = q[j] & 63;
@@ -69,6 +70,8 @@ void UnpackScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
     *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
   }
 }
+
+namespace {
 
 // Inverse of UnpackScaleMinK4. REQUIRES: every value in [0, 63].
 void PackScaleMinK4(const uint8_t scale[8], const uint8_t min[8], uint8_t q[12]) {

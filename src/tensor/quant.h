@@ -15,6 +15,10 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n);
 // dst = encode(src[n]), RowBytes(t, n) bytes. REQUIRES: n % BlockElems(t) == 0.
 void QuantizeRow(DType t, const float* src, void* dst, int64_t n);
 
+// Q4_K: sub-block j's (0..7) 6-bit scale and min from the super-block's 12
+// packed bytes.
+void UnpackScaleMinK4(int j, const uint8_t* packed, int* scale, int* min);
+
 // IEEE half and bfloat16 scalars.
 float F16ToF32(uint16_t h);
 uint16_t F32ToF16(float f);  // round to nearest even

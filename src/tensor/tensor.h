@@ -11,15 +11,25 @@
 
 namespace kvs {
 
-// A weight matrix [rows, cols], each row RowBytes(type, cols) bytes, rows
-// contiguous. GGUF lists the same tensor's dims as ne = {cols, rows}.
+// How a weight matrix's rows are laid out: as the model file stores them,
+// or repacked by a backend for its own kernels (Backend::PrepareWeights;
+// the backend that packed it documents the layout).
+enum class WeightLayout : uint8_t { kFile, kPacked };
+
+// A weight matrix [rows, cols], rows contiguous: RowBytes(type, cols) bytes
+// each in the file's layout, packed_row_bytes when packed. GGUF lists the
+// same tensor's dims as ne = {cols, rows}.
 struct WeightMatrix {
   DType type = DType::kF32;
   int64_t rows = 0;
   int64_t cols = 0;
   const void* data = nullptr;
+  WeightLayout layout = WeightLayout::kFile;
+  int64_t packed_row_bytes = 0;  // used only when layout == kPacked
 
-  int64_t row_bytes() const { return RowBytes(type, cols); }
+  int64_t row_bytes() const {
+    return layout == WeightLayout::kFile ? RowBytes(type, cols) : packed_row_bytes;
+  }
   const uint8_t* row(int64_t r) const {
     return static_cast<const uint8_t*>(data) + r * row_bytes();
   }

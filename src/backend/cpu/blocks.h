@@ -56,6 +56,43 @@ struct ABlockQ8K {
   int16_t bsums[kQKElems / 16];
   int8_t qs[kQKElems];
 };
+// ---- Packed Q4 (WeightLayout::kPacked for Q4_0 and Q4_K on AVX-512 VNNI)
+// Rows are cut into groups of 16 blocks of 32 elements (512 elements; a
+// row's last group is padded with zero blocks). In a group the quants are
+// transposed so that one 64-byte load brings the same 4 bytes of all 16
+// blocks, and the int32 lane k of one vpdpbusd collects block k alone:
+//   qs[i][4k + j] = q(k, 4i + j) | q(k, 16 + 4i + j) << 4   (i < 4, j < 4)
+// where q(k, e) in 0..15 is element e of block k. Each block's weights are
+// then w = scale_k * q - min_k, exactly the file's numbers:
+//   Q4_0: scale_k = d[k], min_k = 8 d[k]
+//   Q4_K: scale_k = d[k / 8] * scale[k], min_k = dmin[k / 8] * min[k]
+// Same bytes as the file for Q4_0 (288 per 512 elements); Q4_K gains the
+// unpacked 6-bit scales (296 against 288).
+constexpr int kGroupBlocks = 16;
+constexpr int kGroupElems = kGroupBlocks * kQ8Elems;
+struct PackedQ4_0Group {
+  uint16_t d[kGroupBlocks];  // f16
+  uint8_t qs[4][64];
+};
+struct PackedQ4KGroup {
+  uint16_t d[2];                 // f16, per super-block of 8 blocks
+  uint16_t dmin[2];              // f16
+  uint8_t scale[kGroupBlocks];   // 6-bit
+  uint8_t min[kGroupBlocks];     // 6-bit
+  uint8_t qs[4][64];
+};
+static_assert(sizeof(PackedQ4_0Group) == 288);
+static_assert(sizeof(PackedQ4KGroup) == 296);
+
+// Activation group for the packed kernels, in the same transposed order:
+//   qs[2i + h][4k + j] = x(k, 16h + 4i + j), sum[k] = sum of block k's quants.
+struct ABlockQ8x16 {
+  float d[kGroupBlocks];
+  int32_t sum[kGroupBlocks];
+  int8_t qs[8][64];
+};
+static_assert(sizeof(ABlockQ8x16) == 640);
+
 static_assert(sizeof(ABlockQ8) == 36);
 static_assert(sizeof(ABlockQ8K) == 292);
 

@@ -4,6 +4,9 @@
 #include <cstring>
 #include <thread>
 
+#include <sys/mman.h>
+
+#include "backend/cpu/pack_q4.h"
 #include "tensor/quant.h"
 
 namespace kvs {
@@ -52,10 +55,33 @@ void CpuBackend::ParallelFor(int64_t n, int64_t cost_per_item, const Fn& fn) {
   });
 }
 
+PreparedWeights CpuBackend::PrepareWeights(const WeightMatrix& w) {
+  const int64_t row_bytes = cpu::PackedQ4RowBytes(w.type, w.cols);
+  if (!kernels_.reads_packed_q4 || w.layout != WeightLayout::kFile || row_bytes == 0) return {w, nullptr};
+  PreparedWeights p;
+  // 2 MiB aligned and advised as huge pages: decode streams the whole
+  // matrix every step, and with 4 KiB pages it costs a TLB miss per page.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t bytes = (static_cast<size_t>(w.rows * row_bytes) + kHugePage - 1) & ~(kHugePage - 1);
+  p.storage.reset(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, bytes)));
+  KVS_CHECK(p.storage != nullptr) << "out of memory packing a " << bytes << "-byte weight matrix";
+  madvise(p.storage.get(), bytes, MADV_HUGEPAGE);
+  uint8_t* dst = p.storage.get();
+  ParallelFor(w.rows, w.cols, [&](int64_t begin, int64_t end) { cpu::PackQ4Rows(w, begin, end, dst); });
+  p.matrix = w;
+  p.matrix.data = dst;
+  p.matrix.layout = WeightLayout::kPacked;
+  p.matrix.packed_row_bytes = row_bytes;
+  return p;
+}
+
 void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
   if (n <= 0) return;
+  KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed_q4)
+      << "a packed matrix given to the " << name_ << " kernels";
   cpu::MatMulArgs a;
   a.type = w.type;
+  a.layout = w.layout;
   a.rows = w.rows;
   a.cols = w.cols;
   a.w = static_cast<const uint8_t*>(w.data);
@@ -63,14 +89,14 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   a.x = x;
   a.n = n;
   a.out = out;
-  const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.cols);
+  const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.layout, w.cols);
   if (xq_bytes > 0) {
     if (static_cast<int64_t>(xq_.size()) < n * xq_bytes) xq_.resize(n * xq_bytes);
     a.xq = xq_.data();
     a.xq_row_bytes = xq_bytes;
     ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        kernels_.quantize_row(w.type, x + t * w.cols, w.cols, xq_.data() + t * xq_bytes);
+        kernels_.quantize_row(w.type, w.layout, x + t * w.cols, w.cols, xq_.data() + t * xq_bytes);
       }
     });
   }
@@ -94,6 +120,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
 }
 
 void CpuBackend::GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  KVS_CHECK(w.layout == WeightLayout::kFile) << "GetRows reads only the file's layout";
   ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) DequantizeRow(w.type, w.row(ids[t]), out + t * w.cols, w.cols);
   });

@@ -14,12 +14,14 @@
 #include "backend/backend.h"
 #include "backend/cpu/isa.h"
 #include "tensor/dtype.h"
+#include "tensor/tensor.h"
 
 namespace kvs::cpu {
 
 // One MatMul's operands: out[n, rows] = x[n, cols] . w[rows, cols]^T.
 struct MatMulArgs {
   DType type = DType::kF32;
+  WeightLayout layout = WeightLayout::kFile;  // kPacked: blocks.h "Packed Q4"
   int64_t rows = 0;
   int64_t cols = 0;
   const uint8_t* w = nullptr;  // rows of w_row_bytes
@@ -41,10 +43,14 @@ int64_t AttentionScratchFloats(int group, int head_dim);
 
 struct KernelTable {
   Isa isa;
+  // Whether matmul_rows reads Q4_0 / Q4_K weights in the packed layout
+  // (pack_q4.h) as well as the file's.
+  bool reads_packed_q4;
   // Quantizes one activation row x[cols] into the layout the kernels for
-  // weight type `wtype` read (ABlockQ8 for Q8_0/Q4_0, ABlockQ8K for
-  // K-quants); ActRowBytes(wtype, cols) bytes.
-  void (*quantize_row)(DType wtype, const float* x, int64_t cols, uint8_t* out);
+  // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
+  // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4);
+  // ActRowBytes(wtype, layout, cols) bytes.
+  void (*quantize_row)(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out);
   // Computes out[t, r] for every t < n and r in [row_begin, row_end).
   void (*matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
   // Attention of query token `token` for KV head `kv_head` (all the query
@@ -55,9 +61,9 @@ struct KernelTable {
   void (*swiglu)(const float* gate, const float* up, int64_t count, float* out);
 };
 
-// Bytes of one quantized activation row for weights of type wtype; 0 for
-// float weight types (their kernels read x directly).
-int64_t ActRowBytes(DType wtype, int64_t cols);
+// Bytes of one quantized activation row for weights of type wtype in
+// `layout`; 0 for float weight types (their kernels read x directly).
+int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols);
 
 const KernelTable& ScalarKernels();
 const KernelTable& Avx2Kernels();

@@ -10,7 +10,7 @@
 namespace kvs::cpu {
 
 const KernelTable& Avx512Kernels() {
-  static constexpr KernelTable kTable = {Isa::kAvx512, avx512::QuantizeRow, avx512::MatMulRows,
+  static constexpr KernelTable kTable = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
                                          avx512::Attention, avx512::SwiGlu};
   return kTable;
 }

@@ -44,7 +44,8 @@ void QuantizeQ8KBlocks(const float* x, int64_t cols, ABlockQ8K* out) {
   }
 }
 
-void QuantizeRowScalar(DType wtype, const float* x, int64_t cols, uint8_t* out) {
+void QuantizeRowScalar(DType wtype, WeightLayout /*file only*/, const float* x, int64_t cols,
+                       uint8_t* out) {
   if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
     QuantizeQ8Blocks(x, cols, reinterpret_cast<ABlockQ8*>(out));
   } else {
@@ -81,16 +82,6 @@ float DotQ4_0(const uint8_t* wrow, const uint8_t* xrow, int64_t cols) {
   return acc;
 }
 
-void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
-  if (j < 4) {
-    *scale = q[j] & 63;
-    *min = q[j + 4] & 63;
-  } else {
-    *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
 float DotQ4K(const uint8_t* wrow, const uint8_t* xrow, int64_t cols) {
   const auto* w = reinterpret_cast<const WBlockQ4K*>(wrow);
   const auto* x = reinterpret_cast<const ABlockQ8K*>(xrow);
@@ -101,7 +92,7 @@ float DotQ4K(const uint8_t* wrow, const uint8_t* xrow, int64_t cols) {
     int32_t msum = 0;
     for (int s = 0; s < 8; ++s) {
       int sc, m;
-      ScaleMinK4(s, w[b].scales, &sc, &m);
+      UnpackScaleMinK4(s, w[b].scales, &sc, &m);
       const uint8_t* q = w[b].qs + 32 * (s / 2);
       const int shift = (s % 2) * 4;
       int32_t dot = 0;
@@ -276,7 +267,10 @@ void MatMulRowsF32Exact(const MatMulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-int64_t ActRowBytes(DType wtype, int64_t cols) {
+int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
+  if (layout == WeightLayout::kPacked) {
+    return (cols + kGroupElems - 1) / kGroupElems * int64_t{sizeof(ABlockQ8x16)};
+  }
   switch (wtype) {
     case DType::kQ8_0:
     case DType::kQ4_0: return cols / kQ8Elems * int64_t{sizeof(ABlockQ8)};
@@ -291,7 +285,7 @@ int64_t AttentionScratchFloats(int group, int head_dim) {
 }
 
 const KernelTable& ScalarKernels() {
-  static constexpr KernelTable kTable = {Isa::kScalar, QuantizeRowScalar, MatMulRowsScalar,
+  static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
                                          AttentionScalar, SwiGluScalar};
   return kTable;
 }

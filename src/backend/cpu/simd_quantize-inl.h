@@ -23,16 +23,16 @@ inline float QuantizeBlock32(const float* xb, int8_t* qs) {
 }
 
 #if defined(__AVX512VNNI__)
-// Q4_0 / Q8_0 activations on AVX-512 VNNI, in groups of g <= kQ4Group blocks (the
+// Q8_0 activations on AVX-512 VNNI, in groups of g <= kQ32Group blocks (the
 // last group of a row may be short), each group 36 g bytes like g ABlockQ8:
 //   float d[g]; uint8 lo[g][16] = x[32k + i] + 128; uint8 hi[g][16] = x[32k + 16 + i] + 128
-// so that the low / high nibbles (Q4_0) or halves (Q8_0) of g weight blocks
-// line up with one contiguous load each (see Q4_0KernelVnni, Q8_0KernelVnni).
-constexpr int kQ4Group = 4;
+// so that the low / high halves of g weight blocks line up with one
+// contiguous load each (see Q8_0KernelVnni).
+constexpr int kQ32Group = 4;
 void QuantizeRowQ32Vnni(const float* x, int64_t cols, uint8_t* out) {
   const int64_t nb = cols / kQ8Elems;
-  for (int64_t b0 = 0; b0 < nb; b0 += kQ4Group) {
-    const int g = nb - b0 < kQ4Group ? static_cast<int>(nb - b0) : kQ4Group;
+  for (int64_t b0 = 0; b0 < nb; b0 += kQ32Group) {
+    const int g = nb - b0 < kQ32Group ? static_cast<int>(nb - b0) : kQ32Group;
     uint8_t* base = out + b0 * int64_t{sizeof(ABlockQ8)};
     for (int k = 0; k < g; ++k) {
       int8_t tmp[kQ8Elems];
@@ -44,11 +44,36 @@ void QuantizeRowQ32Vnni(const float* x, int64_t cols, uint8_t* out) {
     }
   }
 }
+
+// Activations for packed Q4 weights: ABlockQ8x16 groups (blocks.h), the
+// row's last group padded with zero blocks (d = 0, quants 0).
+void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
+  const int64_t nb = cols / kQ8Elems;
+  auto* groups = reinterpret_cast<ABlockQ8x16*>(out);
+  for (int64_t g = 0; g * kGroupBlocks < nb; ++g) {
+    ABlockQ8x16& o = groups[g];
+    alignas(64) int8_t q[kGroupBlocks][kQ8Elems] = {};
+    for (int k = 0; k < kGroupBlocks; ++k) {
+      const int64_t b = g * kGroupBlocks + k;
+      o.d[k] = b < nb ? QuantizeBlock32(x + b * kQ8Elems, q[k]) : 0.0f;
+      int32_t sum = 0;
+      for (int e = 0; e < kQ8Elems; ++e) sum += q[k][e];
+      o.sum[k] = sum;
+      // Dword 4h + i of the block goes to lane k of vector 2i + h.
+      for (int h = 0; h < 2; ++h) {
+        for (int i = 0; i < 4; ++i) std::memcpy(&o.qs[2 * i + h][4 * k], &q[k][16 * h + 4 * i], 4);
+      }
+    }
+  }
+}
 #endif
 
-void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
+void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512VNNI__)
-  if (wtype == DType::kQ4_0 || wtype == DType::kQ8_0) return QuantizeRowQ32Vnni(x, cols, out);
+  if (layout == WeightLayout::kPacked) return QuantizeRowQ8x16(x, cols, out);
+  if (wtype == DType::kQ8_0) return QuantizeRowQ32Vnni(x, cols, out);
+#else
+  (void)layout;
 #endif
   if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
@@ -82,18 +107,6 @@ void QuantizeRow(DType wtype, const float* x, int64_t cols, uint8_t* out) {
       s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
       q[b].bsums[j] = static_cast<int16_t>(_mm_cvtsi128_si32(s));
     }
-#if defined(__AVX512VNNI__)
-    if (wtype == DType::kQ4_K) {
-      // Q4KKernelZ reads each 128 elements as [sub-blocks 0, 2 | 1, 3]
-      // (bsums above stay in element order).
-      for (int h = 0; h < 2; ++h) {
-        int8_t* p = q[b].qs + 128 * h;
-        const __m256i s1 = Load256(p + 32), s2 = Load256(p + 64);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 32), s2);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 64), s1);
-      }
-    }
-#endif
   }
 }
 

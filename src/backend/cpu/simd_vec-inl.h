@@ -169,6 +169,9 @@ inline __m256i DotI16(__m256i acc, __m256i a, __m256i b) {
 
 inline __m256i Load256(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 inline __m128i Load128(const void* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+#if defined(__AVX512F__)
+inline __m512i Load512(const void* p) { return _mm512_loadu_si512(p); }
+#endif
 
 }  // namespace
 }  // namespace kvs::cpu::KVS_SIMD_NS

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/check.h"
 #include "tensor/quant.h"
 
 namespace kvs {
 
 void ReferenceBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
+  KVS_CHECK(w.layout == WeightLayout::kFile) << "the reference reads only the file's layout";
   row_.resize(w.cols);
   // Rows outer so that each weight row is dequantized once for all of x.
   for (int64_t r = 0; r < w.rows; ++r) {
@@ -28,6 +30,7 @@ void ReferenceBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, 
 }
 
 void ReferenceBackend::GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {
+  KVS_CHECK(w.layout == WeightLayout::kFile) << "GetRows reads only the file's layout";
   for (int64_t t = 0; t < n; ++t) DequantizeRow(w.type, w.row(ids[t]), out + t * w.cols, w.cols);
 }
 

@@ -1,0 +1,83 @@
+// CpuBackend MatMul alone, on TinyLlama-sized weight matrices (random
+// values, real shapes), to separate the kernels from the rest of a step.
+//
+//   build/matmul_bench [--benchmark_filter=Q4_0]
+//
+// Reports bytes of weights read per second (decode, n = 1: the figure to
+// hold against bench/read_bandwidth) and multiply-adds per second (n = 64).
+// Each matrix is 32 MiB or more so that decode reads it from DRAM, as in a
+// real step.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "tensor/quant.h"
+
+namespace kvs {
+namespace {
+
+struct Setup {
+  std::unique_ptr<CpuBackend> backend;
+  std::vector<uint8_t> file;
+  PreparedWeights prepared;
+  std::vector<float> x, out;
+};
+
+// rows x cols weights of type t; n activation rows.
+Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads) {
+  Setup s;
+  CpuBackendOptions o;
+  o.n_threads = threads;
+  s.backend = std::move(CpuBackend::Create(o)).value();
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::vector<float> row(cols);
+  s.file.resize(rows * RowBytes(t, cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (float& v : row) v = dist(rng);
+    QuantizeRow(t, row.data(), s.file.data() + r * RowBytes(t, cols), cols);
+  }
+  WeightMatrix w{t, rows, cols, s.file.data()};
+  s.prepared = s.backend->PrepareWeights(w);
+  s.x.resize(n * cols);
+  for (float& v : s.x) v = dist(rng) * 50.0f;
+  s.out.resize(n * rows);
+  return s;
+}
+
+void BM_MatMul(benchmark::State& state, DType t) {
+  const int64_t rows = state.range(0), cols = 2048, n = state.range(1);
+  const int threads = static_cast<int>(state.range(2));
+  Setup s = Make(t, rows, cols, n, threads);
+  for (auto _ : state) {
+    s.backend->MatMul(s.prepared.matrix, s.x.data(), n, s.out.data());
+    benchmark::DoNotOptimize(s.out.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * RowBytes(t, cols)),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * n) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// {rows, n, threads}: a 32000-row classifier (decode, from DRAM) and the
+// FFN up projection (5632 rows) over 64 tokens (prefill).
+void Args(benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2}) {
+    b->Args({131072, 1, threads});
+    b->Args({5632, 64, threads});
+    b->Args({5632, 8, threads});
+  }
+  b->ArgNames({"rows", "n", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK_CAPTURE(BM_MatMul, F16, DType::kF16)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q8_0, DType::kQ8_0)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q4_0, DType::kQ4_0)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q4_K, DType::kQ4_K)->Apply(Args);
+
+}  // namespace
+}  // namespace kvs
+
+BENCHMARK_MAIN();

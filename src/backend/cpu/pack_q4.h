@@ -1,0 +1,22 @@
+// Repacking Q4_0 / Q4_K weight rows into the packed layout the AVX-512 VNNI
+// kernels read (blocks.h, "Packed Q4"): plain byte shuffling, no arithmetic
+// on the weights' values, so a packed matrix holds exactly the file's
+// numbers.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace kvs::cpu {
+
+// Bytes of one packed row of `cols` elements; 0 when `type` has no packed
+// form (anything but Q4_0 and Q4_K).
+int64_t PackedQ4RowBytes(DType type, int64_t cols);
+
+// Packs rows [row_begin, row_end) of w (file layout) into dst, which holds
+// w.rows rows of PackedQ4RowBytes(w.type, w.cols) bytes. Safe to call on
+// disjoint row ranges from several threads.
+void PackQ4Rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8_t* dst);
+
+}  // namespace kvs::cpu
