@@ -1,5 +1,6 @@
 #include "backend/cpu/cpu_backend.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <thread>
@@ -33,6 +34,7 @@ StatusOr<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendOptions
 CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable& kernels)
     : pool_(n_threads),
       kernels_(kernels),
+      slices_(new RowSlice[n_threads]),
       name_("cpu-" + std::string(cpu::IsaName(kernels.isa))) {}
 
 template <class Fn>
@@ -104,18 +106,35 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     kernels_.matmul_rows(a, 0, w.rows);
     return;
   }
-  // Each thread takes a contiguous slice of weight rows (boundaries on
-  // multiples of 4 so that tiles stay full) and every token.
+  // Each thread owns a contiguous slice of rows (boundaries on multiples of
+  // 4 so that tiles stay full) and works through it from the front in
+  // chunks of about kChunkBytes of weights; when its own slice is done it
+  // takes chunks from the others'. A thread's own chunks stay one
+  // sequential stream (what the prefetchers follow); taking over the end of
+  // another slice only evens out the finish when one core runs slower, as
+  // it often does on a shared machine.
+  constexpr int64_t kChunkBytes = 64 << 10;
+  const int nt = pool_.n_threads();
+  for (int t = 0; t < nt; ++t) {
+    slices_[t].next.store((w.rows * t / nt) & ~int64_t{3}, std::memory_order_relaxed);
+    slices_[t].end = t == nt - 1 ? w.rows : (w.rows * (t + 1) / nt) & ~int64_t{3};
+  }
   struct Ctx {
     const cpu::MatMulArgs* a;
     const cpu::KernelTable* k;
-  } ctx{&a, &kernels_};
+    RowSlice* slices;
+    int64_t chunk;
+  } ctx{&a, &kernels_, slices_.get(), std::max<int64_t>(4, (kChunkBytes / a.w_row_bytes) & ~int64_t{3})};
   const Ctx* c = &ctx;
   pool_.Run([c](int t, int nt) {
-    const int64_t rows = c->a->rows;
-    const int64_t begin = (rows * t / nt) & ~int64_t{3};
-    const int64_t end = t == nt - 1 ? rows : (rows * (t + 1) / nt) & ~int64_t{3};
-    if (begin < end) c->k->matmul_rows(*c->a, begin, end);
+    for (int i = 0; i < nt; ++i) {
+      RowSlice& s = c->slices[(t + i) % nt];
+      for (;;) {
+        const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
+        if (begin >= s.end) break;
+        c->k->matmul_rows(*c->a, begin, std::min(s.end, begin + c->chunk));
+      }
+    }
   });
 }
 

@@ -19,6 +19,7 @@
 // allocate: scratch grows to the largest call seen and stays.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,8 +71,15 @@ class CpuBackend final : public Backend {
   template <class Fn>
   void ParallelFor(int64_t n, int64_t cost_per_item, const Fn& fn);
 
+  // One thread's share of a MatMul's rows: [next, end), taken in chunks.
+  struct alignas(64) RowSlice {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+
   ThreadPool pool_;
   const cpu::KernelTable& kernels_;
+  std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
   std::vector<uint8_t> xq_;         // quantized activations [n, ActRowBytes]
   std::vector<float> attn_scratch_;  // per thread AttentionScratchFloats
