@@ -60,6 +60,10 @@ class GgufFile {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* FindTensor(std::string_view name) const;
+  // MappedFile::DropPages when the bytes are a file mapping; else nothing.
+  void DropPages(const void* p, size_t n) const {
+    if (mapping_) mapping_->DropPages(p, n);
+  }
 
  private:
   GgufFile() = default;

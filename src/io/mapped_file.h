@@ -30,6 +30,12 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Tells the kernel that [p, p + n) will not be read for a while: the whole
+  // pages inside it leave this process's memory (the page cache keeps them;
+  // a later read maps them back in). For data a caller has copied out, e.g.
+  // weights a backend repacked. Bytes outside the mapping are ignored.
+  void DropPages(const void* p, size_t n) const;
+
  private:
   MappedFile(std::string path, const uint8_t* data, size_t size)
       : path_(std::move(path)), data_(data), size_(size) {}

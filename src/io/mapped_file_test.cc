@@ -27,6 +27,29 @@ TEST(MappedFileTest, MapsContents) {
   std::remove(path.c_str());
 }
 
+// Dropped pages read back the file's bytes (they must not come back as
+// zeros, as an anonymous mapping's would), whatever the range's alignment,
+// and a range reaching outside the mapping is clipped.
+TEST(MappedFileTest, DroppedPagesReadBackTheFile) {
+  const std::string path = TempPath("drop");
+  std::string bytes(5 * 4096 + 123, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>('a' + i % 26);
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+  }
+  auto file = MappedFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  const uint8_t* d = (*file)->data();
+  auto contents = [&] { return std::string(reinterpret_cast<const char*>(d), (*file)->size()); };
+  ASSERT_EQ(contents(), bytes);
+  (*file)->DropPages(d + 100, 3 * 4096);
+  EXPECT_EQ(contents(), bytes);
+  (*file)->DropPages(d, bytes.size() + 16384);
+  EXPECT_EQ(contents(), bytes);
+  std::remove(path.c_str());
+}
+
 TEST(MappedFileTest, EmptyFile) {
   const std::string path = TempPath("empty");
   { std::ofstream out(path, std::ios::binary); }

@@ -45,6 +45,12 @@ class ModelFile {
   const GgufFile* gguf() const { return gguf_.get(); }  // null for llama2.c
   std::string format() const { return gguf_ ? "gguf" : "llama2c"; }
   const std::string& path() const { return path_; }
+  // Drops [p, p + n) of the file's bytes from memory until they are read
+  // again (MappedFile::DropPages); for tensors a backend has copied.
+  void DropPages(const void* p, size_t n) const {
+    if (gguf_) gguf_->DropPages(p, n);
+    if (mapping_) mapping_->DropPages(p, n);
+  }
 
  private:
   ModelFile() = default;

@@ -9,8 +9,13 @@ LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage*
     : model_(model), backend_(backend), kv_(kv), weights_(model->weights()) {
   auto prepare = [this](WeightMatrix* m) {
     PreparedWeights p = backend_->PrepareWeights(*m);
-    *m = p.matrix;
-    if (p.storage) prepared_.push_back(std::move(p));
+    if (p.storage) {
+      // The file's copy is not read again (GetRows reads token_embd, whose
+      // pages fault back in if it was this matrix): do not keep both.
+      model_->file().DropPages(m->data, static_cast<size_t>(m->rows * m->row_bytes()));
+      *m = p.matrix;
+      prepared_.push_back(std::move(p));
+    }
   };
   for (LlamaLayerWeights& lw : weights_.layers) {
     for (WeightMatrix* m : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) prepare(m);
