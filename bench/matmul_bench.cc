@@ -40,7 +40,7 @@ Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads) {
     QuantizeRow(t, row.data(), s.file.data() + r * RowBytes(t, cols), cols);
   }
   WeightMatrix w{t, rows, cols, s.file.data()};
-  s.prepared = s.backend->PrepareWeights(w);
+  s.prepared = s.backend->PrepareWeights({&w, 1});
   s.x.resize(n * cols);
   for (float& v : s.x) v = dist(rng) * 50.0f;
   s.out.resize(n * rows);
@@ -52,7 +52,7 @@ void BM_MatMul(benchmark::State& state, DType t) {
   const int threads = static_cast<int>(state.range(2));
   Setup s = Make(t, rows, cols, n, threads);
   for (auto _ : state) {
-    s.backend->MatMul(s.prepared.matrix, s.x.data(), n, s.out.data());
+    s.backend->MatMul(s.prepared.matrices[0], s.x.data(), n, s.out.data());
     benchmark::DoNotOptimize(s.out.data());
   }
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * RowBytes(t, cols)),
@@ -66,6 +66,7 @@ void BM_MatMul(benchmark::State& state, DType t) {
 void Args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
     b->Args({131072, 1, threads});
+    b->Args({2048, 1, threads});
     b->Args({5632, 64, threads});
     b->Args({5632, 8, threads});
   }

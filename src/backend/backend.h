@@ -13,8 +13,11 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -45,11 +48,11 @@ struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 
-// A weight matrix as a backend's MatMul reads it fastest, and the memory
-// behind it when the backend had to repack it (empty when `matrix` is the
-// file's own view).
+// Weight matrices as a backend's MatMul reads them fastest, and the memory
+// behind them when the backend made its own copy (null when `matrices` are
+// the file's own views).
 struct PreparedWeights {
-  WeightMatrix matrix;
+  std::vector<WeightMatrix> matrices;
   std::unique_ptr<uint8_t, FreeDeleter> storage;
 };
 
@@ -58,10 +61,17 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
 
-  // Called once per weight matrix at load: returns the view MatMul should
-  // be given (the same numbers, possibly repacked into storage the result
-  // owns). GetRows takes only file-layout matrices. MatMul accepts both.
-  virtual PreparedWeights PrepareWeights(const WeightMatrix& w) { return {w, nullptr}; }
+  // Called once at load with every MatMul matrix of a model: returns, in
+  // the same order, the views MatMul should be given (the same numbers,
+  // possibly copied or repacked into storage the result owns). Calls
+  // copied(i) as soon as matrix i has been copied, so that the caller can
+  // release its source before the next is read. GetRows takes only
+  // file-layout matrices; MatMul accepts both.
+  virtual PreparedWeights PrepareWeights(std::span<const WeightMatrix> ws,
+                                         const std::function<void(size_t)>& copied = nullptr) {
+    (void)copied;
+    return {std::vector<WeightMatrix>(ws.begin(), ws.end()), nullptr};
+  }
 
   // out[n, w.rows] = x[n, w.cols] . w^T
   virtual void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) = 0;

@@ -107,10 +107,11 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
   auto fast = MakeCpu(GetParam(), 3);
   for (const MatMulCase& c : kMatMulCases) {
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
-    PreparedWeights prepared = fast->PrepareWeights(w.m);
-    ASSERT_EQ(prepared.storage != nullptr, PacksQ4(GetParam(), c.type)) << DTypeName(c.type);
+    PreparedWeights prepared = fast->PrepareWeights({&w.m, 1});
+    const WeightMatrix& packed = prepared.matrices[0];
+    ASSERT_EQ(packed.layout == WeightLayout::kPacked, PacksQ4(GetParam(), c.type)) << DTypeName(c.type);
     for (int64_t n : {1, 3, 17})
-    for (const WeightMatrix* m : {&w.m, &prepared.matrix}) {
+    for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
       SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n) +
                    (m->layout == WeightLayout::kPacked ? " packed" : ""));
       // Varied magnitudes per column so that block scales differ.
@@ -159,7 +160,8 @@ TEST_P(BackendOpsTest, QuantizedMatMulIsTightOnExactlyQuantizableInput) {
   for (const MatMulCase& c : kMatMulCases) {
     if (!IsQuantized(c.type)) continue;
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
-    PreparedWeights prepared = fast->PrepareWeights(w.m);
+    PreparedWeights prepared = fast->PrepareWeights({&w.m, 1});
+    const WeightMatrix& packed = prepared.matrices[0];
     const int64_t n = 4;
     std::vector<float> x(n * c.cols);
     for (int64_t j = 0; j < n * c.cols; ++j) {
@@ -167,7 +169,7 @@ TEST_P(BackendOpsTest, QuantizedMatMulIsTightOnExactlyQuantizableInput) {
     }
     std::vector<float> want(n * c.rows);
     ref.MatMul(w.m, x.data(), n, want.data());
-    for (const WeightMatrix* m : {&w.m, &prepared.matrix}) {
+    for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
       SCOPED_TRACE(std::string(DTypeName(c.type)) + (m->layout == WeightLayout::kPacked ? " packed" : ""));
       std::vector<float> got(n * c.rows, NAN);
       fast->MatMul(*m, x.data(), n, got.data());
@@ -192,8 +194,9 @@ TEST_P(BackendOpsTest, MatMulIsBatchInvariantBitForBit) {
   for (const MatMulCase& c : kMatMulCases) {
     SCOPED_TRACE(DTypeName(c.type));
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
-    PreparedWeights prepared = three->PrepareWeights(w.m);
-    for (const WeightMatrix* m : {&w.m, &prepared.matrix}) {
+    PreparedWeights prepared = three->PrepareWeights({&w.m, 1});
+    const WeightMatrix& packed = prepared.matrices[0];
+    for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
     SCOPED_TRACE(m->layout == WeightLayout::kPacked ? "packed" : "file layout");
     const int64_t n = 17;
     std::vector<float> x = RandomFloats(rng, n * c.cols, -3.0f, 3.0f);

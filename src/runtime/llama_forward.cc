@@ -7,20 +7,20 @@ namespace kvs {
 
 LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage* kv)
     : model_(model), backend_(backend), kv_(kv), weights_(model->weights()) {
-  auto prepare = [this](WeightMatrix* m) {
-    PreparedWeights p = backend_->PrepareWeights(*m);
-    if (p.storage) {
-      // The file's copy is not read again (GetRows reads token_embd, whose
-      // pages fault back in if it was this matrix): do not keep both.
-      model_->file().DropPages(m->data, static_cast<size_t>(m->rows * m->row_bytes()));
-      *m = p.matrix;
-      prepared_.push_back(std::move(p));
-    }
-  };
+  std::vector<WeightMatrix*> mats;
   for (LlamaLayerWeights& lw : weights_.layers) {
-    for (WeightMatrix* m : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) prepare(m);
+    for (WeightMatrix* m : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) mats.push_back(m);
   }
-  prepare(&weights_.output);
+  mats.push_back(&weights_.output);
+  std::vector<WeightMatrix> in;
+  for (WeightMatrix* m : mats) in.push_back(*m);
+  // The file's copy of a matrix the backend copied is not read again
+  // (GetRows reads token_embd, whose pages fault back in if it was one of
+  // them): release it at once, so that loading never holds both.
+  prepared_ = backend_->PrepareWeights(in, [&](size_t i) {
+    model_->file().DropPages(in[i].data, static_cast<size_t>(in[i].rows * in[i].row_bytes()));
+  });
+  for (size_t i = 0; i < mats.size(); ++i) *mats[i] = prepared_.matrices[i];
 }
 
 void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {

@@ -3,8 +3,8 @@
 // description of the model's arithmetic; every op runs on the Backend.
 //
 // Ownership: borrows the model, backend and KV storage; owns the weight
-// matrices the backend repacked for itself (PrepareWeights, once, in the
-// constructor) and scratch
+// matrices the backend copied or repacked for itself (PrepareWeights, once,
+// in the constructor) and scratch
 // activations sized for the largest batch seen (grown only when a batch is
 // larger than any before, so the steady-state step does not allocate).
 // Thread-safety: one caller at a time.
@@ -37,7 +37,7 @@ class LlamaForward {
   // The model's weights with every MatMul matrix as the backend prepared it
   // (token_embd stays the file's view: GetRows reads it).
   LlamaWeights weights_;
-  std::vector<PreparedWeights> prepared_;  // owns the repacked storage
+  PreparedWeights prepared_;  // owns the backend's copies
 
   std::vector<float> x_;       // [n, dim] residual stream
   std::vector<float> xb_;      // [n, dim] normed input / sublayer output

@@ -47,9 +47,11 @@ class CpuBackend final : public Backend {
   cpu::Isa isa() const { return kernels_.isa; }
   int n_threads() const { return pool_.n_threads(); }
 
-  // Q4_0 / Q4_K become the packed layout (pack_q4.h) where the kernels
-  // read it (AVX-512 VNNI); other matrices are returned as they are.
-  PreparedWeights PrepareWeights(const WeightMatrix& w) override;
+  // Copies every matrix into one huge-page arena (see the .cc for why);
+  // Q4_0 / Q4_K become the packed layout (pack_q4.h) where the kernels read
+  // it (AVX-512 VNNI). Matrices already packed are returned as they are.
+  PreparedWeights PrepareWeights(std::span<const WeightMatrix> ws,
+                                 const std::function<void(size_t)>& copied = nullptr) override;
   void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) override;
   void GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) override;
   void RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
