@@ -186,7 +186,7 @@ int Bench(const BenchOptions& opt) {
     if (opt.batch > 0 && opt.n_gen > 0) {
       const double t0 = Now();
       for (int i = 0; i < opt.n_gen; ++i) rig.Step(opt.batch, random_tokens(opt.batch), i);
-      bg.push_back(double{opt.batch} * opt.n_gen / (Now() - t0));
+      bg.push_back(static_cast<double>(opt.batch) * opt.n_gen / (Now() - t0));
     }
   }
   const Stat spp = Summarize(pp), stg = Summarize(tg), sbg = Summarize(bg);
