@@ -23,6 +23,23 @@ inline void Prefetch(const void* p) {
   _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
 }
 
+// p[i] = row first + i of an array of stride-byte rows: a tile's weight
+// rows or activation rows.
+template <class T, int N>
+inline __attribute__((always_inline)) void TileRows(const uint8_t* base, int64_t first, int64_t stride,
+                                                    const T* (&p)[N]) {
+  KVS_UNROLL
+  for (int i = 0; i < N; ++i) p[i] = reinterpret_cast<const T*>(base + (first + i) * stride);
+}
+
+template <class V, int R, int C>
+inline __attribute__((always_inline)) void SetAll(V (&acc)[R][C], V v) {
+  KVS_UNROLL
+  for (int r = 0; r < R; ++r)
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) acc[r][c] = v;
+}
+
 #if defined(__AVX512F__)
 constexpr int kWide = 1;  // 32 vector registers
 #else
@@ -57,15 +74,10 @@ struct Q32Kernel {
     using Block = typename U::Block;
     const Block* w[R];
     const ABlockQ8* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(a.w + (row + r) * a.w_row_bytes);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8*>(a.xq + (tok + c) * a.xq_row_bytes);
+    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    SetAll(acc, _mm256_setzero_ps());
     const int64_t nb = a.cols / kQ8Elems;
     for (int64_t b = 0; b < nb; ++b) {
       __m256i wq[R], wabs[R];
@@ -199,15 +211,10 @@ struct Q32KernelVnni {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const uint8_t* w[R];
     const uint8_t* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = a.w + (row + r) * a.w_row_bytes;
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = a.xq + (tok + c) * a.xq_row_bytes;
+    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    SetAll(acc, _mm512_setzero_ps());
     const int64_t nb = a.cols / kQ8Elems;
     // Whole groups, then the short last one: the tail's masked loads stay
     // out of the main loop (folding them into it cost ~12% of prefill).
@@ -244,16 +251,12 @@ struct Q4KKernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const WBlockQ4K* w[R];
     const ABlockQ8K* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ4K*>(a.w + (row + r) * a.w_row_bytes);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
+    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
     float acc_min[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps(), acc_min[r][c] = 0.0f;
+    SetAll(acc, _mm256_setzero_ps());
+    SetAll(acc_min, 0.0f);
     const __m256i m4 = _mm256_set1_epi8(15);
     const int64_t nb = a.cols / kQKElems;
     for (int64_t b = 0; b < nb; ++b) {
@@ -356,15 +359,10 @@ struct PackedQ4Kernel {
     using Group = typename P::Group;
     const Group* w[R];
     const ABlockQ8x16* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Group*>(a.w + (row + r) * a.w_row_bytes);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8x16*>(a.xq + (tok + c) * a.xq_row_bytes);
+    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    SetAll(acc, _mm512_setzero_ps());
     const __m512i m4 = _mm512_set1_epi8(15);
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
@@ -435,15 +433,10 @@ struct Q6KKernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const WBlockQ6K* w[R];
     const ABlockQ8K* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WBlockQ6K*>(a.w + (row + r) * a.w_row_bytes);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = reinterpret_cast<const ABlockQ8K*>(a.xq + (tok + c) * a.xq_row_bytes);
+    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    SetAll(acc, _mm256_setzero_ps());
     const __m256i m4 = _mm256_set1_epi8(15);
     const __m256i m3 = _mm256_set1_epi8(3);
     const int64_t nb = a.cols / kQKElems;
@@ -531,15 +524,10 @@ struct HalfKernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
     const uint16_t* w[R];
     const float* x[C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const uint16_t*>(a.w + (row + r) * a.w_row_bytes);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = a.x + (tok + c) * a.cols;
+    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(reinterpret_cast<const uint8_t*>(a.x), tok, a.cols * int64_t{sizeof(float)}, x);
     VF acc[R][C];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = VZero();
+    SetAll(acc, VZero());
     int64_t j = 0;
     for (; j + kW <= a.cols; j += kW) {
       VF wv[R];

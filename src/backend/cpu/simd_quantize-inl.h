@@ -12,13 +12,15 @@ namespace {
 
 // ---------------------------------------------------------------- quantize x
 
-// Quantizes one 32-element block: d and the rounded int8 values.
-inline float QuantizeBlock32(const float* xb, int8_t* qs) {
+// Quantizes one kN-element block: returns d and writes the rounded int8
+// values, |qs| <= 127.
+template <int kN>
+inline float QuantizeBlock(const float* xb, int8_t* qs) {
   VF m = VZero();
-  for (int i = 0; i < kQ8Elems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
+  for (int i = 0; i < kN; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
   const float d = VHmax(m) / 127.0f;
   const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
-  for (int i = 0; i < kQ8Elems; i += kW) VStoreI8(qs + i, VMul(VLoad(xb + i), id));
+  for (int i = 0; i < kN; i += kW) VStoreI8(qs + i, VMul(VLoad(xb + i), id));
   return d;
 }
 
@@ -36,7 +38,7 @@ void QuantizeRowQ32Vnni(const float* x, int64_t cols, uint8_t* out) {
     uint8_t* base = out + b0 * int64_t{sizeof(ABlockQ8)};
     for (int k = 0; k < g; ++k) {
       int8_t tmp[kQ8Elems];
-      const float d = QuantizeBlock32(x + (b0 + k) * kQ8Elems, tmp);
+      const float d = QuantizeBlock<kQ8Elems>(x + (b0 + k) * kQ8Elems, tmp);
       std::memcpy(base + 4 * k, &d, sizeof(float));
       const __m256i v = _mm256_xor_si256(Load256(tmp), _mm256_set1_epi8(-128));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(base + 4 * g + 16 * k), _mm256_castsi256_si128(v));
@@ -55,7 +57,7 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
     alignas(64) int8_t q[kGroupBlocks][kQ8Elems] = {};
     for (int k = 0; k < kGroupBlocks; ++k) {
       const int64_t b = g * kGroupBlocks + k;
-      o.d[k] = b < nb ? QuantizeBlock32(x + b * kQ8Elems, q[k]) : 0.0f;
+      o.d[k] = b < nb ? QuantizeBlock<kQ8Elems>(x + b * kQ8Elems, q[k]) : 0.0f;
       int32_t sum = 0;
       for (int e = 0; e < kQ8Elems; ++e) sum += q[k][e];
       o.sum[k] = sum;
@@ -77,26 +79,12 @@ void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols,
 #endif
   if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
-    for (int64_t b = 0; b < cols / kQ8Elems; ++b) {
-      const float* xb = x + b * kQ8Elems;
-      VF m = VZero();
-      for (int i = 0; i < kQ8Elems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
-      const float d = VHmax(m) / 127.0f;
-      const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
-      q[b].d = d;
-      for (int i = 0; i < kQ8Elems; i += kW) VStoreI8(q[b].qs + i, VMul(VLoad(xb + i), id));
-    }
+    for (int64_t b = 0; b < cols / kQ8Elems; ++b) q[b].d = QuantizeBlock<kQ8Elems>(x + b * kQ8Elems, q[b].qs);
     return;
   }
   auto* q = reinterpret_cast<ABlockQ8K*>(out);
   for (int64_t b = 0; b < cols / kQKElems; ++b) {
-    const float* xb = x + b * kQKElems;
-    VF m = VZero();
-    for (int i = 0; i < kQKElems; i += kW) m = VMax(m, VAbs(VLoad(xb + i)));
-    const float d = VHmax(m) / 127.0f;
-    const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
-    q[b].d = d;
-    for (int i = 0; i < kQKElems; i += kW) VStoreI8(q[b].qs + i, VMul(VLoad(xb + i), id));
+    q[b].d = QuantizeBlock<kQKElems>(x + b * kQKElems, q[b].qs);
     KVS_UNROLL
     for (int j = 0; j < kQKElems / 16; ++j) {
       // 16 int8 -> int16, summed in a fixed order.
