@@ -13,6 +13,9 @@
 namespace kvs {
 namespace {
 
+// Weight bytes per chunk that a MatMul thread claims at a time.
+constexpr int64_t kChunkBytes = 64 << 10;
+
 // Below this much work (elements touched) a parallel section costs more in
 // wake-ups than it saves.
 constexpr int64_t kMinParallelWork = 1 << 15;
@@ -128,7 +131,9 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       }
     });
   }
-  if (pool_.n_threads() == 1 || w.rows * w.cols * n < kMinParallelWork) {
+  const int nt = w.rows * w.cols * n < kMinParallelWork ? 1 : pool_.n_threads();
+  if (n == 1) return MatVec(a, nt);
+  if (nt == 1) {
     kernels_.matmul_rows(a, 0, w.rows);
     return;
   }
@@ -139,8 +144,6 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // sequential stream (what the prefetchers follow); taking over the end of
   // another slice only evens out the finish when one core runs slower, as
   // it often does on a shared machine.
-  constexpr int64_t kChunkBytes = 64 << 10;
-  const int nt = pool_.n_threads();
   for (int t = 0; t < nt; ++t) {
     slices_[t].next.store((w.rows * t / nt) & ~int64_t{3}, std::memory_order_relaxed);
     slices_[t].end = t == nt - 1 ? w.rows : (w.rows * (t + 1) / nt) & ~int64_t{3};
@@ -162,6 +165,46 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       }
     }
   });
+}
+
+void CpuBackend::MatVec(const cpu::MatMulArgs& a, int nt) {
+  // Thread t owns rows [b, e) = [rows * t / nt, rows * (t + 1) / nt) and
+  // reads them as two streams, the front half [b, b + h) and the back half
+  // [b + h, b + 2h) (kernels.h: one core reads two streams faster than
+  // one); when e - b is odd the last row goes on its own. Chunks pair rows
+  // [i, i + k) with [i + h, i + h + k); a thread done with its own slice
+  // takes chunks from the others' as in MatMul.
+  for (int t = 0; t < nt; ++t) {
+    const int64_t b = a.rows * t / nt, e = a.rows * (t + 1) / nt;
+    slices_[t].next.store(b, std::memory_order_relaxed);
+    slices_[t].end = b + (e - b) / 2;
+    slices_[t].step = (e - b) / 2;
+  }
+  struct Ctx {
+    const cpu::MatMulArgs* a;
+    const cpu::KernelTable* k;
+    RowSlice* slices;
+    int64_t chunk;
+  } ctx{&a, &kernels_, slices_.get(), std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)};
+  const Ctx* c = &ctx;
+  auto work = [c](int t, int nt) {
+    const int64_t rows = c->a->rows;
+    const int64_t b = rows * t / nt, e = rows * (t + 1) / nt;
+    if ((e - b) % 2 != 0) c->k->matmul_rows(*c->a, e - 1, e);
+    for (int i = 0; i < nt; ++i) {
+      RowSlice& s = c->slices[(t + i) % nt];
+      for (;;) {
+        const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
+        if (begin >= s.end) break;
+        c->k->matvec_two_streams(*c->a, begin, begin + s.step, std::min(s.end - begin, c->chunk));
+      }
+    }
+  };
+  if (nt == 1) {
+    work(0, 1);
+  } else {
+    pool_.Run(work);
+  }
 }
 
 void CpuBackend::GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) {

@@ -280,13 +280,19 @@ int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
   }
 }
 
+// No streams to overlap in scalar code: the two ranges one after the other.
+void MatVecTwoStreamsScalar(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+  MatMulRowsScalar(a, first, first + count);
+  MatMulRowsScalar(a, second, second + count);
+}
+
 int64_t AttentionScratchFloats(int group, int head_dim) {
   return int64_t{group} * head_dim + int64_t{group} * kAttnChunk + 2 * int64_t{group};
 }
 
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
-                                         AttentionScalar, SwiGluScalar};
+                                         MatVecTwoStreamsScalar, AttentionScalar, SwiGluScalar};
   return kTable;
 }
 

@@ -11,9 +11,10 @@ namespace kvs::cpu::KVS_SIMD_NS {
 namespace {
 
 // ---------------------------------------------------------------- tiles
-// Each Tile<R, C>(a, row, tok) computes out[tok + c, row + r] for r < R,
-// c < C. Each kernel type also names its tile shapes: kR x kC for n > 1,
-// kRDecode x 1 for n == 1.
+// Each Tile<R, C>(a, row, tok, step) computes out[tok + c, row + r * step]
+// for r < R, c < C. Each kernel type names its tile shape for n > 1,
+// kR x kC (step 1); decode (n == 1) takes Tile<2, 1> with rows far apart
+// (MatVecTwoStreams).
 
 // Software prefetch distance along each weight row. Measured here: without
 // it a decode matvec from DRAM ran at a fixed ~800 cycles per row whatever
@@ -23,13 +24,12 @@ inline void Prefetch(const void* p) {
   _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
 }
 
-// p[i] = row first + i of an array of stride-byte rows: a tile's weight
-// rows or activation rows.
+// p[i] = row first + i * step of an array of stride-byte rows.
 template <class T, int N>
 inline __attribute__((always_inline)) void TileRows(const uint8_t* base, int64_t first, int64_t stride,
-                                                    const T* (&p)[N]) {
+                                                    const T* (&p)[N], int64_t step = 1) {
   KVS_UNROLL
-  for (int i = 0; i < N; ++i) p[i] = reinterpret_cast<const T*>(base + (first + i) * stride);
+  for (int i = 0; i < N; ++i) p[i] = reinterpret_cast<const T*>(base + (first + i * step) * stride);
 }
 
 template <class V, int R, int C>
@@ -67,14 +67,13 @@ template <class U>
 struct Q32Kernel {
   static constexpr int kR = kWide ? 4 : 2;
   static constexpr int kC = kWide ? 4 : 3;
-  static constexpr int kRDecode = 1;
 
   template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     using Block = typename U::Block;
     const Block* w[R];
     const ABlockQ8* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
     SetAll(acc, _mm256_setzero_ps());
@@ -103,7 +102,7 @@ struct Q32Kernel {
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]);
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = Hsum8(acc[r][c]);
   }
 };
 
@@ -166,7 +165,6 @@ template <class Loader>
 struct Q32KernelVnni {
   static constexpr int kR = 2;
   static constexpr int kC = 8;
-  static constexpr int kRDecode = 1;
 
   // One group of g blocks starting at block b (g == kQ32Group when kFull);
   // w[r] points at row r's first weight block, x[c] at token c's activations.
@@ -208,10 +206,10 @@ struct Q32KernelVnni {
   }
 
   template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     const uint8_t* w[R];
     const uint8_t* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
     SetAll(acc, _mm512_setzero_ps());
@@ -224,7 +222,7 @@ struct Q32KernelVnni {
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
   }
 };
 using Q8_0KernelVnni = Q32KernelVnni<Q8_0GroupLoader>;
@@ -245,13 +243,12 @@ inline void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
 struct Q4KKernel {
   static constexpr int kR = kWide ? 2 : 1;
   static constexpr int kC = kWide ? 4 : 3;
-  static constexpr int kRDecode = 1;
 
   template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     const WBlockQ4K* w[R];
     const ABlockQ8K* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
     float acc_min[R][C];
@@ -314,7 +311,7 @@ struct Q4KKernel {
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
       for (int r = 0; r < R; ++r)
-        a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]) - acc_min[r][c];
+        a.out[(tok + c) * a.rows + row + r * step] = Hsum8(acc[r][c]) - acc_min[r][c];
   }
 };
 
@@ -352,14 +349,13 @@ template <class P>
 struct PackedQ4Kernel {
   static constexpr int kR = 4;
   static constexpr int kC = 3;
-  static constexpr int kRDecode = 1;
 
   template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     using Group = typename P::Group;
     const Group* w[R];
     const ABlockQ8x16* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
     SetAll(acc, _mm512_setzero_ps());
@@ -417,7 +413,7 @@ struct PackedQ4Kernel {
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
   }
 };
 #endif
@@ -427,13 +423,12 @@ struct PackedQ4Kernel {
 struct Q6KKernel {
   static constexpr int kR = kWide ? 2 : 1;
   static constexpr int kC = 2;
-  static constexpr int kRDecode = 1;
 
   template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     const WBlockQ6K* w[R];
     const ABlockQ8K* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
     SetAll(acc, _mm256_setzero_ps());
@@ -497,7 +492,7 @@ struct Q6KKernel {
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = Hsum8(acc[r][c]);
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = Hsum8(acc[r][c]);
   }
 };
 
@@ -518,13 +513,12 @@ template <class L>
 struct HalfKernel {
   static constexpr int kR = kWide ? 4 : 2;
   static constexpr int kC = 4;
-  static constexpr int kRDecode = 4;
 
   template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok) {
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     const uint16_t* w[R];
     const float* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w);
+    TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(reinterpret_cast<const uint8_t*>(a.x), tok, a.cols * int64_t{sizeof(float)}, x);
     VF acc[R][C];
     SetAll(acc, VZero());
@@ -555,7 +549,7 @@ struct HalfKernel {
     KVS_UNROLL
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r] = VHsum(acc[r][c]);
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
   }
 };
 
@@ -570,13 +564,7 @@ constexpr int64_t kFloatTokenChunk = 64;
 
 template <class K>
 void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
-  constexpr int R = K::kR, C = K::kC, RD = K::kRDecode;
-  if (a.n == 1) {
-    int64_t r = r0;
-    for (; r + RD <= r1; r += RD) K::template Tile<RD, 1>(a, r, 0);
-    for (; r < r1; ++r) K::template Tile<1, 1>(a, r, 0);
-    return;
-  }
+  constexpr int R = K::kR, C = K::kC;
   int64_t chunk = a.xq != nullptr ? kActBudget / a.xq_row_bytes / C * C : kFloatTokenChunk;
   if (chunk < C) chunk = C;
   for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
@@ -595,28 +583,59 @@ void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
+template <class K>
+void RunTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) K::template Tile<2, 1>(a, first + i, 0, second - first);
+}
+
+// Calls Run<Kernel>::Go(a, args...) for a's weight type and layout; F32 is
+// the callers' (the reference's exact order, MatMulRowsF32Exact).
+template <template <class> class Run, class... Args>
+void Dispatch(const MatMulArgs& a, Args... args) {
   switch (a.type) {
-    case DType::kF32: return MatMulRowsF32Exact(a, r0, r1);
-    case DType::kF16: return RunTiles<HalfKernel<LoadF16>>(a, r0, r1);
-    case DType::kBF16: return RunTiles<HalfKernel<LoadBF16>>(a, r0, r1);
+    case DType::kF32: return;
+    case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
+    case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
 #if defined(__AVX512VNNI__)
-    case DType::kQ8_0: return RunTiles<Q8_0KernelVnni>(a, r0, r1);
+    case DType::kQ8_0: return Run<Q8_0KernelVnni>::Go(a, args...);
 #else
-    case DType::kQ8_0: return RunTiles<Q32Kernel<UnpackQ8_0>>(a, r0, r1);
+    case DType::kQ8_0: return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
 #endif
     case DType::kQ4_0:
 #if defined(__AVX512VNNI__)
-      if (a.layout == WeightLayout::kPacked) return RunTiles<PackedQ4Kernel<PackedQ4_0>>(a, r0, r1);
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_0>>::Go(a, args...);
 #endif
-      return RunTiles<Q32Kernel<UnpackQ4_0>>(a, r0, r1);
+      return Run<Q32Kernel<UnpackQ4_0>>::Go(a, args...);
     case DType::kQ4_K:
 #if defined(__AVX512VNNI__)
-      if (a.layout == WeightLayout::kPacked) return RunTiles<PackedQ4Kernel<PackedQ4K>>(a, r0, r1);
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4K>>::Go(a, args...);
 #endif
-      return RunTiles<Q4KKernel>(a, r0, r1);
-    case DType::kQ6_K: return RunTiles<Q6KKernel>(a, r0, r1);
+      return Run<Q4KKernel>::Go(a, args...);
+    case DType::kQ6_K: return Run<Q6KKernel>::Go(a, args...);
   }
+}
+template <class K>
+struct TilesRunner {
+  static void Go(const MatMulArgs& a, int64_t r0, int64_t r1) { RunTiles<K>(a, r0, r1); }
+};
+template <class K>
+struct TwoStreamsRunner {
+  static void Go(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+    RunTwoStreams<K>(a, first, second, count);
+  }
+};
+
+void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
+  if (a.type == DType::kF32) return MatMulRowsF32Exact(a, r0, r1);
+  Dispatch<TilesRunner>(a, r0, r1);
+}
+
+void MatVecTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+  if (a.type == DType::kF32) {
+    MatMulRowsF32Exact(a, first, first + count);
+    return MatMulRowsF32Exact(a, second, second + count);
+  }
+  Dispatch<TwoStreamsRunner>(a, first, second, count);
 }
 
 }  // namespace
