@@ -21,6 +21,23 @@ LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage*
     model_->file().DropPages(in[i].data, static_cast<size_t>(in[i].rows * in[i].row_bytes()));
   });
   for (size_t i = 0; i < mats.size(); ++i) *mats[i] = prepared_.matrices[i];
+  for (const LlamaLayerWeights& lw : weights_.layers) {
+    fused_.push_back({Concat({&lw.wq, &lw.wk, &lw.wv}), Concat({&lw.w_gate, &lw.w_up})});
+  }
+}
+
+std::optional<WeightMatrix> LlamaForward::Concat(std::initializer_list<const WeightMatrix*> ms) {
+  const WeightMatrix& first = **ms.begin();
+  WeightMatrix all = first;
+  all.rows = 0;
+  for (const WeightMatrix* m : ms) {
+    if (m->type != first.type || m->cols != first.cols || m->layout != first.layout ||
+        m->row_bytes() != first.row_bytes() || m->data != first.row(all.rows)) {
+      return std::nullopt;
+    }
+    all.rows += m->rows;
+  }
+  return all;
 }
 
 void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
@@ -30,12 +47,9 @@ void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
   };
   grow(x_, n * hp.dim);
   grow(xb_, n * hp.dim);
-  grow(q_, n * hp.dim);
-  grow(k_, n * model_->kv_dim());
-  grow(v_, n * model_->kv_dim());
+  grow(qkv_, n * (hp.dim + 2 * model_->kv_dim()));
   grow(att_, n * hp.dim);
-  grow(gate_, n * hp.hidden_dim);
-  grow(up_, n * hp.hidden_dim);
+  grow(gate_up_, n * 2 * hp.hidden_dim);
   grow(last_, n_logit_rows * hp.dim);
   grow(logits_, n_logit_rows * hp.n_vocab);
 }
@@ -49,9 +63,14 @@ const float* LlamaForward::Run(Batch& batch) {
   const int64_t kv_dim = model_->kv_dim();
   Reserve(n, n_out);
   batch.ComputeSlots(kv_->block_size());
+  float* q = qkv_.data();         // [n, n_heads, head_dim]
+  float* k = q + n * hp.dim;      // [n, n_kv_heads, head_dim]
+  float* v = k + n * kv_dim;      // [n, n_kv_heads, head_dim]
+  float* gate = gate_up_.data();  // [n, hidden_dim]
+  float* up = gate + n * hp.hidden_dim;
 
   PagedAttentionArgs attn;
-  attn.q = q_.data();
+  attn.q = q;
   attn.out = att_.data();
   attn.n_tokens = n;
   attn.n_heads = hp.n_heads;
@@ -67,12 +86,16 @@ const float* LlamaForward::Run(Batch& batch) {
     const LlamaLayerWeights& lw = w.layers[l];
     // Attention sublayer.
     backend_->RmsNorm(x_.data(), lw.attn_norm, n, hp.dim, hp.norm_eps, xb_.data());
-    backend_->MatMul(lw.wq, xb_.data(), n, q_.data());  // [n, n_heads, head_dim]
-    backend_->MatMul(lw.wk, xb_.data(), n, k_.data());  // [n, n_kv_heads, head_dim]
-    backend_->MatMul(lw.wv, xb_.data(), n, v_.data());  // [n, n_kv_heads, head_dim]
-    backend_->Rope(q_.data(), batch.positions(), n, hp.n_heads, head_dim, hp.rope_freq_base);
-    backend_->Rope(k_.data(), batch.positions(), n, hp.n_kv_heads, head_dim, hp.rope_freq_base);
-    backend_->StoreKv(k_.data(), v_.data(), batch.slots(), n, kv_dim, kv_->k(l), kv_->v(l));
+    if (n == 1 && fused_[l].qkv) {
+      backend_->MatMul(*fused_[l].qkv, xb_.data(), 1, q);  // q | k | v
+    } else {
+      backend_->MatMul(lw.wq, xb_.data(), n, q);
+      backend_->MatMul(lw.wk, xb_.data(), n, k);
+      backend_->MatMul(lw.wv, xb_.data(), n, v);
+    }
+    backend_->Rope(q, batch.positions(), n, hp.n_heads, head_dim, hp.rope_freq_base);
+    backend_->Rope(k, batch.positions(), n, hp.n_kv_heads, head_dim, hp.rope_freq_base);
+    backend_->StoreKv(k, v, batch.slots(), n, kv_dim, kv_->k(l), kv_->v(l));
     attn.k_cache = kv_->k(l);
     attn.v_cache = kv_->v(l);
     backend_->PagedAttention(attn);                          // att [n, n_heads, head_dim]
@@ -80,10 +103,14 @@ const float* LlamaForward::Run(Batch& batch) {
     backend_->Add(x_.data(), xb_.data(), n * hp.dim);
     // Feed-forward sublayer (SwiGLU).
     backend_->RmsNorm(x_.data(), lw.ffn_norm, n, hp.dim, hp.norm_eps, xb_.data());
-    backend_->MatMul(lw.w_gate, xb_.data(), n, gate_.data());  // [n, hidden_dim]
-    backend_->MatMul(lw.w_up, xb_.data(), n, up_.data());      // [n, hidden_dim]
-    backend_->SwiGlu(gate_.data(), up_.data(), n, hp.hidden_dim, gate_.data());
-    backend_->MatMul(lw.w_down, gate_.data(), n, xb_.data());  // [n, dim]
+    if (n == 1 && fused_[l].gate_up) {
+      backend_->MatMul(*fused_[l].gate_up, xb_.data(), 1, gate);  // gate | up
+    } else {
+      backend_->MatMul(lw.w_gate, xb_.data(), n, gate);
+      backend_->MatMul(lw.w_up, xb_.data(), n, up);
+    }
+    backend_->SwiGlu(gate, up, n, hp.hidden_dim, gate);
+    backend_->MatMul(lw.w_down, gate, n, xb_.data());  // [n, dim]
     backend_->Add(x_.data(), xb_.data(), n * hp.dim);
   }
   // Only the rows that sample go through the final norm and the classifier.

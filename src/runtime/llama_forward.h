@@ -10,6 +10,8 @@
 // Thread-safety: one caller at a time.
 #pragma once
 
+#include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include "backend/backend.h"
@@ -31,6 +33,20 @@ class LlamaForward {
  private:
   void Reserve(int64_t n_tokens, int64_t n_logit_rows);
 
+  // A decode step (n == 1) runs Q, K and V as one MatMul, and gate and up as
+  // one, where the prepared matrices lie back to back in memory: one
+  // parallel section and one activation quantization instead of three (two).
+  // Each output row is computed exactly as in the separate MatMuls, so
+  // results do not change; the outputs land in q_|k_|v_ (gate_|up_) because
+  // those are one buffer each, laid out [n * rows of the first | n * rows of
+  // the next ...], which for n == 1 is the fused output row.
+  // The matrices as one, if they are back to back with the same format.
+  static std::optional<WeightMatrix> Concat(std::initializer_list<const WeightMatrix*> ms);
+  struct FusedLayer {
+    std::optional<WeightMatrix> qkv;      // wq ; wk ; wv
+    std::optional<WeightMatrix> gate_up;  // w_gate ; w_up
+  };
+
   const LlamaModel* model_;
   Backend* backend_;
   KvStorage* kv_;
@@ -38,15 +54,14 @@ class LlamaForward {
   // (token_embd stays the file's view: GetRows reads it).
   LlamaWeights weights_;
   PreparedWeights prepared_;  // owns the backend's copies
+  std::vector<FusedLayer> fused_;  // [n_layers]
 
   std::vector<float> x_;       // [n, dim] residual stream
   std::vector<float> xb_;      // [n, dim] normed input / sublayer output
-  std::vector<float> q_;       // [n, n_heads, head_dim]
-  std::vector<float> k_;       // [n, n_kv_heads, head_dim]
-  std::vector<float> v_;       // [n, n_kv_heads, head_dim]
-  std::vector<float> att_;     // [n, n_heads, head_dim]
-  std::vector<float> gate_;    // [n, hidden_dim]
-  std::vector<float> up_;      // [n, hidden_dim]
+  // q [n, n_heads, head_dim] | k [n, n_kv_heads, head_dim] | v [same as k]
+  std::vector<float> qkv_;
+  std::vector<float> att_;      // [n, n_heads, head_dim]
+  std::vector<float> gate_up_;  // gate [n, hidden_dim] | up [n, hidden_dim]
   std::vector<float> last_;    // [n_logit_rows, dim]
   std::vector<float> logits_;  // [n_logit_rows, n_vocab]
 };
