@@ -52,6 +52,19 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
   const int32_t n_pos = a.positions[t] + 1;
   for (int32_t p0 = 0; p0 < n_pos; p0 += kAttnChunk) {
     const int np = n_pos - p0 < kAttnChunk ? n_pos - p0 : kAttnChunk;
+    // The chunk's K and V rows are in DRAM (the layer's weights streamed
+    // through the caches since this layer last ran), one short row per
+    // position: ask for all of them at once rather than one row's latency
+    // per position.
+    for (int i = 0; i < np; ++i) {
+      const int32_t p = p0 + i;
+      const int64_t off = (int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size) * kv_dim +
+                          int64_t{kvh} * hd;
+      for (int j = 0; j < hd; j += 16) {
+        _mm_prefetch(reinterpret_cast<const char*>(a.k_cache + off + j), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(a.v_cache + off + j), _MM_HINT_T0);
+      }
+    }
     // Scores: each K row is loaded once for all the group's query heads.
     for (int i = 0; i < np; ++i) {
       const int32_t p = p0 + i;
