@@ -34,6 +34,121 @@ inline void Scale(float* y, float s, int n) {
   if (j < n) VStoreN(y + j, VMul(sv, VLoadN(y + j, n - j)), n - j);
 }
 
+// scores[g * kAttnChunk + i] = scale * dot(q[g], krows[i]) for g < group,
+// i < np. Each score's arithmetic depends only on its own q and K row.
+#if defined(__AVX512F__)
+// Sixteen positions at a time: sixteen dot products as vectors, then one
+// reduction tree turns them into one vector of sixteen sums (rather than a
+// horizontal sum per score).
+inline __m512 Hsum16(__m512 (&v)[16]) {
+  __m512 a[8], b[4], c[2];
+  KVS_UNROLL
+  for (int i = 0; i < 8; ++i) {  // 128-bit lanes: v[2i] (2 partial), v[2i+1] (2 partial)
+    a[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                         _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+  }
+  KVS_UNROLL
+  for (int i = 0; i < 4; ++i) {  // lane k: the 4 partial sums of v[4i + k]
+    b[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xDD));
+  }
+  KVS_UNROLL
+  for (int i = 0; i < 2; ++i) {  // lane k: v[8i+k] (2 partial), v[8i+4+k] (2 partial)
+    c[i] = _mm512_add_ps(_mm512_unpacklo_ps(b[2 * i], b[2 * i + 1]),
+                         _mm512_unpackhi_ps(b[2 * i], b[2 * i + 1]));
+  }
+  // Element 4k + j holds the sum of v[4j + k]; put v[m]'s sum at element m.
+  const __m512 d = _mm512_add_ps(_mm512_shuffle_ps(c[0], c[1], 0x44), _mm512_shuffle_ps(c[0], c[1], 0xEE));
+  const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+  return _mm512_permutexvar_ps(order, d);
+}
+
+template <int HD>
+void ScoresFixed(const float* q, const float* const* krows, int np, int group, float scale, float* scores) {
+  constexpr int kV = HD / 16;
+  for (int g = 0; g < group; ++g) {
+    __m512 qv[kV];
+    KVS_UNROLL
+    for (int j = 0; j < kV; ++j) qv[j] = _mm512_loadu_ps(q + g * HD + 16 * j);
+    for (int i0 = 0; i0 < np; i0 += 16) {
+      __m512 v[16];
+      KVS_UNROLL
+      for (int i = 0; i < 16; ++i) {
+        v[i] = _mm512_setzero_ps();
+        if (i0 + i < np) {
+          KVS_UNROLL
+          for (int j = 0; j < kV; ++j) v[i] = _mm512_fmadd_ps(qv[j], _mm512_loadu_ps(krows[i0 + i] + 16 * j), v[i]);
+        }
+      }
+      const __m512 s = _mm512_mul_ps(Hsum16(v), _mm512_set1_ps(scale));
+      const int left = np - i0;
+      _mm512_mask_storeu_ps(scores + g * kAttnChunk + i0, left >= 16 ? 0xFFFF : (1u << left) - 1, s);
+    }
+  }
+}
+#endif
+
+inline void Scores(const float* q, const float* const* krows, int np, int group, int hd, float scale,
+                   float* scores) {
+#if defined(__AVX512F__)
+  if (hd == 64) return ScoresFixed<64>(q, krows, np, group, scale, scores);
+  if (hd == 128) return ScoresFixed<128>(q, krows, np, group, scale, scores);
+#endif
+  for (int i = 0; i < np; ++i) {
+    for (int g = 0; g < group; ++g) scores[g * kAttnChunk + i] = DotF(q + g * hd, krows[i], hd) * scale;
+  }
+}
+
+// acc[g] += sum_i scores[g * kAttnChunk + i] * vrows[i], for g < group,
+// positions in order. HD fixed: a pass keeps as many heads' accumulators
+// in registers as fit in kAccRegs (each V row is read once per pass, from
+// L1) instead of a load, FMA and store of acc per position.
+#if defined(__AVX512F__)
+constexpr int kAccRegs = 16;
+#else
+constexpr int kAccRegs = 8;
+#endif
+template <int HD>
+void AccumulateFixed(const float* scores, const float* const* vrows, int np, int group, float* acc) {
+  constexpr int kV = HD / kW;
+  constexpr int kHeads = kAccRegs / kV;
+  static_assert(kHeads >= 1);
+  for (int g0 = 0; g0 < group; g0 += kHeads) {
+    const int nh = group - g0 < kHeads ? group - g0 : kHeads;
+    VF r[kHeads][kV];
+    KVS_UNROLL
+    for (int h = 0; h < kHeads; ++h)
+      KVS_UNROLL
+      for (int j = 0; j < kV; ++j) r[h][j] = h < nh ? VLoad(acc + (g0 + h) * HD + kW * j) : VZero();
+    for (int i = 0; i < np; ++i) {
+      VF v[kV];
+      KVS_UNROLL
+      for (int j = 0; j < kV; ++j) v[j] = VLoad(vrows[i] + kW * j);
+      KVS_UNROLL
+      for (int h = 0; h < kHeads; ++h) {
+        if (h >= nh) break;
+        const VF w = VSet1(scores[(g0 + h) * kAttnChunk + i]);
+        KVS_UNROLL
+        for (int j = 0; j < kV; ++j) r[h][j] = VFma(w, v[j], r[h][j]);
+      }
+    }
+    for (int h = 0; h < nh; ++h)
+      KVS_UNROLL
+      for (int j = 0; j < kV; ++j) VStore(acc + (g0 + h) * HD + kW * j, r[h][j]);
+  }
+}
+
+inline void AccumulateValues(const float* scores, const float* const* vrows, int np, int group, int hd,
+                             float* acc) {
+  if (hd == 64) return AccumulateFixed<64>(scores, vrows, np, group, acc);
+  if constexpr (128 / kW <= kAccRegs) {
+    if (hd == 128) return AccumulateFixed<128>(scores, vrows, np, group, acc);
+  }
+  for (int i = 0; i < np; ++i) {
+    for (int g = 0; g < group; ++g) Axpy(acc + g * hd, scores[g * kAttnChunk + i], vrows[i], hd);
+  }
+}
+
 void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) {
   const int group = a.n_heads / a.n_kv_heads;
   const int hd = a.head_dim;
@@ -65,13 +180,16 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
         _mm_prefetch(reinterpret_cast<const char*>(a.v_cache + off + j), _MM_HINT_T0);
       }
     }
-    // Scores: each K row is loaded once for all the group's query heads.
+    const float* krows[kAttnChunk];
+    const float* vrows[kAttnChunk];
     for (int i = 0; i < np; ++i) {
       const int32_t p = p0 + i;
-      const int64_t slot = int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size;
-      const float* k = a.k_cache + slot * kv_dim + int64_t{kvh} * hd;
-      for (int g = 0; g < group; ++g) scores[g * kAttnChunk + i] = DotF(q + g * hd, k, hd) * a.scale;
+      const int64_t off = (int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size) * kv_dim +
+                          int64_t{kvh} * hd;
+      krows[i] = a.k_cache + off;
+      vrows[i] = a.v_cache + off;
     }
+    Scores(q, krows, np, group, hd, a.scale, scores);
     // Online softmax: rescale what came before once per chunk.
     for (int g = 0; g < group; ++g) {
       float* sg = scores + g * kAttnChunk;
@@ -97,13 +215,7 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
       sum[g] = sum[g] * correction + VHsum(s);
       Scale(acc + g * hd, correction, hd);
     }
-    // Values: each V row is loaded once for all the group's query heads.
-    for (int i = 0; i < np; ++i) {
-      const int32_t p = p0 + i;
-      const int64_t slot = int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size;
-      const float* v = a.v_cache + slot * kv_dim + int64_t{kvh} * hd;
-      for (int g = 0; g < group; ++g) Axpy(acc + g * hd, scores[g * kAttnChunk + i], v, hd);
-    }
+    AccumulateValues(scores, vrows, np, group, hd, acc);
   }
   for (int g = 0; g < group; ++g) {
     float* o = a.out + (t * a.n_heads + int64_t{kvh} * group + g) * hd;
