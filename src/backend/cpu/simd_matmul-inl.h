@@ -386,7 +386,8 @@ struct PackedQ4Kernel {
         __m512i lo[R], hi[R];
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          const __m512i v = Load512(w[r][g].qs[i]);
+          __m512i v = Load512(w[r][g].qs[i]);
+          asm("" : "+v"(v));  // one load, not one folded into each of the two uses
           lo[r] = _mm512_and_si512(v, m4);
           hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
         }
