@@ -33,15 +33,16 @@ class LlamaForward {
  private:
   void Reserve(int64_t n_tokens, int64_t n_logit_rows);
 
+  // The matrices as one, if they are back to back with the same format.
+  static std::optional<WeightMatrix> Concat(std::initializer_list<const WeightMatrix*> ms);
+
   // A decode step (n == 1) runs Q, K and V as one MatMul, and gate and up as
   // one, where the prepared matrices lie back to back in memory: one
   // parallel section and one activation quantization instead of three (two).
   // Each output row is computed exactly as in the separate MatMuls, so
-  // results do not change; the outputs land in q_|k_|v_ (gate_|up_) because
-  // those are one buffer each, laid out [n * rows of the first | n * rows of
-  // the next ...], which for n == 1 is the fused output row.
-  // The matrices as one, if they are back to back with the same format.
-  static std::optional<WeightMatrix> Concat(std::initializer_list<const WeightMatrix*> ms);
+  // results do not change; the outputs land in place because qkv_ (gate_up_)
+  // is laid out [n * rows of the first | n * rows of the next ...], which for
+  // n == 1 is the fused output row.
   struct FusedLayer {
     std::optional<WeightMatrix> qkv;      // wq ; wk ; wv
     std::optional<WeightMatrix> gate_up;  // w_gate ; w_up

@@ -132,71 +132,60 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     });
   }
   const int nt = w.rows * w.cols * n < kMinParallelWork ? 1 : pool_.n_threads();
-  if (n == 1) return MatVec(a, nt);
-  if (nt == 1) {
-    kernels_.matmul_rows(a, 0, w.rows);
-    return;
-  }
-  // Each thread owns a contiguous slice of rows (boundaries on multiples of
-  // 4 so that tiles stay full) and works through it from the front in
-  // chunks of about kChunkBytes of weights; when its own slice is done it
-  // takes chunks from the others'. A thread's own chunks stay one
-  // sequential stream (what the prefetchers follow); taking over the end of
-  // another slice only evens out the finish when one core runs slower, as
-  // it often does on a shared machine.
+  // Thread t owns a contiguous slice of rows, [b, e) below, and works
+  // through it from the front in chunks of about kChunkBytes of weights;
+  // when its own slice is done it takes chunks from the others'. A thread's
+  // own chunks stay sequential (what the prefetchers follow); taking over
+  // the end of another slice only evens out the finish when one core runs
+  // slower, as it often does on a shared machine.
+  // n > 1: slice boundaries on multiples of 4, so that tiles stay full.
+  // n == 1 (decode): the slice is read as two streams, its front half
+  // [b, b + h) and its back half [b + h, b + 2h), a chunk pairing rows
+  // [i, i + k) with [i + h, i + h + k) (kernels.h: one core reads two
+  // streams faster than one); when e - b is odd, row e - 1 goes alone.
   for (int t = 0; t < nt; ++t) {
-    slices_[t].next.store((w.rows * t / nt) & ~int64_t{3}, std::memory_order_relaxed);
-    slices_[t].end = t == nt - 1 ? w.rows : (w.rows * (t + 1) / nt) & ~int64_t{3};
-  }
-  struct Ctx {
-    const cpu::MatMulArgs* a;
-    const cpu::KernelTable* k;
-    RowSlice* slices;
-    int64_t chunk;
-  } ctx{&a, &kernels_, slices_.get(), std::max<int64_t>(4, (kChunkBytes / a.w_row_bytes) & ~int64_t{3})};
-  const Ctx* c = &ctx;
-  pool_.Run([c](int t, int nt) {
-    for (int i = 0; i < nt; ++i) {
-      RowSlice& s = c->slices[(t + i) % nt];
-      for (;;) {
-        const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
-        if (begin >= s.end) break;
-        c->k->matmul_rows(*c->a, begin, std::min(s.end, begin + c->chunk));
-      }
+    RowSlice& s = slices_[t];
+    if (n == 1) {
+      const int64_t b = w.rows * t / nt, e = w.rows * (t + 1) / nt, h = (e - b) / 2;
+      s.next.store(b, std::memory_order_relaxed);
+      s.end = b + h;
+      s.step = h;
+      s.single = (e - b) % 2 != 0 ? e - 1 : -1;
+    } else {
+      s.next.store((w.rows * t / nt) & ~int64_t{3}, std::memory_order_relaxed);
+      s.end = t == nt - 1 ? w.rows : (w.rows * (t + 1) / nt) & ~int64_t{3};
+      s.step = 0;
+      s.single = -1;
     }
-  });
-}
-
-void CpuBackend::MatVec(const cpu::MatMulArgs& a, int nt) {
-  // Thread t owns rows [b, e) = [rows * t / nt, rows * (t + 1) / nt) and
-  // reads them as two streams, the front half [b, b + h) and the back half
-  // [b + h, b + 2h) (kernels.h: one core reads two streams faster than
-  // one); when e - b is odd the last row goes on its own. Chunks pair rows
-  // [i, i + k) with [i + h, i + h + k); a thread done with its own slice
-  // takes chunks from the others' as in MatMul.
-  for (int t = 0; t < nt; ++t) {
-    const int64_t b = a.rows * t / nt, e = a.rows * (t + 1) / nt;
-    slices_[t].next.store(b, std::memory_order_relaxed);
-    slices_[t].end = b + (e - b) / 2;
-    slices_[t].step = (e - b) / 2;
   }
+  // Decode: kChunkBytes per chunk over both streams. n > 1 on one thread:
+  // the whole matrix in one chunk (RunTiles then passes over all its rows
+  // per token chunk).
+  const int64_t chunk_rows =
+      n == 1    ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
+      : nt == 1 ? w.rows
+                : std::max<int64_t>(4, (kChunkBytes / a.w_row_bytes) & ~int64_t{3});
   struct Ctx {
     const cpu::MatMulArgs* a;
     const cpu::KernelTable* k;
     RowSlice* slices;
     int64_t chunk;
-  } ctx{&a, &kernels_, slices_.get(), std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)};
+  } ctx{&a, &kernels_, slices_.get(), chunk_rows};
   const Ctx* c = &ctx;
   auto work = [c](int t, int nt) {
-    const int64_t rows = c->a->rows;
-    const int64_t b = rows * t / nt, e = rows * (t + 1) / nt;
-    if ((e - b) % 2 != 0) c->k->matmul_rows(*c->a, e - 1, e);
+    const int64_t single = c->slices[t].single;
+    if (single >= 0) c->k->matmul_rows(*c->a, single, single + 1);
     for (int i = 0; i < nt; ++i) {
       RowSlice& s = c->slices[(t + i) % nt];
       for (;;) {
         const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
         if (begin >= s.end) break;
-        c->k->matvec_two_streams(*c->a, begin, begin + s.step, std::min(s.end - begin, c->chunk));
+        const int64_t count = std::min(s.end - begin, c->chunk);
+        if (s.step == 0) {
+          c->k->matmul_rows(*c->a, begin, begin + count);
+        } else {
+          c->k->matvec_two_streams(*c->a, begin, begin + s.step, count);
+        }
       }
     }
   };

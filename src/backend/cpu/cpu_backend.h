@@ -74,16 +74,14 @@ class CpuBackend final : public Backend {
   template <class Fn>
   void ParallelFor(int64_t n, int64_t cost_per_item, const Fn& fn);
 
-  // MatMul with n == 1 (a decode step) on nt threads: each thread's rows
-  // as two weight streams.
-  void MatVec(const cpu::MatMulArgs& a, int nt);
-
   // One thread's share of a MatMul's rows: [next, end), taken in chunks;
-  // in MatVec each row r is paired with row r + step.
+  // with step > 0 (decode) each row r is paired with row r + step, and
+  // row `single` (if >= 0) is the owner's to compute alone.
   struct alignas(64) RowSlice {
     std::atomic<int64_t> next{0};
     int64_t end = 0;
     int64_t step = 0;
+    int64_t single = -1;
   };
 
   ThreadPool pool_;

@@ -171,15 +171,6 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
     // through the caches since this layer last ran), one short row per
     // position: ask for all of them at once rather than one row's latency
     // per position.
-    for (int i = 0; i < np; ++i) {
-      const int32_t p = p0 + i;
-      const int64_t off = (int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size) * kv_dim +
-                          int64_t{kvh} * hd;
-      for (int j = 0; j < hd; j += 16) {
-        _mm_prefetch(reinterpret_cast<const char*>(a.k_cache + off + j), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(a.v_cache + off + j), _MM_HINT_T0);
-      }
-    }
     const float* krows[kAttnChunk];
     const float* vrows[kAttnChunk];
     for (int i = 0; i < np; ++i) {
@@ -188,6 +179,10 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
                           int64_t{kvh} * hd;
       krows[i] = a.k_cache + off;
       vrows[i] = a.v_cache + off;
+      for (int j = 0; j < hd; j += 16) {
+        _mm_prefetch(reinterpret_cast<const char*>(krows[i] + j), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(vrows[i] + j), _MM_HINT_T0);
+      }
     }
     Scores(q, krows, np, group, hd, a.scale, scores);
     // Online softmax: rescale what came before once per chunk.
