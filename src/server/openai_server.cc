@@ -10,6 +10,7 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/generation_route.h"
+#include "server/listen_socket.h"
 #include "server/openai_response.h"
 #include "server/server_metrics.h"
 
@@ -79,6 +80,12 @@ void OpenAiServer::InstallRoutes() {
   http.set_payload_max_length(config_.max_body_bytes);
   http.set_keep_alive_timeout(config_.keep_alive_timeout_s);
   http.set_keep_alive_max_count(1000);
+  // Called for the listening socket only (accepted sockets get no options);
+  // see listen_socket.h for why httplib's defaults are replaced.
+  http.set_socket_options([this](int fd) {
+    SetListenSocketOptions(fd);
+    listen_fd_ = fd;
+  });
 
   // httplib answers some errors itself (413 past the body limit, 404 for an
   // unknown path) with an empty body; give them the OpenAI error shape.
@@ -197,16 +204,16 @@ void OpenAiServer::InstallRoutes() {
 }
 
 StatusOr<int> OpenAiServer::Bind() {
-  if (config_.port == 0) {
-    int port = http_->bind_to_any_port(config_.host);
+  int port = config_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(config_.host);
     if (port <= 0) return UnavailableError("cannot bind " + config_.host + " to any port");
-    return port;
-  }
-  if (!http_->bind_to_port(config_.host, config_.port)) {
-    return UnavailableError("cannot bind " + config_.host + ":" + std::to_string(config_.port) +
+  } else if (!http_->bind_to_port(config_.host, port)) {
+    return UnavailableError("cannot bind " + config_.host + ":" + std::to_string(port) +
                             " (in use?)");
   }
-  return config_.port;
+  KVS_RETURN_IF_ERROR(WidenListenBacklog(listen_fd_, kListenBacklog));
+  return port;
 }
 
 Status OpenAiServer::Serve() {

@@ -2,7 +2,8 @@
 // and the server keeps serving: each error is followed by a good request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, client, http, assertApiError, MODEL_ID } from './lib.mjs';
+import { execFile } from 'node:child_process';
+import { startServer, client, http, assertApiError, MODEL_ID, BIN, MODEL, TOKENIZER } from './lib.mjs';
 
 let server;
 let openai;
@@ -178,4 +179,16 @@ test('API keys: missing or wrong -> 401', async () => {
   } finally {
     assert.equal((await s.stop()).code, 0);
   }
+});
+
+test('a port that is already served: the second server refuses to start', async () => {
+  const port = new URL(server.url).port;
+  const second = await new Promise((resolve) => {
+    execFile(BIN, ['serve', '-m', MODEL, ...(TOKENIZER ? ['--tokenizer', TOKENIZER] : []),
+                   '--host', '127.0.0.1', '--port', port, '-t', '1'],
+             { timeout: 30000 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+  });
+  assert.ok(second.error && second.error.code !== 0, 'the second server started: ' + second.stdout);
+  assert.match(second.stderr, /cannot bind 127\.0\.0\.1:\d+ \(in use\?\)/);
+  await stillServes();
 });
