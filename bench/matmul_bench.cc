@@ -4,7 +4,8 @@
 //   build/matmul_bench [--benchmark_filter=Q4_0]
 //
 // Reports bytes of weights read per second (decode, n = 1: the figure to
-// hold against bench/read_bandwidth) and multiply-adds per second (n = 64).
+// hold against the read bandwidth `kvserve bench` prints) and multiply-adds
+// per second (n = 64).
 // Each matrix is 32 MiB or more so that decode reads it from DRAM, as in a
 // real step.
 #include <benchmark/benchmark.h>

@@ -378,6 +378,31 @@ TEST_P(BackendOpsTest, PagedAttentionWithinBound) {
   }
 }
 
+// The read loop behind MeasureReadBandwidth folds every 64-bit word of the
+// buffer: a single set word anywhere comes back, and a random buffer folds
+// to the plain XOR of its words. A loop that skipped a load or a lane, or
+// misread the tail of a thread's slice, would miss words.
+TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
+  const cpu::KernelTable& k = cpu::KernelsFor(GetParam());
+  const int64_t bytes = 256 * 37;
+  std::vector<uint64_t> words(bytes / 8, 0);
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(words.data());
+  for (size_t i = 0; i < words.size(); ++i) {
+    words[i] = 0x9e3779b97f4a7c15ull * (i + 1);
+    EXPECT_EQ(k.read_fold(p, bytes), words[i]) << "word " << i;
+    words[i] = 0;
+  }
+  std::mt19937_64 rng(8);
+  uint64_t want = 0;
+  for (auto& w : words) want ^= (w = rng());
+  EXPECT_EQ(k.read_fold(p, bytes), want);
+  EXPECT_EQ(k.read_fold(p, 0), 0u);
+
+  auto fast = MakeCpu(GetParam(), 2);
+  const double gbs = fast->MeasureReadBandwidth(p, bytes, 3);
+  EXPECT_TRUE(std::isfinite(gbs) && gbs > 0) << gbs;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
                          ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
                          [](const ::testing::TestParamInfo<Isa>& info) {

@@ -1,6 +1,7 @@
 #include "backend/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <thread>
@@ -322,6 +323,29 @@ void CpuBackend::PagedAttention(const PagedAttentionArgs& args) {
 void CpuBackend::CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) {
   std::memcpy(cache + int64_t{dst} * block_elems, cache + int64_t{src} * block_elems,
               block_elems * sizeof(float));
+}
+
+double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes) {
+  const int nt = pool_.n_threads();
+  const int64_t slice = bytes / nt / 256 * 256;
+  if (slice <= 0) return 0;
+  std::vector<uint64_t> folds(nt);
+  struct Ctx {
+    const uint8_t* buf;
+    int64_t slice;
+    uint64_t* folds;
+    const cpu::KernelTable* k;
+  } ctx{buf, slice, folds.data(), &kernels_};
+  const Ctx* c = &ctx;
+  double best = 0;
+  for (int pass = 0; pass < passes; ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool_.Run([c](int t, int) { c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(slice) * nt / s / 1e9);
+  }
+  for (uint64_t f : folds) read_sink_ ^= f;
+  return best;
 }
 
 }  // namespace kvs

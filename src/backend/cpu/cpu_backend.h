@@ -66,6 +66,13 @@ class CpuBackend final : public Backend {
   void PagedAttention(const PagedAttentionArgs& args) override;
   void CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) override;
 
+  // The read bandwidth (GB/s, best of `passes`) that this backend's threads
+  // reach over buf[0, bytes), each reading its own contiguous slice with the
+  // kernel path's read loop: the memory ceiling that `kvserve bench` sets
+  // decode speed against. buf should be far larger than the caches and
+  // already faulted in; the caller owns it.
+  double MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes);
+
  private:
   CpuBackend(int n_threads, const cpu::KernelTable& kernels);
 
@@ -88,6 +95,7 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& kernels_;
   std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
+  uint64_t read_sink_ = 0;  // folds of MeasureReadBandwidth, kept so the reads stay
   std::vector<uint8_t> xq_;         // quantized activations [n, ActRowBytes]
   std::vector<float> attn_scratch_;  // per thread AttentionScratchFloats
   std::vector<float> rope_table_;    // per thread [head_dim] (cos, sin pairs)

@@ -65,6 +65,10 @@ struct KernelTable {
   void (*attention)(const PagedAttentionArgs& args, int64_t token, int kv_head, float* scratch);
   // out[i] = silu(gate[i]) * up[i] for i < count.
   void (*swiglu)(const float* gate, const float* up, int64_t count, float* out);
+  // XOR-folds the 64-bit words of p[0, bytes) with the widest loads of the
+  // path, four independent chains so that the loads set the pace: the read
+  // loop behind CpuBackend::MeasureReadBandwidth. bytes % 256 == 0.
+  uint64_t (*read_fold)(const uint8_t* p, int64_t bytes);
 };
 
 // Bytes of one quantized activation row for weights of type wtype in

@@ -290,9 +290,24 @@ int64_t AttentionScratchFloats(int group, int head_dim) {
   return int64_t{group} * head_dim + int64_t{group} * kAttnChunk + 2 * int64_t{group};
 }
 
+namespace {
+
+uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  for (int64_t i = 0; i < bytes; i += 32) {
+    uint64_t w[4];
+    std::memcpy(w, p + i, sizeof(w));
+    a ^= w[0], b ^= w[1], c ^= w[2], d ^= w[3];
+  }
+  return a ^ b ^ c ^ d;
+}
+
+}  // namespace
+
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
-                                         MatVecTwoStreamsScalar, AttentionScalar, SwiGluScalar};
+                                         MatVecTwoStreamsScalar, AttentionScalar, SwiGluScalar,
+                                         ReadFoldScalar};
   return kTable;
 }
 
