@@ -10,15 +10,18 @@
 // The forward pass is LlamaForward on a CpuBackend created here, so that
 // --isa can pick the kernel path; the reference backend via --backend.
 //
-// The decode ceiling: before each tg run and after the last, the CPU
-// backend measures the read bandwidth its threads reach over a 1 GiB buffer
-// (CpuBackend::MeasureReadBandwidth, best of 8 passes). Bytes read per
-// decoded token over the best of those samples is the fastest decode could
-// be; tg is reported as a fraction of it. The samples sit next to the tg
-// runs in time because a shared machine's bandwidth moves by 1.5x within
-// minutes, and a ceiling taken in another minute would measure the machine,
-// not the kernels.
+// The decode ceiling: right before and right after each tg run the CPU
+// backend measures the read bandwidth its threads reach over 1 GiB
+// (CpuBackend::MeasureReadBandwidth, best of 4 passes, the better of two
+// read patterns: see the buffers below). Bytes read per decoded token over
+// the best of all those samples is the fastest decode could be; tg is
+// reported as a fraction of it. The samples sit next to the tg runs because
+// a shared machine's read bandwidth moves by 2x within minutes (seen here:
+// 31 to 71 GB/s on 2 threads), and a ceiling taken in another minute would
+// measure the machine, not the kernels. (Sampling inside a tg run, every 32
+// steps, was tried: each restart after a sample cost 3-20% of tg.)
 #include <CLI/CLI.hpp>
+#include <sys/mman.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -58,7 +61,7 @@ struct BenchOptions {
 };
 
 constexpr int64_t kReadBufferBytes = int64_t{1} << 30;
-constexpr int kReadPasses = 8;
+constexpr int kReadPasses = 4;
 
 struct Stat {
   double mean = 0, sd = 0;
@@ -181,22 +184,31 @@ int Bench(const BenchOptions& opt) {
   rig.Run(0, random_tokens(std::min(opt.ubatch, std::max(opt.n_prompt, 1))), 0);
   rig.Run(0, random_tokens(1), 0);
 
-  // The read-bandwidth buffer: 4 KiB pages (not the weights' huge pages;
-  // on this project's VMs a plain loop reads 4 KiB pages 8-10% faster, so
-  // this ceiling is the stricter one), every page faulted in before timing.
+  // Two read-bandwidth buffers, every page faulted in before timing: a
+  // textbook read loop over 4 KiB pages, and the decode kernels' own access
+  // pattern (two streams, software prefetch) over huge pages, as the weights
+  // are. Which reads faster changes with the machine's phase (each has led
+  // by 5-15% here), so a sample is the better of the two.
   CpuBackend* cpu = opt.backend == "reference" ? nullptr : static_cast<CpuBackend*>(backend.get());
-  std::unique_ptr<uint8_t, decltype(&std::free)> read_buf(nullptr, &std::free);
+  using Buffer = std::unique_ptr<uint8_t, decltype(&std::free)>;
+  Buffer plain_buf(nullptr, &std::free), kernel_buf(nullptr, &std::free);
   if (cpu != nullptr && opt.n_gen > 0) {
-    read_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, kReadBufferBytes)));
-    if (read_buf == nullptr) {
-      std::fprintf(stderr, "kvserve bench: cannot allocate the read-bandwidth buffer\n");
+    plain_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, kReadBufferBytes)));
+    kernel_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(size_t{2} << 20, kReadBufferBytes)));
+    if (plain_buf == nullptr || kernel_buf == nullptr) {
+      std::fprintf(stderr, "kvserve bench: cannot allocate the read-bandwidth buffers\n");
       return 1;
     }
-    std::memset(read_buf.get(), 1, kReadBufferBytes);
+    madvise(kernel_buf.get(), kReadBufferBytes, MADV_HUGEPAGE);
+    std::memset(plain_buf.get(), 1, kReadBufferBytes);
+    std::memset(kernel_buf.get(), 1, kReadBufferBytes);
   }
   std::vector<double> bw;
   auto sample_bandwidth = [&] {
-    if (read_buf != nullptr) bw.push_back(cpu->MeasureReadBandwidth(read_buf.get(), kReadBufferBytes, kReadPasses));
+    if (plain_buf == nullptr) return;
+    bw.push_back(std::max(
+        cpu->MeasureReadBandwidth(plain_buf.get(), kReadBufferBytes, kReadPasses, false),
+        cpu->MeasureReadBandwidth(kernel_buf.get(), kReadBufferBytes, kReadPasses, true)));
   };
 
   std::vector<double> pp, tg, bg;
@@ -216,6 +228,7 @@ int Bench(const BenchOptions& opt) {
       const double t0 = Now();
       for (int i = 0; i < opt.n_gen; ++i) rig.Run(0, {gen[i]}, i);
       tg.push_back(opt.n_gen / (Now() - t0));
+      sample_bandwidth();
     }
     if (opt.batch > 0 && opt.n_gen > 0) {
       const double t0 = Now();
@@ -223,7 +236,6 @@ int Bench(const BenchOptions& opt) {
       bg.push_back(static_cast<double>(opt.batch) * opt.n_gen / (Now() - t0));
     }
   }
-  if (!tg.empty()) sample_bandwidth();
   const Stat spp = Summarize(pp), stg = Summarize(tg), sbg = Summarize(bg);
   // Bytes one decode step reads: every weight, plus the KV cache up to the
   // step's position (mean over the tg test's positions).

@@ -387,20 +387,25 @@ TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
   const int64_t bytes = 256 * 37;
   std::vector<uint64_t> words(bytes / 8, 0);
   const uint8_t* p = reinterpret_cast<const uint8_t*>(words.data());
-  for (size_t i = 0; i < words.size(); ++i) {
-    words[i] = 0x9e3779b97f4a7c15ull * (i + 1);
-    EXPECT_EQ(k.read_fold(p, bytes), words[i]) << "word " << i;
-    words[i] = 0;
+  for (bool kernel_pattern : {false, true}) {
+    for (size_t i = 0; i < words.size(); ++i) {
+      words[i] = 0x9e3779b97f4a7c15ull * (i + 1);
+      ASSERT_EQ(k.read_fold(p, bytes, kernel_pattern), words[i]) << "word " << i << " " << kernel_pattern;
+      words[i] = 0;
+    }
+    EXPECT_EQ(k.read_fold(p, 0, kernel_pattern), 0u);
   }
   std::mt19937_64 rng(8);
   uint64_t want = 0;
   for (auto& w : words) want ^= (w = rng());
-  EXPECT_EQ(k.read_fold(p, bytes), want);
-  EXPECT_EQ(k.read_fold(p, 0), 0u);
+  EXPECT_EQ(k.read_fold(p, bytes, false), want);
+  EXPECT_EQ(k.read_fold(p, bytes, true), want);
 
   auto fast = MakeCpu(GetParam(), 2);
-  const double gbs = fast->MeasureReadBandwidth(p, bytes, 3);
-  EXPECT_TRUE(std::isfinite(gbs) && gbs > 0) << gbs;
+  for (bool kernel_pattern : {false, true}) {
+    const double gbs = fast->MeasureReadBandwidth(p, bytes, 3, kernel_pattern);
+    EXPECT_TRUE(std::isfinite(gbs) && gbs > 0) << gbs;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,

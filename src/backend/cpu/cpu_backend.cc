@@ -325,7 +325,8 @@ void CpuBackend::CopyBlock(float* cache, int64_t block_elems, int32_t src, int32
               block_elems * sizeof(float));
 }
 
-double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes) {
+double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes,
+                                        bool kernel_pattern) {
   const int nt = pool_.n_threads();
   const int64_t slice = bytes / nt / 256 * 256;
   if (slice <= 0) return 0;
@@ -335,12 +336,14 @@ double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int p
     int64_t slice;
     uint64_t* folds;
     const cpu::KernelTable* k;
-  } ctx{buf, slice, folds.data(), &kernels_};
+    bool kernel_pattern;
+  } ctx{buf, slice, folds.data(), &kernels_, kernel_pattern};
   const Ctx* c = &ctx;
   double best = 0;
   for (int pass = 0; pass < passes; ++pass) {
     const auto t0 = std::chrono::steady_clock::now();
-    pool_.Run([c](int t, int) { c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice); });
+    pool_.Run([c](int t, int) { c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice, c->kernel_pattern);
+    });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, static_cast<double>(slice) * nt / s / 1e9);
   }

@@ -68,10 +68,10 @@ class CpuBackend final : public Backend {
 
   // The read bandwidth (GB/s, best of `passes`) that this backend's threads
   // reach over buf[0, bytes), each reading its own contiguous slice with the
-  // kernel path's read loop: the memory ceiling that `kvserve bench` sets
-  // decode speed against. buf should be far larger than the caches and
-  // already faulted in; the caller owns it.
-  double MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes);
+  // kernel path's read loop (KernelTable::read_fold): the memory ceiling
+  // that `kvserve bench` sets decode speed against. buf should be far
+  // larger than the caches and already faulted in; the caller owns it.
+  double MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes, bool kernel_pattern);
 
  private:
   CpuBackend(int n_threads, const cpu::KernelTable& kernels);

@@ -67,8 +67,12 @@ struct KernelTable {
   void (*swiglu)(const float* gate, const float* up, int64_t count, float* out);
   // XOR-folds the 64-bit words of p[0, bytes) with the widest loads of the
   // path, four independent chains so that the loads set the pace: the read
-  // loop behind CpuBackend::MeasureReadBandwidth. bytes % 256 == 0.
-  uint64_t (*read_fold)(const uint8_t* p, int64_t bytes);
+  // loops behind CpuBackend::MeasureReadBandwidth. kernel_pattern = false:
+  // a textbook loop, one stream, no software prefetch. true: the decode
+  // kernels' access pattern without their arithmetic (the front and back
+  // halves as two streams, software prefetch as in the tiles). bytes % 256
+  // == 0.
+  uint64_t (*read_fold)(const uint8_t* p, int64_t bytes, bool kernel_pattern);
 };
 
 // Bytes of one quantized activation row for weights of type wtype in

@@ -27,6 +27,43 @@ inline void Prefetch(const void* p) {
   _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
 }
 
+// KernelTable::read_fold. 64 bytes into one of four accumulators; AVX2
+// folds two 32-byte loads.
+#if defined(__AVX512F__)
+using FoldVec = __m512i;
+inline FoldVec Fold64(FoldVec acc, const uint8_t* p) { return _mm512_xor_si512(acc, Load512(p)); }
+inline FoldVec Xor(FoldVec a, FoldVec b) { return _mm512_xor_si512(a, b); }
+inline __m256i FoldHalves(FoldVec v) {
+  return _mm256_xor_si256(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+#else
+using FoldVec = __m256i;
+inline FoldVec Fold64(FoldVec acc, const uint8_t* p) {
+  return _mm256_xor_si256(acc, _mm256_xor_si256(Load256(p), Load256(p + 32)));
+}
+inline FoldVec Xor(FoldVec a, FoldVec b) { return _mm256_xor_si256(a, b); }
+inline __m256i FoldHalves(FoldVec v) { return v; }
+#endif
+
+uint64_t ReadFold(const uint8_t* p, int64_t bytes, bool kernel_pattern) {
+  FoldVec acc[4] = {};
+  if (kernel_pattern) {
+    const uint8_t* q = p + bytes / 2;
+    for (int64_t i = 0; i < bytes / 2; i += 128) {
+      Prefetch(p + i), Prefetch(p + i + 64), Prefetch(q + i), Prefetch(q + i + 64);
+      acc[0] = Fold64(acc[0], p + i), acc[1] = Fold64(acc[1], p + i + 64);
+      acc[2] = Fold64(acc[2], q + i), acc[3] = Fold64(acc[3], q + i + 64);
+    }
+  } else {
+    for (int64_t i = 0; i < bytes; i += 256) {
+      for (int k = 0; k < 4; ++k) acc[k] = Fold64(acc[k], p + i + 64 * k);
+    }
+  }
+  const __m256i y = FoldHalves(Xor(Xor(acc[0], acc[1]), Xor(acc[2], acc[3])));
+  const __m128i z = _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+  return static_cast<uint64_t>(_mm_cvtsi128_si64(z)) ^ static_cast<uint64_t>(_mm_extract_epi64(z, 1));
+}
+
 // p[i] = row first + i * step of an array of stride-byte rows.
 template <class T, int N>
 inline __attribute__((always_inline)) void TileRows(const uint8_t* base, int64_t first, int64_t stride,

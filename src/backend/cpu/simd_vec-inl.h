@@ -173,31 +173,5 @@ inline __m128i Load128(const void* p) { return _mm_loadu_si128(reinterpret_cast<
 inline __m512i Load512(const void* p) { return _mm512_loadu_si512(p); }
 #endif
 
-// KernelTable::read_fold: a plain read loop, 256 bytes per iteration.
-uint64_t ReadFold(const uint8_t* p, int64_t bytes) {
-#if defined(__AVX512F__)
-  __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
-  for (int64_t i = 0; i < bytes; i += 256) {
-    a = _mm512_xor_si512(a, Load512(p + i));
-    b = _mm512_xor_si512(b, Load512(p + i + 64));
-    c = _mm512_xor_si512(c, Load512(p + i + 128));
-    d = _mm512_xor_si512(d, Load512(p + i + 192));
-  }
-  const __m512i x = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
-  const __m256i y = _mm256_xor_si256(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64(x, 1));
-#else
-  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
-  for (int64_t i = 0; i < bytes; i += 256) {
-    a = _mm256_xor_si256(a, _mm256_xor_si256(Load256(p + i), Load256(p + i + 32)));
-    b = _mm256_xor_si256(b, _mm256_xor_si256(Load256(p + i + 64), Load256(p + i + 96)));
-    c = _mm256_xor_si256(c, _mm256_xor_si256(Load256(p + i + 128), Load256(p + i + 160)));
-    d = _mm256_xor_si256(d, _mm256_xor_si256(Load256(p + i + 192), Load256(p + i + 224)));
-  }
-  const __m256i y = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
-#endif
-  const __m128i z = _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-  return static_cast<uint64_t>(_mm_cvtsi128_si64(z)) ^ static_cast<uint64_t>(_mm_extract_epi64(z, 1));
-}
-
 }  // namespace
 }  // namespace kvs::cpu::KVS_SIMD_NS
