@@ -12,8 +12,9 @@
 # llama.cpp comes from the npm package node-llama-cpp (prebuilt binaries,
 # no llama-bench: bench/llamacpp_bench.mjs times it through its API).
 # Everything downloaded or generated is cached under $KVS_BENCH_CACHE
-# (default ~/.cache/kvserve). Runs alternate between the two engines so
-# that both see the same machine load; the load is printed.
+# (default ~/.cache/kvserve). The engines alternate one repetition at a
+# time (a process each) so that both see the same machine load; the load
+# is printed.
 #
 # Usage: bench/compare_llamacpp.sh [BUILD_DIR]
 # Env: TYPES="F16 Q8_0 Q4_0 Q4_K" THREADS="1 2" P=512 N=128 REPS=3 BATCH=16
@@ -54,17 +55,19 @@ done
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores;" \
      "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# 4. Alternating runs.
+# 4. Alternating runs: one repetition of each engine in turn, so that each
+# pair of figures is taken within the same minute (the machine's phases last
+# minutes); every process warms up before it times.
 for t in $TYPES; do
   f=$CACHE/models/tinyllama-$t.gguf
   for th in $THREADS; do
-    echo "== $t, $th threads: llama.cpp" >&2
-    node "$NLC/llamacpp_bench.mjs" "$f" "$th" "$P" "$N" "$REPS" |
-      sed "s/^{/{\"engine\":\"llama.cpp\",\"type\":\"$t\",/" >> "$RESULTS"
-    echo "== $t, $th threads: kvserve" >&2
-    "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r "$REPS" --json |
-      sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",/" | tee -a "$RESULTS" |
-      grep -o '"read_bw_gbs": [0-9.]*, "read_bw_min_gbs": [0-9.]*' >&2
+    for rep in $(seq "$REPS"); do
+      echo "== $t, $th threads, repetition $rep: llama.cpp, then kvserve" >&2
+      node "$NLC/llamacpp_bench.mjs" "$f" "$th" "$P" "$N" 1 |
+        sed "s/^{/{\"engine\":\"llama.cpp\",\"type\":\"$t\",/" >> "$RESULTS"
+      "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r 1 --json |
+        sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",/" >> "$RESULTS"
+    done
   done
 done
 # Batched decode (kvserve): BATCH sequences per step, Q8_0, all threads listed last.
@@ -80,7 +83,30 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $RESULTS" >&2
 # 5. The table.
 node - "$RESULTS" <<'JS'
 const fs = require("fs");
-const rows = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
+const raw = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
+// One row per (engine, type, threads): mean +- sd over the repetitions; the
+// read bandwidth is the best and the lowest sample of all of them.
+const stat = (v) => {
+  const m = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
+  return [m, sd];
+};
+const rows = [];
+for (const r of raw) {
+  let row = rows.find(x => x.engine === r.engine && x.type === r.type && x.threads === r.threads);
+  if (!row) rows.push(row = {...r, reps: []});
+  row.reps.push(r);
+}
+for (const row of rows) {
+  for (const k of ["pp", "tg", "batched"]) {
+    const v = row.reps.map(r => r[k + "_tps"]);
+    if (row.reps.length > 1) [row[k + "_tps"], row[k + "_sd"]] = stat(v);
+  }
+  if (row.engine === "kvserve") {
+    row.read_bw_gbs = Math.max(...row.reps.map(r => r.read_bw_gbs));
+    row.read_bw_min_gbs = Math.min(...row.reps.map(r => r.read_bw_min_gbs));
+  }
+}
 const find = (e, t, th) => rows.find(r => r.engine === e && r.type === t && r.threads === th);
 const f = (x, d = 1) => x.toFixed(d);
 const bestBw = {};
