@@ -189,12 +189,14 @@ int Bench(const BenchOptions& opt) {
   // pattern (two streams, software prefetch) over huge pages, as the weights
   // are. Which reads faster changes with the machine's phase (each has led
   // by 5-15% here), so a sample is the better of the two.
-  CpuBackend* cpu = opt.backend == "reference" ? nullptr : static_cast<CpuBackend*>(backend.get());
+  CpuBackend* cpu =
+      opt.backend == "reference" ? nullptr : static_cast<CpuBackend*>(backend.get());
   using Buffer = std::unique_ptr<uint8_t, decltype(&std::free)>;
   Buffer plain_buf(nullptr, &std::free), kernel_buf(nullptr, &std::free);
   if (cpu != nullptr && opt.n_gen > 0) {
     plain_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, kReadBufferBytes)));
-    kernel_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(size_t{2} << 20, kReadBufferBytes)));
+    kernel_buf.reset(
+        static_cast<uint8_t*>(std::aligned_alloc(size_t{2} << 20, kReadBufferBytes)));
     if (plain_buf == nullptr || kernel_buf == nullptr) {
       std::fprintf(stderr, "kvserve bench: cannot allocate the read-bandwidth buffers\n");
       return 1;
@@ -243,7 +245,8 @@ int Bench(const BenchOptions& opt) {
   const double kv_bytes = 2.0 * hp.n_layers * model.kv_dim() * sizeof(float) * (opt.n_gen / 2.0);
   const double read_bw = bw.empty() ? 0.0 : *std::max_element(bw.begin(), bw.end());
   const double read_bw_min = bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
-  const double ceiling_pct = read_bw > 0 ? 100.0 * stg.mean * (weight_bytes + kv_bytes) / (read_bw * 1e9) : 0.0;
+  const double ceiling_pct =
+      read_bw > 0 ? 100.0 * stg.mean * (weight_bytes + kv_bytes) / (read_bw * 1e9) : 0.0;
   const std::string be(backend->name());
   const int threads = opt.backend == "reference" ? 1 : static_cast<CpuBackend*>(backend.get())->n_threads();
   if (opt.json) {

@@ -390,7 +390,8 @@ TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
   for (bool kernel_pattern : {false, true}) {
     for (size_t i = 0; i < words.size(); ++i) {
       words[i] = 0x9e3779b97f4a7c15ull * (i + 1);
-      ASSERT_EQ(k.read_fold(p, bytes, kernel_pattern), words[i]) << "word " << i << " " << kernel_pattern;
+      ASSERT_EQ(k.read_fold(p, bytes, kernel_pattern), words[i])
+          << "word " << i << ", kernel pattern " << kernel_pattern;
       words[i] = 0;
     }
     EXPECT_EQ(k.read_fold(p, 0, kernel_pattern), 0u);

@@ -342,7 +342,8 @@ double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int p
   double best = 0;
   for (int pass = 0; pass < passes; ++pass) {
     const auto t0 = std::chrono::steady_clock::now();
-    pool_.Run([c](int t, int) { c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice, c->kernel_pattern);
+    pool_.Run([c](int t, int) {
+      c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice, c->kernel_pattern);
     });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, static_cast<double>(slice) * nt / s / 1e9);
