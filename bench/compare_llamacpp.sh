@@ -5,7 +5,7 @@
 # Q4_K; prints kvserve/llama.cpp ratios and each kvserve decode speed as a
 # fraction of the memory-bandwidth ceiling (read bandwidth / bytes read per
 # token). `kvserve bench` samples the read bandwidth with its own threads
-# before each of its tg runs and after the last; the table sets each row
+# right before and right after each of its tg runs; the table sets each row
 # against the best of its own samples ("local") and, stricter, against the
 # best sample of the whole run at that thread count ("run best").
 #
@@ -55,7 +55,7 @@ done
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores;" \
      "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# 4. Alternating runs: one repetition of each engine in turn, so that each
+# 3. Alternating runs: one repetition of each engine in turn, so that each
 # pair of figures is taken within the same minute (the machine's phases last
 # minutes); every process warms up before it times.
 for t in $TYPES; do
@@ -80,7 +80,7 @@ if [[ " $TYPES " == *" Q8_0 "* ]] && [ "$BATCH" -gt 0 ]; then
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $RESULTS" >&2
 
-# 5. The table.
+# 4. The table.
 node - "$RESULTS" <<'JS'
 const fs = require("fs");
 const raw = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);

@@ -140,6 +140,7 @@ int Bench(const BenchOptions& opt) {
   const LlamaModel& model = **model_or;
   const LlamaHParams& hp = model.hparams();
   std::unique_ptr<Backend> backend;
+  CpuBackend* cpu_backend = nullptr;  // backend, when it is the CPU one
   if (opt.backend == "reference") {
     backend = std::make_unique<ReferenceBackend>();
   } else {
@@ -157,6 +158,7 @@ int Bench(const BenchOptions& opt) {
       std::fprintf(stderr, "kvserve bench: %s\n", b.status().ToString().c_str());
       return 1;
     }
+    cpu_backend = b.value().get();
     backend = std::move(b).value();
   }
   const int max_tokens = std::max({opt.n_prompt, opt.n_gen + 1, 16});
@@ -189,11 +191,9 @@ int Bench(const BenchOptions& opt) {
   // pattern (two streams, software prefetch) over huge pages, as the weights
   // are. Which reads faster changes with the machine's phase (each has led
   // by 5-15% here), so a sample is the better of the two.
-  CpuBackend* cpu =
-      opt.backend == "reference" ? nullptr : static_cast<CpuBackend*>(backend.get());
   using Buffer = std::unique_ptr<uint8_t, decltype(&std::free)>;
   Buffer plain_buf(nullptr, &std::free), kernel_buf(nullptr, &std::free);
-  if (cpu != nullptr && opt.n_gen > 0) {
+  if (cpu_backend != nullptr && opt.n_gen > 0) {
     plain_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, kReadBufferBytes)));
     kernel_buf.reset(
         static_cast<uint8_t*>(std::aligned_alloc(size_t{2} << 20, kReadBufferBytes)));
@@ -209,8 +209,8 @@ int Bench(const BenchOptions& opt) {
   auto sample_bandwidth = [&] {
     if (plain_buf == nullptr) return;
     bw.push_back(std::max(
-        cpu->MeasureReadBandwidth(plain_buf.get(), kReadBufferBytes, kReadPasses, false),
-        cpu->MeasureReadBandwidth(kernel_buf.get(), kReadBufferBytes, kReadPasses, true)));
+        cpu_backend->MeasureReadBandwidth(plain_buf.get(), kReadBufferBytes, kReadPasses, false),
+        cpu_backend->MeasureReadBandwidth(kernel_buf.get(), kReadBufferBytes, kReadPasses, true)));
   };
 
   std::vector<double> pp, tg, bg;
@@ -248,7 +248,7 @@ int Bench(const BenchOptions& opt) {
   const double ceiling_pct =
       read_bw > 0 ? 100.0 * stg.mean * (weight_bytes + kv_bytes) / (read_bw * 1e9) : 0.0;
   const std::string be(backend->name());
-  const int threads = opt.backend == "reference" ? 1 : static_cast<CpuBackend*>(backend.get())->n_threads();
+  const int threads = cpu_backend != nullptr ? cpu_backend->n_threads() : 1;
   if (opt.json) {
     std::printf(
         "{\"model\": \"%s\", \"backend\": \"%s\", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, "

@@ -95,7 +95,6 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& kernels_;
   std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
-  uint64_t read_sink_ = 0;  // MeasureReadBandwidth's folds, stored so that its reads stay
   std::vector<uint8_t> xq_;         // quantized activations [n, ActRowBytes]
   std::vector<float> attn_scratch_;  // per thread AttentionScratchFloats
   std::vector<float> rope_table_;    // per thread [head_dim] (cos, sin pairs)
