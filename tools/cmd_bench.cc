@@ -21,7 +21,6 @@
 // measure the machine, not the kernels. (Sampling inside a tg run, every 32
 // steps, was tried: each restart after a sample cost 3-20% of tg.)
 #include <CLI/CLI.hpp>
-#include <sys/mman.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -36,6 +35,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/reference/reference_backend.h"
+#include "base/huge_pages.h"
 #include "model/llama_model.h"
 #include "runtime/batch.h"
 #include "runtime/kv_storage.h"
@@ -195,13 +195,11 @@ int Bench(const BenchOptions& opt) {
   Buffer plain_buf(nullptr, &std::free), kernel_buf(nullptr, &std::free);
   if (cpu_backend != nullptr && opt.n_gen > 0) {
     plain_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, kReadBufferBytes)));
-    kernel_buf.reset(
-        static_cast<uint8_t*>(std::aligned_alloc(size_t{2} << 20, kReadBufferBytes)));
+    kernel_buf.reset(AllocateHugePages(kReadBufferBytes, /*zero=*/false).release());
     if (plain_buf == nullptr || kernel_buf == nullptr) {
       std::fprintf(stderr, "kvserve bench: cannot allocate the read-bandwidth buffers\n");
       return 1;
     }
-    madvise(kernel_buf.get(), kReadBufferBytes, MADV_HUGEPAGE);
     std::memset(plain_buf.get(), 1, kReadBufferBytes);
     std::memset(kernel_buf.get(), 1, kReadBufferBytes);
   }

@@ -12,13 +12,13 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "tensor/tensor.h"
 
 namespace kvs {
@@ -43,17 +43,12 @@ struct PagedAttentionArgs {
   float scale = 0;  // usually 1 / sqrt(head_dim)
 };
 
-// Memory from std::malloc / std::aligned_alloc.
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-
 // Weight matrices as a backend's MatMul reads them fastest, and the memory
 // behind them when the backend made its own copy (null when `matrices` are
 // the file's own views).
 struct PreparedWeights {
   std::vector<WeightMatrix> matrices;
-  std::unique_ptr<uint8_t, FreeDeleter> storage;
+  HugePageBuffer storage;
 };
 
 class Backend {

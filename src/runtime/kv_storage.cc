@@ -1,6 +1,5 @@
 #include "runtime/kv_storage.h"
 
-#include <new>
 #include <string>
 
 namespace kvs {
@@ -30,9 +29,9 @@ StatusOr<std::unique_ptr<KvStorage>> KvStorage::Create(int n_layers, int n_block
   s->kv_dim_ = kv_dim;
   s->layer_elems_ = int64_t{n_blocks} * block_size * kv_dim;
   const int64_t total = s->layer_elems_ * n_layers;
-  // Value-initialised so that the pool is resident and never reads garbage.
-  s->k_.reset(new (std::nothrow) float[total]());
-  s->v_.reset(new (std::nothrow) float[total]());
+  const size_t bytes = static_cast<size_t>(total) * sizeof(float);
+  s->k_ = AllocateHugePages(bytes, /*zero=*/true);
+  s->v_ = AllocateHugePages(bytes, /*zero=*/true);
   if (!s->k_ || !s->v_) {
     return ResourceExhaustedError("cannot allocate " + std::to_string(s->bytes() >> 20) +
                                   " MiB of KV cache");

@@ -3,13 +3,16 @@
 // this only holds the numbers.
 //
 // Layout per layer: k and v each [n_blocks, block_size, n_kv_heads, head_dim]
-// float32. Ownership: owns the memory (allocated once at creation).
+// float32. Ownership: owns the memory (allocated once at creation, zeroed so
+// that it is resident, on huge pages where the kernel allows: attention
+// reads each sequence's blocks every step, scattered over the pool).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "base/status.h"
 
 namespace kvs {
@@ -23,8 +26,8 @@ class KvStorage {
   static int BlocksForBytes(int64_t bytes, int n_layers, int block_size, int kv_dim);
   static int64_t BytesPerBlock(int n_layers, int block_size, int kv_dim);
 
-  float* k(int layer) { return k_.get() + layer * layer_elems_; }
-  float* v(int layer) { return v_.get() + layer * layer_elems_; }
+  float* k(int layer) { return reinterpret_cast<float*>(k_.get()) + layer * layer_elems_; }
+  float* v(int layer) { return reinterpret_cast<float*>(v_.get()) + layer * layer_elems_; }
   int n_layers() const { return n_layers_; }
   int n_blocks() const { return n_blocks_; }
   int block_size() const { return block_size_; }
@@ -40,8 +43,8 @@ class KvStorage {
   int block_size_ = 0;
   int kv_dim_ = 0;
   int64_t layer_elems_ = 0;
-  std::unique_ptr<float[]> k_;
-  std::unique_ptr<float[]> v_;
+  HugePageBuffer k_;  // [n_layers, layer_elems_] floats
+  HugePageBuffer v_;
 };
 
 }  // namespace kvs

@@ -6,9 +6,8 @@
 #include <cstring>
 #include <thread>
 
-#include <sys/mman.h>
-
 #include "backend/cpu/pack_q4.h"
+#include "base/huge_pages.h"
 #include "tensor/quant.h"
 
 namespace kvs {
@@ -83,11 +82,8 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     total += (static_cast<size_t>(ws[i].rows * p.matrices[i].row_bytes()) + 63) & ~size_t{63};
   }
   if (total == 0) return p;
-  constexpr size_t kHugePage = size_t{2} << 20;
-  const size_t bytes = (total + kHugePage - 1) & ~(kHugePage - 1);
-  p.storage.reset(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, bytes)));
-  KVS_CHECK(p.storage != nullptr) << "out of memory copying " << bytes << " bytes of weights";
-  madvise(p.storage.get(), bytes, MADV_HUGEPAGE);
+  p.storage = AllocateHugePages(total, /*zero=*/false);
+  KVS_CHECK(p.storage != nullptr) << "out of memory copying " << total << " bytes of weights";
   for (size_t i = 0; i < ws.size(); ++i) {
     if (ws[i].layout != WeightLayout::kFile) continue;
     const WeightMatrix& w = ws[i];
