@@ -191,11 +191,11 @@ int Bench(const BenchOptions& opt) {
   // pattern (two streams, software prefetch) over huge pages, as the weights
   // are. Which reads faster changes with the machine's phase (each has led
   // by 5-15% here), so a sample is the better of the two.
-  using Buffer = std::unique_ptr<uint8_t, decltype(&std::free)>;
-  Buffer plain_buf(nullptr, &std::free), kernel_buf(nullptr, &std::free);
+  std::unique_ptr<uint8_t, decltype(&std::free)> plain_buf(nullptr, &std::free);
+  HugePageBuffer kernel_buf;
   if (cpu_backend != nullptr && opt.n_gen > 0) {
     plain_buf.reset(static_cast<uint8_t*>(std::aligned_alloc(4096, kReadBufferBytes)));
-    kernel_buf.reset(AllocateHugePages(kReadBufferBytes, /*zero=*/false).release());
+    kernel_buf = AllocateHugePages(kReadBufferBytes, /*zero=*/false);
     if (plain_buf == nullptr || kernel_buf == nullptr) {
       std::fprintf(stderr, "kvserve bench: cannot allocate the read-bandwidth buffers\n");
       return 1;
