@@ -26,6 +26,7 @@
 #include <random>
 #include <vector>
 
+#include "backend/cpu/blocks.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/reference/reference_backend.h"
 #include "tensor/quant.h"
@@ -414,6 +415,51 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
                          [](const ::testing::TestParamInfo<Isa>& info) {
                            return std::string(cpu::IsaName(info.param));
                          });
+
+// The packed Q4 kernels' activations, checked byte for byte against the
+// layout blocks.h defines (ABlockQ8x16) and the per-block quantization of
+// every other quantized path: d = max|x| / 127, quants x / d rounded to
+// nearest even, sum of each block's quants; padding blocks all zero.
+TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
+  if (!cpu::IsaSupported(Isa::kAvx512) || !cpu::KernelsFor(Isa::kAvx512).reads_packed_q4) {
+    GTEST_SKIP() << "no AVX-512 VNNI here";
+  }
+  const cpu::KernelTable& k = cpu::KernelsFor(Isa::kAvx512);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (int64_t cols : {32, 480, 512, 2048, 5632, 5664}) {
+    SCOPED_TRACE(cols);
+    std::vector<float> x(cols);
+    for (float& v : x) v = dist(rng);
+    std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block
+    const int64_t bytes = cpu::ActRowBytes(DType::kQ4_0, WeightLayout::kPacked, cols);
+    std::vector<uint8_t> got(bytes, 0xAB);
+    k.quantize_row(DType::kQ4_0, WeightLayout::kPacked, x.data(), cols, got.data());
+    const int64_t nb = cols / 32;
+    ASSERT_EQ(bytes % int64_t{sizeof(cpu::ABlockQ8x16)}, 0);
+    for (int64_t g = 0; g < bytes / int64_t{sizeof(cpu::ABlockQ8x16)}; ++g) {
+      cpu::ABlockQ8x16 want{};
+      for (int b = 0; b < 16; ++b) {
+        const int64_t blk = g * 16 + b;
+        if (blk >= nb) continue;
+        float amax = 0.0f;
+        for (int e = 0; e < 32; ++e) amax = std::max(amax, std::fabs(x[blk * 32 + e]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        want.d[b] = d;
+        for (int e = 0; e < 32; ++e) {
+          const float r = std::nearbyint(x[blk * 32 + e] * id);
+          const auto q = static_cast<int8_t>(std::clamp(r, -128.0f, 127.0f));
+          want.sum[b] += q;
+          // Element e = 16 h + 4 i + j of block b sits at qs[2 i + h][4 b + j].
+          want.qs[2 * ((e % 16) / 4) + e / 16][4 * b + e % 4] = q;
+        }
+      }
+      ASSERT_EQ(std::memcmp(&want, got.data() + g * sizeof(cpu::ABlockQ8x16), sizeof want), 0)
+          << "group " << g;
+    }
+  }
+}
 
 TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
   auto b = CpuBackend::Create({});
