@@ -10,6 +10,7 @@
 // real step.
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -78,6 +79,65 @@ BENCHMARK_CAPTURE(BM_MatMul, F16, DType::kF16)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0, DType::kQ8_0)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_0, DType::kQ4_0)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K, DType::kQ4_K)->Apply(Args);
+
+// The decode step's matrices alone: every MatMul of a TinyLlama-shaped
+// token (22 layers of QKV, output, gate/up and down, then the classifier),
+// each its own memory, one after another as LlamaForward runs them, with
+// nothing between them. Set against BM_MatMul's one large matrix it shows
+// what the real shapes cost: each call restarts its four streams, and the
+// 2 MiB to 13 MiB matrices are short ones.
+void BM_DecodeMatMuls(benchmark::State& state, DType t) {
+  const int threads = static_cast<int>(state.range(0));
+  struct Shape {
+    int64_t rows, cols;
+  };
+  std::vector<Shape> shapes;
+  for (int l = 0; l < 22; ++l) {
+    shapes.insert(shapes.end(), {{2560, 2048}, {2048, 2048}, {11264, 2048}, {2048, 5632}});
+  }
+  shapes.push_back({32000, 2048});
+  CpuBackendOptions o;
+  o.n_threads = threads;
+  auto backend = std::move(CpuBackend::Create(o)).value();
+  // Random rows, quantized once per width and repeated: speed depends on
+  // the shapes, not the values.
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::vector<std::vector<uint8_t>> files;
+  std::vector<WeightMatrix> ws;
+  for (const Shape& sh : shapes) {
+    const int64_t rb = RowBytes(t, sh.cols);
+    std::vector<float> row(sh.cols);
+    std::vector<uint8_t> f(sh.rows * rb);
+    for (int64_t r = 0; r < 64; ++r) {
+      for (float& v : row) v = dist(rng);
+      QuantizeRow(t, row.data(), f.data() + r * rb, sh.cols);
+    }
+    for (int64_t r = 64; r < sh.rows; ++r) {
+      std::memcpy(f.data() + r * rb, f.data() + (r % 64) * rb, rb);
+    }
+    files.push_back(std::move(f));
+    ws.push_back({t, sh.rows, sh.cols, files.back().data()});
+  }
+  PreparedWeights prepared = backend->PrepareWeights(ws);
+  files.clear();
+  std::vector<float> x(5632), out(32000);
+  for (float& v : x) v = dist(rng) * 50.0f;
+  int64_t bytes = 0;
+  for (const WeightMatrix& w : prepared.matrices) bytes += w.rows * w.row_bytes();
+  for (auto _ : state) {
+    for (const WeightMatrix& w : prepared.matrices) backend->MatMul(w, x.data(), 1, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes),
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+void DecodeArgs(benchmark::internal::Benchmark* b) {
+  b->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+BENCHMARK_CAPTURE(BM_DecodeMatMuls, Q8_0, DType::kQ8_0)->Apply(DecodeArgs);
+BENCHMARK_CAPTURE(BM_DecodeMatMuls, Q4_0, DType::kQ4_0)->Apply(DecodeArgs);
+BENCHMARK_CAPTURE(BM_DecodeMatMuls, Q4_K, DType::kQ4_K)->Apply(DecodeArgs);
 
 }  // namespace
 }  // namespace kvs
