@@ -119,12 +119,16 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   a.out = out;
   const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.layout, w.cols);
   if (xq_bytes > 0) {
-    if (static_cast<int64_t>(xq_.size()) < n * xq_bytes) xq_.resize(n * xq_bytes);
-    a.xq = xq_.data();
+    // 64-byte aligned: the kernels read activation groups with whole-line
+    // loads, and vector's own 16-byte alignment split every one of them
+    // across two cache lines.
+    if (static_cast<int64_t>(xq_.size()) < n * xq_bytes + 63) xq_.resize(n * xq_bytes + 63);
+    uint8_t* xq = xq_.data() + (-reinterpret_cast<uintptr_t>(xq_.data()) & 63);
+    a.xq = xq;
     a.xq_row_bytes = xq_bytes;
     ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        kernels_.quantize_row(w.type, w.layout, x + t * w.cols, w.cols, xq_.data() + t * xq_bytes);
+        kernels_.quantize_row(w.type, w.layout, x + t * w.cols, w.cols, xq + t * xq_bytes);
       }
     });
   }
