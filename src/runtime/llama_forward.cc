@@ -42,7 +42,7 @@ std::optional<WeightMatrix> LlamaForward::Concat(std::initializer_list<const Wei
 
 void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
   const LlamaHParams& hp = model_->hparams();
-  auto grow = [](std::vector<float>& v, int64_t size) {
+  auto grow = [](AlignedVector<float>& v, int64_t size) {
     if (static_cast<int64_t>(v.size()) < size) v.resize(size);
   };
   grow(x_, n * hp.dim);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "base/aligned_vector.h"
 #include "model/llama_model.h"
 #include "runtime/batch.h"
 #include "runtime/kv_storage.h"
@@ -57,14 +58,14 @@ class LlamaForward {
   PreparedWeights prepared_;  // owns the backend's copies
   std::vector<FusedLayer> fused_;  // [n_layers]
 
-  std::vector<float> x_;       // [n, dim] residual stream
-  std::vector<float> xb_;      // [n, dim] normed input / sublayer output
+  AlignedVector<float> x_;       // [n, dim] residual stream
+  AlignedVector<float> xb_;      // [n, dim] normed input / sublayer output
   // q [n, n_heads, head_dim] | k [n, n_kv_heads, head_dim] | v [same as k]
-  std::vector<float> qkv_;
-  std::vector<float> att_;      // [n, n_heads, head_dim]
-  std::vector<float> gate_up_;  // gate [n, hidden_dim] | up [n, hidden_dim]
-  std::vector<float> last_;    // [n_logit_rows, dim]
-  std::vector<float> logits_;  // [n_logit_rows, n_vocab]
+  AlignedVector<float> qkv_;
+  AlignedVector<float> att_;      // [n, n_heads, head_dim]
+  AlignedVector<float> gate_up_;  // gate [n, hidden_dim] | up [n, hidden_dim]
+  AlignedVector<float> last_;    // [n_logit_rows, dim]
+  AlignedVector<float> logits_;  // [n_logit_rows, n_vocab]
 };
 
 }  // namespace kvs

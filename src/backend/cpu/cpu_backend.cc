@@ -119,11 +119,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   a.out = out;
   const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.layout, w.cols);
   if (xq_bytes > 0) {
-    // 64-byte aligned: the kernels read activation groups with whole-line
-    // loads, and vector's own 16-byte alignment split every one of them
-    // across two cache lines.
-    if (static_cast<int64_t>(xq_.size()) < n * xq_bytes + 63) xq_.resize(n * xq_bytes + 63);
-    uint8_t* xq = xq_.data() + (-reinterpret_cast<uintptr_t>(xq_.data()) & 63);
+    if (static_cast<int64_t>(xq_.size()) < n * xq_bytes) xq_.resize(n * xq_bytes);
+    uint8_t* xq = xq_.data();
     a.xq = xq;
     a.xq_row_bytes = xq_bytes;
     ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {

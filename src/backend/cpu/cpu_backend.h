@@ -29,6 +29,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/isa.h"
 #include "backend/cpu/kernels.h"
+#include "base/aligned_vector.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 
@@ -95,8 +96,8 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& kernels_;
   std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
-  std::vector<uint8_t> xq_;         // quantized activations [n, ActRowBytes]
-  std::vector<float> attn_scratch_;  // per thread AttentionScratchFloats
+  AlignedVector<uint8_t> xq_;       // quantized activations [n, ActRowBytes]
+  AlignedVector<float> attn_scratch_;  // per thread AttentionScratchFloats
   std::vector<float> rope_table_;    // per thread [head_dim] (cos, sin pairs)
 };
 
