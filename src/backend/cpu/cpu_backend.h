@@ -96,7 +96,8 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& kernels_;
   std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
-  AlignedVector<uint8_t> xq_;       // quantized activations [n, ActRowBytes]
+  // On cache lines: the quantized kernels read activations in 64-byte loads.
+  AlignedVector<uint8_t> xq_;          // quantized activations [n, ActRowBytes]
   AlignedVector<float> attn_scratch_;  // per thread AttentionScratchFloats
   std::vector<float> rope_table_;    // per thread [head_dim] (cos, sin pairs)
 };
