@@ -7,10 +7,9 @@
 namespace kvs {
 
 HugePageBuffer AllocateHugePages(size_t bytes, bool zero) {
-  constexpr size_t kHugePage = size_t{2} << 20;
-  const size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+  const size_t rounded = (bytes + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
   if (rounded == 0) return nullptr;
-  HugePageBuffer buf(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, rounded)));
+  HugePageBuffer buf(static_cast<uint8_t*>(std::aligned_alloc(kHugePageBytes, rounded)));
   if (buf == nullptr) return nullptr;
   // Advice only: where THP is off the buffer still works, on 4 KiB pages.
   madvise(buf.get(), rounded, MADV_HUGEPAGE);

@@ -13,6 +13,8 @@
 
 namespace kvs {
 
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
 struct HugePageFree {
   void operator()(void* p) const { std::free(p); }
 };
