@@ -238,6 +238,29 @@ TEST_P(BackendOpsTest, GetRowsIsExact) {
   }
 }
 
+// The CPU backend keeps Rope's table between calls at the same positions
+// (every layer of a step): changed positions in the same array, another
+// base or another head_dim must each give a new table.
+TEST_P(BackendOpsTest, RopeTableFollowsPositionsAndBase) {
+  std::mt19937 rng(5);
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 2);
+  std::vector<int32_t> pos = {5, 9};
+  const std::vector<float> x = RandomFloats(rng, 2 * 4 * 32, -4.0f, 4.0f);  // 2 tokens, 4 heads of 32
+  auto check = [&](int n_heads, int head_dim, float base) {
+    std::vector<float> want = x, got = x;
+    ref.Rope(want.data(), pos.data(), 2, n_heads, head_dim, base);
+    fast->Rope(got.data(), pos.data(), 2, n_heads, head_dim, base);
+    return std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0;
+  };
+  EXPECT_TRUE(check(4, 32, 10000.0f));
+  EXPECT_TRUE(check(4, 32, 10000.0f));  // from the kept table
+  pos[1] = 10;
+  EXPECT_TRUE(check(4, 32, 10000.0f)) << "positions changed in place";
+  EXPECT_TRUE(check(4, 32, 500000.0f)) << "base changed";
+  EXPECT_TRUE(check(8, 16, 500000.0f)) << "head_dim changed";
+}
+
 TEST_P(BackendOpsTest, RmsNormRopeAddAreExact) {
   std::mt19937 rng(4);
   ReferenceBackend ref;

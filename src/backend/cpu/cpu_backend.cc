@@ -221,36 +221,39 @@ void CpuBackend::RmsNorm(const float* x, const float* weight, int64_t n, int64_t
 
 void CpuBackend::Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
                       float freq_base) {
-  const int n_threads = pool_.n_threads();
-  if (static_cast<int64_t>(rope_table_.size()) < int64_t{n_threads} * head_dim) {
-    rope_table_.resize(int64_t{n_threads} * head_dim);
-  }
-  // Parallel over tokens; each thread builds one token's (cos, sin) table at
-  // a time, with the reference's exact float expressions, and applies it to
-  // every head.
-  struct Ctx {
-    CpuBackend* self;
-    float* x;
-    const int32_t* positions;
-    int64_t n;
-    int n_heads, head_dim;
-    float freq_base;
-  } ctx{this, x, positions, n, n_heads, head_dim, freq_base};
-  const Ctx* c = &ctx;
-  auto work = [c](int t, int nt) {
-    float* table = c->self->rope_table_.data() + int64_t{t} * c->head_dim;
-    const int hd = c->head_dim;
-    for (int64_t tok = c->n * t / nt; tok < c->n * (t + 1) / nt; ++tok) {
-      const float pos = static_cast<float>(c->positions[tok]);
-      for (int i = 0; i < hd; i += 2) {
-        const float freq = 1.0f / std::pow(c->freq_base, i / static_cast<float>(hd));
-        const float angle = pos * freq;
-        table[i] = std::cos(angle);
-        table[i + 1] = std::sin(angle);
+  // Every layer of a step rotates q and k at the same positions: the
+  // (cos, sin) table is built once per step (with the reference's exact
+  // float expressions) and kept while the positions, head_dim and base stay
+  // the same, instead of 2 * n_layers times.
+  const bool same = rope_head_dim_ == head_dim && rope_freq_base_ == freq_base &&
+                    static_cast<int64_t>(rope_positions_.size()) == n &&
+                    std::equal(positions, positions + n, rope_positions_.begin());
+  if (!same) {
+    rope_positions_.assign(positions, positions + n);
+    rope_head_dim_ = head_dim;
+    rope_freq_base_ = freq_base;
+    if (static_cast<int64_t>(rope_table_.size()) < n * head_dim) rope_table_.resize(n * head_dim);
+    float* table_all = rope_table_.data();
+    ParallelFor(n, head_dim * 8, [&](int64_t begin, int64_t end) {
+      for (int64_t tok = begin; tok < end; ++tok) {
+        float* table = table_all + tok * head_dim;
+        const float pos = static_cast<float>(positions[tok]);
+        for (int i = 0; i < head_dim; i += 2) {
+          const float freq = 1.0f / std::pow(freq_base, i / static_cast<float>(head_dim));
+          const float angle = pos * freq;
+          table[i] = std::cos(angle);
+          table[i + 1] = std::sin(angle);
+        }
       }
-      for (int h = 0; h < c->n_heads; ++h) {
-        float* v = c->x + (tok * c->n_heads + h) * hd;
-        for (int i = 0; i < hd; i += 2) {
+    });
+  }
+  const float* table_all = rope_table_.data();
+  ParallelFor(n, int64_t{n_heads} * head_dim, [&](int64_t begin, int64_t end) {
+    for (int64_t tok = begin; tok < end; ++tok) {
+      const float* table = table_all + tok * head_dim;
+      for (int h = 0; h < n_heads; ++h) {
+        float* v = x + (tok * n_heads + h) * head_dim;
+        for (int i = 0; i < head_dim; i += 2) {
           const float v0 = v[i];
           const float v1 = v[i + 1];
           v[i] = v0 * table[i] - v1 * table[i + 1];
@@ -258,12 +261,7 @@ void CpuBackend::Rope(float* x, const int32_t* positions, int64_t n, int n_heads
         }
       }
     }
-  };
-  if (n_threads == 1 || n < 2) {
-    work(0, 1);
-  } else {
-    pool_.Run(work);
-  }
+  });
 }
 
 void CpuBackend::SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) {

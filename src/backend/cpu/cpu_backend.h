@@ -99,7 +99,12 @@ class CpuBackend final : public Backend {
   // On cache lines: the quantized kernels read activations in 64-byte loads.
   AlignedVector<uint8_t> xq_;          // quantized activations [n, ActRowBytes]
   AlignedVector<float> attn_scratch_;  // per thread AttentionScratchFloats
-  std::vector<float> rope_table_;    // per thread [head_dim] (cos, sin pairs)
+  // Rope's (cos, sin) pairs [n, head_dim] for rope_positions_ [n], at
+  // rope_head_dim_ and rope_freq_base_ (head_dim 0: none yet).
+  std::vector<float> rope_table_;
+  std::vector<int32_t> rope_positions_;
+  int rope_head_dim_ = 0;
+  float rope_freq_base_ = 0;
 };
 
 }  // namespace kvs
