@@ -236,7 +236,7 @@ int Bench(const BenchOptions& opt) {
       for (int i = 0; i < opt.n_gen; ++i) rig.Run(0, {gen[i]}, i);
       tg.push_back(opt.n_gen / (Now() - t0));
       sample_bandwidth();
-      if (bw.size() >= 2) tg_ceiling.push_back(bw[bw.size() - 2] > bw.back() ? bw[bw.size() - 2] : bw.back());
+      if (bw.size() >= 2) tg_ceiling.push_back(std::max(bw[bw.size() - 2], bw.back()));
     }
     if (opt.batch > 0 && opt.n_gen > 0) {
       const double t0 = Now();
@@ -255,7 +255,8 @@ int Bench(const BenchOptions& opt) {
       read_bw > 0 ? 100.0 * stg.mean * (weight_bytes + kv_bytes) / (read_bw * 1e9) : 0.0;
   double paired_pct = 0;
   for (size_t r = 0; r < tg_ceiling.size(); ++r) {
-    paired_pct += 100.0 * tg[r] * (weight_bytes + kv_bytes) / (tg_ceiling[r] * 1e9) / tg_ceiling.size();
+    const double pct = 100.0 * tg[r] * (weight_bytes + kv_bytes) / (tg_ceiling[r] * 1e9);
+    paired_pct += pct / static_cast<double>(tg_ceiling.size());
   }
   const std::string be(backend->name());
   const int threads = cpu_backend != nullptr ? cpu_backend->n_threads() : 1;

@@ -246,7 +246,8 @@ TEST_P(BackendOpsTest, RopeTableFollowsPositionsAndBase) {
   ReferenceBackend ref;
   auto fast = MakeCpu(GetParam(), 2);
   std::vector<int32_t> pos = {5, 9};
-  const std::vector<float> x = RandomFloats(rng, 2 * 4 * 32, -4.0f, 4.0f);  // 2 tokens, 4 heads of 32
+  // 2 tokens of 4 heads of 32 (or 8 of 16).
+  const std::vector<float> x = RandomFloats(rng, 2 * 4 * 32, -4.0f, 4.0f);
   auto check = [&](int n_heads, int head_dim, float base) {
     std::vector<float> want = x, got = x;
     ref.Rope(want.data(), pos.data(), 2, n_heads, head_dim, base);

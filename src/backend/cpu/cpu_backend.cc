@@ -181,7 +181,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     int64_t chunk;
     uint8_t* xq_copies;  // non-null: each thread quantizes into its own copy
     int64_t copy_stride;
-  } ctx{&a, &kernels_, slices_.get(), chunk_rows, quantize_per_thread ? xq_.data() : nullptr, copy_stride};
+  } ctx{&a, &kernels_, slices_.get(), chunk_rows,
+        quantize_per_thread ? xq_.data() : nullptr, copy_stride};
   const Ctx* c = &ctx;
   auto work = [c](int t, int nt) {
     cpu::MatMulArgs a = *c->a;

@@ -2,9 +2,10 @@
 // VNNI, AVX2 or portable scalar, chosen once at creation) and a thread pool.
 //
 // MatMul on quantized weights quantizes each activation row once per call
-// and runs integer dot products; decode (n = 1) reads each thread's own
-// slice of weight rows as two streams (its front and back halves), n > 1
-// reuses each weight tile across several tokens.
+// (decode: once on each thread, into its own copy) and runs integer dot
+// products; decode (n = 1) reads each thread's own slice of weight rows as
+// two streams (its front and back halves), n > 1 reuses each weight tile
+// across several tokens.
 // Attention is one pass with online softmax, the query heads of a KV group
 // sharing each K/V load; threads split over (token, kv_head).
 //

@@ -81,7 +81,8 @@ void ScoresFixed(const float* q, const float* const* krows, int np, int group, f
         if (i < left) {
           KVS_UNROLL
           for (int j = 0; j < kV; ++j) {
-            v[i] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * HD + 16 * j), _mm512_loadu_ps(krows[i0 + i] + 16 * j), v[i]);
+            const __m512 qj = _mm512_loadu_ps(q + g * HD + 16 * j);
+            v[i] = _mm512_fmadd_ps(qj, _mm512_loadu_ps(krows[i0 + i] + 16 * j), v[i]);
           }
         }
       }
@@ -181,7 +182,8 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
     const float* krows[kAttnChunk];
     const float* vrows[kAttnChunk];
     for (int i = 0; i < np; ++i) {
-      const int64_t off = (int64_t{table[block]} * a.block_size + slot) * kv_dim + int64_t{kvh} * hd;
+      const int64_t row = int64_t{table[block]} * a.block_size + slot;
+      const int64_t off = row * kv_dim + int64_t{kvh} * hd;
       if (++slot == a.block_size) slot = 0, ++block;
       krows[i] = a.k_cache + off;
       vrows[i] = a.v_cache + off;
