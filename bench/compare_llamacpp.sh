@@ -111,7 +111,7 @@ for (const row of rows) {
     row.read_bw_gbs = Math.max(...row.reps.map(r => r.read_bw_gbs));
     row.read_bw_min_gbs = Math.min(...row.reps.map(r => r.read_bw_min_gbs));
     const paired = row.reps.map(r => r.tg_paired_ceiling_pct);
-    row.paired_pct = paired.reduce((a, b) => a + b, 0) / paired.length;
+    row.paired_pct = stat(paired)[0];
     row.paired_min_pct = Math.min(...paired);
   }
 }

@@ -10,6 +10,7 @@
 // real step.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -27,6 +28,21 @@ struct Setup {
   std::vector<float> x, out;
 };
 
+// rows x cols weights of type t in the file's layout: 64 random N(0, 0.02)
+// rows, repeated (speed depends on the shapes, not the values).
+std::vector<uint8_t> RandomRows(DType t, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  const int64_t rb = RowBytes(t, cols);
+  std::vector<float> row(cols);
+  std::vector<uint8_t> file(rows * rb);
+  for (int64_t r = 0; r < std::min<int64_t>(rows, 64); ++r) {
+    for (float& v : row) v = dist(rng);
+    QuantizeRow(t, row.data(), file.data() + r * rb, cols);
+  }
+  for (int64_t r = 64; r < rows; ++r) std::memcpy(file.data() + r * rb, file.data() + (r % 64) * rb, rb);
+  return file;
+}
+
 // rows x cols weights of type t; n activation rows.
 Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads) {
   Setup s;
@@ -35,12 +51,7 @@ Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads) {
   s.backend = std::move(CpuBackend::Create(o)).value();
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
-  std::vector<float> row(cols);
-  s.file.resize(rows * RowBytes(t, cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (float& v : row) v = dist(rng);
-    QuantizeRow(t, row.data(), s.file.data() + r * RowBytes(t, cols), cols);
-  }
+  s.file = RandomRows(t, rows, cols, rng);
   WeightMatrix w{t, rows, cols, s.file.data()};
   s.prepared = s.backend->PrepareWeights({&w, 1});
   s.x.resize(n * cols);
@@ -99,24 +110,12 @@ void BM_DecodeMatMuls(benchmark::State& state, DType t) {
   CpuBackendOptions o;
   o.n_threads = threads;
   auto backend = std::move(CpuBackend::Create(o)).value();
-  // Random rows, quantized once per width and repeated: speed depends on
-  // the shapes, not the values.
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
   std::vector<std::vector<uint8_t>> files;
   std::vector<WeightMatrix> ws;
   for (const Shape& sh : shapes) {
-    const int64_t rb = RowBytes(t, sh.cols);
-    std::vector<float> row(sh.cols);
-    std::vector<uint8_t> f(sh.rows * rb);
-    for (int64_t r = 0; r < 64; ++r) {
-      for (float& v : row) v = dist(rng);
-      QuantizeRow(t, row.data(), f.data() + r * rb, sh.cols);
-    }
-    for (int64_t r = 64; r < sh.rows; ++r) {
-      std::memcpy(f.data() + r * rb, f.data() + (r % 64) * rb, rb);
-    }
-    files.push_back(std::move(f));
+    files.push_back(RandomRows(t, sh.rows, sh.cols, rng));
     ws.push_back({t, sh.rows, sh.cols, files.back().data()});
   }
   PreparedWeights prepared = backend->PrepareWeights(ws);

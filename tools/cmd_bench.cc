@@ -217,8 +217,12 @@ int Bench(const BenchOptions& opt) {
         cpu_backend->MeasureReadBandwidth(kernel_buf.get(), kReadBufferBytes, kReadPasses, true)));
   };
 
+  // Bytes one decode step reads: every weight, plus the KV cache up to the
+  // step's position (mean over the tg test's positions).
+  const double weight_bytes = static_cast<double>(model.weight_bytes());
+  const double kv_bytes = 2.0 * hp.n_layers * model.kv_dim() * sizeof(float) * (opt.n_gen / 2.0);
   std::vector<double> pp, tg, bg;
-  std::vector<double> tg_ceiling;  // per tg run: the better sample on either side
+  std::vector<double> tg_paired;  // per tg run: % of the better sample on either side
   for (int r = 0; r < opt.reps; ++r) {
     if (opt.n_prompt > 0) {
       const std::vector<TokenId> prompt = random_tokens(opt.n_prompt);
@@ -236,7 +240,10 @@ int Bench(const BenchOptions& opt) {
       for (int i = 0; i < opt.n_gen; ++i) rig.Run(0, {gen[i]}, i);
       tg.push_back(opt.n_gen / (Now() - t0));
       sample_bandwidth();
-      if (bw.size() >= 2) tg_ceiling.push_back(std::max(bw[bw.size() - 2], bw.back()));
+      if (bw.size() >= 2) {
+        const double ceiling = std::max(bw[bw.size() - 2], bw.back());
+        tg_paired.push_back(100.0 * tg.back() * (weight_bytes + kv_bytes) / (ceiling * 1e9));
+      }
     }
     if (opt.batch > 0 && opt.n_gen > 0) {
       const double t0 = Now();
@@ -245,19 +252,11 @@ int Bench(const BenchOptions& opt) {
     }
   }
   const Stat spp = Summarize(pp), stg = Summarize(tg), sbg = Summarize(bg);
-  // Bytes one decode step reads: every weight, plus the KV cache up to the
-  // step's position (mean over the tg test's positions).
-  const double weight_bytes = static_cast<double>(model.weight_bytes());
-  const double kv_bytes = 2.0 * hp.n_layers * model.kv_dim() * sizeof(float) * (opt.n_gen / 2.0);
   const double read_bw = bw.empty() ? 0.0 : *std::max_element(bw.begin(), bw.end());
   const double read_bw_min = bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
   const double ceiling_pct =
       read_bw > 0 ? 100.0 * stg.mean * (weight_bytes + kv_bytes) / (read_bw * 1e9) : 0.0;
-  double paired_pct = 0;
-  for (size_t r = 0; r < tg_ceiling.size(); ++r) {
-    const double pct = 100.0 * tg[r] * (weight_bytes + kv_bytes) / (tg_ceiling[r] * 1e9);
-    paired_pct += pct / static_cast<double>(tg_ceiling.size());
-  }
+  const double paired_pct = Summarize(tg_paired).mean;
   const std::string be(backend->name());
   const int threads = cpu_backend != nullptr ? cpu_backend->n_threads() : 1;
   if (opt.json) {

@@ -184,7 +184,10 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
     for (int i = 0; i < np; ++i) {
       const int64_t row = int64_t{table[block]} * a.block_size + slot;
       const int64_t off = row * kv_dim + int64_t{kvh} * hd;
-      if (++slot == a.block_size) slot = 0, ++block;
+      if (++slot == a.block_size) {
+        slot = 0;
+        ++block;
+      }
       krows[i] = a.k_cache + off;
       vrows[i] = a.v_cache + off;
       for (int j = 0; j < hd; j += 16) {
