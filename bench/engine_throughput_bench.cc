@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "engine/engine_loop.h"
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
 
 namespace kvs {
@@ -26,7 +26,7 @@ double Now() {
       .count();
 }
 
-std::vector<GenerationRequest> Requests(const LlamaModel& m, int n_requests, int max_tokens) {
+std::vector<GenerationRequest> Requests(const Model& m, int n_requests, int max_tokens) {
   std::mt19937 rng(1);
   std::vector<GenerationRequest> out;
   for (int i = 0; i < n_requests; ++i) {
@@ -48,12 +48,12 @@ std::vector<GenerationRequest> Requests(const LlamaModel& m, int n_requests, int
 
 int Bench(const std::string& model_path, const std::string& tok_path, int n_threads,
           int max_tokens) {
-  auto model_or = LlamaModel::Load(model_path, tok_path);
+  auto model_or = Model::Load(model_path, tok_path);
   if (!model_or.ok()) {
     std::fprintf(stderr, "%s\n", model_or.status().ToString().c_str());
     return 1;
   }
-  const LlamaModel& m = **model_or;
+  const Model& m = **model_or;
   const auto reqs = Requests(m, 32, max_tokens);
   RunnerConfig rc;
   rc.n_threads = n_threads;
@@ -66,11 +66,11 @@ int Bench(const std::string& model_path, const std::string& tok_path, int n_thre
   double t0 = Now();
   {
     RunnerConfig one = rc;
-    one.max_kv_tokens = m.hparams().context_length;
-    auto runner = LlamaRunner::Create(&m, one);
+    one.max_kv_tokens = m.config().context_length;
+    auto runner = BackendRunner::Create(&m, one);
     if (!runner.ok()) return 1;
     SingleSequence seq(runner->get());
-    const int n_vocab = m.hparams().n_vocab;
+    const int n_vocab = m.config().n_vocab;
     for (const auto& r : reqs) {
       seq.Reset();
       std::vector<TokenId> out;
@@ -88,7 +88,7 @@ int Bench(const std::string& model_path, const std::string& tok_path, int n_thre
   const double seq_s = Now() - t0;
 
   // All at once through the engine.
-  auto runner = LlamaRunner::Create(&m, rc);
+  auto runner = BackendRunner::Create(&m, rc);
   if (!runner.ok()) return 1;
   auto loop = EngineLoop::Create(std::move(runner).value(), &m.tokenizer(), EngineConfig());
   if (!loop.ok()) return 1;

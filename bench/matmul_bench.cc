@@ -93,7 +93,7 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_K, DType::kQ4_K)->Apply(Args);
 
 // The decode step's matrices alone: every MatMul of a TinyLlama-shaped
 // token (22 layers of QKV, output, gate/up and down, then the classifier),
-// each its own memory, one after another as LlamaForward runs them, with
+// each its own memory, one after another as DecoderForward runs them, with
 // nothing between them. Set against BM_MatMul's one large matrix it shows
 // what the real shapes cost: each call restarts its four streams, and the
 // 2 MiB to 13 MiB matrices are short ones.

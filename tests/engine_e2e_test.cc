@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "engine/engine_loop.h"
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
 
 namespace kvs {
@@ -22,15 +22,15 @@ namespace {
 
 const std::string kShared = KVS_SHARED_DIR;
 
-std::unique_ptr<LlamaModel> Load(const std::string& model, const std::string& tok) {
-  auto m = LlamaModel::Load(model, tok);
+std::unique_ptr<Model> Load(const std::string& model, const std::string& tok) {
+  auto m = Model::Load(model, tok);
   KVS_CHECK(m.ok()) << m.status().ToString();
   return std::move(m).value();
 }
-std::unique_ptr<LlamaModel> Stories() {
+std::unique_ptr<Model> Stories() {
   return Load(kShared + "/models/stories260K.bin", kShared + "/models/tok512.bin");
 }
-std::unique_ptr<LlamaModel> QuantQ8() {
+std::unique_ptr<Model> QuantQ8() {
   return Load(kShared + "/models/quant-test/quant-test-Q8_0.gguf", "");
 }
 
@@ -44,13 +44,13 @@ RunnerConfig Runner(int64_t max_kv_tokens = 0) {
 
 // The single-sequence path `kvserve generate` takes, with a plain argmax
 // (lowest id on ties): the oracle every engine run must equal bit for bit.
-std::vector<TokenId> Alone(const LlamaModel& m, const std::vector<TokenId>& prompt, int n) {
-  auto runner = LlamaRunner::Create(&m, Runner(int64_t(prompt.size()) + n));
+std::vector<TokenId> Alone(const Model& m, const std::vector<TokenId>& prompt, int n) {
+  auto runner = BackendRunner::Create(&m, Runner(int64_t(prompt.size()) + n));
   KVS_CHECK(runner.ok()) << runner.status().ToString();
   SingleSequence seq(runner->get());
   auto logits = seq.Feed(prompt);
   std::vector<TokenId> out;
-  const int n_vocab = m.hparams().n_vocab;
+  const int n_vocab = m.config().n_vocab;
   while (true) {
     KVS_CHECK(logits.ok()) << logits.status().ToString();
     TokenId best = 0;
@@ -73,7 +73,7 @@ GenerationRequest Greedy(std::vector<TokenId> prompt, int max_tokens) {
 }
 
 // 32 prompts: stories-like text and random ids, 1 to ~120 tokens.
-std::vector<GenerationRequest> Workload(const LlamaModel& m, int n = 32) {
+std::vector<GenerationRequest> Workload(const Model& m, int n = 32) {
   const char* texts[] = {"Once upon a time", "The cat", "Lily wanted to play with her", "",
                          "One day, a little boy named Tom went to the park and saw a big dog."};
   std::vector<GenerationRequest> out;
@@ -85,7 +85,7 @@ std::vector<GenerationRequest> Workload(const LlamaModel& m, int n = 32) {
     } else {
       p = {1};
       const int len = 1 + int(rng() % 120);
-      while (int(p.size()) < len) p.push_back(TokenId(3 + rng() % (m.hparams().n_vocab - 3)));
+      while (int(p.size()) < len) p.push_back(TokenId(3 + rng() % (m.config().n_vocab - 3)));
     }
     out.push_back(Greedy(std::move(p), 12 + (i * 5) % 29));
   }
@@ -100,9 +100,9 @@ struct EngineRun {
 
 // Runs the requests through one engine `rounds` times (rounds after the first
 // are served from the prefix cache); returns the last round.
-EngineRun RunEngine(const LlamaModel& m, const std::vector<GenerationRequest>& reqs,
+EngineRun RunEngine(const Model& m, const std::vector<GenerationRequest>& reqs,
                     const EngineConfig& ec, const RunnerConfig& rc, int rounds = 1) {
-  auto runner = LlamaRunner::Create(&m, rc);
+  auto runner = BackendRunner::Create(&m, rc);
   KVS_CHECK(runner.ok()) << runner.status().ToString();
   auto loop = EngineLoop::Create(std::move(runner).value(), &m.tokenizer(), ec);
   KVS_CHECK(loop.ok()) << loop.status().ToString();
@@ -138,7 +138,7 @@ void ExpectAllEqual(const std::vector<std::vector<TokenId>>& want, const EngineR
   EXPECT_LE(got.stats.peak_kv_blocks_used, got.stats.kv_blocks_total) << what;
 }
 
-void CheckBatchingInvariance(const LlamaModel& m, int n_requests, std::vector<int> chunks) {
+void CheckBatchingInvariance(const Model& m, int n_requests, std::vector<int> chunks) {
   const auto reqs = Workload(m, n_requests);
   std::vector<std::vector<TokenId>> want;
   int64_t longest = 0;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
@@ -33,12 +33,12 @@ std::vector<ModelCase> ModelCases() {
 }
 
 // Greedy ids through the library, prompt encoded by our tokenizer.
-std::vector<TokenId> GreedyIds(const LlamaModel& model, const std::string& backend,
+std::vector<TokenId> GreedyIds(const Model& model, const std::string& backend,
                                const std::vector<TokenId>& prompt, int n) {
   RunnerConfig rc;
   rc.backend = backend;
   rc.n_threads = 2;
-  auto runner = LlamaRunner::Create(&model, rc);
+  auto runner = BackendRunner::Create(&model, rc);
   EXPECT_TRUE(runner.ok()) << runner.status().ToString();
   SingleSequence seq(runner->get());
   std::vector<TokenId> out;
@@ -46,7 +46,7 @@ std::vector<TokenId> GreedyIds(const LlamaModel& model, const std::string& backe
   while (logits.ok() && static_cast<int>(out.size()) < n) {
     const float* l = *logits;
     TokenId best = 0;
-    for (int i = 1; i < model.hparams().n_vocab; ++i) {
+    for (int i = 1; i < model.config().n_vocab; ++i) {
       if (l[i] > l[best]) best = i;
     }
     out.push_back(best);
@@ -60,7 +60,7 @@ class GoldenModelTest : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(GoldenModelTest, TokenizerAndGreedyIdsMatchRunC) {
   const ModelCase& mc = GetParam();
-  auto model = LlamaModel::Load(mc.model, mc.tokenizer);
+  auto model = Model::Load(mc.model, mc.tokenizer);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   for (const Golden& g : AllGoldens()) {
     std::vector<TokenId> prompt = (*model)->tokenizer().Encode(g.prompt, true);
@@ -98,7 +98,7 @@ TEST(GoldenConvertTest, ConvertedGgufReproducesGoldens) {
                           SharedPath("models/tok512.bin") + " -o " + out + " --type f32 2>&1";
   testing::CommandResult conv = testing::RunCommand(cmd);
   ASSERT_EQ(conv.exit_code, 0) << conv.out;
-  auto model = LlamaModel::Load(out, "");
+  auto model = Model::Load(out, "");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   for (const Golden& g : AllGoldens()) {
     std::vector<TokenId> prompt = (*model)->tokenizer().Encode(g.prompt, true);
@@ -110,14 +110,14 @@ TEST(GoldenConvertTest, ConvertedGgufReproducesGoldens) {
 
 // The top-5 logits run.c printed at the first three steps.
 TEST(GoldenLogitsTest, FirstStepsMatchRunCLogits) {
-  auto model = LlamaModel::Load(SharedPath("models/stories260K.bin"),
+  auto model = Model::Load(SharedPath("models/stories260K.bin"),
                                 SharedPath("models/tok512.bin"));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   for (const Golden& g : AllGoldens()) {
     std::istringstream in(testing::ReadFile(SharedPath("golden/" + g.name + ".logits")));
     RunnerConfig rc;
     rc.backend = "reference";
-    auto runner = LlamaRunner::Create(model->get(), rc);
+    auto runner = BackendRunner::Create(model->get(), rc);
     ASSERT_TRUE(runner.ok());
     SingleSequence seq(runner->get());
     std::vector<TokenId> prompt(g.prompt_ids.begin(), g.prompt_ids.end());

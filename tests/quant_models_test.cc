@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
@@ -21,12 +21,12 @@ std::string QuantModel(const std::string& type) {
 }
 
 // Raw bytes of greedy generation (pieces as llama.cpp prints them).
-std::string GreedyBytes(const LlamaModel& model, const std::string& backend,
+std::string GreedyBytes(const Model& model, const std::string& backend,
                         const std::string& prompt_text, int n) {
   RunnerConfig rc;
   rc.backend = backend;
   rc.n_threads = 2;
-  auto runner = LlamaRunner::Create(&model, rc);
+  auto runner = BackendRunner::Create(&model, rc);
   EXPECT_TRUE(runner.ok()) << runner.status().ToString();
   SingleSequence seq(runner->get());
   std::vector<TokenId> prompt = model.tokenizer().Encode(prompt_text, true);
@@ -36,7 +36,7 @@ std::string GreedyBytes(const LlamaModel& model, const std::string& backend,
   for (int i = 0; i < n && logits.ok(); ++i) {
     const float* l = *logits;
     TokenId best = 0;
-    for (int v = 1; v < model.hparams().n_vocab; ++v) {
+    for (int v = 1; v < model.config().n_vocab; ++v) {
       if (l[v] > l[best]) best = v;
     }
     if (best == model.tokenizer().eos_id()) break;
@@ -52,7 +52,7 @@ class LlamaCppGreedyTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LlamaCppGreedyTest, GreedyTextEqualsLlamaCpp) {
   const std::string type = GetParam();
-  auto model = LlamaModel::Load(QuantModel(type), "");
+  auto model = Model::Load(QuantModel(type), "");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::string want = testing::ReadFile(SharedPath("models/quant-test/llamacpp-greedy-" + type + ".txt"));
   const std::string prefix = " Once upon a time";
@@ -84,17 +84,17 @@ class BackendAgreementTest : public ::testing::TestWithParam<AgreementCase> {};
 // prompt's last position and of a few decode steps.
 TEST_P(BackendAgreementTest, LogitsAgree) {
   const AgreementCase& c = GetParam();
-  auto model = LlamaModel::Load(c.model, c.tokenizer);
+  auto model = Model::Load(c.model, c.tokenizer);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  const int n_vocab = (*model)->hparams().n_vocab;
+  const int n_vocab = (*model)->config().n_vocab;
   for (const std::string prompt : {"Once upon a time", "The cat"}) {
     std::vector<TokenId> ids = (*model)->tokenizer().Encode(prompt, true);
     RunnerConfig ref_cfg, cpu_cfg;
     ref_cfg.backend = "reference";
     cpu_cfg.backend = "cpu";
     cpu_cfg.n_threads = 2;
-    auto ref = LlamaRunner::Create(model->get(), ref_cfg);
-    auto cpu = LlamaRunner::Create(model->get(), cpu_cfg);
+    auto ref = BackendRunner::Create(model->get(), ref_cfg);
+    auto cpu = BackendRunner::Create(model->get(), cpu_cfg);
     ASSERT_TRUE(ref.ok() && cpu.ok());
     SingleSequence ref_seq(ref->get()), cpu_seq(cpu->get());
     std::vector<TokenId> feed = ids;

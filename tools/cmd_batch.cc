@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "engine/engine_loop.h"
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "tools/commands.h"
 #include "tools/engine_flags.h"
 
@@ -103,10 +103,10 @@ int Batch(BatchOptions opt) {
   std::ofstream out(opt.output);
   if (!out) return Fail("cannot write " + opt.output);
 
-  auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
+  auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) return Fail(model_or.status().ToString());
-  const LlamaModel& model = **model_or;
-  auto runner_or = LlamaRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
+  const Model& model = **model_or;
+  auto runner_or = BackendRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail(runner_or.status().ToString());
   EngineConfig ec = ResolveEngineConfig(opt.engine);
   ec.max_waiting = std::max<int>(ec.max_waiting, static_cast<int>(lines.size()) + 1);

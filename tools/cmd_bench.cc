@@ -7,7 +7,7 @@
 // every step reads the weights once for all B. Each test runs -r times
 // after a warm-up; mean +- sd of tokens/s is printed (or JSON with --json).
 //
-// The forward pass is LlamaForward on a CpuBackend created here, so that
+// The forward pass is DecoderForward on a CpuBackend created here, so that
 // --isa can pick the kernel path; the reference backend via --backend.
 //
 // The decode ceiling: right before and right after each tg run the CPU
@@ -42,10 +42,10 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/reference/reference_backend.h"
 #include "base/huge_pages.h"
-#include "model/llama_model.h"
-#include "runtime/batch.h"
-#include "runtime/kv_storage.h"
-#include "runtime/llama_forward.h"
+#include "model/model.h"
+#include "model/batch.h"
+#include "base/check.h"
+#include "runtime/backend_runner.h"
 #include "tools/commands.h"
 
 namespace kvs::tools {
@@ -87,34 +87,34 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Sequences with fixed block tables over one KV pool: sequence s owns
-// blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq).
+// Sequences with fixed block tables over one runner's KV pool: sequence s
+// owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq).
 class BenchRig {
  public:
-  BenchRig(const LlamaModel* model, Backend* backend, int n_seqs, int max_tokens, int block_size,
-           Status* status)
-      : model_(model), block_size_(block_size) {
-    blocks_per_seq_ = (max_tokens + block_size - 1) / block_size;
-    auto kv = KvStorage::Create(model->hparams().n_layers, n_seqs * blocks_per_seq_, block_size,
-                                model->kv_dim());
-    if (!kv.ok()) {
-      *status = kv.status();
-      return;
-    }
-    kv_ = std::move(kv).value();
-    forward_ = std::make_unique<LlamaForward>(model, backend, kv_.get());
-    tables_.resize(n_seqs);
+  // Takes the backend; the runner it builds owns it.
+  static StatusOr<std::unique_ptr<BenchRig>> Create(const Model* model,
+                                                    std::unique_ptr<Backend> backend, int n_seqs,
+                                                    int max_tokens, int block_size) {
+    std::unique_ptr<BenchRig> rig(new BenchRig());
+    rig->blocks_per_seq_ = (max_tokens + block_size - 1) / block_size;
+    RunnerConfig rc;
+    rc.block_size = block_size;
+    rc.max_kv_tokens = int64_t{n_seqs} * rig->blocks_per_seq_ * block_size;
+    KVS_ASSIGN_OR_RETURN(rig->runner_, BackendRunner::Create(model, std::move(backend), rc));
+    rig->tables_.resize(n_seqs);
     for (int s = 0; s < n_seqs; ++s) {
-      for (int b = 0; b < blocks_per_seq_; ++b) tables_[s].push_back(s * blocks_per_seq_ + b);
+      for (int b = 0; b < rig->blocks_per_seq_; ++b) {
+        rig->tables_[s].push_back(s * rig->blocks_per_seq_ + b);
+      }
     }
+    return rig;
   }
 
   // Runs tokens [n] of sequence `seq` at positions start.. in one pass.
   void Run(int seq, const std::vector<TokenId>& tokens, int start) {
     batch_.Clear();
     batch_.AddSequence(tokens, start, tables_[seq], /*want_logits=*/true);
-    batch_.ComputeSlots(block_size_);
-    forward_->Run(batch_);
+    Check(runner_->Run(batch_).status());
   }
 
   // One decode step for sequences [0, n_seqs): one token each at `pos`.
@@ -123,28 +123,30 @@ class BenchRig {
     for (int s = 0; s < n_seqs; ++s) {
       batch_.AddSequence(std::span<const TokenId>(&tokens[s], 1), pos, tables_[s], true);
     }
-    batch_.ComputeSlots(block_size_);
-    forward_->Run(batch_);
+    Check(runner_->Run(batch_).status());
   }
 
+  Backend& backend() { return runner_->backend(); }
+
  private:
-  const LlamaModel* model_;
-  int block_size_;
+  BenchRig() = default;
+  // The rig sizes every batch to fit, so a failure is a bug.
+  static void Check(const Status& s) { KVS_CHECK(s.ok()) << s.ToString(); }
+
   int blocks_per_seq_ = 0;
-  std::unique_ptr<KvStorage> kv_;
-  std::unique_ptr<LlamaForward> forward_;
+  std::unique_ptr<BackendRunner> runner_;
   std::vector<std::vector<BlockId>> tables_;
   Batch batch_;
 };
 
 int Bench(const BenchOptions& opt) {
-  auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
+  auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) {
     std::fprintf(stderr, "kvserve bench: %s\n", model_or.status().ToString().c_str());
     return 1;
   }
-  const LlamaModel& model = **model_or;
-  const LlamaHParams& hp = model.hparams();
+  const Model& model = **model_or;
+  const ModelConfig& hp = model.config();
   std::unique_ptr<Backend> backend;
   CpuBackend* cpu_backend = nullptr;  // backend, when it is the CPU one
   if (opt.backend == "reference") {
@@ -174,12 +176,12 @@ int Bench(const BenchOptions& opt) {
     return 2;
   }
   const int n_seqs = std::max(1, opt.batch);
-  Status status;
-  BenchRig rig(&model, backend.get(), n_seqs, max_tokens, opt.block_size, &status);
-  if (!status.ok()) {
-    std::fprintf(stderr, "kvserve bench: %s\n", status.ToString().c_str());
+  auto rig_or = BenchRig::Create(&model, std::move(backend), n_seqs, max_tokens, opt.block_size);
+  if (!rig_or.ok()) {
+    std::fprintf(stderr, "kvserve bench: %s\n", rig_or.status().ToString().c_str());
     return 1;
   }
+  BenchRig& rig = **rig_or;
   std::mt19937 rng(42);
   const int id_limit = std::min(hp.n_vocab, 32000);
   auto random_tokens = [&](int n) {
@@ -257,7 +259,7 @@ int Bench(const BenchOptions& opt) {
   const double ceiling_pct =
       read_bw > 0 ? 100.0 * stg.mean * (weight_bytes + kv_bytes) / (read_bw * 1e9) : 0.0;
   const double paired_pct = Summarize(tg_paired).mean;
-  const std::string be(backend->name());
+  const std::string be(rig.backend().name());
   const int threads = cpu_backend != nullptr ? cpu_backend->n_threads() : 1;
   if (opt.json) {
     std::printf(

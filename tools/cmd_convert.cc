@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <string>
 
-#include "io/model_converter.h"
-#include "io/model_file.h"
+#include "model/model_converter.h"
+#include "model/model.h"
 #include "tools/commands.h"
 
 namespace kvs::tools {
@@ -32,7 +32,7 @@ int RunConvert(int argc, char** argv) {
     std::fprintf(stderr, "kvserve convert: unknown --type '%s'\n", type_name.c_str());
     return 2;
   }
-  auto in = ModelFile::Open(input, tokenizer);
+  auto in = Model::Load(input, tokenizer);
   if (!in.ok()) {
     std::fprintf(stderr, "kvserve convert: %s\n", in.status().ToString().c_str());
     return 1;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
 #include "sampling/sampler.h"
 #include "tokenizer/detokenizer.h"
@@ -33,12 +33,12 @@ double Seconds(std::chrono::steady_clock::duration d) {
 }
 
 int Generate(const GenerateOptions& opt) {
-  auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
+  auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) {
     std::fprintf(stderr, "kvserve generate: %s\n", model_or.status().ToString().c_str());
     return 1;
   }
-  const LlamaModel& model = **model_or;
+  const Model& model = **model_or;
   const Tokenizer& tok = model.tokenizer();
   std::vector<TokenId> prompt = tok.Encode(opt.prompt, /*add_bos=*/true);
   if (prompt.empty()) {
@@ -46,15 +46,15 @@ int Generate(const GenerateOptions& opt) {
     return 1;
   }
   const int64_t total = static_cast<int64_t>(prompt.size()) + opt.max_new_tokens;
-  if (total > model.hparams().context_length) {
+  if (total > model.config().context_length) {
     std::fprintf(stderr,
                  "kvserve generate: prompt (%zu tokens) + -n %d exceeds the context of %d\n",
-                 prompt.size(), opt.max_new_tokens, model.hparams().context_length);
+                 prompt.size(), opt.max_new_tokens, model.config().context_length);
     return 1;
   }
   RunnerConfig rc = opt.runner;
   rc.max_kv_tokens = total;
-  auto runner_or = LlamaRunner::Create(&model, rc);
+  auto runner_or = BackendRunner::Create(&model, rc);
   if (!runner_or.ok()) {
     std::fprintf(stderr, "kvserve generate: %s\n", runner_or.status().ToString().c_str());
     return 1;
@@ -80,7 +80,7 @@ int Generate(const GenerateOptions& opt) {
   generated.reserve(opt.max_new_tokens);
   IncrementalDetokenizer detok(&tok, prompt.back(), {});
   while (logits_or.ok() && static_cast<int>(generated.size()) < opt.max_new_tokens) {
-    std::span<const float> logits(*logits_or, model.hparams().n_vocab);
+    std::span<const float> logits(*logits_or, model.config().n_vocab);
     const TokenId next = sampler.Sample(logits, prompt, generated).id;
     if (next == tok.eos_id()) break;
     generated.push_back(next);

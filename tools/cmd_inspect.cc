@@ -74,12 +74,12 @@ int InspectLlama2c(const std::string& path) {
     std::fprintf(stderr, "kvserve inspect: %s\n", ckpt.status().ToString().c_str());
     return 1;
   }
-  const LlamaHParams& hp = ckpt->hparams;
+  const Llama2cHeader& hp = ckpt->header;
   std::printf("%s: llama2.c checkpoint, %zu bytes\n\n", path.c_str(), (*mapping)->size());
   std::printf("  dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, n_vocab %d, "
               "seq_len %d, classifier %s\n",
-              hp.dim, hp.hidden_dim, hp.n_layers, hp.n_heads, hp.n_kv_heads, hp.n_vocab,
-              hp.context_length, ckpt->shared_classifier ? "shared with token_embd" : "separate");
+              hp.dim, hp.hidden_dim, hp.n_layers, hp.n_heads, hp.n_kv_heads, hp.vocab_size,
+              hp.seq_len, ckpt->shared_classifier ? "shared with token_embd" : "separate");
   PrintTensors(ckpt->tensors, "the start of the file");
   return 0;
 }

@@ -11,7 +11,7 @@
 
 #include "io/gguf_writer.h"
 #include "io/llama2c_reader.h"
-#include "io/model_converter.h"
+#include "model/model_converter.h"
 #include "tensor/quant.h"
 #include "tools/commands.h"
 
@@ -20,12 +20,12 @@ namespace {
 
 struct Shape {
   const char* name;
-  LlamaHParams hp;
+  ModelConfig hp;
 };
 
-LlamaHParams MakeHParams(const char* name, int vocab, int dim, int hidden, int layers, int heads,
+ModelConfig MakeHParams(const char* name, int vocab, int dim, int hidden, int layers, int heads,
                          int kv_heads, int ctx, float rope_base) {
-  LlamaHParams hp;
+  ModelConfig hp;
   hp.name = name;
   hp.n_vocab = vocab;
   hp.dim = dim;
@@ -33,6 +33,7 @@ LlamaHParams MakeHParams(const char* name, int vocab, int dim, int hidden, int l
   hp.n_layers = layers;
   hp.n_heads = heads;
   hp.n_kv_heads = kv_heads;
+  hp.head_dim = dim / heads;
   hp.context_length = ctx;
   hp.norm_eps = 1e-5f;
   hp.rope_freq_base = rope_base;
@@ -99,7 +100,7 @@ int MakeModel(const Options& opt) {
     std::fprintf(stderr, "kvserve make-model: unknown type '%s'\n", opt.type.c_str());
     return 2;
   }
-  LlamaHParams hp = shape->hp;
+  ModelConfig hp = shape->hp;
   if (opt.layers > 0) hp.n_layers = opt.layers;
   auto vocab_or = ReadLlama2cTokenizer(opt.vocab_path);
   if (!vocab_or.ok()) {
@@ -125,8 +126,9 @@ int MakeModel(const Options& opt) {
   vocab.types.resize(hp.n_vocab, TokenType::kNormal);
 
   GgufWriter w;
-  SetLlamaMetadata(hp, vocab, *type, &w);
-  const int64_t dim = hp.dim, kv_dim = int64_t{hp.n_kv_heads} * hp.head_dim();
+  SetModelMetadata(hp, *type, &w);
+  SetVocabMetadata(vocab, &w);
+  const int64_t dim = hp.dim, kv_dim = hp.kv_dim();
   std::vector<TensorPlan> plan;
   plan.push_back({"token_embd.weight", *type, dim, hp.n_vocab, false});
   for (int l = 0; l < hp.n_layers; ++l) {

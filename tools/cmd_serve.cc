@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "engine/engine_loop.h"
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 #include "server/chat_prompt.h"
 #include "server/openai_server.h"
 #include "tools/commands.h"
@@ -52,11 +52,11 @@ int Serve(ServeOptions opt) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto model_or = LlamaModel::Load(opt.model, opt.tokenizer);
+  auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) return Fail("loading the model", model_or.status());
-  const LlamaModel& model = **model_or;
+  const Model& model = **model_or;
   const Tokenizer* tokenizer = &model.tokenizer();
-  auto runner_or = LlamaRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
+  auto runner_or = BackendRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());
   auto chat_or = server::MakeChatPrompt(tokenizer, opt.chat_template);
   if (!chat_or.ok()) return Fail("chat template", chat_or.status());
@@ -67,7 +67,7 @@ int Serve(ServeOptions opt) {
 
   opt.server.model_id =
       !opt.model_name.empty() ? opt.model_name : std::filesystem::path(opt.model).stem().string();
-  opt.server.max_model_len = model.hparams().context_length;
+  opt.server.max_model_len = model.config().context_length;
   auto server_or =
       server::OpenAiServer::Create(opt.server, engine, tokenizer, std::move(chat_or->encode));
   if (!server_or.ok()) return Fail("creating the server", server_or.status());

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "runtime/kv_storage.h"
+#include "backend/kv_storage.h"
 
 namespace kvs::tools {
 namespace {
@@ -48,7 +48,7 @@ void AddEngineFlags(CLI::App* app, EngineFlags* f) {
   app->add_option("--backend", f->runner.backend, "cpu or reference");
 }
 
-RunnerConfig ResolveRunnerConfig(const EngineFlags& f, const LlamaModel& model) {
+RunnerConfig ResolveRunnerConfig(const EngineFlags& f, const Model& model) {
   RunnerConfig rc = f.runner;
   if (f.kv_cache_tokens > 0) {
     rc.max_kv_tokens = f.kv_cache_tokens;
@@ -56,7 +56,7 @@ RunnerConfig ResolveRunnerConfig(const EngineFlags& f, const LlamaModel& model) 
   } else if (f.kv_cache_mb > 0) {
     rc.kv_cache_bytes = f.kv_cache_mb << 20;
   } else {
-    const LlamaHParams& hp = model.hparams();
+    const ModelConfig& hp = model.config();
     const int64_t per_token =
         KvStorage::BytesPerBlock(hp.n_layers, rc.block_size, model.kv_dim()) / rc.block_size;
     int64_t bytes = 16 * int64_t{hp.context_length} * per_token;

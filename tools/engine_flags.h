@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "engine/engine_config.h"
-#include "model/llama_model.h"
-#include "runtime/llama_runner.h"
+#include "model/model.h"
+#include "runtime/backend_runner.h"
 
 namespace kvs::tools {
 
@@ -28,7 +28,7 @@ void AddEngineFlags(CLI::App* app, EngineFlags* flags);
 // The KV budget: --kv-cache-tokens, else --kv-cache-mb, else 16 full
 // contexts capped at a fifth of the memory available now (MemAvailable), so
 // that the default neither starves a busy server nor takes the machine.
-RunnerConfig ResolveRunnerConfig(const EngineFlags& flags, const LlamaModel& model);
+RunnerConfig ResolveRunnerConfig(const EngineFlags& flags, const Model& model);
 EngineConfig ResolveEngineConfig(const EngineFlags& flags);
 
 }  // namespace kvs::tools

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/backend_buffer.h"
 #include "base/huge_pages.h"
 #include "tensor/tensor.h"
 
@@ -43,6 +44,19 @@ struct PagedAttentionArgs {
   float scale = 0;  // usually 1 / sqrt(head_dim)
 };
 
+// Which dimensions of a head rotate together. GGUF `llama` files store Q and
+// K permuted so that pair p is (2p, 2p + 1); Qwen and other NeoX-style
+// families pair p with p + head_dim / 2.
+enum class RopeStyle { kAdjacent, kHalves };
+
+struct RopeParams {
+  float freq_base = 10000.f;
+  RopeStyle style = RopeStyle::kAdjacent;
+  // [head_dim / 2] divisors of each pair's frequency (Llama 3.1's
+  // rope_freqs.weight), or null for none. Borrowed; immutable.
+  const float* freq_factors = nullptr;
+};
+
 // Weight matrices as a backend's MatMul reads them fastest, and the memory
 // behind them when the backend made its own copy (null when `matrices` are
 // the file's own views).
@@ -55,6 +69,12 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
+
+  // Zeroed memory of at least `bytes` for the ops of this backend to use
+  // (the KV pool); null when it cannot be had.
+  virtual std::unique_ptr<BackendBuffer> AllocateBuffer(size_t bytes) {
+    return HostBuffer::Create(bytes);
+  }
 
   // Called once at load with every MatMul matrix of a model: returns, in
   // the same order, the views MatMul should be given (the same numbers,
@@ -75,10 +95,10 @@ class Backend {
   // out[n, dim] = x / sqrt(mean(x^2) + eps) * weight[dim]. out may equal x.
   virtual void RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
                        float* out) = 0;
-  // Rotates x[n, n_heads, head_dim] in place, adjacent pairs (2i, 2i+1) by
-  // angle positions[t] * freq_base^(-2i / head_dim).
+  // Rotates x[n, n_heads, head_dim] in place: pair p of each head (see
+  // RopeStyle) by angle positions[t] * freq_base^(-2p / head_dim) / factor[p].
   virtual void Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
-                    float freq_base) = 0;
+                    const RopeParams& rope) = 0;
   // out[n, d] = silu(gate) * up; gate, up [n, d]. out may equal gate.
   virtual void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) = 0;
   // x[count] += y[count]

@@ -250,8 +250,8 @@ TEST_P(BackendOpsTest, RopeTableFollowsPositionsAndBase) {
   const std::vector<float> x = RandomFloats(rng, 2 * 4 * 32, -4.0f, 4.0f);
   auto check = [&](int n_heads, int head_dim, float base) {
     std::vector<float> want = x, got = x;
-    ref.Rope(want.data(), pos.data(), 2, n_heads, head_dim, base);
-    fast->Rope(got.data(), pos.data(), 2, n_heads, head_dim, base);
+    ref.Rope(want.data(), pos.data(), 2, n_heads, head_dim, RopeParams{base});
+    fast->Rope(got.data(), pos.data(), 2, n_heads, head_dim, RopeParams{base});
     return std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0;
   };
   EXPECT_TRUE(check(4, 32, 10000.0f));
@@ -260,6 +260,44 @@ TEST_P(BackendOpsTest, RopeTableFollowsPositionsAndBase) {
   EXPECT_TRUE(check(4, 32, 10000.0f)) << "positions changed in place";
   EXPECT_TRUE(check(4, 32, 500000.0f)) << "base changed";
   EXPECT_TRUE(check(8, 16, 500000.0f)) << "head_dim changed";
+  // Frequency divisors are part of the table too.
+  std::vector<float> factors(8, 4.0f);
+  std::vector<float> want = x, got = x;
+  const RopeParams with_factors{500000.0f, RopeStyle::kAdjacent, factors.data()};
+  ref.Rope(want.data(), pos.data(), 2, 8, 16, with_factors);
+  fast->Rope(got.data(), pos.data(), 2, 8, 16, with_factors);
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+      << "freq_factors changed";
+}
+
+// The two pairings are the same rotation of differently ordered dimensions:
+// interleaving a head's halves (what llama.cpp's converter does to Llama's
+// Q/K) turns the NeoX rotation into the adjacent one. A divisor of 4 on
+// pair p equals that pair at a 4x smaller position.
+TEST(RopeTest, PairingsAgreeUnderInterleavingAndFactorsScalePositions) {
+  std::mt19937 rng(8);
+  ReferenceBackend ref;
+  const int head_dim = 16, half = 8;
+  const std::vector<float> v = RandomFloats(rng, head_dim, -2.0f, 2.0f);
+  std::vector<float> inter(head_dim);
+  for (int p = 0; p < half; ++p) {
+    inter[2 * p] = v[p];
+    inter[2 * p + 1] = v[p + half];
+  }
+  const int32_t pos = 11;
+  std::vector<float> a = v, b = inter;
+  ref.Rope(a.data(), &pos, 1, 1, head_dim, RopeParams{10000.0f, RopeStyle::kHalves});
+  ref.Rope(b.data(), &pos, 1, 1, head_dim, RopeParams{10000.0f, RopeStyle::kAdjacent});
+  for (int p = 0; p < half; ++p) {
+    EXPECT_FLOAT_EQ(a[p], b[2 * p]) << p;
+    EXPECT_FLOAT_EQ(a[p + half], b[2 * p + 1]) << p;
+  }
+  const std::vector<float> fours(half, 4.0f);
+  const int32_t pos4 = 44;
+  std::vector<float> c = v, d = v;
+  ref.Rope(c.data(), &pos4, 1, 1, head_dim, RopeParams{10000.0f, RopeStyle::kHalves, fours.data()});
+  ref.Rope(d.data(), &pos, 1, 1, head_dim, RopeParams{10000.0f, RopeStyle::kHalves});
+  for (int i = 0; i < head_dim; ++i) EXPECT_NEAR(c[i], d[i], 1e-4f) << i;
 }
 
 TEST_P(BackendOpsTest, RmsNormRopeAddAreExact) {
@@ -279,13 +317,21 @@ TEST_P(BackendOpsTest, RmsNormRopeAddAreExact) {
     for (int64_t t = 0; t < n; ++t) pos[t] = static_cast<int32_t>(t * 37 + 3);
     want = x;
     got = x;
-    ref.Rope(want.data(), pos.data(), n, 6, 40, 10000.0f);
-    fast->Rope(got.data(), pos.data(), n, 6, 40, 10000.0f);
+    ref.Rope(want.data(), pos.data(), n, 6, 40, RopeParams{10000.0f});
+    fast->Rope(got.data(), pos.data(), n, 6, 40, RopeParams{10000.0f});
     ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
     want = x;
     got = x;
-    ref.Rope(want.data(), pos.data(), n, 3, 80, 500000.0f);
-    fast->Rope(got.data(), pos.data(), n, 3, 80, 500000.0f);
+    ref.Rope(want.data(), pos.data(), n, 3, 80, RopeParams{500000.0f});
+    fast->Rope(got.data(), pos.data(), n, 3, 80, RopeParams{500000.0f});
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
+    // NeoX pairing with Llama 3.1-style frequency divisors.
+    std::vector<float> factors = RandomFloats(rng, 20, 1.0f, 8.0f);
+    const RopeParams halves{1e6f, RopeStyle::kHalves, factors.data()};
+    want = x;
+    got = x;
+    ref.Rope(want.data(), pos.data(), n, 6, 40, halves);
+    fast->Rope(got.data(), pos.data(), n, 6, 40, halves);
     ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << n;
 
     want = x;

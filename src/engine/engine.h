@@ -21,7 +21,7 @@
 #include "engine/request.h"
 #include "engine/scheduler.h"
 #include "kv/kv_cache_manager.h"
-#include "runtime/batch.h"
+#include "model/batch.h"
 #include "runtime/model_runner.h"
 #include "tokenizer/tokenizer.h"
 

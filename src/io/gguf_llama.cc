@@ -14,49 +14,7 @@ StatusOr<T> Optional(const GgufFile& f, std::string_view key, T fallback,
   return (f.*get)(key);
 }
 
-StatusOr<int> RequiredInt(const GgufFile& f, std::string_view key) {
-  KVS_ASSIGN_OR_RETURN(uint32_t v, f.GetU32(key));
-  if (v == 0 || v > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
-    return InvalidArgumentError("GGUF file '" + f.name() + "': " + std::string(key) + " = " +
-                                std::to_string(v) + " is out of range");
-  }
-  return static_cast<int>(v);
-}
-
 }  // namespace
-
-StatusOr<LlamaHParams> LlamaHParamsFromGguf(const GgufFile& f) {
-  LlamaHParams hp;
-  KVS_ASSIGN_OR_RETURN(hp.arch, f.GetString("general.architecture"));
-  if (hp.arch != "llama") {
-    return UnimplementedError("GGUF file '" + f.name() + "': architecture '" + hp.arch +
-                              "' is not supported (llama only)");
-  }
-  KVS_ASSIGN_OR_RETURN(hp.name, Optional<std::string>(f, "general.name", "", &GgufFile::GetString));
-  KVS_ASSIGN_OR_RETURN(hp.dim, RequiredInt(f, "llama.embedding_length"));
-  KVS_ASSIGN_OR_RETURN(hp.hidden_dim, RequiredInt(f, "llama.feed_forward_length"));
-  KVS_ASSIGN_OR_RETURN(hp.n_layers, RequiredInt(f, "llama.block_count"));
-  KVS_ASSIGN_OR_RETURN(hp.n_heads, RequiredInt(f, "llama.attention.head_count"));
-  hp.n_kv_heads = hp.n_heads;
-  if (f.Find("llama.attention.head_count_kv") != nullptr) {
-    KVS_ASSIGN_OR_RETURN(hp.n_kv_heads, RequiredInt(f, "llama.attention.head_count_kv"));
-  }
-  KVS_ASSIGN_OR_RETURN(hp.context_length, RequiredInt(f, "llama.context_length"));
-  KVS_ASSIGN_OR_RETURN(hp.norm_eps, Optional<float>(f, "llama.attention.layer_norm_rms_epsilon",
-                                                    1e-5f, &GgufFile::GetF32));
-  KVS_ASSIGN_OR_RETURN(hp.rope_freq_base,
-                       Optional<float>(f, "llama.rope.freq_base", 10000.f, &GgufFile::GetF32));
-  if (const TensorInfo* embd = f.FindTensor("token_embd.weight");
-      embd != nullptr && embd->dims.size() == 2 &&
-      embd->dims[1] <= std::numeric_limits<int>::max()) {
-    hp.n_vocab = static_cast<int>(embd->dims[1]);
-  } else if (const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
-             tokens != nullptr && tokens->type == GgufType::kArray &&
-             tokens->n_elems <= static_cast<uint64_t>(std::numeric_limits<int>::max())) {
-    hp.n_vocab = static_cast<int>(tokens->n_elems);
-  }
-  return hp;
-}
 
 StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
   const std::string where = "GGUF file '" + f.name() + "'";

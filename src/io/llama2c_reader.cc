@@ -42,15 +42,14 @@ StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const MappedFile& file) {
     }
   }
   Llama2cCheckpoint ckpt;
-  LlamaHParams& hp = ckpt.hparams;
+  Llama2cHeader& hp = ckpt.header;
   hp.dim = h[0];
   hp.hidden_dim = h[1];
   hp.n_layers = h[2];
   hp.n_heads = h[3];
   hp.n_kv_heads = h[4];
-  hp.n_vocab = std::abs(h[5]);
-  hp.context_length = h[6];
-  hp.name = "llama2.c";
+  hp.vocab_size = std::abs(h[5]);
+  hp.seq_len = h[6];
   ckpt.shared_classifier = h[5] > 0;  // run.c: a negative vocab size means a separate wcls
   if (hp.dim % hp.n_heads != 0 || hp.n_heads % hp.n_kv_heads != 0) {
     return DataLossError(where + ": dim " + std::to_string(hp.dim) + ", n_heads " +
@@ -59,7 +58,7 @@ StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const MappedFile& file) {
   }
   const int64_t head_dim = hp.dim / hp.n_heads;
   const int64_t kv_dim = head_dim * hp.n_kv_heads;
-  const int64_t dim = hp.dim, hidden = hp.hidden_dim, vocab = hp.n_vocab;
+  const int64_t dim = hp.dim, hidden = hp.hidden_dim, vocab = hp.vocab_size;
 
   // llama2.c's order: all layers of one kind, then the next kind. Values are
   // bounded by kMaxHParam, so no product below overflows int64.
@@ -104,7 +103,7 @@ StatusOr<Llama2cCheckpoint> ReadLlama2cCheckpoint(const MappedFile& file) {
     }
   }
   // RoPE tables of the original llama2.c export, unused: RoPE is computed.
-  pos += static_cast<uint64_t>(hp.context_length) * head_dim / 2 * 4 * 2;
+  pos += static_cast<uint64_t>(hp.seq_len) * head_dim / 2 * 4 * 2;
   if (!ckpt.shared_classifier) KVS_RETURN_IF_ERROR(add("output.weight", vocab, dim, false));
   if (pos != size) {
     return DataLossError(where + ": the header implies " + std::to_string(pos) +

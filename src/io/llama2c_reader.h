@@ -11,15 +11,25 @@
 #include <vector>
 
 #include "base/status.h"
-#include "io/llama_hparams.h"
 #include "io/mapped_file.h"
 #include "io/tensor_info.h"
 #include "tokenizer/vocab.h"
 
 namespace kvs {
 
+// The checkpoint's header, as stored (vocab_size made positive).
+struct Llama2cHeader {
+  int dim = 0;
+  int hidden_dim = 0;
+  int n_layers = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int vocab_size = 0;
+  int seq_len = 0;
+};
+
 struct Llama2cCheckpoint {
-  LlamaHParams hparams;
+  Llama2cHeader header;
   bool shared_classifier = true;  // output.weight absent: tied to token_embd
   std::vector<TensorInfo> tensors;  // offset = byte offset in the file
 };

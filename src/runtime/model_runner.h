@@ -7,7 +7,7 @@
 
 #include "base/status.h"
 #include "kv/kv_cache_manager.h"
-#include "runtime/batch.h"
+#include "model/batch.h"
 
 namespace kvs {
 

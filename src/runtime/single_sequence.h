@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "runtime/batch.h"
+#include "model/batch.h"
 #include "runtime/model_runner.h"
 
 namespace kvs {

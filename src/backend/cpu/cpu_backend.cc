@@ -240,44 +240,54 @@ void CpuBackend::RmsNorm(const float* x, const float* weight, int64_t n, int64_t
 }
 
 void CpuBackend::Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
-                      float freq_base) {
+                      const RopeParams& rope) {
   // Every layer of a step rotates q and k at the same positions: the
   // (cos, sin) table is built once per step (with the reference's exact
-  // float expressions) and kept while the positions, head_dim and base stay
-  // the same, instead of 2 * n_layers times.
-  const bool same = rope_head_dim_ == head_dim && rope_freq_base_ == freq_base &&
+  // float expressions) and kept while the positions, head_dim and
+  // frequencies stay the same, instead of 2 * n_layers times.
+  const int half = head_dim / 2;
+  const bool same = rope_head_dim_ == head_dim && rope_freq_base_ == rope.freq_base &&
+                    rope_freq_factors_ == rope.freq_factors &&
                     static_cast<int64_t>(rope_positions_.size()) == n &&
                     std::equal(positions, positions + n, rope_positions_.begin());
   if (!same) {
     rope_positions_.assign(positions, positions + n);
     rope_head_dim_ = head_dim;
-    rope_freq_base_ = freq_base;
+    rope_freq_base_ = rope.freq_base;
+    rope_freq_factors_ = rope.freq_factors;
     if (static_cast<int64_t>(rope_table_.size()) < n * head_dim) rope_table_.resize(n * head_dim);
     float* table_all = rope_table_.data();
     ParallelFor(n, head_dim * 8, [&](int64_t begin, int64_t end) {
       for (int64_t tok = begin; tok < end; ++tok) {
-        float* table = table_all + tok * head_dim;
+        float* table = table_all + tok * head_dim;  // (cos, sin) of pair p at 2p
         const float pos = static_cast<float>(positions[tok]);
-        for (int i = 0; i < head_dim; i += 2) {
-          const float freq = 1.0f / std::pow(freq_base, i / static_cast<float>(head_dim));
+        for (int p = 0; p < half; ++p) {
+          float freq = 1.0f / std::pow(rope.freq_base, (2 * p) / static_cast<float>(head_dim));
+          if (rope.freq_factors != nullptr) freq /= rope.freq_factors[p];
           const float angle = pos * freq;
-          table[i] = std::cos(angle);
-          table[i + 1] = std::sin(angle);
+          table[2 * p] = std::cos(angle);
+          table[2 * p + 1] = std::sin(angle);
         }
       }
     });
   }
   const float* table_all = rope_table_.data();
+  // Pair p is (2p, 2p + 1) or (p, p + half): element strides of the pair's
+  // first index and between its two elements.
+  const bool adjacent = rope.style == RopeStyle::kAdjacent;
+  const int first_stride = adjacent ? 2 : 1;
+  const int gap = adjacent ? 1 : half;
   ParallelFor(n, int64_t{n_heads} * head_dim, [&](int64_t begin, int64_t end) {
     for (int64_t tok = begin; tok < end; ++tok) {
       const float* table = table_all + tok * head_dim;
       for (int h = 0; h < n_heads; ++h) {
         float* v = x + (tok * n_heads + h) * head_dim;
-        for (int i = 0; i < head_dim; i += 2) {
-          const float v0 = v[i];
-          const float v1 = v[i + 1];
-          v[i] = v0 * table[i] - v1 * table[i + 1];
-          v[i + 1] = v0 * table[i + 1] + v1 * table[i];
+        for (int p = 0; p < half; ++p) {
+          float* a = v + p * first_stride;
+          const float v0 = a[0];
+          const float v1 = a[gap];
+          a[0] = v0 * table[2 * p] - v1 * table[2 * p + 1];
+          a[gap] = v0 * table[2 * p + 1] + v1 * table[2 * p];
         }
       }
     }

@@ -60,7 +60,7 @@ class CpuBackend final : public Backend {
   void RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
                float* out) override;
   void Rope(float* x, const int32_t* positions, int64_t n, int n_heads, int head_dim,
-            float freq_base) override;
+            const RopeParams& rope) override;
   void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) override;
   void Add(float* x, const float* y, int64_t count) override;
   void StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n, int64_t kv_dim,
@@ -106,6 +106,7 @@ class CpuBackend final : public Backend {
   std::vector<int32_t> rope_positions_;
   int rope_head_dim_ = 0;
   float rope_freq_base_ = 0;
+  const float* rope_freq_factors_ = nullptr;
 };
 
 }  // namespace kvs

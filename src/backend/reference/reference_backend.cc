@@ -49,20 +49,24 @@ void ReferenceBackend::RmsNorm(const float* x, const float* weight, int64_t n, i
 }
 
 void ReferenceBackend::Rope(float* x, const int32_t* positions, int64_t n, int n_heads,
-                            int head_dim, float freq_base) {
+                            int head_dim, const RopeParams& rope) {
+  const int half = head_dim / 2;
   for (int64_t t = 0; t < n; ++t) {
     const float pos = static_cast<float>(positions[t]);
     for (int h = 0; h < n_heads; ++h) {
       float* v = x + (t * n_heads + h) * head_dim;
-      for (int i = 0; i < head_dim; i += 2) {
-        const float freq = 1.0f / std::pow(freq_base, i / static_cast<float>(head_dim));
+      for (int p = 0; p < half; ++p) {
+        float freq = 1.0f / std::pow(rope.freq_base, (2 * p) / static_cast<float>(head_dim));
+        if (rope.freq_factors != nullptr) freq /= rope.freq_factors[p];
         const float angle = pos * freq;
         const float c = std::cos(angle);
         const float s = std::sin(angle);
-        const float v0 = v[i];
-        const float v1 = v[i + 1];
-        v[i] = v0 * c - v1 * s;
-        v[i + 1] = v0 * s + v1 * c;
+        const int i0 = rope.style == RopeStyle::kAdjacent ? 2 * p : p;
+        const int i1 = rope.style == RopeStyle::kAdjacent ? 2 * p + 1 : p + half;
+        const float v0 = v[i0];
+        const float v1 = v[i1];
+        v[i0] = v0 * c - v1 * s;
+        v[i1] = v0 * s + v1 * c;
       }
     }
   }

@@ -1,4 +1,4 @@
-#include "runtime/llama_runner.h"
+#include "runtime/backend_runner.h"
 
 #include <string>
 
@@ -6,16 +6,24 @@
 
 namespace kvs {
 
-StatusOr<std::unique_ptr<LlamaRunner>> LlamaRunner::Create(const LlamaModel* model,
-                                                           const RunnerConfig& config) {
+StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* model,
+                                                               const RunnerConfig& config) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                       CreateBackend(config.backend, config.n_threads));
+  return Create(model, std::move(backend), config);
+}
+
+StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* model,
+                                                               std::unique_ptr<Backend> backend,
+                                                               const RunnerConfig& config) {
   if (config.block_size <= 0 || config.block_size > 1024) {
     return InvalidArgumentError("KV block size must be in 1..1024 tokens, got " +
                                 std::to_string(config.block_size));
   }
-  std::unique_ptr<LlamaRunner> r(new LlamaRunner());
+  std::unique_ptr<BackendRunner> r(new BackendRunner());
   r->model_ = model;
-  KVS_ASSIGN_OR_RETURN(r->backend_, CreateBackend(config.backend, config.n_threads));
-  const LlamaHParams& hp = model->hparams();
+  r->backend_ = std::move(backend);
+  const ModelConfig& hp = model->config();
   int n_blocks;
   if (config.kv_cache_bytes > 0) {
     n_blocks = KvStorage::BlocksForBytes(config.kv_cache_bytes, hp.n_layers, config.block_size,
@@ -31,13 +39,13 @@ StatusOr<std::unique_ptr<LlamaRunner>> LlamaRunner::Create(const LlamaModel* mod
         config.max_kv_tokens > 0 ? config.max_kv_tokens : 4 * int64_t{hp.context_length};
     n_blocks = static_cast<int>((tokens + config.block_size - 1) / config.block_size);
   }
-  KVS_ASSIGN_OR_RETURN(r->kv_, KvStorage::Create(hp.n_layers, n_blocks, config.block_size,
+  KVS_ASSIGN_OR_RETURN(r->kv_, KvStorage::Create(*r->backend_, hp.n_layers, n_blocks, config.block_size,
                                                  model->kv_dim()));
-  r->forward_ = std::make_unique<LlamaForward>(model, r->backend_.get(), r->kv_.get());
+  r->forward_ = std::make_unique<DecoderForward>(model, r->backend_.get(), r->kv_.get());
   return r;
 }
 
-void LlamaRunner::CopyBlocks(std::span<const BlockCopy> copies) {
+void BackendRunner::CopyBlocks(std::span<const BlockCopy> copies) {
   for (const BlockCopy& c : copies) {
     for (int l = 0; l < kv_->n_layers(); ++l) {
       backend_->CopyBlock(kv_->k(l), kv_->block_elems(), c.src, c.dst);
@@ -46,7 +54,7 @@ void LlamaRunner::CopyBlocks(std::span<const BlockCopy> copies) {
   }
 }
 
-StatusOr<const float*> LlamaRunner::Run(Batch& batch) {
+StatusOr<const float*> BackendRunner::Run(Batch& batch) {
   if (batch.n_tokens() == 0) return InvalidArgumentError("empty batch");
   const int32_t* pos = batch.positions();
   for (int64_t i = 0; i < batch.n_tokens(); ++i) {

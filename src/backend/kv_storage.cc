@@ -1,4 +1,4 @@
-#include "runtime/kv_storage.h"
+#include "backend/kv_storage.h"
 
 #include <string>
 
@@ -15,8 +15,8 @@ int KvStorage::BlocksForBytes(int64_t bytes, int n_layers, int block_size, int k
   return n > (1 << 30) ? (1 << 30) : static_cast<int>(n);
 }
 
-StatusOr<std::unique_ptr<KvStorage>> KvStorage::Create(int n_layers, int n_blocks,
-                                                       int block_size, int kv_dim) {
+StatusOr<std::unique_ptr<KvStorage>> KvStorage::Create(Backend& backend, int n_layers,
+                                                       int n_blocks, int block_size, int kv_dim) {
   if (n_layers <= 0 || n_blocks <= 0 || block_size <= 0 || kv_dim <= 0) {
     return InvalidArgumentError("KV cache needs at least one block (got " +
                                 std::to_string(n_blocks) + " blocks of " +
@@ -30,8 +30,8 @@ StatusOr<std::unique_ptr<KvStorage>> KvStorage::Create(int n_layers, int n_block
   s->layer_elems_ = int64_t{n_blocks} * block_size * kv_dim;
   const int64_t total = s->layer_elems_ * n_layers;
   const size_t bytes = static_cast<size_t>(total) * sizeof(float);
-  s->k_ = AllocateHugePages(bytes, /*zero=*/true);
-  s->v_ = AllocateHugePages(bytes, /*zero=*/true);
+  s->k_ = backend.AllocateBuffer(bytes);
+  s->v_ = backend.AllocateBuffer(bytes);
   if (!s->k_ || !s->v_) {
     return ResourceExhaustedError("cannot allocate " + std::to_string(s->bytes() >> 20) +
                                   " MiB of KV cache");

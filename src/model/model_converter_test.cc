@@ -1,4 +1,4 @@
-#include "io/model_converter.h"
+#include "model/model_converter.h"
 
 #include <gtest/gtest.h>
 
@@ -18,8 +18,8 @@ std::string TempPath(const std::string& name) {
   return std::string(KVS_BUILD_DIR) + "/io_model_converter_test_" + name + ".gguf";
 }
 
-std::unique_ptr<ModelFile> OpenStories() {
-  auto m = ModelFile::Open(kModels + "stories260K.bin", kModels + "tok512.bin");
+std::unique_ptr<Model> OpenStories() {
+  auto m = Model::Load(kModels + "stories260K.bin", kModels + "tok512.bin");
   KVS_CHECK(m.ok()) << m.status().ToString();
   return std::move(m).value();
 }
@@ -31,12 +31,12 @@ TEST(ModelConverterTest, F32IsBitIdenticalAndLoadsBack) {
   Status s = ConvertToGguf(*in, path, DType::kF32,
                            [&](size_t done, size_t, uint64_t) { last_done = done; });
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(last_done, in->tensors().size());
-  auto out = ModelFile::Open(path, "");
+  EXPECT_EQ(last_done, in->file().tensors().size());
+  auto out = Model::Load(path, "");
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  EXPECT_EQ((*out)->format(), "gguf");
-  const LlamaHParams& a = in->hparams();
-  const LlamaHParams& b = (*out)->hparams();
+  EXPECT_EQ((*out)->file().format(), "gguf");
+  const ModelConfig& a = in->config();
+  const ModelConfig& b = (*out)->config();
   EXPECT_EQ(b.dim, a.dim);
   EXPECT_EQ(b.hidden_dim, a.hidden_dim);
   EXPECT_EQ(b.n_layers, a.n_layers);
@@ -45,9 +45,11 @@ TEST(ModelConverterTest, F32IsBitIdenticalAndLoadsBack) {
   EXPECT_EQ(b.n_vocab, a.n_vocab);
   EXPECT_EQ(b.context_length, a.context_length);
   EXPECT_EQ(b.norm_eps, a.norm_eps);
-  ASSERT_EQ((*out)->tensors().size(), in->tensors().size());
-  for (const TensorInfo& t : in->tensors()) {
-    const TensorInfo* o = (*out)->FindTensor(t.name);
+  EXPECT_EQ(b.head_dim, a.head_dim);
+  EXPECT_EQ(b.rope_freq_base, a.rope_freq_base);
+  ASSERT_EQ((*out)->file().tensors().size(), in->file().tensors().size());
+  for (const TensorInfo& t : in->file().tensors()) {
+    const TensorInfo* o = (*out)->file().FindTensor(t.name);
     ASSERT_NE(o, nullptr) << t.name;
     EXPECT_EQ(o->type, DType::kF32);
     EXPECT_EQ(o->dims, t.dims) << t.name;
@@ -93,7 +95,7 @@ TEST(ModelConverterTest, F16WithinHalfPrecisionAndNormsStayF32) {
   auto out = ModelFile::Open(path, "");
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*(*out)->gguf()->GetU32("general.file_type"), 1u);
-  for (const TensorInfo& t : in->tensors()) {
+  for (const TensorInfo& t : in->file().tensors()) {
     const TensorInfo* o = (*out)->FindTensor(t.name);
     ASSERT_NE(o, nullptr);
     EXPECT_EQ(o->type, t.dims.size() == 1 ? DType::kF32 : DType::kF16) << t.name;
@@ -124,15 +126,15 @@ TEST(ModelConverterTest, QuantizedTypeNeedsWholeBlocks) {
 // GGUF in, quantized GGUF out: a Q8_0 conversion of quant-test-f32 lands
 // within Q8_0 error of the original.
 TEST(ModelConverterTest, GgufToQ8_0) {
-  auto in = ModelFile::Open(kModels + "quant-test/quant-test-f32.gguf", "");
+  auto in = Model::Load(kModels + "quant-test/quant-test-f32.gguf", "");
   ASSERT_TRUE(in.ok()) << in.status().ToString();
   const std::string path = TempPath("quant_q8");
   ASSERT_TRUE(ConvertToGguf(**in, path, DType::kQ8_0).ok());
   auto out = ModelFile::Open(path, "");
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  EXPECT_EQ((*out)->vocab().pieces, (*in)->vocab().pieces);
+  EXPECT_EQ((*out)->vocab().pieces, (*in)->file().vocab().pieces);
   const TensorInfo* o = (*out)->FindTensor("blk.1.ffn_down.weight");
-  const TensorInfo* r = (*in)->FindTensor("blk.1.ffn_down.weight");
+  const TensorInfo* r = (*in)->file().FindTensor("blk.1.ffn_down.weight");
   ASSERT_EQ(o->type, DType::kQ8_0);
   std::vector<float> got(r->n_elements());
   for (int64_t row = 0; row < r->dims[1]; ++row) {

@@ -1,4 +1,4 @@
-#include "runtime/batch.h"
+#include "model/batch.h"
 
 #include "base/check.h"
 

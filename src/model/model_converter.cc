@@ -1,4 +1,4 @@
-#include "io/model_converter.h"
+#include "model/model_converter.h"
 
 #include <vector>
 
@@ -45,20 +45,28 @@ std::vector<std::string> GgufPieces(const Vocab& vocab) {
 
 }  // namespace
 
-void SetLlamaMetadata(const LlamaHParams& hp, const Vocab& vocab, DType type, GgufWriter* w) {
-  w->SetString("general.architecture", "llama");
-  w->SetString("general.name", hp.name.empty() ? "llama" : hp.name);
+void SetModelMetadata(const ModelConfig& hp, DType type, GgufWriter* w) {
+  const std::string a = hp.arch + ".";
+  w->SetString("general.architecture", hp.arch);
+  w->SetString("general.name", hp.name.empty() ? hp.arch : hp.name);
   w->SetU32("general.file_type", LlamaFileType(type));
   if (BlockElems(type) > 1) w->SetU32("general.quantization_version", 2);
-  w->SetU32("llama.context_length", static_cast<uint32_t>(hp.context_length));
-  w->SetU32("llama.embedding_length", static_cast<uint32_t>(hp.dim));
-  w->SetU32("llama.feed_forward_length", static_cast<uint32_t>(hp.hidden_dim));
-  w->SetU32("llama.block_count", static_cast<uint32_t>(hp.n_layers));
-  w->SetU32("llama.attention.head_count", static_cast<uint32_t>(hp.n_heads));
-  w->SetU32("llama.attention.head_count_kv", static_cast<uint32_t>(hp.n_kv_heads));
-  w->SetU32("llama.rope.dimension_count", static_cast<uint32_t>(hp.head_dim()));
-  w->SetF32("llama.attention.layer_norm_rms_epsilon", hp.norm_eps);
-  w->SetF32("llama.rope.freq_base", hp.rope_freq_base);
+  w->SetU32(a + "context_length", static_cast<uint32_t>(hp.context_length));
+  w->SetU32(a + "embedding_length", static_cast<uint32_t>(hp.dim));
+  w->SetU32(a + "feed_forward_length", static_cast<uint32_t>(hp.hidden_dim));
+  w->SetU32(a + "block_count", static_cast<uint32_t>(hp.n_layers));
+  w->SetU32(a + "attention.head_count", static_cast<uint32_t>(hp.n_heads));
+  w->SetU32(a + "attention.head_count_kv", static_cast<uint32_t>(hp.n_kv_heads));
+  if (hp.head_dim * hp.n_heads != hp.dim) {
+    w->SetU32(a + "attention.key_length", static_cast<uint32_t>(hp.head_dim));
+    w->SetU32(a + "attention.value_length", static_cast<uint32_t>(hp.head_dim));
+  }
+  w->SetU32(a + "rope.dimension_count", static_cast<uint32_t>(hp.head_dim));
+  w->SetF32(a + "attention.layer_norm_rms_epsilon", hp.norm_eps);
+  w->SetF32(a + "rope.freq_base", hp.rope_freq_base);
+}
+
+void SetVocabMetadata(const Vocab& vocab, GgufWriter* w) {
 
   w->SetString("tokenizer.ggml.model", vocab.model.empty() ? "llama" : vocab.model);
   w->SetStringArray("tokenizer.ggml.tokens", GgufPieces(vocab));
@@ -80,10 +88,12 @@ void SetLlamaMetadata(const LlamaHParams& hp, const Vocab& vocab, DType type, Gg
   if (!vocab.chat_template.empty()) w->SetString("tokenizer.chat_template", vocab.chat_template);
 }
 
-Status ConvertToGguf(const ModelFile& in, const std::string& out_path, DType type,
+Status ConvertToGguf(const Model& model, const std::string& out_path, DType type,
                      const GgufWriter::ProgressFn& progress) {
+  const ModelFile& in = model.file();
   GgufWriter w;
-  SetLlamaMetadata(in.hparams(), in.vocab(), type, &w);
+  SetModelMetadata(model.config(), type, &w);
+  SetVocabMetadata(in.vocab(), &w);
   std::vector<DType> out_types;
   for (const TensorInfo& t : in.tensors()) {
     const DType out = t.dims.size() >= 2 ? type : DType::kF32;

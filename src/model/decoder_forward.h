@@ -1,6 +1,7 @@
-// LlamaForward: one forward pass of the Llama architecture over a flattened
-// Batch, reading and writing the paged KV cache. This is the one readable
-// description of the model's arithmetic; every op runs on the Backend.
+// DecoderForward: one forward pass of a pre-norm decoder (llama, qwen2,
+// qwen3; see architecture.h) over a flattened Batch, reading and writing the
+// paged KV cache. This is the one readable description of the models'
+// arithmetic; every op runs on the Backend.
 //
 // Ownership: borrows the model, backend and KV storage; owns the weight
 // matrices the backend copied or repacked for itself (PrepareWeights, once,
@@ -15,16 +16,16 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/kv_storage.h"
 #include "base/aligned_vector.h"
-#include "model/llama_model.h"
-#include "runtime/batch.h"
-#include "runtime/kv_storage.h"
+#include "model/batch.h"
+#include "model/model.h"
 
 namespace kvs {
 
-class LlamaForward {
+class DecoderForward {
  public:
-  LlamaForward(const LlamaModel* model, Backend* backend, KvStorage* kv);
+  DecoderForward(const Model* model, Backend* backend, KvStorage* kv);
 
   // Runs the batch; returns [batch.n_logit_rows(), n_vocab] logits, valid
   // until the next call. REQUIRES: every row's block table covers its
@@ -33,6 +34,8 @@ class LlamaForward {
 
  private:
   void Reserve(int64_t n_tokens, int64_t n_logit_rows);
+  // x[n, d] += bias[d] for each row.
+  void AddBias(float* x, const float* bias, int64_t n, int64_t d);
 
   // The matrices as one, if they are back to back with the same format.
   static std::optional<WeightMatrix> Concat(std::initializer_list<const WeightMatrix*> ms);
@@ -49,12 +52,12 @@ class LlamaForward {
     std::optional<WeightMatrix> gate_up;  // w_gate ; w_up
   };
 
-  const LlamaModel* model_;
+  const Model* model_;
   Backend* backend_;
   KvStorage* kv_;
   // The model's weights with every MatMul matrix as the backend prepared it
   // (token_embd stays the file's view: GetRows reads it).
-  LlamaWeights weights_;
+  ModelWeights weights_;
   PreparedWeights prepared_;  // owns the backend's copies
   std::vector<FusedLayer> fused_;  // [n_layers]
 
@@ -63,6 +66,7 @@ class LlamaForward {
   // q [n, n_heads, head_dim] | k [n, n_kv_heads, head_dim] | v [same as k]
   AlignedVector<float> qkv_;
   AlignedVector<float> att_;      // [n, n_heads, head_dim]
+  RopeParams rope_;
   AlignedVector<float> gate_up_;  // gate [n, hidden_dim] | up [n, hidden_dim]
   AlignedVector<float> last_;    // [n_logit_rows, dim]
   AlignedVector<float> logits_;  // [n_logit_rows, n_vocab]

@@ -3,31 +3,32 @@
 // this only holds the numbers.
 //
 // Layout per layer: k and v each [n_blocks, block_size, n_kv_heads, head_dim]
-// float32. Ownership: owns the memory (allocated once at creation, zeroed so
-// that it is resident, on huge pages where the kernel allows: attention
-// reads each sequence's blocks every step, scattered over the pool).
+// float32. Ownership: owns the memory, allocated once at creation by the
+// backend whose ops read it (Backend::AllocateBuffer: zeroed, so resident;
+// the CPU backends put it on huge pages, since attention reads each
+// sequence's blocks every step, scattered over the pool).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "base/huge_pages.h"
+#include "backend/backend.h"
 #include "base/status.h"
 
 namespace kvs {
 
 class KvStorage {
  public:
-  static StatusOr<std::unique_ptr<KvStorage>> Create(int n_layers, int n_blocks, int block_size,
-                                                     int kv_dim);
+  static StatusOr<std::unique_ptr<KvStorage>> Create(Backend& backend, int n_layers,
+                                                     int n_blocks, int block_size, int kv_dim);
 
   // Blocks that fit in `bytes` for this shape (at least 0).
   static int BlocksForBytes(int64_t bytes, int n_layers, int block_size, int kv_dim);
   static int64_t BytesPerBlock(int n_layers, int block_size, int kv_dim);
 
-  float* k(int layer) { return reinterpret_cast<float*>(k_.get()) + layer * layer_elems_; }
-  float* v(int layer) { return reinterpret_cast<float*>(v_.get()) + layer * layer_elems_; }
+  float* k(int layer) { return reinterpret_cast<float*>(k_->data()) + layer * layer_elems_; }
+  float* v(int layer) { return reinterpret_cast<float*>(v_->data()) + layer * layer_elems_; }
   int n_layers() const { return n_layers_; }
   int n_blocks() const { return n_blocks_; }
   int block_size() const { return block_size_; }
@@ -43,8 +44,8 @@ class KvStorage {
   int block_size_ = 0;
   int kv_dim_ = 0;
   int64_t layer_elems_ = 0;
-  HugePageBuffer k_;  // [n_layers, layer_elems_] floats
-  HugePageBuffer v_;
+  std::unique_ptr<BackendBuffer> k_;  // [n_layers, layer_elems_] floats
+  std::unique_ptr<BackendBuffer> v_;
 };
 
 }  // namespace kvs

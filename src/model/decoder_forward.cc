@@ -1,14 +1,14 @@
-#include "runtime/llama_forward.h"
+#include "model/decoder_forward.h"
 
 #include <cmath>
 #include <cstring>
 
 namespace kvs {
 
-LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage* kv)
+DecoderForward::DecoderForward(const Model* model, Backend* backend, KvStorage* kv)
     : model_(model), backend_(backend), kv_(kv), weights_(model->weights()) {
   std::vector<WeightMatrix*> mats;
-  for (LlamaLayerWeights& lw : weights_.layers) {
+  for (LayerWeights& lw : weights_.layers) {
     for (WeightMatrix* m : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) mats.push_back(m);
   }
   mats.push_back(&weights_.output);
@@ -21,12 +21,14 @@ LlamaForward::LlamaForward(const LlamaModel* model, Backend* backend, KvStorage*
     model_->file().DropPages(in[i].data, static_cast<size_t>(in[i].rows * in[i].row_bytes()));
   });
   for (size_t i = 0; i < mats.size(); ++i) *mats[i] = prepared_.matrices[i];
-  for (const LlamaLayerWeights& lw : weights_.layers) {
+  rope_ = RopeParams{model->config().rope_freq_base, model->config().rope_style,
+                     weights_.rope_freqs};
+  for (const LayerWeights& lw : weights_.layers) {
     fused_.push_back({Concat({&lw.wq, &lw.wk, &lw.wv}), Concat({&lw.w_gate, &lw.w_up})});
   }
 }
 
-std::optional<WeightMatrix> LlamaForward::Concat(std::initializer_list<const WeightMatrix*> ms) {
+std::optional<WeightMatrix> DecoderForward::Concat(std::initializer_list<const WeightMatrix*> ms) {
   const WeightMatrix& first = **ms.begin();
   WeightMatrix all = first;
   all.rows = 0;
@@ -40,31 +42,36 @@ std::optional<WeightMatrix> LlamaForward::Concat(std::initializer_list<const Wei
   return all;
 }
 
-void LlamaForward::Reserve(int64_t n, int64_t n_logit_rows) {
-  const LlamaHParams& hp = model_->hparams();
+void DecoderForward::Reserve(int64_t n, int64_t n_logit_rows) {
+  const ModelConfig& hp = model_->config();
   auto grow = [](AlignedVector<float>& v, int64_t size) {
     if (static_cast<int64_t>(v.size()) < size) v.resize(size);
   };
   grow(x_, n * hp.dim);
   grow(xb_, n * hp.dim);
-  grow(qkv_, n * (hp.dim + 2 * model_->kv_dim()));
-  grow(att_, n * hp.dim);
+  grow(qkv_, n * (hp.q_dim() + 2 * hp.kv_dim()));
+  grow(att_, n * hp.q_dim());
   grow(gate_up_, n * 2 * hp.hidden_dim);
   grow(last_, n_logit_rows * hp.dim);
   grow(logits_, n_logit_rows * hp.n_vocab);
 }
 
-const float* LlamaForward::Run(Batch& batch) {
-  const LlamaHParams& hp = model_->hparams();
-  const LlamaWeights& w = weights_;
+void DecoderForward::AddBias(float* x, const float* bias, int64_t n, int64_t d) {
+  for (int64_t i = 0; i < n; ++i) backend_->Add(x + i * d, bias, d);
+}
+
+const float* DecoderForward::Run(Batch& batch) {
+  const ModelConfig& hp = model_->config();
+  const ModelWeights& w = weights_;
   const int64_t n = batch.n_tokens();
   const int64_t n_out = batch.n_logit_rows();
-  const int head_dim = model_->head_dim();
-  const int64_t kv_dim = model_->kv_dim();
+  const int head_dim = hp.head_dim;
+  const int64_t q_dim = hp.q_dim();
+  const int64_t kv_dim = hp.kv_dim();
   Reserve(n, n_out);
   batch.ComputeSlots(kv_->block_size());
   float* q = qkv_.data();         // [n, n_heads, head_dim]
-  float* k = q + n * hp.dim;      // [n, n_kv_heads, head_dim]
+  float* k = q + n * q_dim;       // [n, n_kv_heads, head_dim]
   float* v = k + n * kv_dim;      // [n, n_kv_heads, head_dim]
   float* gate = gate_up_.data();  // [n, hidden_dim]
   float* up = gate + n * hp.hidden_dim;
@@ -83,7 +90,7 @@ const float* LlamaForward::Run(Batch& batch) {
 
   backend_->GetRows(w.token_embd, batch.tokens(), n, x_.data());  // x [n, dim]
   for (int l = 0; l < hp.n_layers; ++l) {
-    const LlamaLayerWeights& lw = w.layers[l];
+    const LayerWeights& lw = w.layers[l];
     // Attention sublayer.
     backend_->RmsNorm(x_.data(), lw.attn_norm, n, hp.dim, hp.norm_eps, xb_.data());
     if (n == 1 && fused_[l].qkv) {
@@ -93,8 +100,17 @@ const float* LlamaForward::Run(Batch& batch) {
       backend_->MatMul(lw.wk, xb_.data(), n, k);
       backend_->MatMul(lw.wv, xb_.data(), n, v);
     }
-    backend_->Rope(q, batch.positions(), n, hp.n_heads, head_dim, hp.rope_freq_base);
-    backend_->Rope(k, batch.positions(), n, hp.n_kv_heads, head_dim, hp.rope_freq_base);
+    if (lw.q_bias != nullptr) {  // qwen2
+      AddBias(q, lw.q_bias, n, q_dim);
+      AddBias(k, lw.k_bias, n, kv_dim);
+      AddBias(v, lw.v_bias, n, kv_dim);
+    }
+    if (lw.q_norm != nullptr) {  // qwen3: each head normalised on its own
+      backend_->RmsNorm(q, lw.q_norm, n * hp.n_heads, head_dim, hp.norm_eps, q);
+      backend_->RmsNorm(k, lw.k_norm, n * hp.n_kv_heads, head_dim, hp.norm_eps, k);
+    }
+    backend_->Rope(q, batch.positions(), n, hp.n_heads, head_dim, rope_);
+    backend_->Rope(k, batch.positions(), n, hp.n_kv_heads, head_dim, rope_);
     backend_->StoreKv(k, v, batch.slots(), n, kv_dim, kv_->k(l), kv_->v(l));
     attn.k_cache = kv_->k(l);
     attn.v_cache = kv_->v(l);

@@ -1,5 +1,5 @@
-// Converting a ModelFile (llama2.c or GGUF) into a GGUF file llama.cpp can
-// load: general.* and llama.* hyperparameters, tokenizer.ggml.* vocabulary,
+// Converting a Model (from llama2.c or GGUF) into a GGUF file llama.cpp can
+// load: general.* and <arch>.* hyperparameters, tokenizer.ggml.* vocabulary,
 // and every tensor re-encoded to the requested type.
 #pragma once
 
@@ -7,7 +7,7 @@
 
 #include "base/status.h"
 #include "io/gguf_writer.h"
-#include "io/model_file.h"
+#include "model/model.h"
 #include "tensor/dtype.h"
 
 namespace kvs {
@@ -16,12 +16,15 @@ namespace kvs {
 // stay F32. Fails, naming the tensor, when a matrix's row length is not a
 // multiple of `type`'s block size. Tensors are converted one row at a time,
 // so memory use stays small whatever the model's size.
-Status ConvertToGguf(const ModelFile& in, const std::string& out_path, DType type,
+Status ConvertToGguf(const Model& in, const std::string& out_path, DType type,
                      const GgufWriter::ProgressFn& progress = nullptr);
 
-// Fills `w` with the metadata of a Llama model. Pieces in llama2.c style (a
+// general.* and the family's "<arch>.*" hyperparameters, as llama.cpp's
+// converters write them (and Architecture::ReadConfig reads them).
+void SetModelMetadata(const ModelConfig& config, DType type, GgufWriter* w);
+// tokenizer.ggml.* and tokenizer.chat_template. Pieces in llama2.c style (a
 // plain space) get U+2581 as GGUF expects; llama2.c's "\n<s>\n"-style
 // control pieces lose their newlines.
-void SetLlamaMetadata(const LlamaHParams& hp, const Vocab& vocab, DType type, GgufWriter* w);
+void SetVocabMetadata(const Vocab& vocab, GgufWriter* w);
 
 }  // namespace kvs

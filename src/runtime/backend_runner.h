@@ -1,0 +1,56 @@
+// BackendRunner: the ModelRunner that runs a Model on a Backend: owns the
+// backend (injected), the physical KV cache (allocated by that backend) and
+// the forward pass with its scratch; borrows the model. Decides no policy.
+// Thread-safety: one caller at a time (the engine thread).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+#include "model/model.h"
+#include "backend/kv_storage.h"
+#include "model/decoder_forward.h"
+#include "runtime/model_runner.h"
+
+namespace kvs {
+
+struct RunnerConfig {
+  std::string backend = "cpu";  // "cpu" or "reference": for Create without a backend
+  int n_threads = 0;            // 0: all cores; likewise
+  int block_size = 16;          // tokens per KV block
+  int64_t kv_cache_bytes = 0;   // 0: enough for max_kv_tokens (or the context)
+  int64_t max_kv_tokens = 0;    // used when kv_cache_bytes == 0; 0: 4 full contexts
+};
+
+class BackendRunner final : public ModelRunner {
+ public:
+  // model is borrowed and must outlive the runner.
+  static StatusOr<std::unique_ptr<BackendRunner>> Create(const Model* model,
+                                                         std::unique_ptr<Backend> backend,
+                                                         const RunnerConfig& config);
+  // The same with the backend config.backend names (CreateBackend).
+  static StatusOr<std::unique_ptr<BackendRunner>> Create(const Model* model,
+                                                         const RunnerConfig& config);
+
+  int vocab_size() const override { return model_->config().n_vocab; }
+  int block_size() const override { return kv_->block_size(); }
+  int n_kv_blocks() const override { return kv_->n_blocks(); }
+  int max_context() const override { return model_->config().context_length; }
+  void CopyBlocks(std::span<const BlockCopy> copies) override;
+  StatusOr<const float*> Run(Batch& batch) override;
+
+  const Model& model() const { return *model_; }
+  Backend& backend() { return *backend_; }
+  const KvStorage& kv_storage() const { return *kv_; }
+
+ private:
+  BackendRunner() = default;
+
+  const Model* model_ = nullptr;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<KvStorage> kv_;
+  std::unique_ptr<DecoderForward> forward_;
+};
+
+}  // namespace kvs
