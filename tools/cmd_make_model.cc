@@ -1,52 +1,31 @@
-// kvserve make-model: writes a GGUF Llama model with random weights at a
-// real model's shapes, for benchmarks (kvserve bench, llama.cpp) where only
-// the sizes matter. Weights are N(0, 0.02)-like so activations stay finite;
-// norms are 1. Tensors are generated and encoded a row at a time and
-// streamed to disk, so memory stays small whatever the model size.
+// kvserve make-model: writes a GGUF model with random weights at a real
+// model's shapes (tools/model_shapes.h), for benchmarks and for comparing
+// with llama.cpp on the same file. Weights are N(0, 0.02)-like so
+// activations stay finite; norms are 1 + N(0, 0.1)-like, so that a norm
+// applied with the wrong weights shows. Tensors are generated and encoded a
+// row at a time and streamed to disk, so memory stays small whatever the
+// model size. The vocabulary comes from a llama2.c tokenizer file or a GGUF
+// file, whose tokenizer.* metadata is copied as it is (llama.cpp then
+// tokenizes the result exactly as the original).
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "io/gguf_llama.h"
+#include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
 #include "io/llama2c_reader.h"
+#include "io/mapped_file.h"
 #include "model/model_converter.h"
 #include "tensor/quant.h"
 #include "tools/commands.h"
+#include "tools/model_shapes.h"
 
 namespace kvs::tools {
 namespace {
-
-struct Shape {
-  const char* name;
-  ModelConfig hp;
-};
-
-ModelConfig MakeHParams(const char* name, int vocab, int dim, int hidden, int layers, int heads,
-                         int kv_heads, int ctx, float rope_base) {
-  ModelConfig hp;
-  hp.name = name;
-  hp.n_vocab = vocab;
-  hp.dim = dim;
-  hp.hidden_dim = hidden;
-  hp.n_layers = layers;
-  hp.n_heads = heads;
-  hp.n_kv_heads = kv_heads;
-  hp.head_dim = dim / heads;
-  hp.context_length = ctx;
-  hp.norm_eps = 1e-5f;
-  hp.rope_freq_base = rope_base;
-  return hp;
-}
-
-std::vector<Shape> Shapes() {
-  return {
-      {"tinyllama", MakeHParams("TinyLlama-1.1B shape (random)", 32000, 2048, 5632, 22, 32, 4, 2048, 10000.0f)},
-      {"llama3.2-1b", MakeHParams("Llama-3.2-1B shape (random)", 128256, 2048, 8192, 16, 32, 8, 131072, 500000.0f)},
-      {"llama3-8b", MakeHParams("Llama-3-8B shape (random)", 128256, 4096, 14336, 32, 32, 8, 8192, 500000.0f)},
-  };
-}
 
 // splitmix64: fast, seedable, good enough for random weights.
 struct Rng {
@@ -68,13 +47,6 @@ struct Rng {
   }
 };
 
-struct TensorPlan {
-  std::string name;
-  DType type;
-  int64_t cols, rows;  // rows == 1 and norm: a vector of ones
-  bool norm;
-};
-
 struct Options {
   std::string shape = "tinyllama";
   std::string type = "Q8_0";
@@ -84,15 +56,114 @@ struct Options {
   int layers = 0;  // 0: the shape's own
 };
 
-int MakeModel(const Options& opt) {
-  const std::vector<Shape> shapes = Shapes();
-  const Shape* shape = nullptr;
-  for (const Shape& s : shapes) {
-    if (opt.shape == s.name) shape = &s;
+struct TensorPlan {
+  std::string name;
+  DType type;
+  int64_t cols, rows;  // rows == 1 for vectors
+  enum Kind { kMatrix, kNorm, kBias, kFixed } kind;
+  std::vector<float> values;  // kFixed: the vector's values
+};
+
+std::vector<TensorPlan> PlanTensors(const ModelShape& shape, const ModelConfig& c, DType type) {
+  const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim;
+  std::vector<TensorPlan> plan;
+  auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
+    plan.push_back({std::move(name), type, cols, rows, TensorPlan::kMatrix, {}});
+  };
+  auto vec = [&](std::string name, int64_t n, TensorPlan::Kind kind) {
+    plan.push_back({std::move(name), DType::kF32, n, 1, kind, {}});
+  };
+  matrix("token_embd.weight", dim, c.n_vocab);
+  if (shape.rope_scaling.factor > 0) {
+    plan.push_back({"rope_freqs.weight", DType::kF32, c.head_dim / 2, 1, TensorPlan::kFixed,
+                    LlamaRopeFreqs(shape.rope_scaling, c.head_dim, c.rope_freq_base)});
   }
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    vec(p + "attn_norm.weight", dim, TensorPlan::kNorm);
+    matrix(p + "attn_q.weight", dim, q_dim);
+    matrix(p + "attn_k.weight", dim, kv_dim);
+    matrix(p + "attn_v.weight", dim, kv_dim);
+    if (c.arch == "qwen2") {
+      vec(p + "attn_q.bias", q_dim, TensorPlan::kBias);
+      vec(p + "attn_k.bias", kv_dim, TensorPlan::kBias);
+      vec(p + "attn_v.bias", kv_dim, TensorPlan::kBias);
+    }
+    if (c.arch == "qwen3") {
+      vec(p + "attn_q_norm.weight", c.head_dim, TensorPlan::kNorm);
+      vec(p + "attn_k_norm.weight", c.head_dim, TensorPlan::kNorm);
+    }
+    matrix(p + "attn_output.weight", q_dim, dim);
+    vec(p + "ffn_norm.weight", dim, TensorPlan::kNorm);
+    matrix(p + "ffn_gate.weight", dim, hidden);
+    matrix(p + "ffn_up.weight", dim, hidden);
+    matrix(p + "ffn_down.weight", hidden, dim);
+  }
+  vec("output_norm.weight", dim, TensorPlan::kNorm);
+  if (!shape.tied_output) matrix("output.weight", dim, c.n_vocab);
+  return plan;
+}
+
+// The vocabulary's metadata: a GGUF file's tokenizer.* keys copied as they
+// are, or a llama2.c tokenizer padded to the shape's size with unused
+// pieces (Llama 2's 32000 for Llama 3's 128256: the embedding and output
+// matrices keep the real model's size; the text tokenizes as Llama 2's).
+// Returns the vocabulary's size, or -1 after printing an error.
+int AddVocab(const std::string& path, int shape_vocab, GgufWriter* w) {
+  auto mapping = MappedFile::Open(path);
+  const bool is_gguf = mapping.ok() && (*mapping)->size() >= 4 &&
+                       std::memcmp((*mapping)->data(), "GGUF", 4) == 0;
+  if (is_gguf) {
+    auto gguf = GgufFile::Open(path);
+    if (!gguf.ok()) {
+      std::fprintf(stderr, "kvserve make-model: %s\n", gguf.status().ToString().c_str());
+      return -1;
+    }
+    auto vocab = VocabFromGguf(**gguf);  // checks that it is a usable vocabulary
+    if (!vocab.ok()) {
+      std::fprintf(stderr, "kvserve make-model: %s\n", vocab.status().ToString().c_str());
+      return -1;
+    }
+    const int n = static_cast<int>(vocab->pieces.size());
+    if (shape_vocab != 0 && n != shape_vocab) {
+      std::fprintf(stderr, "kvserve make-model: %s has %d tokens, the shape wants %d\n",
+                   path.c_str(), n, shape_vocab);
+      return -1;
+    }
+    for (const auto& [key, value] : (*gguf)->metadata()) {
+      if (key.rfind("tokenizer.", 0) == 0) w->SetValue(key, value);
+    }
+    return n;
+  }
+  auto vocab_or = ReadLlama2cTokenizer(path);
+  if (!vocab_or.ok()) {
+    std::fprintf(stderr, "kvserve make-model: %s\n", vocab_or.status().ToString().c_str());
+    return -1;
+  }
+  Vocab vocab = std::move(vocab_or).value();
+  const int n_file_vocab = static_cast<int>(vocab.pieces.size());
+  const int n = shape_vocab != 0 ? shape_vocab : n_file_vocab;
+  if (n_file_vocab > n) {
+    std::fprintf(stderr, "kvserve make-model: vocabulary has %d pieces, shape wants %d\n",
+                 n_file_vocab, n);
+    return -1;
+  }
+  for (int i = n_file_vocab; i < n; ++i) {
+    vocab.pieces.push_back("<unused_" + std::to_string(i) + ">");
+    vocab.scores.push_back(0.0f);
+    vocab.types.push_back(TokenType::kUnused);
+  }
+  vocab.scores.resize(n, 0.0f);
+  vocab.types.resize(n, TokenType::kNormal);
+  SetVocabMetadata(vocab, w);
+  return n;
+}
+
+int MakeModel(const Options& opt) {
+  const ModelShape* shape = FindModelShape(opt.shape);
   if (shape == nullptr) {
-    std::fprintf(stderr, "kvserve make-model: unknown shape '%s' (tinyllama, llama3.2-1b, llama3-8b)\n",
-                 opt.shape.c_str());
+    std::fprintf(stderr, "kvserve make-model: unknown shape '%s' (%s)\n", opt.shape.c_str(),
+                 ModelShapeNames().c_str());
     return 2;
   }
   const std::optional<DType> type = DTypeFromName(opt.type);
@@ -100,55 +171,18 @@ int MakeModel(const Options& opt) {
     std::fprintf(stderr, "kvserve make-model: unknown type '%s'\n", opt.type.c_str());
     return 2;
   }
-  ModelConfig hp = shape->hp;
+  ModelConfig hp = shape->config;
   if (opt.layers > 0) hp.n_layers = opt.layers;
-  auto vocab_or = ReadLlama2cTokenizer(opt.vocab_path);
-  if (!vocab_or.ok()) {
-    std::fprintf(stderr, "kvserve make-model: %s\n", vocab_or.status().ToString().c_str());
-    return 1;
-  }
-  Vocab vocab = std::move(vocab_or).value();
-  // A vocabulary smaller than the shape's (Llama 2's 32000 for Llama 3's
-  // 128256) is padded with unused pieces, so that the embedding and output
-  // matrices keep the real model's size; the text tokenizes as Llama 2's.
-  const int n_file_vocab = static_cast<int>(vocab.pieces.size());
-  if (n_file_vocab > hp.n_vocab) {
-    std::fprintf(stderr, "kvserve make-model: vocabulary has %d pieces, shape wants %d\n",
-                 n_file_vocab, hp.n_vocab);
-    return 1;
-  }
-  for (int i = n_file_vocab; i < hp.n_vocab; ++i) {
-    vocab.pieces.push_back("<unused_" + std::to_string(i) + ">");
-    vocab.scores.push_back(0.0f);
-    vocab.types.push_back(TokenType::kUnused);
-  }
-  vocab.scores.resize(hp.n_vocab, 0.0f);
-  vocab.types.resize(hp.n_vocab, TokenType::kNormal);
-
   GgufWriter w;
+  hp.n_vocab = AddVocab(opt.vocab_path, hp.n_vocab, &w);
+  if (hp.n_vocab < 0) return 1;
   SetModelMetadata(hp, *type, &w);
-  SetVocabMetadata(vocab, &w);
-  const int64_t dim = hp.dim, kv_dim = hp.kv_dim();
-  std::vector<TensorPlan> plan;
-  plan.push_back({"token_embd.weight", *type, dim, hp.n_vocab, false});
-  for (int l = 0; l < hp.n_layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    plan.push_back({p + "attn_norm.weight", DType::kF32, dim, 1, true});
-    plan.push_back({p + "attn_q.weight", *type, dim, dim, false});
-    plan.push_back({p + "attn_k.weight", *type, dim, kv_dim, false});
-    plan.push_back({p + "attn_v.weight", *type, dim, kv_dim, false});
-    plan.push_back({p + "attn_output.weight", *type, dim, dim, false});
-    plan.push_back({p + "ffn_norm.weight", DType::kF32, dim, 1, true});
-    plan.push_back({p + "ffn_gate.weight", *type, dim, hp.hidden_dim, false});
-    plan.push_back({p + "ffn_up.weight", *type, dim, hp.hidden_dim, false});
-    plan.push_back({p + "ffn_down.weight", *type, hp.hidden_dim, dim, false});
-  }
-  plan.push_back({"output_norm.weight", DType::kF32, dim, 1, true});
-  plan.push_back({"output.weight", *type, dim, hp.n_vocab, false});
+  const std::vector<TensorPlan> plan = PlanTensors(*shape, hp, *type);
   uint64_t total_bytes = 0;
   for (const TensorPlan& t : plan) {
     const std::vector<int64_t> dims =
-        t.norm ? std::vector<int64_t>{t.cols} : std::vector<int64_t>{t.cols, t.rows};
+        t.rows == 1 && t.kind != TensorPlan::kMatrix ? std::vector<int64_t>{t.cols}
+                                                     : std::vector<int64_t>{t.cols, t.rows};
     Status s = w.AddTensor(t.name, t.type, dims);
     if (!s.ok()) {
       std::fprintf(stderr, "kvserve make-model: %s\n", s.ToString().c_str());
@@ -165,7 +199,14 @@ int MakeModel(const Options& opt) {
     row.resize(t.cols);
     encoded.resize(RowBytes(t.type, t.cols));
     for (int64_t r = 0; r < t.rows; ++r) {
-      for (int64_t j = 0; j < t.cols; ++j) row[j] = t.norm ? 1.0f : rng.Normal(0.02f);
+      for (int64_t j = 0; j < t.cols; ++j) {
+        switch (t.kind) {
+          case TensorPlan::kMatrix: row[j] = rng.Normal(0.02f); break;
+          case TensorPlan::kNorm: row[j] = 1.0f + rng.Normal(0.1f); break;
+          case TensorPlan::kBias: row[j] = rng.Normal(0.1f); break;
+          case TensorPlan::kFixed: row[j] = t.values[j]; break;
+        }
+      }
       QuantizeRow(t.type, row.data(), encoded.data(), t.cols);
       KVS_RETURN_IF_ERROR(sink.Write(encoded.data(), encoded.size()));
     }
@@ -195,10 +236,12 @@ int MakeModel(const Options& opt) {
 
 int RunMakeModel(int argc, char** argv) {
   Options opt;
-  CLI::App app{"Write a random-weight Llama GGUF at a real model's shapes", "kvserve make-model"};
-  app.add_option("--shape", opt.shape, "tinyllama, llama3.2-1b or llama3-8b");
+  CLI::App app{"Write a random-weight GGUF at a real model's shapes", "kvserve make-model"};
+  app.add_option("--shape", opt.shape, ModelShapeNames());
   app.add_option("--type", opt.type, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K");
-  app.add_option("--vocab", opt.vocab_path, "llama2.c tokenizer.bin (e.g. models/tokenizer.bin)")
+  app.add_option("--vocab", opt.vocab_path,
+                 "llama2.c tokenizer.bin or a GGUF file whose tokenizer is copied "
+                 "(e.g. models/vocab/ggml-vocab-qwen2.gguf)")
       ->required();
   app.add_option("-o,--output", opt.out, "output .gguf file")->required();
   app.add_option("--seed", opt.seed, "random seed");

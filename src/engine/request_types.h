@@ -5,14 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "base/ids.h"
 #include "base/status.h"
 #include "sampling/sampler.h"
 #include "sampling/sampling_params.h"
 #include "tokenizer/vocab.h"
 
 namespace kvs {
-
-using RequestId = int64_t;
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };
 const char* FinishReasonName(FinishReason r);  // "stop", "length", "abort", "error"

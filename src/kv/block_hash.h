@@ -21,7 +21,7 @@
 #include <span>
 #include <string_view>
 
-#include "tokenizer/vocab.h"
+#include "base/ids.h"
 
 struct evp_md_ctx_st;
 struct evp_md_st;

@@ -57,12 +57,9 @@
 #include "base/status.h"
 #include "kv/block_hash.h"
 #include "kv/block_pool.h"
-#include "tokenizer/vocab.h"
+#include "base/ids.h"
 
 namespace kvs {
-
-using BlockId = int32_t;
-using SeqId = int64_t;
 
 struct KvManagerConfig {
   int n_blocks = 0;     // total blocks in the pool

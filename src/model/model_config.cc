@@ -20,9 +20,9 @@ Status ValidateConfig(const ModelConfig& c) {
     }
   }
   if (c.n_heads % c.n_kv_heads != 0) {
-    return InvalidArgumentError(c.arch + ": " + std::to_string(c.n_heads) +
-                                " attention heads do not split into " +
-                                std::to_string(c.n_kv_heads) + " kv groups");
+    return InvalidArgumentError(c.arch + ": attention.head_count " + std::to_string(c.n_heads) +
+                                " does not split into attention.head_count_kv " +
+                                std::to_string(c.n_kv_heads) + " groups");
   }
   if (c.head_dim % 2 != 0) {
     return InvalidArgumentError(c.arch + ": head_dim " + std::to_string(c.head_dim) +

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace kvs {
+#include "base/ids.h"
 
-using TokenId = int32_t;
+namespace kvs {
 
 // GGUF tokenizer.ggml.token_type values.
 enum class TokenType : int32_t {
