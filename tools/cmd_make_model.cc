@@ -11,8 +11,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include <unistd.h>
 
 #include "io/gguf_llama.h"
 #include "io/gguf_reader.h"
@@ -51,6 +55,7 @@ struct Options {
   std::string shape = "tinyllama";
   std::string type = "Q8_0";
   std::string vocab_path;
+  std::string chat_template_path;  // "" : the vocabulary's own, if any
   std::string out;
   uint64_t seed = 1;
   int layers = 0;  // 0: the shape's own
@@ -159,6 +164,28 @@ int AddVocab(const std::string& path, int shape_vocab, GgufWriter* w) {
   return n;
 }
 
+// A chat template from a file: a Hugging Face tokenizer_config.json (its
+// "chat_template": a string, or a list of {name, template} of which
+// "default" is taken) or the template's text itself.
+StatusOr<std::string> ReadChatTemplate(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open the chat template");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object()) return text;  // a template, not JSON
+  const auto it = config.find("chat_template");
+  if (it != config.end() && it->is_string()) return it->get<std::string>();
+  if (it != config.end() && it->is_array()) {
+    for (const auto& entry : *it) {
+      if (entry.is_object() && entry.value("name", "") == "default" &&
+          entry.contains("template") && entry["template"].is_string()) {
+        return entry["template"].get<std::string>();
+      }
+    }
+  }
+  return InvalidArgumentError(path + ": no \"chat_template\" string (or \"default\" entry) in it");
+}
+
 int MakeModel(const Options& opt) {
   const ModelShape* shape = FindModelShape(opt.shape);
   if (shape == nullptr) {
@@ -176,6 +203,14 @@ int MakeModel(const Options& opt) {
   GgufWriter w;
   hp.n_vocab = AddVocab(opt.vocab_path, hp.n_vocab, &w);
   if (hp.n_vocab < 0) return 1;
+  if (!opt.chat_template_path.empty()) {
+    StatusOr<std::string> chat_template = ReadChatTemplate(opt.chat_template_path);
+    if (!chat_template.ok()) {
+      std::fprintf(stderr, "kvserve make-model: %s\n", chat_template.status().ToString().c_str());
+      return 1;
+    }
+    w.SetString("tokenizer.chat_template", *chat_template);
+  }
   SetModelMetadata(hp, *type, &w);
   const std::vector<TensorPlan> plan = PlanTensors(*shape, hp, *type);
   uint64_t total_bytes = 0;
@@ -212,7 +247,11 @@ int MakeModel(const Options& opt) {
     }
     return Status::Ok();
   };
+  // A live bar on a terminal only: in logs (tests, CI) it would be one line
+  // per tensor.
+  const bool live = isatty(STDERR_FILENO) != 0;
   auto progress = [&](size_t done, size_t n, uint64_t bytes) {
+    if (!live) return;
     const int width = 40;
     const int filled = total_bytes ? static_cast<int>(width * bytes / total_bytes) : width;
     std::fprintf(stderr, "\r[%s%s] %3d%% %6.2f / %.2f GB  tensor %zu/%zu",
@@ -243,6 +282,9 @@ int RunMakeModel(int argc, char** argv) {
                  "llama2.c tokenizer.bin or a GGUF file whose tokenizer is copied "
                  "(e.g. models/vocab/ggml-vocab-qwen2.gguf)")
       ->required();
+  app.add_option("--chat-template", opt.chat_template_path,
+                 "tokenizer.chat_template from a Jinja file or a Hugging Face "
+                 "tokenizer_config.json (default: the vocabulary file's own)");
   app.add_option("-o,--output", opt.out, "output .gguf file")->required();
   app.add_option("--seed", opt.seed, "random seed");
   app.add_option("--layers", opt.layers, "override the number of layers (quick tests)")

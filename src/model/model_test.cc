@@ -4,6 +4,7 @@
 #include "model/model.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -41,9 +42,11 @@ struct Edit {
   float rope_freq_value = 1.0f;
 };
 
-// Writes a model of `c`'s family with `edit` applied; returns its path.
+// Writes a model of `c`'s family with `edit` applied; returns its path,
+// unique to this process (CTest runs each test case in its own, in parallel).
 std::string WriteModel(const ModelConfig& c, const Edit& edit, const std::string& tag) {
-  const std::string path = std::string(KVS_BUILD_DIR) + "/model_test_" + tag + ".gguf";
+  const std::string path = std::string(KVS_BUILD_DIR) + "/model_test_" + tag + "_" +
+                           std::to_string(getpid()) + ".gguf";
   GgufWriter w;
   SetModelMetadata(c, DType::kF32, &w);
   auto vocab = ReadLlama2cTokenizer(kModels + "tok512.bin");

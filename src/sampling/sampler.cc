@@ -32,13 +32,18 @@ std::span<const float> Sampler::ApplyPenalties(std::span<const float> logits,
                                                std::span<const TokenId> generated) {
   const bool repetition = params_.repetition_penalty != 1.0f;
   const bool openai = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
-  if (!repetition && !openai) return logits;
+  if (!repetition && !openai && params_.logit_bias.empty()) return logits;
   const int n_vocab = static_cast<int>(logits.size());
   work_.assign(logits.begin(), logits.end());
   if (static_cast<int>(counts_.size()) != n_vocab) counts_.assign(n_vocab, 0);
   auto check = [n_vocab](TokenId id) {
     KVS_CHECK(id >= 0 && id < n_vocab) << "token id " << id << " outside vocab " << n_vocab;
   };
+
+  for (const LogitBias& b : params_.logit_bias) {
+    check(b.id);
+    work_[b.id] += b.bias;
+  }
 
   if (repetition) {
     const float penalty = params_.repetition_penalty;

@@ -4,7 +4,7 @@
 // seeded RNG, so a request's samples do not depend on other requests. Keeps
 // scratch buffers across calls: no allocation per token once warmed up.
 //
-// Order of transforms (as llama.cpp's default chain): penalties, then
+// Order of transforms (as llama.cpp's default chain): logit_bias, penalties, then
 // temperature == 0 -> argmax; else top-k, top-p, min-p on the softmax of
 // logits / temperature, then a draw.
 //
@@ -66,8 +66,8 @@ class Sampler {
     float p;  // exp((logit - max) / temperature), unnormalised
   };
 
-  // The logits with the penalties applied: `logits` itself when no penalty
-  // is on (no copy), else work_.
+  // The logits with logit_bias and the penalties applied: `logits` itself
+  // when neither is on (no copy), else work_.
   std::span<const float> ApplyPenalties(std::span<const float> logits,
                                         std::span<const TokenId> prompt,
                                         std::span<const TokenId> generated);

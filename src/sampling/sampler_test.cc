@@ -171,6 +171,32 @@ TEST(SamplerTest, PresenceAndFrequencyPenaltiesOverGeneratedOnly) {
   EXPECT_EQ(frequency.Sample(logits, kNone, kNone).id, 0);
 }
 
+TEST(SamplerTest, LogitBiasAddsBeforePenaltiesAndLeavesLogprobsRaw) {
+  const std::vector<float> logits = {3.0f, 2.0f, 1.0f};
+  SamplingParams p = Params(0);
+  p.logit_bias = {{2, 2.5f}};  // 1.0 + 2.5 = 3.5 beats 3.0
+  EXPECT_EQ(Sampler(p).Sample(logits, kNone, kNone).id, 2);
+  p.logit_bias = {{0, -100.0f}};  // banned: the next best wins
+  EXPECT_EQ(Sampler(p).Sample(logits, kNone, kNone).id, 1);
+  // Before the repetition penalty: (1 + 5) / 2 = 3 ties 3.0, the lower id wins;
+  // applied after it, 1 / 2 + 5 = 5.5 would win.
+  p.logit_bias = {{2, 5.0f}};
+  p.repetition_penalty = 2.0f;
+  EXPECT_EQ(Sampler(p).Sample(logits, std::vector<TokenId>{2}, kNone).id, 0);
+  // Sampling: +100 is an exclusive choice whatever the seed.
+  SamplingParams hot = Params(1.0f);
+  hot.logit_bias = {{1, 100.0f}};
+  for (TokenId id : Draws(hot, logits, 50)) EXPECT_EQ(id, 1);
+  // Logprobs stay the model's own: token 2's is log_softmax of the raw logits.
+  p = Params(0);
+  p.top_logprobs = 0;
+  p.logit_bias = {{2, 10.0f}};
+  const SampleResult r = Sampler(p).Sample(logits, kNone, kNone);
+  EXPECT_EQ(r.id, 2);
+  const double z = std::log(std::exp(3.0) + std::exp(2.0) + std::exp(1.0));
+  EXPECT_NEAR(r.logprob, 1.0 - z, 1e-5);
+}
+
 TEST(SamplerTest, LogprobsAreLogSoftmaxOfRawLogits) {
   const std::vector<float> logits = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f};
   SamplingParams p = Params(0);

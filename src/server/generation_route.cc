@@ -87,6 +87,14 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
     ids = tokenizer_->Encode(request.prompt_text, /*add_bos=*/true);
   }
   if (ids.empty()) return InvalidParam("prompt", "the prompt encodes to no tokens");
+  for (const LogitBias& b : request.sampling.logit_bias) {
+    if (b.id >= tokenizer_->n_vocab()) {
+      return InvalidParam("logit_bias",
+                          "token id " + std::to_string(b.id) + " is outside the vocabulary (" +
+                              std::to_string(tokenizer_->n_vocab()) + " tokens)",
+                          "invalid_value");
+    }
+  }
   return ids;
 }
 

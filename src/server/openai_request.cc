@@ -208,6 +208,41 @@ MaybeError ReadStop(const Json& body, const ParseLimits& limits, std::vector<std
   return std::nullopt;
 }
 
+// logit_bias: {"<token id>": bias in [-100, 100], ...}. Ids are checked
+// against the vocabulary by the route.
+MaybeError ReadLogitBias(const Json& body, const ParseLimits& limits,
+                         std::vector<LogitBias>* out) {
+  const Json* v = Field(body, "logit_bias");
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_object()) {
+    return InvalidParam("logit_bias", TypeError("logit_bias", "an object", *v), "invalid_type");
+  }
+  if (v->size() > static_cast<size_t>(limits.max_logit_bias)) {
+    return InvalidParam("logit_bias",
+                        "at most " + std::to_string(limits.max_logit_bias) + " logit_bias entries",
+                        "invalid_value");
+  }
+  for (const auto& [key, bias] : v->items()) {
+    // A token id in decimal, as OpenAI's tokenizer ids are sent.
+    const bool digits = !key.empty() && key.size() <= 9 &&
+                        key.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) {
+      return InvalidParam("logit_bias",
+                          "'logit_bias' keys must be token ids in decimal, got '" +
+                              key.substr(0, 32) + "'",
+                          "invalid_value");
+    }
+    if (!bias.is_number() || !std::isfinite(bias.get<double>()) || bias.get<double>() < -100 ||
+        bias.get<double>() > 100) {
+      return InvalidParam("logit_bias",
+                          "'logit_bias' values must be numbers in [-100, 100] (token " + key + ")",
+                          bias.is_number() ? "invalid_value" : "invalid_type");
+    }
+    out->push_back({static_cast<TokenId>(std::stol(key)), bias.get<float>()});
+  }
+  return std::nullopt;
+}
+
 MaybeError ReadSampling(const Json& body, Endpoint endpoint, const ParseLimits& limits,
                         OpenAiRequest* req) {
   SamplingParams& s = req->sampling;
@@ -246,7 +281,7 @@ MaybeError ReadSampling(const Json& body, Endpoint endpoint, const ParseLimits& 
     KVS_API_RETURN_IF_ERROR(ReadInt(body, "logprobs", 0, limits.max_top_logprobs, &n));
     s.top_logprobs = static_cast<int>(n);
   }
-  return std::nullopt;
+  return ReadLogitBias(body, limits, &s.logit_bias);
 }
 
 MaybeError ReadStreaming(const Json& body, OpenAiRequest* req) {

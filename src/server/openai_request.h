@@ -29,6 +29,7 @@ struct InputMessage {
 struct ParseLimits {
   int max_stop_strings = 4;
   int max_top_logprobs = 20;
+  int max_logit_bias = 1024;  // logit_bias entries
   int max_prompt_ids = 1 << 20;  // a token-array prompt longer than this is refused early
 };
 

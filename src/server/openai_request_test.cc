@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace kvs::server {
 namespace {
 
@@ -142,6 +144,14 @@ TEST(OpenAiRequestTest, OutOfRangeValues) {
       {R"("top_logprobs": 2)", "top_logprobs"},
       {R"("n": 2)", "n"},
       {R"("stream_options": {"include_usage": true})", "stream_options"},
+      {R"("logit_bias": [1, 2])", "logit_bias"},
+      {R"("logit_bias": {"12": 100.5})", "logit_bias"},
+      {R"("logit_bias": {"12": -101})", "logit_bias"},
+      {R"("logit_bias": {"12": "5"})", "logit_bias"},
+      {R"("logit_bias": {"hello": 5})", "logit_bias"},
+      {R"("logit_bias": {"-3": 5})", "logit_bias"},
+      {R"("logit_bias": {"": 5})", "logit_bias"},
+      {R"("logit_bias": {"99999999999": 5})", "logit_bias"},
   };
   for (const Case& c : cases) {
     std::string body = std::string("{") + msgs + ", " + c.extra + "}";
@@ -149,6 +159,23 @@ TEST(OpenAiRequestTest, OutOfRangeValues) {
     EXPECT_EQ(e.http_status, 400) << body;
     EXPECT_EQ(e.param, c.param) << body;
   }
+}
+
+TEST(OpenAiRequestTest, LogitBiasMapsTokenIdsToBiases) {
+  auto r = ParseOpenAiRequest(
+      Endpoint::kCompletion,
+      R"({"prompt": "x", "logit_bias": {"128009": 100, "7": -100, "42": 0.5}})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::map<TokenId, float> got;
+  for (const LogitBias& b : r.value().sampling.logit_bias) got[b.id] = b.bias;
+  EXPECT_EQ(got, (std::map<TokenId, float>{{7, -100.0f}, {42, 0.5f}, {128009, 100.0f}}));
+  // More entries than the limit: refused before any work.
+  ParseLimits limits;
+  limits.max_logit_bias = 2;
+  auto many = ParseOpenAiRequest(Endpoint::kCompletion,
+                                 R"({"prompt": "x", "logit_bias": {"1": 1, "2": 2, "3": 3}})", limits);
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.error().param, "logit_bias");
 }
 
 TEST(OpenAiRequestTest, CompletionPromptErrors) {

@@ -155,6 +155,28 @@ test('logprobs: chat and completions', async () => {
   for (const top of lp.top_logprobs) assert.ok(Object.keys(top).length >= 1 && Object.keys(top).length <= 2);
 });
 
+test('logit_bias: +100 forces a token, -100 bans one', async () => {
+  const base = { model: MODEL_ID, prompt: kPrompt, max_tokens: 4, temperature: 0, logprobs: 1 };
+  const plain = await openai.completions.create(base);
+  // +100 on token 407 (" upon"): every greedy step picks it; so does a hot sampler.
+  for (const temperature of [0, 1]) {
+    const forced = await openai.completions.create({ ...base, temperature, seed: 3,
+                                                     logit_bias: { 407: 100 } });
+    const want = await http(server, 'POST', '/detokenize', { tokens: [407, 407, 407, 407] });
+    assert.equal(forced.choices[0].text, want.json.prompt);
+  }
+  // -100 on the first greedy token: the continuation starts differently, and
+  // the logprobs stay the model's own (the bias is not in them).
+  const first = plain.choices[0].logprobs.tokens[0];
+  const ids = (await http(server, 'POST', '/tokenize', { prompt: kPrompt + first })).json.tokens;
+  assert.deepEqual(ids.slice(0, -1), [1, 403, 407, 261, 378], 'the first token is one more id');
+  const firstId = ids.at(-1);
+  const banned = await openai.completions.create({ ...base, logit_bias: { [firstId]: -100 } });
+  assert.notEqual(banned.choices[0].logprobs.tokens[0], first);
+  assert.ok(Object.keys(banned.choices[0].logprobs.top_logprobs[0]).includes(first),
+            'the banned token is still the model\'s most likely one');
+});
+
 test('a repeated prompt reports cached tokens', async () => {
   // A prompt no other test uses, several KV blocks long.
   const prompt = 'The little bird sang a song in the tall green tree. ' .repeat(6);

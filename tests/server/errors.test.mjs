@@ -73,6 +73,10 @@ test('out-of-range values -> 400 naming the param', async () => {
   }
   // Token ids outside the vocabulary (512).
   assertApiError(await http(server, 'POST', kCompletions, { prompt: [1, 512] }), 400, { param: 'prompt' });
+  assertApiError(await http(server, 'POST', kCompletions, { prompt: 'x', logit_bias: { 512: 5 } }), 400,
+                 { param: 'logit_bias' });
+  assertApiError(await http(server, 'POST', kChat, { messages: msgs, logit_bias: { 3: 101 } }), 400,
+                 { param: 'logit_bias' });
   await stillServes();
   // Through the SDK: the error surfaces as an APIError with the same fields.
   await assert.rejects(openai.chat.completions.create({ model: MODEL_ID, messages: msgs, temperature: 3 }),
