@@ -69,19 +69,25 @@ bench: build
 bench-serving: build
 	VOCAB=$(abspath $(SHARED))/models/tokenizer.bin bench/serving/run.sh long $(BUILD)
 
-fuzz:
+fuzz: build
 	$(MAKE) deps EXTRA_PACKAGES="$(FUZZ_PACKAGES)"
 	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz
-	@# A file argument alone would make libFuzzer just run it once: give it a
-	@# corpus directory seeded with real GGUF files (their first 64 KiB).
-	mkdir -p $(BUILD)-fuzz/corpus
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz
+	@# A file argument alone would make libFuzzer just run it once: give each
+	@# target a corpus directory seeded with real GGUF files (the reader: their
+	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
+	mkdir -p $(BUILD)-fuzz/corpus $(BUILD)-fuzz/model-corpus
 	cp -n $(SHARED)/models/stories260K-f16.gguf $(SHARED)/models/quant-test/quant-test-Q4_K.gguf \
 	  $(BUILD)-fuzz/corpus/
+	for s in tiny-llama3 tiny-qwen2 tiny-qwen3; do for t in F16 Q8_0; do \
+	  $(BUILD)/kvserve make-model --shape $$s --type $$t --vocab $(SHARED)/models/tok512.bin \
+	    -o $(BUILD)-fuzz/model-corpus/$$s-$$t.gguf || exit 1; done; done
 	$(BUILD)-fuzz/gguf_reader_fuzz -max_total_time=60 -max_len=65536 -print_final_stats=1 \
 	  $(BUILD)-fuzz/corpus
+	$(BUILD)-fuzz/model_load_fuzz -max_total_time=60 -max_len=131072 -print_final_stats=1 \
+	  $(BUILD)-fuzz/model-corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

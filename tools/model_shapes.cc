@@ -54,6 +54,11 @@ const std::vector<ModelShape>& ModelShapes() {
             {8, 1, 4, 64}),
       Shape("test-qwen2", "qwen2", 0, 256, 768, 2, 8, 4, 0, 2048, 1e6f, 1e-6f, true),
       Shape("test-qwen3", "qwen3", 0, 256, 768, 2, 8, 4, 64, 2048, 1e6f, 1e-6f, true),
+      // Tiny ones: with a small vocabulary (tok512.bin) a whole F16 file
+      // fits the fuzzer's 64 KiB inputs (make fuzz's seeds).
+      Shape("tiny-llama3", "llama", 0, 32, 64, 1, 4, 2, 0, 128, 5e5f, 1e-5f, true, {8, 1, 4, 32}),
+      Shape("tiny-qwen2", "qwen2", 0, 32, 64, 1, 4, 2, 0, 128, 1e6f, 1e-6f, true),
+      Shape("tiny-qwen3", "qwen3", 0, 32, 64, 1, 4, 2, 16, 128, 1e6f, 1e-6f, true),
   };
   return kShapes;
 }

@@ -24,9 +24,9 @@ struct CacheLineAllocator {
   T* allocate(std::size_t n) {
     return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kCacheLine}));
   }
-  void deallocate(T* p, std::size_t n) {
-    ::operator delete(p, n * sizeof(T), std::align_val_t{kCacheLine});
-  }
+  // The unsized form: clang declares sized deallocation only with
+  // -fsized-deallocation.
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{kCacheLine}); }
   template <class U>
   bool operator==(const CacheLineAllocator<U>&) const { return true; }
 };

@@ -34,8 +34,23 @@ StatusOr<std::unique_ptr<ModelFile>> ModelFile::Open(const std::string& path,
   if (!tokenizer_path.empty()) {
     KVS_ASSIGN_OR_RETURN(m->vocab_, ReadLlama2cTokenizer(tokenizer_path));
   }
-  for (const TensorInfo& t : *m->tensors_) m->by_name_.emplace(t.name, &t);
+  m->IndexTensors();
   return m;
+}
+
+StatusOr<std::unique_ptr<ModelFile>> ModelFile::FromGguf(std::unique_ptr<GgufFile> gguf,
+                                                         const std::string& name) {
+  std::unique_ptr<ModelFile> m(new ModelFile());
+  m->path_ = name;
+  KVS_ASSIGN_OR_RETURN(m->vocab_, VocabFromGguf(*gguf));
+  m->gguf_ = std::move(gguf);
+  m->tensors_ = &m->gguf_->tensors();
+  m->IndexTensors();
+  return m;
+}
+
+void ModelFile::IndexTensors() {
+  for (const TensorInfo& t : *tensors_) by_name_.emplace(t.name, &t);
 }
 
 const TensorInfo* ModelFile::FindTensor(std::string_view name) const {

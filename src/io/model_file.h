@@ -34,6 +34,11 @@ class ModelFile {
   static StatusOr<std::unique_ptr<ModelFile>> Open(const std::string& path,
                                                    const std::string& tokenizer_path);
 
+  // A GGUF file already open (e.g. from memory); `name` stands in for the
+  // path in messages.
+  static StatusOr<std::unique_ptr<ModelFile>> FromGguf(std::unique_ptr<GgufFile> gguf,
+                                                       const std::string& name);
+
   const Vocab& vocab() const { return vocab_; }
   const std::vector<TensorInfo>& tensors() const { return *tensors_; }
   const TensorInfo* FindTensor(std::string_view name) const;
@@ -51,6 +56,7 @@ class ModelFile {
 
  private:
   ModelFile() = default;
+  void IndexTensors();  // fills by_name_ from tensors_
 
   std::string path_;
   std::unique_ptr<GgufFile> gguf_;           // GGUF: owns the bytes and the tensors

@@ -26,8 +26,14 @@ ModelConfig ConfigFromLlama2c(const Llama2cHeader& h) {
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& model_path,
                                              const std::string& tokenizer_path) {
+  KVS_ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> file, ModelFile::Open(model_path, tokenizer_path));
+  return FromFile(std::move(file));
+}
+
+StatusOr<std::unique_ptr<Model>> Model::FromFile(std::unique_ptr<ModelFile> file) {
+  const std::string model_path = file->path();
   std::unique_ptr<Model> m(new Model());
-  KVS_ASSIGN_OR_RETURN(m->file_, ModelFile::Open(model_path, tokenizer_path));
+  m->file_ = std::move(file);
   if (const GgufFile* gguf = m->file_->gguf()) {
     KVS_ASSIGN_OR_RETURN(std::string arch, gguf->GetString("general.architecture"));
     KVS_ASSIGN_OR_RETURN(m->arch_, FindArchitecture(arch));

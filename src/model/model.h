@@ -27,6 +27,8 @@ class Model {
   // general.architecture (llama2.c checkpoints are llama).
   static StatusOr<std::unique_ptr<Model>> Load(const std::string& model_path,
                                                const std::string& tokenizer_path);
+  // The same from an open file (e.g. a GGUF file in memory).
+  static StatusOr<std::unique_ptr<Model>> FromFile(std::unique_ptr<ModelFile> file);
 
   const ModelConfig& config() const { return config_; }
   const Architecture& architecture() const { return *arch_; }

@@ -1,6 +1,24 @@
 #include "backend/cpu/isa.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace kvs::cpu {
+namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+// F16C and BMI2 straight from CPUID: clang's __builtin_cpu_supports does not
+// know "f16c". (AVX state saving by the OS is covered by the "avx2" check.)
+bool HasF16cAndBmi2() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || (c & bit_F16C) == 0) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (b & bit_BMI2) != 0;
+}
+#endif
+
+}  // namespace
 
 bool IsaSupported(Isa isa) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -9,7 +27,7 @@ bool IsaSupported(Isa isa) {
     case Isa::kScalar: return true;
     case Isa::kAvx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+             HasF16cAndBmi2();
     case Isa::kAvx512:
       return IsaSupported(Isa::kAvx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
