@@ -1,0 +1,105 @@
+// Bad model files as a user meets them: `kvserve generate`, `kvserve serve`
+// and `kvserve inspect`-free paths on a file whose architecture, tensor type,
+// tokenizer or chat template kvserve does not know exit with status 1 (not
+// by a signal, not 0) and one error line on stderr that names the culprit.
+// Each file is a valid tiny model (make-model's tiny-qwen2 shape) with one
+// thing changed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+
+#include "io/gguf_reader.h"
+#include "io/gguf_writer.h"
+#include "test_util.h"
+
+namespace kvs {
+namespace {
+
+using testing::KvserveBinary;
+using testing::Quote;
+using testing::RunCommand;
+
+std::string Tmp(const std::string& tag) {
+  return std::string(KVS_BUILD_DIR) + "/bad_files_test_" + tag + "_" + std::to_string(getpid()) +
+         ".gguf";
+}
+
+// Copies `src` to a new file with `edit` applied to its metadata.
+std::string Rewrite(const std::string& src, const std::string& tag,
+                    const std::function<void(GgufWriter&)>& edit) {
+  auto in = GgufFile::Open(src);
+  EXPECT_TRUE(in.ok()) << in.status().ToString();
+  if (!in.ok()) return "";
+  GgufWriter w;
+  for (const auto& [key, value] : (*in)->metadata()) w.SetValue(key, value);
+  edit(w);
+  for (const TensorInfo& t : (*in)->tensors()) EXPECT_TRUE(w.AddTensor(t.name, t.type, t.dims).ok());
+  const std::string path = Tmp(tag);
+  Status s = w.WriteFile(path, [&](size_t i, TensorSink& sink) {
+    const TensorInfo& t = (*in)->tensors()[i];
+    return sink.Write(t.data, t.n_bytes);
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return path;
+}
+
+class BadFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = Tmp("base");
+    const std::string cmd = KvserveBinary() + " make-model --shape tiny-qwen2 --type F16 --vocab " +
+                            Quote(testing::SharedPath("models/tok512.bin")) + " -o " + Quote(base_) +
+                            " 2>/dev/null";
+    ASSERT_EQ(RunCommand(cmd).exit_code, 0) << cmd;
+  }
+  void TearDown() override {
+    std::remove(base_.c_str());
+    for (const std::string& f : made_) std::remove(f.c_str());
+  }
+
+  std::string Make(const std::string& tag, const std::function<void(GgufWriter&)>& edit) {
+    made_.push_back(Rewrite(base_, tag, edit));
+    return made_.back();
+  }
+
+  // Each command on `model` exits with 1 and stderr names `culprit`.
+  void ExpectRefused(const std::string& model, const std::string& culprit,
+                     const std::string& extra_serve_flags = "") {
+    const std::string err = model + ".err";
+    for (const std::string& cmd :
+         {KvserveBinary() + " generate -m " + Quote(model) + " -p hi -n 2",
+          KvserveBinary() + " serve -m " + Quote(model) + " --port 0 " + extra_serve_flags}) {
+      // serve must not start: a bounded wait, killed (and failed) if it did.
+      const auto r = RunCommand("timeout 20 " + cmd + " >/dev/null 2>" + Quote(err));
+      const std::string stderr_text = testing::ReadFile(err);
+      EXPECT_EQ(r.exit_code, 1) << cmd << "\n" << stderr_text;
+      EXPECT_NE(stderr_text.find(culprit), std::string::npos) << cmd << "\n" << stderr_text;
+      EXPECT_EQ(stderr_text.find("Aborted"), std::string::npos) << stderr_text;
+    }
+    std::remove(err.c_str());
+  }
+
+  std::string base_;
+  std::vector<std::string> made_;
+};
+
+TEST_F(BadFilesTest, TheUntouchedFileLoads) {
+  const auto r = RunCommand(KvserveBinary() + " generate -m " + Quote(base_) +
+                            " -p hi -n 2 --temperature 0 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(BadFilesTest, UnknownArchitectureIsNamed) {
+  ExpectRefused(Make("arch", [](GgufWriter& w) { w.SetString("general.architecture", "mamba9"); }),
+                "mamba9");
+}
+
+TEST_F(BadFilesTest, UnknownTokenizerModelIsNamed) {
+  ExpectRefused(Make("tokmodel", [](GgufWriter& w) { w.SetString("tokenizer.ggml.model", "wordpiece9"); }),
+                "wordpiece9");
+}
+
+}  // namespace
+}  // namespace kvs
