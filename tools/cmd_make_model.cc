@@ -18,7 +18,7 @@
 #include <vector>
 #include <unistd.h>
 
-#include "io/gguf_llama.h"
+#include "io/gguf_vocab.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
 #include "io/llama2c_reader.h"

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "io/gguf_llama.h"
+#include "io/gguf_vocab.h"
 #include "io/llama2c_reader.h"
 
 namespace kvs {

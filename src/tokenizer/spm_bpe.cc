@@ -1,5 +1,4 @@
-// SentencePiece BPE with merge scores and byte fallback: the merge loop of
-// Tokenizer::Encode.
+// SentencePiece BPE with merge scores and byte fallback.
 //
 // run.c's encode() rescans every adjacent pair after each merge (O(n^2)).
 // Here symbols form a doubly linked list over the input and candidate pairs
@@ -7,12 +6,22 @@
 // symbols have changed since it was pushed is stale and skipped. The top
 // valid pair is exactly the one run.c would pick (highest score, leftmost on
 // ties), so the output is identical, in O(n log n).
-#include <queue>
+#include "tokenizer/spm_bpe.h"
 
-#include "tokenizer/tokenizer.h"
+#include <algorithm>
+#include <queue>
 
 namespace kvs {
 namespace {
+
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
 
 // Length of the UTF-8 sequence starting at text[i], grouped as run.c does: a
 // byte and the continuation bytes (10xxxxxx) after it, at most 4 in all.
@@ -50,7 +59,62 @@ struct Pair {
 
 }  // namespace
 
-void Tokenizer::EncodeBpe(std::string_view text, std::vector<TokenId>* out) const {
+std::string NormaliseSpmSpaces(std::string_view piece) {
+  std::string out;
+  out.reserve(piece.size());
+  size_t i = 0;
+  while (i < piece.size()) {
+    if (piece.compare(i, kSpaceMarker.size(), kSpaceMarker) == 0) {
+      out.push_back(' ');
+      i += kSpaceMarker.size();
+    } else {
+      out.push_back(piece[i++]);
+    }
+  }
+  return out;
+}
+
+int ByteOfSpmPiece(std::string_view piece) {
+  if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>') return -1;
+  const int hi = HexDigit(piece[3]);
+  const int lo = HexDigit(piece[4]);
+  if (hi < 0 || lo < 0) return -1;
+  return hi * 16 + lo;
+}
+
+SpmBpeEncoder::SpmBpeEncoder(const Vocab& vocab, const std::vector<TokenType>& types)
+    : scores_(vocab.scores), add_space_prefix_(vocab.add_space_prefix) {
+  std::fill(std::begin(byte_ids_), std::end(byte_ids_), vocab.unk_id);
+  mergeable_.reserve(vocab.pieces.size());
+  for (size_t i = 0; i < vocab.pieces.size(); ++i) {
+    const TokenId id = static_cast<TokenId>(i);
+    if (types[i] == TokenType::kByte) {
+      const int byte = ByteOfSpmPiece(NormaliseSpmSpaces(vocab.pieces[i]));
+      // First byte token wins: a later duplicate must not redirect fallback.
+      if (byte >= 0 && byte_ids_[byte] == vocab.unk_id) byte_ids_[byte] = id;
+    } else if (types[i] == TokenType::kNormal || types[i] == TokenType::kUserDefined) {
+      mergeable_.emplace(NormaliseSpmSpaces(vocab.pieces[i]), id);
+    }
+  }
+}
+
+void SpmBpeEncoder::Encode(std::string_view text, bool after_special,
+                           std::vector<TokenId>* out) const {
+  if (text.empty()) return;
+  if (!add_space_prefix_ || !after_special) {
+    EncodeBpe(text, out);
+    return;
+  }
+  // The dummy prefix joins the BPE like any other space (run.c pushes the
+  // " " token first and lets it merge), so prefixing the text is the same.
+  std::string prefixed;
+  prefixed.reserve(text.size() + 1);
+  prefixed.push_back(' ');
+  prefixed.append(text);
+  EncodeBpe(prefixed, out);
+}
+
+void SpmBpeEncoder::EncodeBpe(std::string_view text, std::vector<TokenId>* out) const {
   std::vector<Symbol> symbols;
   symbols.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
@@ -82,7 +146,7 @@ void Tokenizer::EncodeBpe(std::string_view text, std::vector<TokenId>* out) cons
     const size_t len = symbols[left].len + symbols[right].len;
     auto it = mergeable_.find(text.substr(symbols[left].start, len));
     if (it == mergeable_.end()) return;
-    heap.push({vocab_.scores[it->second], left, len, it->second});
+    heap.push({scores_[it->second], left, len, it->second});
   };
   for (int i = 0; i + 1 < n; ++i) try_push(i);
 

@@ -1,56 +1,36 @@
-// Tokenizer construction, decoding and the special-token split of
-// EncodeWithSpecial. The BPE merge loop itself is in spm_bpe.cc.
+// Tokenizer construction, the special-token partition, decoding and the
+// end-of-generation set. The merge loops are in spm_bpe.cc and byte_bpe.cc.
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
 #include <utility>
 
+#include "tokenizer/byte_bpe.h"
+#include "tokenizer/byte_unicode.h"
+#include "tokenizer/spm_bpe.h"
+
 namespace kvs {
 namespace {
 
-constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581
-
-std::string NormaliseSpaces(std::string_view piece) {
-  std::string out;
-  out.reserve(piece.size());
-  size_t i = 0;
-  while (i < piece.size()) {
-    if (piece.compare(i, kSpaceMarker.size(), kSpaceMarker) == 0) {
-      out.push_back(' ');
-      i += kSpaceMarker.size();
-    } else {
-      out.push_back(piece[i++]);
-    }
-  }
-  return out;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// The byte a piece spelled "<0xHH>" stands for, or -1.
-int ByteOfPiece(std::string_view piece) {
-  if (piece.size() != 6 || piece.substr(0, 3) != "<0x" || piece[5] != '>') return -1;
-  const int hi = HexDigit(piece[3]);
-  const int lo = HexDigit(piece[4]);
-  if (hi < 0 || lo < 0) return -1;
-  return hi * 16 + lo;
-}
+// Texts of tokens that end generation in the families we run (llama.cpp
+// marks the same ones, whatever the file's eos id says).
+constexpr std::string_view kEndOfGenerationTexts[] = {
+    "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end_of_text|>", "<|endoftext|>", "<|end|>",
+};
 
 }  // namespace
+
+Tokenizer::~Tokenizer() = default;
 
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
   const size_t n = vocab.pieces.size();
   if (n == 0) return InvalidArgumentError("tokenizer: empty vocabulary");
-  if (vocab.model != "llama" && !vocab.model.empty()) {
-    return UnimplementedError("tokenizer: model '" + vocab.model +
-                              "' is not supported (only SentencePiece BPE, 'llama')");
+  const bool spm = vocab.model == "llama" || vocab.model.empty();
+  if (!spm && vocab.model != "gpt2") {
+    return UnimplementedError("tokenizer: tokenizer.ggml.model '" + vocab.model +
+                              "' is not supported (supported: llama, gpt2)");
   }
-  if (vocab.scores.size() != n) {
+  if (spm && vocab.scores.size() != n) {
     return InvalidArgumentError("tokenizer: " + std::to_string(vocab.scores.size()) +
                                 " scores for " + std::to_string(n) + " pieces");
   }
@@ -58,7 +38,8 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
     return InvalidArgumentError("tokenizer: " + std::to_string(vocab.types.size()) +
                                 " token types for " + std::to_string(n) + " pieces");
   }
-  for (TokenId id : {vocab.bos_id, vocab.eos_id, vocab.unk_id}) {
+  for (TokenId id : {vocab.bos_id, vocab.eos_id, vocab.unk_id, vocab.eot_id, vocab.eom_id,
+                     vocab.pad_id}) {
     if (id < -1 || id >= static_cast<TokenId>(n)) {
       return InvalidArgumentError("tokenizer: special token id " + std::to_string(id) +
                                   " outside a vocabulary of " + std::to_string(n));
@@ -66,6 +47,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
   }
 
   std::unique_ptr<Tokenizer> t(new Tokenizer());
+  t->spm_ = spm;
   t->types_ = vocab.types;
   if (t->types_.empty()) {
     t->types_.assign(n, TokenType::kNormal);
@@ -75,108 +57,143 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
     if (id >= 0) t->types_[id] = TokenType::kControl;
   }
 
-  std::fill(std::begin(t->byte_ids_), std::end(t->byte_ids_), vocab.unk_id);
   t->text_.resize(n);
-  t->mergeable_.reserve(n);
   t->all_pieces_.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const TokenId id = static_cast<TokenId>(i);
-    std::string norm = NormaliseSpaces(vocab.pieces[i]);
+    std::string norm = spm ? NormaliseSpmSpaces(vocab.pieces[i]) : vocab.pieces[i];
     const TokenType type = t->types_[i];
-    const int byte = type == TokenType::kControl ? -1 : ByteOfPiece(norm);
-    if (byte >= 0) {
-      t->types_[i] = TokenType::kByte;
-      // First byte token wins: a later duplicate must not redirect fallback.
-      if (t->byte_ids_[byte] == vocab.unk_id) t->byte_ids_[byte] = id;
-      t->text_[i] = std::string(1, static_cast<char>(byte));
+    if (spm) {
+      const int byte = type == TokenType::kControl ? -1 : ByteOfSpmPiece(norm);
+      if (byte >= 0) {
+        t->types_[i] = TokenType::kByte;
+        t->text_[i] = std::string(1, static_cast<char>(byte));
+      } else if (type != TokenType::kControl) {
+        t->text_[i] = norm;
+      }
+    } else if (type == TokenType::kUserDefined) {
+      t->text_[i] = norm;  // stored as plain text, not in the byte alphabet
     } else if (type != TokenType::kControl) {
-      t->text_[i] = norm;
+      t->text_[i] = ByteDecodePiece(norm);
     }
-    if (byte < 0 && (type == TokenType::kNormal || type == TokenType::kUserDefined)) {
-      t->mergeable_.emplace(norm, id);
-    }
-    if (type == TokenType::kControl || type == TokenType::kUserDefined) {
-      if (!norm.empty()) t->specials_.push_back(id);
+    if (type == TokenType::kControl || type == TokenType::kUserDefined ||
+        type == TokenType::kUnknown) {
+      if (!vocab.pieces[i].empty()) t->specials_.push_back(id);
     }
     t->all_pieces_.emplace(std::move(norm), id);
   }
+
+  if (spm) {
+    t->encoder_ = std::make_unique<SpmBpeEncoder>(vocab, t->types_);
+  } else {
+    KVS_ASSIGN_OR_RETURN(t->encoder_, ByteBpeEncoder::Create(vocab));
+  }
   t->vocab_ = std::move(vocab);
   // Longest first, so that "<|im_start|>" wins over a shorter special that
-  // happens to be its prefix.
+  // happens to be inside it.
   std::stable_sort(t->specials_.begin(), t->specials_.end(), [&](TokenId a, TokenId b) {
     return t->vocab_.pieces[a].size() > t->vocab_.pieces[b].size();
   });
+
+  for (TokenId id : {t->vocab_.eos_id, t->vocab_.eot_id, t->vocab_.eom_id}) {
+    if (id >= 0) t->eog_ids_.push_back(id);
+  }
+  for (std::string_view s : kEndOfGenerationTexts) {
+    const TokenId id = t->FindPiece(s);
+    if (id >= 0) t->eog_ids_.push_back(id);
+  }
+  std::sort(t->eog_ids_.begin(), t->eog_ids_.end());
+  t->eog_ids_.erase(std::unique(t->eog_ids_.begin(), t->eog_ids_.end()), t->eog_ids_.end());
   return t;
 }
 
 std::vector<TokenId> Tokenizer::Encode(std::string_view text, bool add_bos) const {
-  std::vector<TokenId> out;
-  out.reserve(text.size() + 2);
-  if (add_bos && vocab_.add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
-  EncodeRun(text, &out);
-  return out;
-}
-
-void Tokenizer::EncodeRun(std::string_view text, std::vector<TokenId>* out) const {
-  if (text.empty()) return;
-  if (!vocab_.add_space_prefix) {
-    EncodeBpe(text, out);
-    return;
-  }
-  // The dummy prefix joins the BPE like any other space (run.c pushes the
-  // " " token first and lets it merge), so prefixing the text is the same.
-  std::string prefixed;
-  prefixed.reserve(text.size() + 1);
-  prefixed.push_back(' ');
-  prefixed.append(text);
-  EncodeBpe(prefixed, out);
+  return EncodeImpl(text, add_bos, /*parse_special=*/false);
 }
 
 std::vector<TokenId> Tokenizer::EncodeWithSpecial(std::string_view text, bool add_bos) const {
-  std::vector<TokenId> out;
-  out.reserve(text.size() + 2);
-  if (add_bos && vocab_.add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
-  size_t run_start = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    TokenId hit = -1;
-    // Special pieces are few (tens to hundreds) and all start with a
-    // punctuation byte in practice, so the first-byte test skips most work.
-    for (TokenId id : specials_) {
-      const std::string& p = vocab_.pieces[id];
-      if (p[0] == text[i] && text.compare(i, p.size(), p) == 0) {
-        hit = id;
-        break;
+  return EncodeImpl(text, add_bos, /*parse_special=*/true);
+}
+
+std::vector<TokenId> Tokenizer::EncodeImpl(std::string_view text, bool add_special,
+                                           bool parse_special) const {
+  // A fragment of `text`: a special token (id >= 0) or plain text (id -1).
+  struct Fragment {
+    size_t start;
+    size_t size;
+    TokenId id;
+  };
+  std::vector<Fragment> frags = {{0, text.size(), -1}};
+  std::vector<Fragment> next;
+  // As llama.cpp: one special at a time, longest first, cut out of every
+  // plain fragment left so far.
+  for (TokenId id : specials_) {
+    if (!parse_special && types_[id] != TokenType::kUserDefined) continue;
+    const std::string& piece = vocab_.pieces[id];
+    if (text.find(piece) == std::string_view::npos) continue;
+    next.clear();
+    for (const Fragment& f : frags) {
+      if (f.id >= 0) {
+        next.push_back(f);
+        continue;
       }
+      const size_t end = f.start + f.size;
+      const std::string_view within = text.substr(0, end);
+      size_t pos = f.start;
+      for (size_t m; (m = within.find(piece, pos)) != std::string_view::npos;) {
+        if (m > pos) next.push_back({pos, m - pos, -1});
+        next.push_back({m, piece.size(), id});
+        pos = m + piece.size();
+      }
+      if (pos < end) next.push_back({pos, end - pos, -1});
     }
-    if (hit < 0) {
-      ++i;
-      continue;
-    }
-    EncodeRun(text.substr(run_start, i - run_start), &out);
-    out.push_back(hit);
-    i += vocab_.pieces[hit].size();
-    run_start = i;
+    std::swap(frags, next);
   }
-  EncodeRun(text.substr(run_start), &out);
+
+  std::vector<TokenId> out;
+  out.reserve(text.size() / 2 + 4);
+  if (add_special && vocab_.add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
+  bool after_special = true;
+  for (const Fragment& f : frags) {
+    if (f.id >= 0) {
+      out.push_back(f.id);
+      after_special = true;
+    } else {
+      encoder_->Encode(text.substr(f.start, f.size), after_special, &out);
+      after_special = false;
+    }
+  }
+  if (add_special && vocab_.add_eos && vocab_.eos_id >= 0) out.push_back(vocab_.eos_id);
   return out;
 }
 
 std::string_view Tokenizer::Piece(TokenId prev, TokenId id) const {
   KVS_CHECK(id >= 0 && id < n_vocab()) << "token id " << id << " outside vocab";
   std::string_view s = text_[id];
-  if (prev == vocab_.bos_id && prev >= 0 && !s.empty() && s[0] == ' ') s.remove_prefix(1);
+  if (spm_ && vocab_.add_space_prefix && prev == vocab_.bos_id && prev >= 0 && !s.empty() &&
+      s[0] == ' ') {
+    s.remove_prefix(1);
+  }
   return s;
 }
 
-std::string Tokenizer::Decode(const std::vector<TokenId>& ids) const {
+std::string Tokenizer::Decode(const std::vector<TokenId>& ids, bool render_special) const {
   std::string out;
   TokenId prev = -1;
   for (TokenId id : ids) {
-    out.append(Piece(prev, id));
+    KVS_CHECK(id >= 0 && id < n_vocab()) << "token id " << id << " outside vocab";
+    if (render_special && types_[id] == TokenType::kControl) {
+      out.append(spm_ ? NormaliseSpmSpaces(vocab_.pieces[id]) : vocab_.pieces[id]);
+    } else {
+      out.append(Piece(prev, id));
+    }
     prev = id;
   }
   return out;
+}
+
+bool Tokenizer::IsEndOfGeneration(TokenId id) const {
+  return std::binary_search(eog_ids_.begin(), eog_ids_.end(), id);
 }
 
 int Tokenizer::n_vocab() const { return static_cast<int>(text_.size()); }
@@ -186,7 +203,7 @@ TokenId Tokenizer::unk_id() const { return vocab_.unk_id; }
 const Vocab& Tokenizer::vocab() const { return vocab_; }
 
 TokenId Tokenizer::FindPiece(std::string_view piece) const {
-  auto it = all_pieces_.find(NormaliseSpaces(piece));
+  auto it = spm_ ? all_pieces_.find(NormaliseSpmSpaces(piece)) : all_pieces_.find(piece);
   return it == all_pieces_.end() ? -1 : it->second;
 }
 

@@ -22,15 +22,24 @@ enum class TokenType : int32_t {
 
 struct Vocab {
   std::vector<std::string> pieces;  // [n_vocab]; SentencePiece pieces use U+2581 for space
-                                    // in GGUF, a plain space in llama2.c files
+                                    // in GGUF, a plain space in llama2.c files; byte-level
+                                    // BPE ("gpt2") pieces are in GPT-2's byte-to-unicode
+                                    // alphabet (space is U+0120 'Ġ')
   std::vector<float> scores;        // [n_vocab] merge priority, higher merges first
   std::vector<TokenType> types;     // [n_vocab]
   TokenId bos_id = -1;
   TokenId eos_id = -1;
   TokenId unk_id = -1;
+  TokenId eot_id = -1;  // end of turn (<|eot_id|>), -1 if the file names none
+  TokenId eom_id = -1;  // end of message (<|eom_id|>)
+  TokenId pad_id = -1;
   bool add_bos = true;           // prepend BOS when encoding a prompt
+  bool add_eos = false;          // append EOS when encoding a prompt
   bool add_space_prefix = true;  // SentencePiece dummy prefix (see models/README.md)
-  std::string model = "llama";   // tokenizer.ggml.model
+  std::string model = "llama";   // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2"
+  std::string pre;               // tokenizer.ggml.pre: the "gpt2" pre-tokenizer split
+  std::vector<std::string> merges;  // "gpt2": "left right" pairs, rank = index (first merges
+                                    // first); empty for SentencePiece
   std::string chat_template;     // tokenizer.chat_template, empty if none
 };
 

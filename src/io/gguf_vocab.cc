@@ -1,4 +1,6 @@
-#include "io/gguf_llama.h"
+// Vocab from GGUF metadata. Only reading and type/range checks live here;
+// whether the tokenizer can run this vocabulary is Tokenizer::Create's call.
+#include "io/gguf_vocab.h"
 
 #include <limits>
 
@@ -46,8 +48,11 @@ StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
     v.types.push_back(types[i] == 0 ? TokenType::kNormal : static_cast<TokenType>(types[i]));
   }
   auto id = [&](std::string_view key, TokenId fallback, TokenId* out) -> Status {
-    KVS_ASSIGN_OR_RETURN(uint32_t value, Optional<uint32_t>(f, key, static_cast<uint32_t>(fallback),
-                                                            &GgufFile::GetU32));
+    if (f.Find(key) == nullptr) {
+      *out = fallback;
+      return Status::Ok();
+    }
+    KVS_ASSIGN_OR_RETURN(uint32_t value, f.GetU32(key));
     if (value >= n) {
       return InvalidArgumentError(where + ": " + std::string(key) + " = " + std::to_string(value) +
                                   " is not below the vocabulary size " + std::to_string(n));
@@ -55,13 +60,30 @@ StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
     *out = static_cast<TokenId>(value);
     return Status::Ok();
   };
-  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.bos_token_id", 1, &v.bos_id));
-  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eos_token_id", 2, &v.eos_id));
-  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.unknown_token_id", 0, &v.unk_id));
-  KVS_ASSIGN_OR_RETURN(v.add_bos, Optional<bool>(f, "tokenizer.ggml.add_bos_token", true,
+  // Defaults for keys a file leaves out, as llama.cpp's loader has them:
+  // SentencePiece files mean llama's 1/2/0 and a BOS; byte-level BPE files
+  // have no unknown token and a BOS only for the Llama 3 pre-tokenizer. (For
+  // a missing gpt2 BOS/EOS llama.cpp guesses id 11; we leave them unset.)
+  const bool spm = v.model != "gpt2";
+  if (!spm) {
+    KVS_ASSIGN_OR_RETURN(v.pre, Optional<std::string>(f, "tokenizer.ggml.pre", "default",
+                                                      &GgufFile::GetString));
+    KVS_ASSIGN_OR_RETURN(v.merges, Optional<std::vector<std::string>>(
+                                       f, "tokenizer.ggml.merges", {}, &GgufFile::GetStringArray));
+  }
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.bos_token_id", spm ? 1 : -1, &v.bos_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eos_token_id", spm ? 2 : -1, &v.eos_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.unknown_token_id", spm ? 0 : -1, &v.unk_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eot_token_id", -1, &v.eot_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eom_token_id", -1, &v.eom_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.padding_token_id", -1, &v.pad_id));
+  const bool bos_by_default = spm || v.pre == "llama-bpe" || v.pre == "llama3";
+  KVS_ASSIGN_OR_RETURN(v.add_bos, Optional<bool>(f, "tokenizer.ggml.add_bos_token",
+                                                 bos_by_default, &GgufFile::GetBool));
+  KVS_ASSIGN_OR_RETURN(v.add_eos, Optional<bool>(f, "tokenizer.ggml.add_eos_token", false,
                                                  &GgufFile::GetBool));
   KVS_ASSIGN_OR_RETURN(v.add_space_prefix, Optional<bool>(f, "tokenizer.ggml.add_space_prefix",
-                                                          true, &GgufFile::GetBool));
+                                                          spm, &GgufFile::GetBool));
   KVS_ASSIGN_OR_RETURN(v.chat_template, Optional<std::string>(f, "tokenizer.chat_template", "",
                                                               &GgufFile::GetString));
   return v;
