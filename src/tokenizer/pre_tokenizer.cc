@@ -9,19 +9,18 @@ namespace kvs {
 namespace {
 
 // llama.cpp's expressions with \s as Unicode White_Space (see the header).
-// Those llama.cpp runs through a hand-written splitter also exclude \p{Cn}
-// from the punctuation run; `isolate_gaps` marks them.
+// `isolate_gaps` marks those llama.cpp runs through a hand-written splitter.
 #define KVS_WS "\\p{White_Space}"
 #define KVS_NWS "\\P{White_Space}"
 constexpr const char* kContractionsAnyCase =
     "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
 constexpr const char* kGpt2 =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" KVS_WS "\\p{L}\\p{N}\\p{Cn}]+|" KVS_WS
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" KVS_WS "\\p{L}\\p{N}]+|" KVS_WS
     "+(?!" KVS_NWS ")";
 // Llama 3 and Qwen2 differ only in how many digits make one piece.
 std::string Llama3Like(const char* digits) {
   return std::string(kContractionsAnyCase) + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}" + digits +
-         "| ?[^" KVS_WS "\\p{L}\\p{N}\\p{Cn}]+[\\r\\n]*|" KVS_WS "*[\\r\\n]+|" KVS_WS
+         "| ?[^" KVS_WS "\\p{L}\\p{N}]+[\\r\\n]*|" KVS_WS "*[\\r\\n]+|" KVS_WS
          "+(?!" KVS_NWS ")|" KVS_WS "+";
 }
 

@@ -8,9 +8,16 @@
 // llama.cpp's (llama-vocab.cpp), written for PCRE2 with these choices:
 //  - whitespace is Unicode White_Space (\p{White_Space}), llama.cpp's table,
 //    not PCRE2's \s (which also takes U+180E);
-//  - for llama-bpe and qwen2, llama.cpp's hand-written splitters leave
-//    unassigned code points (\p{Cn}) out of the punctuation run and emit
-//    each one on its own; the expressions and `isolate_gaps` do the same.
+//  - where llama.cpp uses a hand-written splitter (the gpt2, llama-bpe and
+//    qwen2 expressions), text no alternative matches becomes one piece per
+//    code point, as there.
+// Known differences from llama.cpp, both about Unicode tables: PCRE2 10.42
+// knows Unicode 14, llama.cpp's tables are Unicode 15, so a letter, digit
+// or space first assigned in Unicode 15 splits differently (new symbols and
+// emoji do not: unknown code points fall in the punctuation run here, and
+// llama.cpp has them as symbols); and a code point unassigned in both is a
+// piece of its own in llama.cpp but joins a punctuation run here (as in
+// Hugging Face's tokenizers).
 // Matching is on UTF-8 with PCRE2's JIT; invalid UTF-8 is matched, never
 // rejected (PCRE2_MATCH_INVALID_UTF), so any bytes can be encoded.
 //

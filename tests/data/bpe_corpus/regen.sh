@@ -1,0 +1,20 @@
+#!/bin/sh
+# Regenerates the byte-level BPE corpus and its expected ids.
+#   strings.jsonl            the corpus (gen_corpus.mjs, seeded: same every run)
+#   *.llamacpp.ids           llama.cpp's ids (node-llama-cpp 3.21.1, vocab-only GGUF)
+#   *.hf.ids                 Hugging Face's ids (@huggingface/tokenizers, tokenizer.json)
+#   hf_disagreements.txt     where the two disagree, and why (compare.py)
+# Needs node with node-llama-cpp in $NLC (default ~/.cache/kvserve/node-llama-cpp)
+# and @huggingface/tokenizers in $HFM (npm install @huggingface/transformers
+# into ~/.cache/kvserve/hf-tok), and python3.
+set -eu
+cd "$(dirname "$0")"
+V=${KVS_SHARED_DIR:-../../../../shared}/models/vocab
+NLC=${NLC:-$HOME/.cache/kvserve/node-llama-cpp}
+HFM=${HFM:-$HOME/.cache/kvserve/hf-tok/node_modules}
+node gen_corpus.mjs > strings.jsonl
+node oracle_llamacpp.mjs "$NLC" "$V/ggml-vocab-llama-bpe.gguf" < strings.jsonl > llama-bpe.llamacpp.ids
+node oracle_llamacpp.mjs "$NLC" "$V/ggml-vocab-qwen2.gguf" < strings.jsonl > qwen2.llamacpp.ids
+node oracle_hf.mjs "$HFM" "$V/hf-llama3.1" < strings.jsonl > llama3.1.hf.ids
+node oracle_hf.mjs "$HFM" "$V/hf-qwen3" < strings.jsonl > qwen3.hf.ids
+python3 compare.py
