@@ -104,10 +104,14 @@ TEST(ByteUnicodeTest, Gpt2Alphabet) {
 }
 
 TEST(ByteBpeTest, EndOfGenerationTokens) {
-  // Ids from the vocabularies' tokenizer_config.json (Llama 3.1, Qwen3).
+  // Ids from the tokenizer.json files: <|end_of_text|> 128001, <|eot_id|>
+  // 128009 (Llama 3's 128008 is a reserved token, not <|eom_id|>);
+  // <|endoftext|> 151643, <|im_end|> 151645. llama.cpp's EOG set is the same.
   const auto llama = LoadVocab("llama-bpe");
-  for (TokenId id : {128001, 128008, 128009}) EXPECT_TRUE(llama->IsEndOfGeneration(id)) << id;
-  for (TokenId id : {128000, 128006, 128007, 13}) EXPECT_FALSE(llama->IsEndOfGeneration(id)) << id;
+  for (TokenId id : {128001, 128009}) EXPECT_TRUE(llama->IsEndOfGeneration(id)) << id;
+  for (TokenId id : {128000, 128006, 128007, 128008, 13}) {
+    EXPECT_FALSE(llama->IsEndOfGeneration(id)) << id;
+  }
   const auto qwen = LoadVocab("qwen2");
   for (TokenId id : {151643, 151645}) EXPECT_TRUE(qwen->IsEndOfGeneration(id)) << id;
   for (TokenId id : {151644, 198}) EXPECT_FALSE(qwen->IsEndOfGeneration(id)) << id;

@@ -12,11 +12,24 @@
 namespace kvs {
 namespace {
 
-// Texts of tokens that end generation in the families we run (llama.cpp
-// marks the same ones, whatever the file's eos id says).
+// Texts of tokens that end generation whatever the file's eos id says:
+// llama.cpp's list (llama-vocab.cpp), which also forces these tokens to be
+// control tokens (so that, e.g., "</s>" in Qwen2's vocabulary is matched as
+// a special token in text, as llama.cpp does).
 constexpr std::string_view kEndOfGenerationTexts[] = {
-    "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end_of_text|>", "<|endoftext|>", "<|end|>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",  // DeepSeek's
+    "[e~[",
 };
+
+bool IsEndOfGenerationText(std::string_view piece) {
+  for (std::string_view s : kEndOfGenerationTexts) {
+    if (piece == s) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -55,6 +68,12 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
   }
   for (TokenId id : {vocab.bos_id, vocab.eos_id}) {
     if (id >= 0) t->types_[id] = TokenType::kControl;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (IsEndOfGenerationText(vocab.pieces[i])) {
+      t->types_[i] = TokenType::kControl;
+      t->eog_ids_.push_back(static_cast<TokenId>(i));
+    }
   }
 
   t->text_.resize(n);
@@ -96,10 +115,6 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
   });
 
   for (TokenId id : {t->vocab_.eos_id, t->vocab_.eot_id, t->vocab_.eom_id}) {
-    if (id >= 0) t->eog_ids_.push_back(id);
-  }
-  for (std::string_view s : kEndOfGenerationTexts) {
-    const TokenId id = t->FindPiece(s);
     if (id >= 0) t->eog_ids_.push_back(id);
   }
   std::sort(t->eog_ids_.begin(), t->eog_ids_.end());

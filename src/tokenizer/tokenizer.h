@@ -67,8 +67,10 @@ class Tokenizer {
   std::string Decode(const std::vector<TokenId>& ids, bool render_special = false) const;
 
   // Whether generating `id` ends a sequence: EOS, EOT, EOM, and any token
-  // spelled <|eot_id|>, <|eom_id|>, <|im_end|>, <|end_of_text|>,
-  // <|endoftext|> or <|end|> (llama.cpp's end-of-generation set).
+  // spelled as llama.cpp's end-of-generation tokens (<|eot_id|>,
+  // <|eom_id|>, <|im_end|>, <|end_of_text|>, <|endoftext|>, <|end|>, </s>,
+  // <end_of_turn>, ...; tokenizer.cc has the list). Those are control tokens
+  // here whatever the file says, as in llama.cpp.
   bool IsEndOfGeneration(TokenId id) const;
 
   int n_vocab() const;
