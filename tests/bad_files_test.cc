@@ -101,5 +101,24 @@ TEST_F(BadFilesTest, UnknownTokenizerModelIsNamed) {
                 "wordpiece9");
 }
 
+TEST_F(BadFilesTest, UnknownPreTokenizerIsNamed) {
+  ExpectRefused(Make("tokpre",
+                     [](GgufWriter& w) {
+                       w.SetString("tokenizer.ggml.model", "gpt2");
+                       w.SetString("tokenizer.ggml.pre", "foo-bar9");
+                       w.SetStringArray("tokenizer.ggml.merges", {"a b"});
+                     }),
+                "tokenizer.ggml.pre 'foo-bar9' is not supported");
+}
+
+TEST_F(BadFilesTest, ByteLevelVocabularyWithoutMergesIsNamed) {
+  ExpectRefused(Make("tokmerges",
+                     [](GgufWriter& w) {
+                       w.SetString("tokenizer.ggml.model", "gpt2");
+                       w.SetString("tokenizer.ggml.pre", "qwen2");
+                     }),
+                "tokenizer.ggml.merges");
+}
+
 }  // namespace
 }  // namespace kvs

@@ -66,9 +66,10 @@ int Generate(const GenerateOptions& opt) {
   sp.seed = opt.seed >= 0 ? static_cast<uint64_t>(opt.seed) : std::random_device{}();
   Sampler sampler(sp);
 
-  // Echo the prompt as run.c does: each piece after the first (BOS).
-  for (size_t i = 1; i < prompt.size(); ++i) {
-    std::string_view piece = tok.Piece(prompt[i - 1], prompt[i]);
+  // Echo the prompt as run.c does (BOS and other control tokens print as
+  // nothing; vocabularies without BOS, such as Qwen's, start with text).
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    std::string_view piece = tok.Piece(i > 0 ? prompt[i - 1] : -1, prompt[i]);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
   }
   std::fflush(stdout);
@@ -82,7 +83,7 @@ int Generate(const GenerateOptions& opt) {
   while (logits_or.ok() && static_cast<int>(generated.size()) < opt.max_new_tokens) {
     std::span<const float> logits(*logits_or, model.config().n_vocab);
     const TokenId next = sampler.Sample(logits, prompt, generated).id;
-    if (next == tok.eos_id()) break;
+    if (tok.IsEndOfGeneration(next)) break;
     generated.push_back(next);
     const std::string text = detok.Add(next).text;
     std::fwrite(text.data(), 1, text.size(), stdout);

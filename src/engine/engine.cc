@@ -124,7 +124,8 @@ bool Engine::ProcessToken(Request& r, const SampleResult& sample) {
   if (r.wants_logprobs()) d.samples.push_back(sample);
   const StopConditions& stop = r.stop();
   FinishReason reason = FinishReason::kNone;
-  const bool is_eos = !stop.ignore_eos && tokenizer_ != nullptr && t == tokenizer_->eos_id();
+  const bool is_eos =
+      !stop.ignore_eos && tokenizer_ != nullptr && tokenizer_->IsEndOfGeneration(t);
   const bool is_stop_id =
       std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(), t) !=
       stop.stop_token_ids.end();

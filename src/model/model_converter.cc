@@ -25,6 +25,7 @@ uint32_t LlamaFileType(DType t) {
 }
 
 std::vector<std::string> GgufPieces(const Vocab& vocab) {
+  if (vocab.model == "gpt2") return vocab.pieces;  // byte-level pieces are stored as they are
   bool spm_style = false;
   for (const std::string& p : vocab.pieces) spm_style |= p.find(kSpmSpace) != std::string::npos;
   std::vector<std::string> out;
@@ -83,7 +84,17 @@ void SetVocabMetadata(const Vocab& vocab, GgufWriter* w) {
   if (vocab.unk_id >= 0) {
     w->SetU32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocab.unk_id));
   }
+  for (const auto& [key, id] : {std::pair<const char*, TokenId>{"tokenizer.ggml.eot_token_id", vocab.eot_id},
+                                {"tokenizer.ggml.eom_token_id", vocab.eom_id},
+                                {"tokenizer.ggml.padding_token_id", vocab.pad_id}}) {
+    if (id >= 0) w->SetU32(key, static_cast<uint32_t>(id));
+  }
+  if (vocab.model == "gpt2") {
+    w->SetString("tokenizer.ggml.pre", vocab.pre);
+    w->SetStringArray("tokenizer.ggml.merges", vocab.merges);
+  }
   w->SetBool("tokenizer.ggml.add_bos_token", vocab.add_bos);
+  w->SetBool("tokenizer.ggml.add_eos_token", vocab.add_eos);
   w->SetBool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
   if (!vocab.chat_template.empty()) w->SetString("tokenizer.chat_template", vocab.chat_template);
 }

@@ -199,7 +199,8 @@ void OpenAiServer::InstallRoutes() {
       }
       ids.push_back(static_cast<TokenId>(t.get<int64_t>()));
     }
-    SendJson(res, {{"prompt", tokenizer_->Decode(ids)}});
+    // Special tokens appear as their text, as vLLM and llama.cpp do here.
+    SendJson(res, {{"prompt", tokenizer_->Decode(ids, /*render_special=*/true)}});
   });
 }
 
