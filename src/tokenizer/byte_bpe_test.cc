@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -136,6 +137,24 @@ TEST(ByteBpeTest, SpecialTokensInText) {
   EXPECT_EQ(tok->Decode({128009}, /*render_special=*/true), "<|eot_id|>");
   // A space right after BOS is a real space here (no SentencePiece rule).
   EXPECT_EQ(tok->Decode(tok->Encode(" x", true)), " x");
+}
+
+TEST(ByteBpeTest, LongPromptIsFast) {
+  std::clock_t t0 = std::clock();
+  const auto tok = LoadVocab("llama-bpe");
+  const double load_ms = 1e3 * static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
+  std::string text;
+  for (const Pair& p : ReadPairs("llama-bpe")) text += p.text + "\n";
+  const std::string base = text;
+  while (text.size() < 20000) text += base;
+  // Thread CPU time: the test machine is shared, wall time is noisy.
+  t0 = std::clock();
+  const std::vector<TokenId> ids = tok->Encode(text, true);
+  const double ms = 1e3 * static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
+  std::printf("vocab load %.0f ms CPU; encoded %zu bytes into %zu tokens in %.2f ms CPU\n",
+              load_ms, text.size(), ids.size(), ms);
+  EXPECT_EQ(tok->Decode(ids), text);
+  EXPECT_LT(ms, 500.0);  // generous: ~10 ms expected
 }
 
 Vocab TinyGpt2Vocab(std::string pre) {
