@@ -7,6 +7,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "io/gguf_reader.h"
@@ -155,6 +156,23 @@ TEST(ByteBpeTest, LongPromptIsFast) {
               load_ms, text.size(), ids.size(), ms);
   EXPECT_EQ(tok->Decode(ids), text);
   EXPECT_LT(ms, 500.0);  // generous: ~10 ms expected
+}
+
+TEST(ByteBpeTest, AnyBytesRoundTrip) {
+  // Invalid UTF-8, NULs and control bytes: encoded byte for byte, never
+  // rejected, so decoding gives them back. (No oracle can take invalid
+  // UTF-8 from JavaScript; the property is ours.)
+  for (const char* name : {"llama-bpe", "qwen2"}) {
+    const auto tok = LoadVocab(name);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 300; ++i) {
+      std::string s(1 + rng() % 40, '\0');
+      for (char& c : s) c = static_cast<char>(rng() % 4 == 0 ? 0x80 + rng() % 128 : rng() % 256);
+      if (i % 3 == 0) s = "ok " + s + " <|im_end|>\xF0\x9F\x98";
+      const std::vector<TokenId> ids = tok->EncodeWithSpecial(s, false);
+      EXPECT_EQ(tok->Decode(ids, /*render_special=*/true), s) << name << " case " << i;
+    }
+  }
 }
 
 Vocab TinyGpt2Vocab(std::string pre) {
