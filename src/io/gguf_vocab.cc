@@ -47,12 +47,19 @@ StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
     }
     v.types.push_back(types[i] == 0 ? TokenType::kNormal : static_cast<TokenType>(types[i]));
   }
-  auto id = [&](std::string_view key, TokenId fallback, TokenId* out) -> Status {
+  // `lenient`: an id outside the vocabulary means "none" (converters write
+  // -1 as 0xFFFFFFFF for a missing padding token; llama.cpp ignores such ids).
+  auto id = [&](std::string_view key, TokenId fallback, TokenId* out,
+                bool lenient = false) -> Status {
     if (f.Find(key) == nullptr) {
       *out = fallback;
       return Status::Ok();
     }
     KVS_ASSIGN_OR_RETURN(uint32_t value, f.GetU32(key));
+    if (value >= n && lenient) {
+      *out = -1;
+      return Status::Ok();
+    }
     if (value >= n) {
       return InvalidArgumentError(where + ": " + std::string(key) + " = " + std::to_string(value) +
                                   " is not below the vocabulary size " + std::to_string(n));
@@ -74,9 +81,9 @@ StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
   KVS_RETURN_IF_ERROR(id("tokenizer.ggml.bos_token_id", spm ? 1 : -1, &v.bos_id));
   KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eos_token_id", spm ? 2 : -1, &v.eos_id));
   KVS_RETURN_IF_ERROR(id("tokenizer.ggml.unknown_token_id", spm ? 0 : -1, &v.unk_id));
-  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eot_token_id", -1, &v.eot_id));
-  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eom_token_id", -1, &v.eom_id));
-  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.padding_token_id", -1, &v.pad_id));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eot_token_id", -1, &v.eot_id, /*lenient=*/true));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.eom_token_id", -1, &v.eom_id, /*lenient=*/true));
+  KVS_RETURN_IF_ERROR(id("tokenizer.ggml.padding_token_id", -1, &v.pad_id, /*lenient=*/true));
   const bool bos_by_default = spm || v.pre == "llama-bpe" || v.pre == "llama3";
   KVS_ASSIGN_OR_RETURN(v.add_bos, Optional<bool>(f, "tokenizer.ggml.add_bos_token",
                                                  bos_by_default, &GgufFile::GetBool));

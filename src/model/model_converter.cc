@@ -94,7 +94,9 @@ void SetVocabMetadata(const Vocab& vocab, GgufWriter* w) {
     w->SetStringArray("tokenizer.ggml.merges", vocab.merges);
   }
   w->SetBool("tokenizer.ggml.add_bos_token", vocab.add_bos);
-  w->SetBool("tokenizer.ggml.add_eos_token", vocab.add_eos);
+  // Only when set, so that files written before the key was known keep
+  // their bytes (tests pin some by SHA-256).
+  if (vocab.add_eos) w->SetBool("tokenizer.ggml.add_eos_token", true);
   w->SetBool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
   if (!vocab.chat_template.empty()) w->SetString("tokenizer.chat_template", vocab.chat_template);
 }
