@@ -134,5 +134,36 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(info.param.vocab) == "qwen2" ? "qwen2" : "llama_bpe";
     });
 
+// The pre-tokenizers no shared vocabulary uses (smollm, default, GPT-2) on
+// the Qwen2 vocabulary with its pre key swapped; llama.cpp's ids come from
+// the same swap (regen.sh, patch_pre.mjs).
+class OtherPreTokenizerTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OtherPreTokenizerTest, IdsEqualLlamaCpps) {
+  auto gguf = GgufFile::Open(kVocabDir + "ggml-vocab-qwen2.gguf");
+  ASSERT_TRUE(gguf.ok()) << gguf.status().ToString();
+  auto vocab = VocabFromGguf(**gguf);
+  ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
+  vocab->pre = GetParam();
+  auto tok = Tokenizer::Create(*std::move(vocab));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  const std::vector<std::string> corpus = ReadCorpus();
+  const auto want = ReadIds("qwen2-vocab." + GetParam() + ".llamacpp.ids");
+  ASSERT_EQ(want.size(), corpus.size());
+  int mismatches = 0;
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    if ((*tok)->EncodeWithSpecial(corpus[i], false) != want[i] && ++mismatches <= 20) {
+      ADD_FAILURE() << GetParam() << " string " << i << " " << nlohmann::json(corpus[i]).dump();
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pre, OtherPreTokenizerTest,
+                         ::testing::Values("smollm", "default", "gpt-2"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "gpt-2" ? std::string("gpt2") : info.param;
+                         });
+
 }  // namespace
 }  // namespace kvs
