@@ -75,7 +75,7 @@ fuzz: build
 	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz byte_bpe_fuzz
 	@# A file argument alone would make libFuzzer just run it once: give each
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
@@ -89,6 +89,12 @@ fuzz: build
 	  $(BUILD)-fuzz/corpus
 	$(BUILD)-fuzz/model_load_fuzz -max_total_time=60 -max_len=131072 -print_final_stats=1 \
 	  $(BUILD)-fuzz/model-corpus
+	@# The byte-level BPE tokenizer on arbitrary text, seeded with the corpus strings.
+	mkdir -p $(BUILD)-fuzz/bpe-corpus
+	i=0; while IFS= read -r line; do i=$$((i+1)); [ $$i -le 300 ] || break; \
+	  printf '\003%s' "$$line" > $(BUILD)-fuzz/bpe-corpus/$$i; done < tests/data/bpe_corpus/strings.jsonl
+	$(BUILD)-fuzz/byte_bpe_fuzz -max_total_time=60 -max_len=4096 -print_final_stats=1 \
+	  $(BUILD)-fuzz/bpe-corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
