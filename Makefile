@@ -79,7 +79,7 @@ fuzz: build
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
 	mkdir -p $(BUILD)-fuzz/corpus $(BUILD)-fuzz/model-corpus $(BUILD)-fuzz/safetensors-corpus
-	printf '\x4a\x00\x00\x00\x00\x00\x00\x00{"w":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]},"__metadata__":{}}12345678' \
+	printf '\112\000\000\000\000\000\000\000{"w":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]},"__metadata__":{}}12345678' \
 	  > $(BUILD)-fuzz/safetensors-corpus/seed.safetensors
 	cp -n $(SHARED)/models/stories260K-f16.gguf $(SHARED)/models/quant-test/quant-test-Q4_K.gguf \
 	  $(BUILD)-fuzz/corpus/
