@@ -75,11 +75,14 @@ fuzz: build
 	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz byte_bpe_fuzz
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz \
+	  safetensors_reader_fuzz byte_bpe_fuzz
 	@# A file argument alone would make libFuzzer just run it once: give each
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
-	mkdir -p $(BUILD)-fuzz/corpus $(BUILD)-fuzz/model-corpus
+	mkdir -p $(BUILD)-fuzz/corpus $(BUILD)-fuzz/model-corpus $(BUILD)-fuzz/safetensors-corpus
+	printf '\112\000\000\000\000\000\000\000{"w":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]},"__metadata__":{}}12345678' \
+	  > $(BUILD)-fuzz/safetensors-corpus/seed.safetensors
 	cp -n $(SHARED)/models/stories260K-f16.gguf $(SHARED)/models/quant-test/quant-test-Q4_K.gguf \
 	  $(BUILD)-fuzz/corpus/
 	for s in tiny-llama3 tiny-qwen2 tiny-qwen3; do for t in F16 Q8_0; do \
@@ -89,6 +92,8 @@ fuzz: build
 	  $(BUILD)-fuzz/corpus
 	$(BUILD)-fuzz/model_load_fuzz -max_total_time=60 -max_len=131072 -print_final_stats=1 \
 	  $(BUILD)-fuzz/model-corpus
+	$(BUILD)-fuzz/safetensors_reader_fuzz -max_total_time=60 -max_len=4096 -print_final_stats=1 \
+	  $(BUILD)-fuzz/safetensors-corpus
 	@# The byte-level BPE tokenizer on arbitrary text, seeded with the corpus strings.
 	mkdir -p $(BUILD)-fuzz/bpe-corpus
 	i=0; while IFS= read -r line; do i=$$((i+1)); [ $$i -le 300 ] || break; \

@@ -8,17 +8,10 @@
 #include <vector>
 
 #include "model/model_config.h"
+#include "model/rope_scaling.h"
 
 namespace kvs::tools {
 
-// Llama 3.1's rope_scaling ("rope_type": "llama3") in config.json; the
-// converter turns it into rope_freqs.weight (LlamaRopeFreqs).
-struct Llama3RopeScaling {
-  float factor = 0;  // 0: none
-  float low_freq_factor = 1;
-  float high_freq_factor = 4;
-  int original_context = 8192;
-};
 
 struct ModelShape {
   std::string name;  // "qwen3-0.6b"
@@ -32,8 +25,5 @@ const std::vector<ModelShape>& ModelShapes();
 const ModelShape* FindModelShape(std::string_view name);
 std::string ModelShapeNames();  // "tinyllama, llama3.2-1b, ..."
 
-// [head_dim / 2] frequency divisors, as llama.cpp's converter computes
-// them from a llama3 rope_scaling block.
-std::vector<float> LlamaRopeFreqs(const Llama3RopeScaling& s, int head_dim, float freq_base);
 
 }  // namespace kvs::tools

@@ -1,6 +1,7 @@
 #include "io/gguf_writer.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -153,6 +154,20 @@ Status GgufWriter::WriteFile(const std::string& path, const FillFn& fill,
   }
   if (!s.ok()) std::remove(tmp.c_str());
   return s;
+}
+
+StatusOr<std::vector<uint8_t>> GgufWriter::WriteBuffer(const FillFn& fill) const {
+  char* bytes = nullptr;
+  size_t size = 0;
+  std::FILE* f = open_memstream(&bytes, &size);
+  if (f == nullptr) return IoError(std::string("open_memstream: ") + std::strerror(errno));
+  Status s = WriteAll(f, "<memory>", fill, nullptr);
+  if (std::fclose(f) != 0 && s.ok()) s = WriteError("<memory>");
+  std::vector<uint8_t> out;
+  if (s.ok()) out.assign(bytes, bytes + size);
+  std::free(bytes);
+  if (!s.ok()) return s;
+  return out;
 }
 
 Status GgufWriter::WriteAll(std::FILE* f, const std::string& path, const FillFn& fill,

@@ -67,6 +67,8 @@ class GgufWriter {
   // Writes the whole file. `fill` must write exactly each tensor's size.
   Status WriteFile(const std::string& path, const FillFn& fill,
                    const ProgressFn& progress = nullptr) const;
+  // The same file as bytes in memory (metadata made on the fly, tests).
+  StatusOr<std::vector<uint8_t>> WriteBuffer(const FillFn& fill) const;
 
  private:
   struct Tensor {
