@@ -88,7 +88,12 @@ TEST_P(LlamaCppPairsTest, DecodeGivesTheTextBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, LlamaCppPairsTest,
-                         ::testing::Values("llama-bpe", "qwen2", "llama-spm"));
+                         ::testing::Values("llama-bpe", "qwen2", "llama-spm"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
 
 TEST(ByteUnicodeTest, Gpt2Alphabet) {
   // Values from GPT-2's bytes_to_unicode (encoder.py).
