@@ -10,6 +10,7 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/generation_route.h"
+#include "server/json_guard.h"
 #include "server/listen_socket.h"
 #include "server/openai_response.h"
 #include "server/server_metrics.h"
@@ -25,7 +26,12 @@ void SendJson(httplib::Response& res, const Json& body) {
 
 // Parses a JSON object body for the small routes; nullopt after answering
 // the error.
-std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& res) {
+std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& res,
+                                int max_depth) {
+  if (JsonNestingDepth(req.body, max_depth) > max_depth) {
+    SendError(res, JsonTooDeep(max_depth));
+    return std::nullopt;
+  }
   Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     SendError(res, InvalidParam("", "malformed JSON in the request body", "invalid_json"));
@@ -161,7 +167,7 @@ void OpenAiServer::InstallRoutes() {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
       return SendError(res, Unauthorized());
     }
-    std::optional<Json> body = ParseObject(req, res);
+    std::optional<Json> body = ParseObject(req, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     Endpoint ep = body->contains("messages") ? Endpoint::kChat : Endpoint::kCompletion;
     ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits);
@@ -183,7 +189,7 @@ void OpenAiServer::InstallRoutes() {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
       return SendError(res, Unauthorized());
     }
-    std::optional<Json> body = ParseObject(req, res);
+    std::optional<Json> body = ParseObject(req, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     auto tokens = body->find("tokens");
     if (tokens == body->end() || !tokens->is_array()) {
@@ -195,7 +201,7 @@ void OpenAiServer::InstallRoutes() {
       if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
           t.get<int64_t>() >= tokenizer_->n_vocab()) {
         return SendError(res,
-                         InvalidParam("tokens", "invalid token id " + t.dump(), "invalid_value"));
+                         InvalidParam("tokens", "invalid token id " + DescribeJsonValue(t), "invalid_value"));
       }
       ids.push_back(static_cast<TokenId>(t.get<int64_t>()));
     }
