@@ -127,6 +127,9 @@ int RunServe(int argc, char** argv) {
   app.add_option("--http-threads", opt.server.n_http_threads,
                  "HTTP worker threads (0: max-concurrent-requests + 32)")
       ->check(CLI::Range(0, 100000));
+  app.add_option("--max-json-depth", opt.server.parse_limits.max_json_depth,
+                 "400 for request JSON nested deeper, checked before parsing")
+      ->check(CLI::Range(2, 1000));
   AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);
