@@ -130,6 +130,12 @@ int RunServe(int argc, char** argv) {
   app.add_option("--max-json-depth", opt.server.parse_limits.max_json_depth,
                  "400 for request JSON nested deeper, checked before parsing")
       ->check(CLI::Range(2, 1000));
+  app.add_flag("--metrics-public", opt.server.metrics_public,
+               "serve /metrics without the API key (default: /metrics needs it when keys are set)");
+  app.add_option("--priority-min", opt.server.priority_min,
+                 "lowest client `priority` honoured (lower runs first); default 0 with "
+                 "--priority-max 0: client priorities are ignored");
+  app.add_option("--priority-max", opt.server.priority_max, "highest client `priority` honoured");
   AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);

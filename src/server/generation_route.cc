@@ -50,6 +50,8 @@ bool PumpStream(StreamState& st, httplib::DataSink& sink) {
 void SendError(httplib::Response& res, const ApiError& error) {
   res.status = error.http_status;
   if (error.retry_after_s > 0) res.set_header("Retry-After", std::to_string(error.retry_after_s));
+  // RFC 6750: a 401 names the scheme the client must use.
+  if (error.http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
   res.set_content(DumpJson(error.ToJson()), "application/json");
 }
 
@@ -134,7 +136,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   gen.stop.max_tokens = max_tokens;
   gen.stop.stop_strings = request.stop;
   gen.stop.ignore_eos = request.ignore_eos;
-  gen.priority = request.priority;
+  gen.priority = ClampPriority(request.priority, *config_);
   gen.cache_salt = *salt;
   const TokenId last_prompt_token = gen.prompt.back();
   StatusOr<std::shared_ptr<OutputStream>> stream = engine_->Submit(std::move(gen));

@@ -58,6 +58,9 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig&
     return InvalidArgumentError("--max-concurrent-requests must be positive");
   }
   if (config.model_id.empty()) return InvalidArgumentError("the served model needs a name");
+  if (config.priority_min > config.priority_max) {
+    return InvalidArgumentError("--priority-min must not exceed --priority-max");
+  }
   std::unique_ptr<OpenAiServer> s(new OpenAiServer());
   s->config_ = config;
   if (s->config_.n_http_threads <= 0) {
@@ -157,7 +160,10 @@ void OpenAiServer::InstallRoutes() {
     if (draining_.load()) return SendError(res, Unavailable("the server is shutting down"));
     SendJson(res, {{"status", "ok"}});
   });
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!config_.metrics_public && !auth_->Authenticate(req.get_header_value("Authorization"))) {
+      return SendError(res, Unauthorized());
+    }
     res.set_content(metrics_->Render(engine_->Stats()), "text/plain; version=0.0.4");
   });
 

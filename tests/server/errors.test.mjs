@@ -189,7 +189,7 @@ test('API keys: missing or wrong -> 401', async () => {
     }
     await assert.rejects(client(s, 'sk-nope').models.list(), (e) => e.status === 401);
     assert.equal((await client(s, 'sk-alpha').models.list()).data[0].id, MODEL_ID);
-    // Health and metrics stay open for probes and scrapers.
+    // Health stays open for probes (/metrics needs the key: hostile.test.mjs).
     assert.equal((await http(s, 'GET', '/health')).status, 200);
   } finally {
     assert.equal((await s.stop()).code, 0);

@@ -1,0 +1,90 @@
+// Clients that try what an attacker would (issue 16), loopback only, each
+// case bounded in time: doors that must stay shut, and operator limits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, http, assertApiError } from './lib.mjs';
+
+const kCompletions = '/v1/completions';
+
+async function withServer(args, fn) {
+  const s = await startServer(args);
+  try {
+    await fn(s);
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+  }
+}
+
+test('/metrics needs the key when keys are set; 401s say WWW-Authenticate: Bearer', async () => {
+  await withServer(['--api-key', 'sk-alpha'], async (s) => {
+    for (const headers of [{}, { Authorization: 'Bearer sk-wrong' }]) {
+      const m = await http(s, 'GET', '/metrics', undefined, headers);
+      assertApiError(m, 401, { code: 'invalid_api_key' });
+      assert.equal(m.headers.get('www-authenticate'), 'Bearer');
+      const c = await http(s, 'POST', kCompletions, { prompt: 'x', max_tokens: 1 }, headers);
+      assertApiError(c, 401, { code: 'invalid_api_key' });
+      assert.equal(c.headers.get('www-authenticate'), 'Bearer');
+      const v = await http(s, 'GET', '/v1/models', undefined, headers);
+      assertApiError(v, 401);
+      assert.equal(v.headers.get('www-authenticate'), 'Bearer');
+    }
+    const ok = await http(s, 'GET', '/metrics', undefined, { Authorization: 'Bearer sk-alpha' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, /kvserve_requests_running/);
+    // Probes stay open.
+    assert.equal((await http(s, 'GET', '/health')).status, 200);
+  });
+});
+
+test('--metrics-public opens /metrics alone', async () => {
+  await withServer(['--api-key', 'sk-alpha', '--metrics-public'], async (s) => {
+    assert.equal((await http(s, 'GET', '/metrics')).status, 200);
+    assertApiError(await http(s, 'GET', '/v1/models'), 401);
+  });
+});
+
+// One request computes at a time (--max-running 1). Long requests hold the
+// engine (the first one is streaming and has sent a token, so it runs)
+// while B (priority 0) and then C (a very low, i.e. urgent, priority)
+// queue; the order B and C finish in shows whether C jumped B. B and C are
+// long enough that their answers cannot overtake each other on the wire.
+async function finishOrder(s) {
+  const long = { prompt: 'Once upon a time', max_tokens: 480, ignore_eos: true };
+  const first = await fetch(s.url + kCompletions, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...long, stream: true }),
+  });
+  const reader = first.body.getReader();
+  await reader.read();  // the engine runs it now
+  const holders = [http(s, 'POST', kCompletions, long), http(s, 'POST', kCompletions, long)];
+  const drain = (async () => { while (!(await reader.read()).done); })();
+  await new Promise((r) => setTimeout(r, 20));
+  const order = [];
+  const short = { ...long, max_tokens: 160 };
+  const b = http(s, 'POST', kCompletions, short).then((r) => {
+    assert.equal(r.status, 200, r.text);
+    order.push('B');
+  });
+  await new Promise((r) => setTimeout(r, 30));
+  const c = http(s, 'POST', kCompletions, { ...short, priority: -2147483648 }).then((r) => {
+    assert.equal(r.status, 200, r.text);
+    order.push('C');
+  });
+  await Promise.all([...holders, drain, b, c]);
+  return order.join('');
+}
+
+test('client priority is ignored by default', async () => {
+  await withServer(['--max-running', '1'], async (s) => {
+    assert.equal(await finishOrder(s), 'BC');
+    // Out of int range is still a 400, not a silent clamp.
+    assertApiError(await http(s, 'POST', kCompletions, { prompt: 'x', priority: 2 ** 40 }), 400,
+                   { param: 'priority' });
+  });
+});
+
+test('client priority is clamped to --priority-min/--priority-max', async () => {
+  await withServer(['--max-running', '1', '--priority-min', '-10', '--priority-max', '10'], async (s) => {
+    assert.equal(await finishOrder(s), 'CB');
+  });
+});
