@@ -23,7 +23,7 @@ constexpr std::chrono::milliseconds kHeartbeatInterval(500);
 // Everything a streaming response needs after the handler has returned.
 struct StreamState {
   std::unique_ptr<GenerationSession> session;
-  std::unique_ptr<ConcurrencyLimiter::Slot> slot;  // held until the stream ends
+  std::unique_ptr<ConcurrencyLimiter::Slot> slot;  // held until the final event is sent
   EngineLoop* engine = nullptr;
   Clock::time_point last_write;
 };
@@ -31,6 +31,10 @@ struct StreamState {
 // One content-provider call: returns false to drop the connection.
 bool PumpStream(StreamState& st, httplib::DataSink& sink) {
   std::string bytes = st.session->NextSse(kPollInterval);
+  // The engine is done with a finished request: give its slot back before
+  // the final event goes out, or a client that sends its next request on
+  // [DONE] finds the slot still taken (a spurious 429, issue 16).
+  if (st.session->finished()) st.slot.reset();
   const Clock::time_point now = Clock::now();
   if (bytes.empty() && now - st.last_write >= kHeartbeatInterval) bytes = SseComment("keep-alive");
   if (!bytes.empty()) {

@@ -88,3 +88,33 @@ test('client priority is clamped to --priority-min/--priority-max', async () => 
     assert.equal(await finishOrder(s), 'CB');
   });
 });
+
+test('a sequential streaming client at --max-concurrent-requests 1 never gets 429', async () => {
+  await withServer(['--max-concurrent-requests', '1'], async (s) => {
+    const statuses = [];
+    for (let i = 0; i < 60; ++i) {
+      const res = await fetch(s.url + kCompletions, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 4, stream: true }),
+      });
+      statuses.push(res.status);
+      if (res.status !== 200) {
+        await res.text();
+        continue;
+      }
+      // The next request goes out as soon as [DONE] is seen, as a client
+      // looping over completions would send it.
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      while (!text.includes('data: [DONE]')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      reader.cancel().catch(() => {});
+      assert.ok(text.includes('data: [DONE]'), text);
+    }
+    assert.deepEqual(statuses.filter((x) => x !== 200), [], `statuses ${statuses}`);
+  });
+});
