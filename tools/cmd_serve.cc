@@ -136,6 +136,10 @@ int RunServe(int argc, char** argv) {
                  "lowest client `priority` honoured (lower runs first); default 0 with "
                  "--priority-max 0: client priorities are ignored");
   app.add_option("--priority-max", opt.server.priority_max, "highest client `priority` honoured");
+  app.add_option("--allowed-origins", opt.server.allowed_origins,
+                 "browser origins allowed to call the API (CORS; repeatable or comma-separated; "
+                 "'*' for any); default none")
+      ->delimiter(',');
   AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);

@@ -71,6 +71,7 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig&
   s->encode_chat_ = std::move(encode_chat);
   s->metrics_ = std::make_unique<ServerMetrics>();
   s->auth_ = std::make_unique<ApiKeyAuth>(config.api_keys);
+  s->cors_ = std::make_unique<CorsPolicy>(config.allowed_origins);
   s->limiter_ = std::make_unique<ConcurrencyLimiter>(config.max_concurrent_requests);
   s->generation_ = std::make_unique<GenerationRoute>(
       &s->config_, engine, tokenizer, &s->encode_chat_, s->auth_.get(), s->limiter_.get(),
@@ -122,6 +123,32 @@ void OpenAiServer::InstallRoutes() {
         }
         SendError(res, InternalServerError(what));
       });
+
+  // CORS: every routed answer to an allowed origin carries its headers
+  // (errors included, or a browser script cannot read them); preflights are
+  // answered for any path without auth, as browsers send them without keys.
+  http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (res.has_header("Access-Control-Allow-Origin")) return;
+    for (const auto& [k, v] : cors_->ResponseHeaders(req.get_header_value("Origin"))) {
+      res.set_header(k, v);
+    }
+  });
+  http.Options(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "GET, POST, OPTIONS");
+    if (!req.has_header("Origin") || !req.has_header("Access-Control-Request-Method")) {
+      res.status = 204;
+      return;
+    }
+    HeaderList h = cors_->PreflightHeaders(req.get_header_value("Origin"));
+    if (h.empty()) {
+      ApiError e = InvalidParam("", "CORS: this origin is not allowed (see --allowed-origins)",
+                                "origin_not_allowed");
+      e.http_status = 403;
+      return SendError(res, e);
+    }
+    for (const auto& [k, v] : h) res.set_header(k, v);
+    res.status = 204;
+  });
 
   http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
     generation_->Handle(Endpoint::kChat, req, res);

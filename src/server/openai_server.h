@@ -21,6 +21,7 @@
 
 #include "base/status.h"
 #include "engine/engine_loop.h"
+#include "server/cors.h"
 #include "server/server_config.h"
 
 namespace httplib {
@@ -61,6 +62,7 @@ class OpenAiServer {
   ChatEncoder encode_chat_;
   std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<ApiKeyAuth> auth_;
+  std::unique_ptr<CorsPolicy> cors_;
   std::unique_ptr<ConcurrencyLimiter> limiter_;
   std::unique_ptr<GenerationRoute> generation_;
   std::unique_ptr<httplib::Server> http_;

@@ -34,6 +34,8 @@ struct ServerConfig {
   // operator allows it.
   int priority_min = 0;
   int priority_max = 0;
+  // Browser origins allowed to call the API (CORS); "*" for any. Empty: none.
+  std::vector<std::string> allowed_origins;
   ParseLimits parse_limits;
 };
 

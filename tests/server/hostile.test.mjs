@@ -118,3 +118,40 @@ test('a sequential streaming client at --max-concurrent-requests 1 never gets 42
     assert.deepEqual(statuses.filter((x) => x !== 200), [], `statuses ${statuses}`);
   });
 });
+
+test('CORS: none by default; --allowed-origins answers preflights and tags answers', async () => {
+  const preflight = (s, origin) => http(s, 'OPTIONS', '/v1/chat/completions', undefined, {
+    Origin: origin, 'Access-Control-Request-Method': 'POST',
+    'Access-Control-Request-Headers': 'authorization, content-type',
+  });
+  await withServer([], async (s) => {
+    const p = await preflight(s, 'https://app.example');
+    assertApiError(p, 403, { code: 'origin_not_allowed' });
+    assert.equal(p.headers.get('access-control-allow-origin'), null);
+    const h = await http(s, 'GET', '/health', undefined, { Origin: 'https://app.example' });
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.get('access-control-allow-origin'), null);
+  });
+  await withServer(['--allowed-origins', 'https://app.example,http://localhost:3000', '--api-key', 'sk-a'],
+                   async (s) => {
+    const p = await preflight(s, 'https://app.example');
+    assert.equal(p.status, 204);
+    assert.equal(p.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.match(p.headers.get('access-control-allow-methods'), /POST/);
+    assert.match(p.headers.get('access-control-allow-headers'), /Authorization/);
+    assert.match(p.headers.get('access-control-allow-headers'), /Content-Type/);
+    assertApiError(await preflight(s, 'https://evil.example'), 403);
+    // A real request from the allowed origin: answered with the origin, and
+    // so is its 401 (a script must be able to read the error).
+    const ok = await http(s, 'POST', kCompletions, { prompt: 'x', max_tokens: 1 },
+                          { Origin: 'http://localhost:3000', Authorization: 'Bearer sk-a' });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+    assert.match(ok.headers.get('vary'), /Origin/);
+    const denied = await http(s, 'POST', kCompletions, { prompt: 'x' }, { Origin: 'https://app.example' });
+    assertApiError(denied, 401);
+    assert.equal(denied.headers.get('access-control-allow-origin'), 'https://app.example');
+    const other = await http(s, 'GET', '/health', undefined, { Origin: 'https://evil.example' });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+});
