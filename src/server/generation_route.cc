@@ -105,13 +105,13 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
 }
 
 void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
-                             httplib::Response& res) {
+                             std::string_view body, httplib::Response& res) {
   const Clock::time_point arrival = Clock::now();
   std::optional<std::string> salt = auth_->Authenticate(req.get_header_value("Authorization"));
   if (!salt) return SendError(res, Unauthorized());
   if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
 
-  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, req.body, config_->parse_limits);
+  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, body, config_->parse_limits);
   if (!parsed.ok()) return SendError(res, parsed.error());
   const OpenAiRequest& request = parsed.value();
   if (!request.model.empty() && request.model != config_->model_id) {

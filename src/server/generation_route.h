@@ -38,7 +38,9 @@ class GenerationRoute {
                   ConcurrencyLimiter* limiter, ServerMetrics* metrics,
                   const std::atomic<bool>* draining);
 
-  void Handle(Endpoint endpoint, const httplib::Request& req, httplib::Response& res);
+  // `body` is the request body, read (within the limits) by the caller.
+  void Handle(Endpoint endpoint, const httplib::Request& req, std::string_view body,
+              httplib::Response& res);
 
   // Prompt token ids for a parsed request (chat template or plain encode),
   // with ids checked against the vocabulary.

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -26,13 +27,12 @@ void SendJson(httplib::Response& res, const Json& body) {
 
 // Parses a JSON object body for the small routes; nullopt after answering
 // the error.
-std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& res,
-                                int max_depth) {
-  if (JsonNestingDepth(req.body, max_depth) > max_depth) {
+std::optional<Json> ParseObject(std::string_view text, httplib::Response& res, int max_depth) {
+  if (JsonNestingDepth(text, max_depth) > max_depth) {
     SendError(res, JsonTooDeep(max_depth));
     return std::nullopt;
   }
-  Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     SendError(res, InvalidParam("", "malformed JSON in the request body", "invalid_json"));
     return std::nullopt;
@@ -40,6 +40,57 @@ std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& 
   if (!body.is_object()) {
     SendError(res, InvalidParam("", "the request body must be a JSON object", "invalid_type"));
     return std::nullopt;
+  }
+  return body;
+}
+
+// Refuses what must not be read, then reads the body counting the bytes
+// that reach us (chunked or not), stopping past `max_bytes`. nullopt after
+// answering the error; the connection is then closed, since the rest of
+// the body was never read and cannot be told from the next request.
+std::optional<std::string> ReadLimitedBody(const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader,
+                                           size_t max_bytes) {
+  auto refuse = [&res](const ApiError& e) -> std::optional<std::string> {
+    SendError(res, e);
+    res.set_header("Connection", "close");
+    return std::nullopt;
+  };
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    ApiError e = InvalidParam("", "Content-Encoding '" + encoding.substr(0, 32) +
+                                      "' is not accepted: send the body uncompressed",
+                              "unsupported_media_type");
+    e.http_status = 415;
+    return refuse(e);
+  }
+  const bool chunked =
+      req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+  if (!chunked && !req.has_header("Content-Length")) {
+    ApiError e = InvalidParam("", "a request body needs Content-Length or chunked encoding",
+                              "length_required");
+    e.http_status = 411;
+    return refuse(e);
+  }
+  // httplib has parsed Content-Length (a malformed one is refused before
+  // routing); a value past the limit is refused before a byte is read.
+  if (!chunked && std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+                      max_bytes) {
+    return refuse(PayloadTooLarge(max_bytes));
+  }
+  std::string body;
+  bool over = false;
+  const bool read_ok = reader([&](const char* data, size_t n) {
+    if (body.size() + n > max_bytes) {
+      over = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (over) return refuse(PayloadTooLarge(max_bytes));
+  if (!read_ok) {
+    return refuse(InvalidParam("", "the request body could not be read", "invalid_body"));
   }
   return body;
 }
@@ -150,12 +201,28 @@ void OpenAiServer::InstallRoutes() {
     res.status = 204;
   });
 
-  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    generation_->Handle(Endpoint::kChat, req, res);
-  });
-  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    generation_->Handle(Endpoint::kCompletion, req, res);
-  });
+  // POST routes: the key is checked before the body is read, and the body
+  // is read under --max-body-bytes whatever its transfer coding.
+  auto post = [this, max_body](const std::string& path, auto handler) {
+    http_->Post(path, [this, max_body, handler](const httplib::Request& req, httplib::Response& res,
+                                                const httplib::ContentReader& reader) {
+      if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
+        SendError(res, Unauthorized());
+        res.set_header("Connection", "close");
+        return;
+      }
+      std::optional<std::string> body = ReadLimitedBody(req, res, reader, max_body);
+      if (body) handler(req, std::string_view(*body), res);
+    });
+  };
+  post("/v1/chat/completions",
+       [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
+         generation_->Handle(Endpoint::kChat, req, body, res);
+       });
+  post("/v1/completions",
+       [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
+         generation_->Handle(Endpoint::kCompletion, req, body, res);
+       });
 
   auto model_json = [this] {
     return Json{{"id", config_.model_id},
@@ -196,11 +263,12 @@ void OpenAiServer::InstallRoutes() {
 
   // vLLM's /tokenize: {"prompt": text} or {"messages": [...]} ->
   // {"count", "max_model_len", "tokens"}.
-  http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
+  post("/tokenize", [this](const httplib::Request& req, std::string_view body_text,
+                          httplib::Response& res) {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
       return SendError(res, Unauthorized());
     }
-    std::optional<Json> body = ParseObject(req, res, config_.parse_limits.max_json_depth);
+    std::optional<Json> body = ParseObject(body_text, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     Endpoint ep = body->contains("messages") ? Endpoint::kChat : Endpoint::kCompletion;
     ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits);
@@ -218,11 +286,12 @@ void OpenAiServer::InstallRoutes() {
     SendJson(res,
              {{"count", ids.size()}, {"max_model_len", config_.max_model_len}, {"tokens", ids}});
   });
-  http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
+  post("/detokenize", [this](const httplib::Request& req, std::string_view body_text,
+                            httplib::Response& res) {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
       return SendError(res, Unauthorized());
     }
-    std::optional<Json> body = ParseObject(req, res, config_.parse_limits.max_json_depth);
+    std::optional<Json> body = ParseObject(body_text, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     auto tokens = body->find("tokens");
     if (tokens == body->end() || !tokens->is_array()) {

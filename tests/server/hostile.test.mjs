@@ -2,6 +2,7 @@
 // case bounded in time: doors that must stay shut, and operator limits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startServer, http, assertApiError } from './lib.mjs';
 
 const kCompletions = '/v1/completions';
@@ -14,6 +15,83 @@ async function withServer(args, fn) {
     assert.equal((await s.stop()).code, 0);
   }
 }
+
+// Raw HTTP over a socket: writes `head`, then body pieces from `pieces()`
+// (an async generator) until the server answers or the pieces run out;
+// resolves with the status, the text received and the body bytes sent.
+// Bounded by `timeoutMs`.
+function raw(s, head, pieces = async function* () {}, timeoutMs = 10000) {
+  const { port } = new URL(s.url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), '127.0.0.1');
+    let text = '';
+    let sent = 0;
+    let answered = false;
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('timed out: ' + text.slice(0, 200))); },
+                             timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      const m = /^HTTP\/1\.1 (\d+)/.exec(text);
+      resolve({ status: m ? Number(m[1]) : 0, text, sent,
+                json: (() => { try { return JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)); } catch { return null; } })() });
+    };
+    sock.on('data', (d) => {
+      text += d.toString();
+      answered = true;
+      const end = text.indexOf('\r\n\r\n');
+      const len = /content-length: (\d+)/i.exec(text);
+      if (end >= 0 && len && text.length >= end + 4 + Number(len[1])) finish();
+    });
+    sock.on('error', () => finish());
+    sock.on('close', () => finish());
+    sock.on('connect', async () => {
+      sock.write(head);
+      for await (const piece of pieces()) {
+        if (answered || sock.destroyed) break;
+        sent += piece.length;
+        if (!sock.write(piece)) await new Promise((r) => { sock.once('drain', r); sock.once('close', r); });
+      }
+    });
+  });
+}
+
+const kPostHead = (extra) => `POST ${kCompletions} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
+
+test('bodies: chunked past the limit 413, Content-Encoding 415, no length 411, all before reading it all', async () => {
+  await withServer(['--max-body-bytes', '65536'], async (s) => {
+    // 100 MiB chunked: refused once 64 KiB have come in, long before the end.
+    const mib = Buffer.alloc(1 << 20, 0x20);
+    const chunk = Buffer.concat([Buffer.from(`${mib.length.toString(16)}\r\n`), mib, Buffer.from('\r\n')]);
+    const big = await raw(s, kPostHead('Transfer-Encoding: chunked\r\n'), async function* () {
+      for (let i = 0; i < 100; ++i) yield chunk;
+    });
+    assert.equal(big.status, 413, big.text);
+    assert.equal(big.json.error.code, 'request_too_large');
+    assert.ok(big.sent < 100 * mib.length, `sent ${big.sent}`);
+    // A Content-Length past the limit: refused before any body byte.
+    const cl = await raw(s, kPostHead(`Content-Length: ${100 << 20}\r\n`));
+    assert.equal(cl.status, 413, cl.text);
+    // A gzip body (the bomb of the issue would inflate 1000x): refused unread.
+    const gz = await raw(s, kPostHead('Content-Encoding: gzip\r\nContent-Length: 1000000\r\n'));
+    assert.equal(gz.status, 415, gz.text);
+    // No length at all on a POST: 411 at once, not a wait for the client to close.
+    const t0 = Date.now();
+    const none = await raw(s, kPostHead(''), async function* () { yield Buffer.from('{"prompt":"x"}'); });
+    assert.equal(none.status, 411, none.text);
+    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+    assert.equal((await http(s, 'GET', '/health')).status, 200);
+  });
+});
+
+test('auth is checked before the body is read', async () => {
+  await withServer(['--api-key', 'sk-a'], async (s) => {
+    // Announces 100 MiB and sends none of it: the 401 comes anyway.
+    const r = await raw(s, kPostHead(`Content-Length: ${100 << 20}\r\n`));
+    assert.equal(r.status, 401, r.text);
+    assert.match(r.text, /WWW-Authenticate: Bearer/i);
+  });
+});
 
 test('/metrics needs the key when keys are set; 401s say WWW-Authenticate: Bearer', async () => {
   await withServer(['--api-key', 'sk-alpha'], async (s) => {
