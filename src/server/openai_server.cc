@@ -337,7 +337,8 @@ void OpenAiServer::Stop() {
   draining_.store(true);
   // In-flight streams end once the engine has aborted them; give them a
   // bounded moment to send their last chunks and [DONE].
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_timeout_s);
   while (limiter_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -12,8 +12,9 @@
 // Shutdown order (what `kvserve serve` does on SIGINT/SIGTERM):
 // BeginShutdown() (new requests get 503), EngineLoop::Shutdown() (in-flight
 // requests end with finish_reason "abort", their streams close with
-// [DONE]), then Stop() (waits for those streams, bounded, then closes the
-// listening socket; Serve returns).
+// [DONE]), then Stop() (waits for those streams up to shutdown_timeout_s,
+// then closes the listening socket; Serve returns once httplib's workers
+// are idle, which a trickling client can delay: kvserve serve bounds that).
 #pragma once
 
 #include <atomic>

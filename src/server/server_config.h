@@ -26,6 +26,10 @@ struct ServerConfig {
   // the 429 answers. 0: max_concurrent_requests + 32.
   int n_http_threads = 0;
   int keep_alive_timeout_s = 2;
+  // On shutdown, how long in-flight streams get to send their final events
+  // before the server stops (kvserve serve then exits within 1 s more,
+  // whatever the clients do).
+  int shutdown_timeout_s = 5;
   // /metrics needs the API key (when keys are set) unless this is true:
   // its series reveal load and traffic to anyone who can reach the port.
   bool metrics_public = false;

@@ -233,3 +233,54 @@ test('CORS: none by default; --allowed-origins answers preflights and tags answe
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
 });
+
+// A client that sends one header byte every 100 ms and never ends its head.
+function trickle(s) {
+  const { port } = new URL(s.url);
+  const sock = net.connect(Number(port), '127.0.0.1');
+  sock.on('error', () => {});
+  const head = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(1000);
+  let i = 0;
+  const timer = setInterval(() => { if (!sock.destroyed) sock.write(head[i++ % head.length]); }, 100);
+  return () => { clearInterval(timer); sock.destroy(); };
+}
+
+test('SIGTERM with a trickling client: exits within --shutdown-timeout + 1 s', async () => {
+  const s = await startServer(['--shutdown-timeout', '1']);
+  const stopTrickle = trickle(s);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    const { code } = await s.stop({ timeoutMs: 8000 });
+    const ms = Date.now() - t0;
+    assert.equal(code, 0, s.stderr());
+    assert.ok(ms < 3500, `exited after ${ms} ms`);
+  } finally {
+    stopTrickle();
+  }
+});
+
+test('a second signal exits at once', async () => {
+  const s = await startServer(['--shutdown-timeout', '30']);
+  const stopTrickle = trickle(s);
+  // A stream in flight keeps the drain busy (its client never reads).
+  const res = await fetch(s.url + kCompletions, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 400, ignore_eos: true, stream: true }),
+  });
+  try {
+    const exited = new Promise((resolve) => s.proc.on('exit', (code) => resolve(code)));
+    s.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    s.proc.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    if (code === 'timeout') s.proc.kill('SIGKILL');
+    // Either the drain had already ended (0) or the second signal cut it (143).
+    assert.ok(code === 143 || code === 0, `exit ${code}: ${s.stderr()}`);
+    assert.ok(Date.now() - t0 < 1500, `exited ${Date.now() - t0} ms after the second signal`);
+  } finally {
+    stopTrickle();
+    res.body.cancel().catch(() => {});
+  }
+});
