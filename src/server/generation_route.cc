@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "server/generation_session.h"
 #include "server/openai_response.h"
@@ -70,7 +72,35 @@ GenerationRoute::GenerationRoute(const ServerConfig* config, EngineLoop* engine,
       auth_(auth),
       limiter_(limiter),
       metrics_(metrics),
-      draining_(draining) {}
+      draining_(draining) {
+  // Unknown characters become one UNK token each: up to 4 bytes of UTF-8.
+  size_t longest = 4;
+  for (TokenId id = 0; id < tokenizer_->n_vocab(); ++id) {
+    longest = std::max(longest, tokenizer_->Piece(/*prev=*/0, id).size());
+  }
+  // Twice the bound: normalisation (e.g. the dummy-prefix space) may add
+  // bytes; the point is only that the work stays proportional to the
+  // context, not to the body limit.
+  max_prompt_bytes_ = 2 * longest * (static_cast<size_t>(config_->max_model_len) + 1);
+}
+
+namespace {
+
+// Whether the request's prompt text is refused untokenized (/tokenize
+// does not ask: it may count texts longer than the context).
+std::optional<ApiError> PromptTooLong(const OpenAiRequest& request, size_t max_bytes,
+                                      int max_model_len) {
+  size_t bytes = request.prompt_text.size();
+  for (const InputMessage& m : request.messages) bytes += m.content.size();
+  if (bytes <= max_bytes) return std::nullopt;
+  const char* param = request.endpoint == Endpoint::kChat ? "messages" : "prompt";
+  return InvalidParam(param,
+                      "the prompt (" + std::to_string(bytes) + " bytes) cannot fit in the " +
+                          std::to_string(max_model_len) + "-token context",
+                      "context_length_exceeded");
+}
+
+}  // namespace
 
 ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& request) const {
   std::vector<TokenId> ids;
@@ -116,6 +146,9 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   const OpenAiRequest& request = parsed.value();
   if (!request.model.empty() && request.model != config_->model_id) {
     return SendError(res, ModelNotFound(request.model));
+  }
+  if (auto e = PromptTooLong(request, max_prompt_bytes_, config_->max_model_len)) {
+    return SendError(res, *e);
   }
   ApiOr<std::vector<TokenId>> prompt = PromptIds(request);
   if (!prompt.ok()) return SendError(res, prompt.error());

@@ -55,6 +55,10 @@ class GenerationRoute {
   ConcurrencyLimiter* limiter_;
   ServerMetrics* metrics_;
   const std::atomic<bool>* draining_;
+  // A prompt text longer than this many bytes cannot fit the context
+  // whatever it encodes to (no token covers more than the longest piece):
+  // refused before it is tokenized.
+  size_t max_prompt_bytes_ = 0;
 };
 
 }  // namespace kvs::server

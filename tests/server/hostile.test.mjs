@@ -284,3 +284,17 @@ test('a second signal exits at once', async () => {
     res.body.cancel().catch(() => {});
   }
 });
+
+test('a prompt far past the context is refused before it is tokenized', async () => {
+  await withServer([], async (s) => {
+    const text = 'The big brown dog ran and jumped over the red ball in the sun. '.repeat(15000);  // ~1 MB
+    for (const [path, body] of [[kCompletions, { prompt: text, max_tokens: 1 }],
+                                ['/v1/chat/completions', { messages: [{ role: 'user', content: text }] }]]) {
+      const t0 = Date.now();
+      const r = await http(s, 'POST', path, body);
+      assertApiError(r, 400, { code: 'context_length_exceeded' });
+      assert.match(r.json.error.message, /bytes\) cannot fit/);
+      assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+    }
+  });
+});
