@@ -76,7 +76,7 @@ fuzz: build
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz \
-	  safetensors_reader_fuzz byte_bpe_fuzz
+	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz
 	@# A file argument alone would make libFuzzer just run it once: give each
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
@@ -100,6 +100,14 @@ fuzz: build
 	  printf '\003%s' "$$line" > $(BUILD)-fuzz/bpe-corpus/$$i; done < tests/data/bpe_corpus/strings.jsonl
 	$(BUILD)-fuzz/byte_bpe_fuzz -max_total_time=60 -max_len=4096 -print_final_stats=1 \
 	  $(BUILD)-fuzz/bpe-corpus
+	@# The request path: first byte = endpoint and nesting limit, then the body.
+	mkdir -p $(BUILD)-fuzz/request-corpus
+	printf '\201{"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"stop":["a"],"stream":true,"stream_options":{"include_usage":true},"logit_bias":{"5":-1},"priority":-2}' \
+	  > $(BUILD)-fuzz/request-corpus/chat.json
+	printf '\200{"prompt":[[1,2,3]],"max_tokens":4,"temperature":0.5,"logprobs":2,"seed":7}' \
+	  > $(BUILD)-fuzz/request-corpus/completion.json
+	$(BUILD)-fuzz/openai_request_fuzz -max_total_time=60 -max_len=65536 -print_final_stats=1 \
+	  $(BUILD)-fuzz/request-corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

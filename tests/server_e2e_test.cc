@@ -107,5 +107,7 @@ TEST(ServerE2eTest, Disconnect) { RunNodeTest("disconnect.test.mjs"); }
 TEST(ServerE2eTest, Concurrency) { RunNodeTest("concurrency.test.mjs"); }
 // Two API keys never share cached prompt blocks.
 TEST(ServerE2eTest, Tenants) { RunNodeTest("tenants.test.mjs"); }
+// Hostile clients: /metrics auth, WWW-Authenticate, priority clamping.
+TEST(ServerE2eTest, Hostile) { RunNodeTest("hostile.test.mjs"); }
 
 }  // namespace

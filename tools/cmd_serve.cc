@@ -10,7 +10,9 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -76,15 +78,39 @@ int Serve(ServeOptions opt) {
   if (!port_or.ok()) return Fail("binding", port_or.status());
 
   std::atomic<bool> serve_returned{false};
+  // The first signal starts the shutdown on its own thread, so that this
+  // one can wait for a second signal (exit at once) while it runs; a
+  // shutdown that has not ended 1 s past the drain (a client that keeps
+  // trickling bytes holds an httplib worker) exits anyway.
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
     if (serve_returned.load()) return;  // woken by main to exit
     std::fprintf(stderr, "kvserve serve: %s, shutting down\n",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
-    srv->BeginShutdown();
-    engine->Shutdown();
-    srv->Stop();
+    const int drain_s = opt.server.shutdown_timeout_s;
+    std::thread stopper([&serve_returned, srv, engine, drain_s] {
+      srv->BeginShutdown();
+      engine->Shutdown();
+      srv->Stop();
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      while (!serve_returned.load() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (!serve_returned.load()) {
+        std::fprintf(stderr, "kvserve serve: connections still open %d s after the drain began; "
+                     "exiting\n", drain_s + 1);
+        std::fflush(nullptr);
+        std::_Exit(0);
+      }
+    });
+    sigwait(&signals, &sig);
+    if (!serve_returned.load()) {
+      std::fprintf(stderr, "kvserve serve: second signal, exiting now\n");
+      std::fflush(nullptr);
+      std::_Exit(128 + sig);
+    }
+    stopper.join();
   });
 
   std::fprintf(stderr, "kvserve serve: model %s (%s), context %d, chat template %s, auth %s\n",
@@ -127,6 +153,23 @@ int RunServe(int argc, char** argv) {
   app.add_option("--http-threads", opt.server.n_http_threads,
                  "HTTP worker threads (0: max-concurrent-requests + 32)")
       ->check(CLI::Range(0, 100000));
+  app.add_option("--max-json-depth", opt.server.parse_limits.max_json_depth,
+                 "400 for request JSON nested deeper, checked before parsing")
+      ->check(CLI::Range(2, 1000));
+  app.add_flag("--metrics-public", opt.server.metrics_public,
+               "serve /metrics without the API key (default: /metrics needs it when keys are set)");
+  app.add_option("--priority-min", opt.server.priority_min,
+                 "lowest client `priority` honoured (lower runs first); default 0 with "
+                 "--priority-max 0: client priorities are ignored");
+  app.add_option("--priority-max", opt.server.priority_max, "highest client `priority` honoured");
+  app.add_option("--shutdown-timeout", opt.server.shutdown_timeout_s,
+                 "seconds in-flight streams get to finish on SIGTERM/SIGINT; a second signal "
+                 "exits at once")
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--allowed-origins", opt.server.allowed_origins,
+                 "browser origins allowed to call the API (CORS; repeatable or comma-separated; "
+                 "'*' for any); default none")
+      ->delimiter(',');
   AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);

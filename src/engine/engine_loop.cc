@@ -30,6 +30,10 @@ struct EngineLoop::Impl {
   std::deque<Message> mailbox;  // guarded by mu
   bool stopping = false;        // guarded by mu
   EngineStats stats;            // guarded by mu: copy published after every step
+  // Submits taken from the mailbox that `stats` does not count yet (it is
+  // published after the step that admits them): without them Submit would
+  // see a queue emptier than it is and let it grow past max_waiting.
+  int64_t in_transit = 0;  // guarded by mu
 
   std::mutex shutdown_mu;  // serializes Shutdown callers
   std::thread thread;
@@ -45,6 +49,7 @@ void EngineLoop::Impl::Run() {
       // Sleep while idle: nothing queued and nothing to compute.
       wake.wait(lock, [this] { return stopping || !mailbox.empty() || engine->HasWork(); });
       inbox.swap(mailbox);
+      for (const Message& m : inbox) in_transit += m.kind == Message::Kind::kSubmit;
       if (stopping) {
         lock.unlock();
         for (Message& m : inbox) {
@@ -77,6 +82,7 @@ void EngineLoop::Impl::Run() {
     }
     std::lock_guard<std::mutex> lock(mu);
     stats = engine->Stats();
+    in_transit = 0;
   }
 }
 
@@ -105,7 +111,9 @@ StatusOr<std::shared_ptr<OutputStream>> EngineLoop::Submit(GenerationRequest req
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->stopping) return UnavailableError("the engine is shutting down");
-    const int64_t queued = impl_->stats.requests_waiting +
+    // May count a request the current step is starting: refuses early for
+    // at most one step, never lets the queue past the limit.
+    const int64_t queued = impl_->stats.requests_waiting + impl_->in_transit +
                            static_cast<int64_t>(impl_->mailbox.size());
     if (queued >= impl_->config.max_waiting) {
       return ResourceExhaustedError("the waiting queue is full (" +

@@ -51,6 +51,36 @@ TEST(EngineLoopTest, ManyThreadsSubmitAndRead) {
   EXPECT_EQ(st.requests_running + st.requests_waiting, 0);
 }
 
+// Issue 16: Submit compared against the stats of the last step, which do
+// not count requests the engine had just taken from the mailbox, so the
+// queue could pass max_waiting. One request runs (max_running 1) with slow
+// steps; B and C are submitted at the start of a step and taken in at its
+// end; D, submitted during the next step, must find the queue full.
+TEST(EngineLoopTest, MaxWaitingHoldsWhileTheEngineTakesInTheMailbox) {
+  auto tok = testing::LoadTok512();
+  auto runner = std::make_unique<FakeModelRunner>(kFakeVocab, 4, 256, 512);
+  runner->SetRunDelay(std::chrono::milliseconds(150));
+  EngineConfig config;
+  config.max_running = 1;
+  config.max_waiting = 2;
+  auto loop_or = EngineLoop::Create(std::move(runner), tok.get(), config);
+  ASSERT_TRUE(loop_or.ok());
+  auto& loop = *loop_or;
+  auto a = loop->Submit(Greedy(RandomPrompt(4, 1), 40));
+  ASSERT_TRUE(a.ok());
+  // A token arrives as a step ends; the next step starts at once.
+  ASSERT_TRUE((*a)->Next(std::chrono::seconds(5)).has_value());
+  auto b = loop->Submit(Greedy(RandomPrompt(4, 2), 2));
+  auto c = loop->Submit(Greedy(RandomPrompt(4, 3), 2));
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(c.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(225));  // mid next step
+  auto d = loop->Submit(Greedy(RandomPrompt(4, 4), 2));
+  EXPECT_FALSE(d.ok()) << "the queue passed max_waiting";
+  if (!d.ok()) EXPECT_EQ(d.status().code(), StatusCode::kResourceExhausted);
+  loop->Shutdown();
+}
+
 TEST(EngineLoopTest, SubmitRejectsAtOnce) {
   auto tok = testing::LoadTok512();
   auto loop = MakeLoop(tok.get(), 8);  // 32 tokens of KV

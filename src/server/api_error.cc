@@ -50,6 +50,11 @@ ApiError Unauthorized() {
   return e;
 }
 
+ApiError JsonTooDeep(int max_depth) {
+  return InvalidParam("", "JSON nested deeper than " + std::to_string(max_depth) + " levels",
+                      "invalid_json");
+}
+
 ApiError PayloadTooLarge(size_t max_bytes) {
   ApiError e;
   e.http_status = 413;

@@ -37,6 +37,8 @@ ApiError ContextLengthExceeded(int n_prompt_tokens, int max_tokens, int max_mode
 ApiError ModelNotFound(const std::string& model);   // 404
 ApiError Unauthorized();                            // 401
 ApiError PayloadTooLarge(size_t max_bytes);         // 413
+// 400 invalid_json: arrays/objects nested deeper than max_depth.
+ApiError JsonTooDeep(int max_depth);
 ApiError TooManyRequests(int max_concurrent);       // 429 with Retry-After
 ApiError Unavailable(std::string message);          // 503 with Retry-After
 ApiError NotFoundRoute(const std::string& path);    // 404 for an unknown URL

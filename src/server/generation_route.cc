@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "server/generation_session.h"
 #include "server/openai_response.h"
@@ -23,7 +25,7 @@ constexpr std::chrono::milliseconds kHeartbeatInterval(500);
 // Everything a streaming response needs after the handler has returned.
 struct StreamState {
   std::unique_ptr<GenerationSession> session;
-  std::unique_ptr<ConcurrencyLimiter::Slot> slot;  // held until the stream ends
+  std::unique_ptr<ConcurrencyLimiter::Slot> slot;  // held until the final event is sent
   EngineLoop* engine = nullptr;
   Clock::time_point last_write;
 };
@@ -31,6 +33,10 @@ struct StreamState {
 // One content-provider call: returns false to drop the connection.
 bool PumpStream(StreamState& st, httplib::DataSink& sink) {
   std::string bytes = st.session->NextSse(kPollInterval);
+  // The engine is done with a finished request: give its slot back before
+  // the final event goes out, or a client that sends its next request on
+  // [DONE] finds the slot still taken (a spurious 429, issue 16).
+  if (st.session->finished()) st.slot.reset();
   const Clock::time_point now = Clock::now();
   if (bytes.empty() && now - st.last_write >= kHeartbeatInterval) bytes = SseComment("keep-alive");
   if (!bytes.empty()) {
@@ -50,6 +56,8 @@ bool PumpStream(StreamState& st, httplib::DataSink& sink) {
 void SendError(httplib::Response& res, const ApiError& error) {
   res.status = error.http_status;
   if (error.retry_after_s > 0) res.set_header("Retry-After", std::to_string(error.retry_after_s));
+  // RFC 6750: a 401 names the scheme the client must use.
+  if (error.http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
   res.set_content(DumpJson(error.ToJson()), "application/json");
 }
 
@@ -64,7 +72,35 @@ GenerationRoute::GenerationRoute(const ServerConfig* config, EngineLoop* engine,
       auth_(auth),
       limiter_(limiter),
       metrics_(metrics),
-      draining_(draining) {}
+      draining_(draining) {
+  // Unknown characters become one UNK token each: up to 4 bytes of UTF-8.
+  size_t longest = 4;
+  for (TokenId id = 0; id < tokenizer_->n_vocab(); ++id) {
+    longest = std::max(longest, tokenizer_->Piece(/*prev=*/0, id).size());
+  }
+  // Twice the bound: normalisation (e.g. the dummy-prefix space) may add
+  // bytes; the point is only that the work stays proportional to the
+  // context, not to the body limit.
+  max_prompt_bytes_ = 2 * longest * (static_cast<size_t>(config_->max_model_len) + 1);
+}
+
+namespace {
+
+// Whether the request's prompt text is refused untokenized (/tokenize
+// does not ask: it may count texts longer than the context).
+std::optional<ApiError> PromptTooLong(const OpenAiRequest& request, size_t max_bytes,
+                                      int max_model_len) {
+  size_t bytes = request.prompt_text.size();
+  for (const InputMessage& m : request.messages) bytes += m.content.size();
+  if (bytes <= max_bytes) return std::nullopt;
+  const char* param = request.endpoint == Endpoint::kChat ? "messages" : "prompt";
+  return InvalidParam(param,
+                      "the prompt (" + std::to_string(bytes) + " bytes) cannot fit in the " +
+                          std::to_string(max_model_len) + "-token context",
+                      "context_length_exceeded");
+}
+
+}  // namespace
 
 ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& request) const {
   std::vector<TokenId> ids;
@@ -99,17 +135,20 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
 }
 
 void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
-                             httplib::Response& res) {
+                             std::string_view body, httplib::Response& res) {
   const Clock::time_point arrival = Clock::now();
   std::optional<std::string> salt = auth_->Authenticate(req.get_header_value("Authorization"));
   if (!salt) return SendError(res, Unauthorized());
   if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
 
-  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, req.body, config_->parse_limits);
+  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, body, config_->parse_limits);
   if (!parsed.ok()) return SendError(res, parsed.error());
   const OpenAiRequest& request = parsed.value();
   if (!request.model.empty() && request.model != config_->model_id) {
     return SendError(res, ModelNotFound(request.model));
+  }
+  if (auto e = PromptTooLong(request, max_prompt_bytes_, config_->max_model_len)) {
+    return SendError(res, *e);
   }
   ApiOr<std::vector<TokenId>> prompt = PromptIds(request);
   if (!prompt.ok()) return SendError(res, prompt.error());
@@ -134,7 +173,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   gen.stop.max_tokens = max_tokens;
   gen.stop.stop_strings = request.stop;
   gen.stop.ignore_eos = request.ignore_eos;
-  gen.priority = request.priority;
+  gen.priority = ClampPriority(request.priority, *config_);
   gen.cache_salt = *salt;
   const TokenId last_prompt_token = gen.prompt.back();
   StatusOr<std::shared_ptr<OutputStream>> stream = engine_->Submit(std::move(gen));

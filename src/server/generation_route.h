@@ -38,7 +38,9 @@ class GenerationRoute {
                   ConcurrencyLimiter* limiter, ServerMetrics* metrics,
                   const std::atomic<bool>* draining);
 
-  void Handle(Endpoint endpoint, const httplib::Request& req, httplib::Response& res);
+  // `body` is the request body, read (within the limits) by the caller.
+  void Handle(Endpoint endpoint, const httplib::Request& req, std::string_view body,
+              httplib::Response& res);
 
   // Prompt token ids for a parsed request (chat template or plain encode),
   // with ids checked against the vocabulary.
@@ -53,6 +55,10 @@ class GenerationRoute {
   ConcurrencyLimiter* limiter_;
   ServerMetrics* metrics_;
   const std::atomic<bool>* draining_;
+  // A prompt text longer than this many bytes cannot fit the context
+  // whatever it encodes to (no token covers more than the longest piece):
+  // refused before it is tokenized.
+  size_t max_prompt_bytes_ = 0;
 };
 
 }  // namespace kvs::server

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "server/json_guard.h"
+
 namespace kvs::server {
 namespace {
 
@@ -148,7 +150,7 @@ MaybeError ReadTokenIds(const Json& arr, const ParseLimits& limits, std::vector<
   for (const Json& t : arr) {
     if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
         t.get<int64_t>() > std::numeric_limits<TokenId>::max()) {
-      return InvalidParam("prompt", "token ids must be non-negative integers, got " + t.dump(),
+      return InvalidParam("prompt", "token ids must be non-negative integers, got " + DescribeJsonValue(t),
                           "invalid_value");
     }
     out->push_back(static_cast<TokenId>(t.get<int64_t>()));
@@ -338,6 +340,9 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
 
 ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
                                         const ParseLimits& limits) {
+  if (JsonNestingDepth(body, limits.max_json_depth) > limits.max_json_depth) {
+    return JsonTooDeep(limits.max_json_depth);
+  }
   Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
     return InvalidParam("", "malformed JSON in the request body", "invalid_json");

@@ -31,6 +31,7 @@ struct ParseLimits {
   int max_top_logprobs = 20;
   int max_logit_bias = 1024;  // logit_bias entries
   int max_prompt_ids = 1 << 20;  // a token-array prompt longer than this is refused early
+  int max_json_depth = 64;       // deeper array/object nesting is refused before parsing
 };
 
 struct OpenAiRequest {
@@ -50,8 +51,9 @@ struct OpenAiRequest {
   int priority = 0;  // ours: lower runs first
 };
 
-// Parses a request body (raw bytes). Malformed JSON, a non-object body,
-// wrong types and out-of-range values give a 400 ApiError naming the param.
+// Parses a request body (raw bytes). Malformed JSON, nesting deeper than
+// limits.max_json_depth (checked before parsing), a non-object body, wrong
+// types and out-of-range values give a 400 ApiError naming the param.
 ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
                                         const ParseLimits& limits = {});
 // Same, from an already-parsed JSON value.

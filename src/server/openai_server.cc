@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/generation_route.h"
+#include "server/json_guard.h"
 #include "server/listen_socket.h"
 #include "server/openai_response.h"
 #include "server/server_metrics.h"
@@ -25,8 +27,12 @@ void SendJson(httplib::Response& res, const Json& body) {
 
 // Parses a JSON object body for the small routes; nullopt after answering
 // the error.
-std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& res) {
-  Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+std::optional<Json> ParseObject(std::string_view text, httplib::Response& res, int max_depth) {
+  if (JsonNestingDepth(text, max_depth) > max_depth) {
+    SendError(res, JsonTooDeep(max_depth));
+    return std::nullopt;
+  }
+  Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     SendError(res, InvalidParam("", "malformed JSON in the request body", "invalid_json"));
     return std::nullopt;
@@ -34,6 +40,57 @@ std::optional<Json> ParseObject(const httplib::Request& req, httplib::Response& 
   if (!body.is_object()) {
     SendError(res, InvalidParam("", "the request body must be a JSON object", "invalid_type"));
     return std::nullopt;
+  }
+  return body;
+}
+
+// Refuses what must not be read, then reads the body counting the bytes
+// that reach us (chunked or not), stopping past `max_bytes`. nullopt after
+// answering the error; the connection is then closed, since the rest of
+// the body was never read and cannot be told from the next request.
+std::optional<std::string> ReadLimitedBody(const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader,
+                                           size_t max_bytes) {
+  auto refuse = [&res](const ApiError& e) -> std::optional<std::string> {
+    SendError(res, e);
+    res.set_header("Connection", "close");
+    return std::nullopt;
+  };
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    ApiError e = InvalidParam("", "Content-Encoding '" + encoding.substr(0, 32) +
+                                      "' is not accepted: send the body uncompressed",
+                              "unsupported_media_type");
+    e.http_status = 415;
+    return refuse(e);
+  }
+  const bool chunked =
+      req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+  if (!chunked && !req.has_header("Content-Length")) {
+    ApiError e = InvalidParam("", "a request body needs Content-Length or chunked encoding",
+                              "length_required");
+    e.http_status = 411;
+    return refuse(e);
+  }
+  // httplib has parsed Content-Length (a malformed one is refused before
+  // routing); a value past the limit is refused before a byte is read.
+  if (!chunked && std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+                      max_bytes) {
+    return refuse(PayloadTooLarge(max_bytes));
+  }
+  std::string body;
+  bool over = false;
+  const bool read_ok = reader([&](const char* data, size_t n) {
+    if (body.size() + n > max_bytes) {
+      over = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (over) return refuse(PayloadTooLarge(max_bytes));
+  if (!read_ok) {
+    return refuse(InvalidParam("", "the request body could not be read", "invalid_body"));
   }
   return body;
 }
@@ -52,6 +109,9 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig&
     return InvalidArgumentError("--max-concurrent-requests must be positive");
   }
   if (config.model_id.empty()) return InvalidArgumentError("the served model needs a name");
+  if (config.priority_min > config.priority_max) {
+    return InvalidArgumentError("--priority-min must not exceed --priority-max");
+  }
   std::unique_ptr<OpenAiServer> s(new OpenAiServer());
   s->config_ = config;
   if (s->config_.n_http_threads <= 0) {
@@ -62,6 +122,7 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig&
   s->encode_chat_ = std::move(encode_chat);
   s->metrics_ = std::make_unique<ServerMetrics>();
   s->auth_ = std::make_unique<ApiKeyAuth>(config.api_keys);
+  s->cors_ = std::make_unique<CorsPolicy>(config.allowed_origins);
   s->limiter_ = std::make_unique<ConcurrencyLimiter>(config.max_concurrent_requests);
   s->generation_ = std::make_unique<GenerationRoute>(
       &s->config_, engine, tokenizer, &s->encode_chat_, s->auth_.get(), s->limiter_.get(),
@@ -114,12 +175,54 @@ void OpenAiServer::InstallRoutes() {
         SendError(res, InternalServerError(what));
       });
 
-  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    generation_->Handle(Endpoint::kChat, req, res);
+  // CORS: every routed answer to an allowed origin carries its headers
+  // (errors included, or a browser script cannot read them); preflights are
+  // answered for any path without auth, as browsers send them without keys.
+  http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (res.has_header("Access-Control-Allow-Origin")) return;
+    for (const auto& [k, v] : cors_->ResponseHeaders(req.get_header_value("Origin"))) {
+      res.set_header(k, v);
+    }
   });
-  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    generation_->Handle(Endpoint::kCompletion, req, res);
+  http.Options(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "GET, POST, OPTIONS");
+    if (!req.has_header("Origin") || !req.has_header("Access-Control-Request-Method")) {
+      res.status = 204;
+      return;
+    }
+    HeaderList h = cors_->PreflightHeaders(req.get_header_value("Origin"));
+    if (h.empty()) {
+      ApiError e = InvalidParam("", "CORS: this origin is not allowed (see --allowed-origins)",
+                                "origin_not_allowed");
+      e.http_status = 403;
+      return SendError(res, e);
+    }
+    for (const auto& [k, v] : h) res.set_header(k, v);
+    res.status = 204;
   });
+
+  // POST routes: the key is checked before the body is read, and the body
+  // is read under --max-body-bytes whatever its transfer coding.
+  auto post = [this, max_body](const std::string& path, auto handler) {
+    http_->Post(path, [this, max_body, handler](const httplib::Request& req, httplib::Response& res,
+                                                const httplib::ContentReader& reader) {
+      if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
+        SendError(res, Unauthorized());
+        res.set_header("Connection", "close");
+        return;
+      }
+      std::optional<std::string> body = ReadLimitedBody(req, res, reader, max_body);
+      if (body) handler(req, std::string_view(*body), res);
+    });
+  };
+  post("/v1/chat/completions",
+       [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
+         generation_->Handle(Endpoint::kChat, req, body, res);
+       });
+  post("/v1/completions",
+       [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
+         generation_->Handle(Endpoint::kCompletion, req, body, res);
+       });
 
   auto model_json = [this] {
     return Json{{"id", config_.model_id},
@@ -151,17 +254,21 @@ void OpenAiServer::InstallRoutes() {
     if (draining_.load()) return SendError(res, Unavailable("the server is shutting down"));
     SendJson(res, {{"status", "ok"}});
   });
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!config_.metrics_public && !auth_->Authenticate(req.get_header_value("Authorization"))) {
+      return SendError(res, Unauthorized());
+    }
     res.set_content(metrics_->Render(engine_->Stats()), "text/plain; version=0.0.4");
   });
 
   // vLLM's /tokenize: {"prompt": text} or {"messages": [...]} ->
   // {"count", "max_model_len", "tokens"}.
-  http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
+  post("/tokenize", [this](const httplib::Request& req, std::string_view body_text,
+                          httplib::Response& res) {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
       return SendError(res, Unauthorized());
     }
-    std::optional<Json> body = ParseObject(req, res);
+    std::optional<Json> body = ParseObject(body_text, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     Endpoint ep = body->contains("messages") ? Endpoint::kChat : Endpoint::kCompletion;
     ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits);
@@ -179,11 +286,12 @@ void OpenAiServer::InstallRoutes() {
     SendJson(res,
              {{"count", ids.size()}, {"max_model_len", config_.max_model_len}, {"tokens", ids}});
   });
-  http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
+  post("/detokenize", [this](const httplib::Request& req, std::string_view body_text,
+                            httplib::Response& res) {
     if (!auth_->Authenticate(req.get_header_value("Authorization"))) {
       return SendError(res, Unauthorized());
     }
-    std::optional<Json> body = ParseObject(req, res);
+    std::optional<Json> body = ParseObject(body_text, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     auto tokens = body->find("tokens");
     if (tokens == body->end() || !tokens->is_array()) {
@@ -195,7 +303,7 @@ void OpenAiServer::InstallRoutes() {
       if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
           t.get<int64_t>() >= tokenizer_->n_vocab()) {
         return SendError(res,
-                         InvalidParam("tokens", "invalid token id " + t.dump(), "invalid_value"));
+                         InvalidParam("tokens", "invalid token id " + DescribeJsonValue(t), "invalid_value"));
       }
       ids.push_back(static_cast<TokenId>(t.get<int64_t>()));
     }
@@ -230,7 +338,8 @@ void OpenAiServer::Stop() {
   draining_.store(true);
   // In-flight streams end once the engine has aborted them; give them a
   // bounded moment to send their last chunks and [DONE].
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_timeout_s);
   while (limiter_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

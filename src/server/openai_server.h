@@ -12,8 +12,9 @@
 // Shutdown order (what `kvserve serve` does on SIGINT/SIGTERM):
 // BeginShutdown() (new requests get 503), EngineLoop::Shutdown() (in-flight
 // requests end with finish_reason "abort", their streams close with
-// [DONE]), then Stop() (waits for those streams, bounded, then closes the
-// listening socket; Serve returns).
+// [DONE]), then Stop() (waits for those streams up to shutdown_timeout_s,
+// then closes the listening socket; Serve returns once httplib's workers
+// are idle, which a trickling client can delay: kvserve serve bounds that).
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 
 #include "base/status.h"
 #include "engine/engine_loop.h"
+#include "server/cors.h"
 #include "server/server_config.h"
 
 namespace httplib {
@@ -61,6 +63,7 @@ class OpenAiServer {
   ChatEncoder encode_chat_;
   std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<ApiKeyAuth> auth_;
+  std::unique_ptr<CorsPolicy> cors_;
   std::unique_ptr<ConcurrencyLimiter> limiter_;
   std::unique_ptr<GenerationRoute> generation_;
   std::unique_ptr<httplib::Server> http_;

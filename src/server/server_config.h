@@ -26,11 +26,32 @@ struct ServerConfig {
   // the 429 answers. 0: max_concurrent_requests + 32.
   int n_http_threads = 0;
   int keep_alive_timeout_s = 2;
+  // On shutdown, how long in-flight streams get to send their final events
+  // before the server stops (kvserve serve then exits within 1 s more,
+  // whatever the clients do).
+  int shutdown_timeout_s = 5;
+  // /metrics needs the API key (when keys are set) unless this is true:
+  // its series reveal load and traffic to anyone who can reach the port.
+  bool metrics_public = false;
+  // A client's `priority` is clamped to [priority_min, priority_max]; the
+  // default [0, 0] ignores it, so no tenant can jump the queue unless the
+  // operator allows it.
+  int priority_min = 0;
+  int priority_max = 0;
+  // Browser origins allowed to call the API (CORS); "*" for any. Empty: none.
+  std::vector<std::string> allowed_origins;
   ParseLimits parse_limits;
 };
 
 // Turns chat messages into prompt token ids with the model's chat template
 // (set up by the caller, who knows the template family).
+// The priority a request runs at: the client's value within the operator's range.
+inline int ClampPriority(int requested, const ServerConfig& config) {
+  if (requested < config.priority_min) return config.priority_min;
+  if (requested > config.priority_max) return config.priority_max;
+  return requested;
+}
+
 using ChatEncoder = std::function<StatusOr<std::vector<TokenId>>(const std::vector<InputMessage>&)>;
 
 }  // namespace kvs::server

@@ -37,6 +37,17 @@ test('malformed JSON -> 400', async () => {
   }
 });
 
+test('nested JSON bomb -> 400 before parsing, on every route that reads JSON', async () => {
+  // Under this server's 64 KiB body limit; ~30k levels crashed the old
+  // server through a recursive dump() of the offending value (issue 16).
+  const bomb = '['.repeat(30000) + '1' + ']'.repeat(30000);
+  for (const [path, body] of [[kCompletions, `{"prompt":[1,${bomb}]}`], ['/tokenize', `{"prompt":[1,${bomb}]}`],
+                              ['/detokenize', `{"tokens":[1,${bomb}]}`], [kChat, `{"messages":${bomb}}`]]) {
+    assertApiError(await http(server, 'POST', path, body), 400, { code: 'invalid_json' });
+  }
+  await stillServes();
+});
+
 test('wrong types -> 400 naming the param', async () => {
   const cases = [
     [kChat, { messages: 'hi' }, 'messages'],
@@ -178,7 +189,7 @@ test('API keys: missing or wrong -> 401', async () => {
     }
     await assert.rejects(client(s, 'sk-nope').models.list(), (e) => e.status === 401);
     assert.equal((await client(s, 'sk-alpha').models.list()).data[0].id, MODEL_ID);
-    // Health and metrics stay open for probes and scrapers.
+    // Health stays open for probes (/metrics needs the key: hostile.test.mjs).
     assert.equal((await http(s, 'GET', '/health')).status, 200);
   } finally {
     assert.equal((await s.stop()).code, 0);
