@@ -27,3 +27,9 @@ for pre in smollm default gpt-2; do
 done
 rm -r "$tmp"
 python3 compare.py
+# Indices of the strings that Unicode NFC changes (Qwen's tokenizer.json
+# normalizes to NFC; we, like llama.cpp, do not): src/io/hf_tokenizer_test.cc.
+python3 -c 'import json, sys, unicodedata
+for i, l in enumerate(sys.stdin):
+    s = json.loads(l)
+    if unicodedata.normalize("NFC", s) != s: print(i)' < strings.jsonl > nfc_changed.txt
