@@ -21,11 +21,14 @@
 #include "io/gguf_vocab.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
+#include "io/hf_folder.h"
+#include "io/hf_tokenizer.h"
 #include "io/llama2c_reader.h"
 #include "io/mapped_file.h"
 #include "model/model_converter.h"
 #include "tensor/quant.h"
 #include "tools/commands.h"
+#include "tools/hf_export.h"
 #include "tools/model_shapes.h"
 
 namespace kvs::tools {
@@ -56,6 +59,7 @@ struct Options {
   std::string type = "Q8_0";
   std::string vocab_path;
   std::string chat_template_path;  // "" : the vocabulary's own, if any
+  std::string format = "gguf";     // or "hf": a Hugging Face folder
   std::string out;
   uint64_t seed = 1;
   int layers = 0;  // 0: the shape's own
@@ -115,6 +119,20 @@ std::vector<TensorPlan> PlanTensors(const ModelShape& shape, const ModelConfig& 
 // matrices keep the real model's size; the text tokenizes as Llama 2's).
 // Returns the vocabulary's size, or -1 after printing an error.
 int AddVocab(const std::string& path, int shape_vocab, GgufWriter* w) {
+  if (HfFolder::IsFolder(path)) {  // a Hugging Face tokenizer
+    StatusOr<nlohmann::json> tokenizer = ReadJsonFile(path + "/tokenizer.json");
+    StatusOr<nlohmann::json> config = ReadJsonFile(path + "/tokenizer_config.json");
+    StatusOr<nlohmann::json> generation = ReadJsonFile(path + "/generation_config.json");
+    StatusOr<int> n = tokenizer.ok() ? AddHfTokenizerMetadata(
+                                           *tokenizer, config.ok() ? &*config : nullptr,
+                                           generation.ok() ? &*generation : nullptr, shape_vocab, w)
+                                     : StatusOr<int>(tokenizer.status());
+    if (!n.ok()) {
+      std::fprintf(stderr, "kvserve make-model: %s\n", n.status().ToString().c_str());
+      return -1;
+    }
+    return *n;
+  }
   auto mapping = MappedFile::Open(path);
   const bool is_gguf = mapping.ok() && (*mapping)->size() >= 4 &&
                        std::memcmp((*mapping)->data(), "GGUF", 4) == 0;
@@ -173,16 +191,7 @@ StatusOr<std::string> ReadChatTemplate(const std::string& path) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!config.is_object()) return text;  // a template, not JSON
-  const auto it = config.find("chat_template");
-  if (it != config.end() && it->is_string()) return it->get<std::string>();
-  if (it != config.end() && it->is_array()) {
-    for (const auto& entry : *it) {
-      if (entry.is_object() && entry.value("name", "") == "default" &&
-          entry.contains("template") && entry["template"].is_string()) {
-        return entry["template"].get<std::string>();
-      }
-    }
-  }
+  if (auto t = ChatTemplateFromConfig(config)) return *t;
   return InvalidArgumentError(path + ": no \"chat_template\" string (or \"default\" entry) in it");
 }
 
@@ -203,14 +212,26 @@ int MakeModel(const Options& opt) {
   GgufWriter w;
   hp.n_vocab = AddVocab(opt.vocab_path, hp.n_vocab, &w);
   if (hp.n_vocab < 0) return 1;
+  std::string chat_template;
   if (!opt.chat_template_path.empty()) {
-    StatusOr<std::string> chat_template = ReadChatTemplate(opt.chat_template_path);
-    if (!chat_template.ok()) {
-      std::fprintf(stderr, "kvserve make-model: %s\n", chat_template.status().ToString().c_str());
+    StatusOr<std::string> read = ReadChatTemplate(opt.chat_template_path);
+    if (!read.ok()) {
+      std::fprintf(stderr, "kvserve make-model: %s\n", read.status().ToString().c_str());
       return 1;
     }
-    w.SetString("tokenizer.chat_template", *chat_template);
+    chat_template = *std::move(read);
+    w.SetString("tokenizer.chat_template", chat_template);
   }
+  const bool hf = opt.format == "hf";
+  if (hf && (!HfFolder::IsFolder(opt.vocab_path) ||
+             (*type != DType::kF32 && *type != DType::kF16 && *type != DType::kBF16))) {
+    std::fprintf(stderr,
+                 "kvserve make-model: --format hf needs --vocab a Hugging Face tokenizer folder "
+                 "(with tokenizer.json) and --type F32, F16 or BF16\n");
+    return 2;
+  }
+  // A folder is written as GGUF first, then exported.
+  const std::string gguf_path = hf ? opt.out + ".make-model.gguf" : opt.out;
   SetModelMetadata(hp, *type, &w);
   const std::vector<TensorPlan> plan = PlanTensors(*shape, hp, *type);
   uint64_t total_bytes = 0;
@@ -260,7 +281,13 @@ int MakeModel(const Options& opt) {
                  total_bytes / 1e9, done, n);
     if (done == n) std::fprintf(stderr, "\n");
   };
-  Status s = w.WriteFile(opt.out, fill, progress);
+  Status s = w.WriteFile(gguf_path, fill, progress);
+  if (s.ok() && hf) {
+    StatusOr<std::unique_ptr<GgufFile>> gguf = GgufFile::Open(gguf_path);
+    s = gguf.ok() ? ExportHfFolder(**gguf, *shape, hp, opt.vocab_path, chat_template, opt.out)
+                  : gguf.status();
+    std::remove(gguf_path.c_str());
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "\nkvserve make-model: %s\n", s.ToString().c_str());
     return 1;
@@ -279,13 +306,16 @@ int RunMakeModel(int argc, char** argv) {
   app.add_option("--shape", opt.shape, ModelShapeNames());
   app.add_option("--type", opt.type, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K");
   app.add_option("--vocab", opt.vocab_path,
-                 "llama2.c tokenizer.bin or a GGUF file whose tokenizer is copied "
-                 "(e.g. models/vocab/ggml-vocab-qwen2.gguf)")
+                 "llama2.c tokenizer.bin, a GGUF file whose tokenizer is copied "
+                 "(e.g. models/vocab/ggml-vocab-qwen2.gguf) or a Hugging Face tokenizer folder "
+                 "(tokenizer.json, e.g. models/vocab/hf-qwen3)")
       ->required();
+  app.add_option("--format", opt.format, "gguf (a file) or hf (a Hugging Face folder)")
+      ->check(CLI::IsMember({"gguf", "hf"}));
   app.add_option("--chat-template", opt.chat_template_path,
                  "tokenizer.chat_template from a Jinja file or a Hugging Face "
                  "tokenizer_config.json (default: the vocabulary file's own)");
-  app.add_option("-o,--output", opt.out, "output .gguf file")->required();
+  app.add_option("-o,--output", opt.out, "output .gguf file (--format hf: a folder)")->required();
   app.add_option("--seed", opt.seed, "random seed");
   app.add_option("--layers", opt.layers, "override the number of layers (quick tests)")
       ->check(CLI::Range(0, 1000));

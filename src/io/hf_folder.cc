@@ -36,6 +36,67 @@ StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
 
 namespace {
 
+// Hugging Face <-> GGUF names of a Llama-style checkpoint's tensors.
+constexpr std::pair<const char*, const char*> kGlobalNames[] = {
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"model.norm.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+constexpr std::pair<const char*, const char*> kLayerNames[] = {
+    {"input_layernorm.weight", "attn_norm.weight"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight"},
+    {"self_attn.q_proj.weight", "attn_q.weight"},
+    {"self_attn.k_proj.weight", "attn_k.weight"},
+    {"self_attn.v_proj.weight", "attn_v.weight"},
+    {"self_attn.q_proj.bias", "attn_q.bias"},
+    {"self_attn.k_proj.bias", "attn_k.bias"},
+    {"self_attn.v_proj.bias", "attn_v.bias"},
+    {"self_attn.o_proj.weight", "attn_output.weight"},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+    {"mlp.gate_proj.weight", "ffn_gate.weight"},
+    {"mlp.up_proj.weight", "ffn_up.weight"},
+    {"mlp.down_proj.weight", "ffn_down.weight"},
+};
+
+// Maps "<prefix><layer>.<suffix>" through kLayerNames (from: the pair's
+// first member when to_gguf, else its second); "" when it does not fit.
+std::string MapLayerName(const std::string& name, const std::string& prefix,
+                         const std::string& out_prefix, bool to_gguf) {
+  if (name.compare(0, prefix.size(), prefix) != 0) return "";
+  const size_t dot = name.find('.', prefix.size());
+  if (dot == std::string::npos || dot == prefix.size() || dot - prefix.size() > 6) return "";
+  const std::string layer = name.substr(prefix.size(), dot - prefix.size());
+  if (layer.find_first_not_of("0123456789") != std::string::npos) return "";
+  const std::string rest = name.substr(dot + 1);
+  for (const auto& [hf, gguf] : kLayerNames) {
+    if (rest == (to_gguf ? hf : gguf)) {
+      return out_prefix + std::to_string(std::stoi(layer)) + "." + (to_gguf ? gguf : hf);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string GgufTensorName(const std::string& hf) {
+  for (const auto& [from, to] : kGlobalNames) {
+    if (hf == from) return to;
+  }
+  const std::string mapped = MapLayerName(hf, "model.layers.", "blk.", /*to_gguf=*/true);
+  return mapped.empty() ? hf : mapped;
+}
+
+std::string HfTensorName(const std::string& gguf) {
+  for (const auto& [to, from] : kGlobalNames) {
+    if (gguf == from) return to;
+  }
+  const std::string mapped = MapLayerName(gguf, "blk.", "model.layers.", /*to_gguf=*/false);
+  return mapped.empty() ? gguf : mapped;
+}
+
+namespace {
+
 // Optional documents: absent is fine, broken is an error.
 Status ReadOptional(const std::string& path, nlohmann::json* out) {
   StatusOr<nlohmann::json> j = ReadJsonFile(path);

@@ -60,6 +60,13 @@ class HfFolder {
   std::vector<TensorInfo> tensors_;
 };
 
+// The GGUF name of a tensor of a Llama-style Hugging Face checkpoint (the
+// scheme Llama, Mistral, Qwen2 and Qwen3 share): "model.layers.3.mlp.up_proj.weight"
+// -> "blk.3.ffn_up.weight". Names outside the scheme come back unchanged.
+std::string GgufTensorName(const std::string& hf_name);
+// The inverse: "blk.3.ffn_up.weight" -> "model.layers.3.mlp.up_proj.weight".
+std::string HfTensorName(const std::string& gguf_name);
+
 // Reads and parses a JSON file with the limits above. NotFound when absent.
 StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
 

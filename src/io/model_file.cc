@@ -27,9 +27,9 @@ StatusOr<std::unique_ptr<ModelFile>> ModelFile::Open(const std::string& path,
     }
     KVS_ASSIGN_OR_RETURN(Llama2cCheckpoint ckpt, ReadLlama2cCheckpoint(*mapping));
     m->llama2c_header_ = ckpt.header;
-    m->llama2c_tensors_ = std::move(ckpt.tensors);
+    m->owned_tensors_ = std::move(ckpt.tensors);
     m->mapping_ = std::move(mapping);
-    m->tensors_ = &m->llama2c_tensors_;
+    m->tensors_ = &m->owned_tensors_;
   }
   if (!tokenizer_path.empty()) {
     KVS_ASSIGN_OR_RETURN(m->vocab_, ReadLlama2cTokenizer(tokenizer_path));
@@ -45,6 +45,24 @@ StatusOr<std::unique_ptr<ModelFile>> ModelFile::FromGguf(std::unique_ptr<GgufFil
   KVS_ASSIGN_OR_RETURN(m->vocab_, VocabFromGguf(*gguf));
   m->gguf_ = std::move(gguf);
   m->tensors_ = &m->gguf_->tensors();
+  m->IndexTensors();
+  return m;
+}
+
+StatusOr<std::unique_ptr<ModelFile>> ModelFile::FromHf(std::unique_ptr<HfFolder> folder,
+                                                       std::unique_ptr<GgufFile> overlay) {
+  std::unique_ptr<ModelFile> m(new ModelFile());
+  m->path_ = folder->path();
+  KVS_ASSIGN_OR_RETURN(m->vocab_, VocabFromGguf(*overlay));
+  m->owned_tensors_ = overlay->tensors();
+  for (const TensorInfo& t : folder->tensors()) {
+    TensorInfo renamed = t;
+    renamed.name = GgufTensorName(t.name);
+    if (overlay->FindTensor(renamed.name) == nullptr) m->owned_tensors_.push_back(std::move(renamed));
+  }
+  m->tensors_ = &m->owned_tensors_;
+  m->gguf_ = std::move(overlay);
+  m->hf_ = std::move(folder);
   m->IndexTensors();
   return m;
 }

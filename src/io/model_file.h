@@ -20,6 +20,7 @@
 
 #include "base/status.h"
 #include "io/gguf_reader.h"
+#include "io/hf_folder.h"
 #include "io/llama2c_reader.h"
 #include "io/mapped_file.h"
 #include "io/tensor_info.h"
@@ -38,20 +39,28 @@ class ModelFile {
   // path in messages.
   static StatusOr<std::unique_ptr<ModelFile>> FromGguf(std::unique_ptr<GgufFile> gguf,
                                                        const std::string& name);
+  // A Hugging Face folder, seen through `overlay`: GGUF metadata (and the
+  // vocabulary) made from its config and tokenizer files, and tensors that
+  // replace or add to the folder's (model/hf_import.h makes it). The
+  // folder's tensors get GGUF names (GgufTensorName).
+  static StatusOr<std::unique_ptr<ModelFile>> FromHf(std::unique_ptr<HfFolder> folder,
+                                                     std::unique_ptr<GgufFile> overlay);
 
   const Vocab& vocab() const { return vocab_; }
   const std::vector<TensorInfo>& tensors() const { return *tensors_; }
   const TensorInfo* FindTensor(std::string_view name) const;
-  const GgufFile* gguf() const { return gguf_.get(); }  // null for llama2.c
+  // The metadata: the file itself for GGUF, the overlay for HF; null for llama2.c.
+  const GgufFile* gguf() const { return gguf_.get(); }
   // The checkpoint's header; null for GGUF.
   const Llama2cHeader* llama2c_header() const { return gguf_ ? nullptr : &llama2c_header_; }
-  std::string format() const { return gguf_ ? "gguf" : "llama2c"; }
+  std::string format() const { return hf_ ? "hf" : gguf_ ? "gguf" : "llama2c"; }
   const std::string& path() const { return path_; }
   // Drops [p, p + n) of the file's bytes from memory until they are read
   // again (MappedFile::DropPages); for tensors a backend has copied.
   void DropPages(const void* p, size_t n) const {
     if (gguf_) gguf_->DropPages(p, n);
     if (mapping_) mapping_->DropPages(p, n);
+    if (hf_) hf_->DropPages(p, n);
   }
 
  private:
@@ -60,8 +69,10 @@ class ModelFile {
 
   std::string path_;
   std::unique_ptr<GgufFile> gguf_;           // GGUF: owns the bytes and the tensors
+                                             // (HF: the overlay)
+  std::unique_ptr<HfFolder> hf_;             // HF: owns the shards
   std::unique_ptr<MappedFile> mapping_;      // llama2.c: owns the bytes
-  std::vector<TensorInfo> llama2c_tensors_;  // llama2.c: the tensors
+  std::vector<TensorInfo> owned_tensors_;    // llama2.c, HF: the tensors
   const std::vector<TensorInfo>* tensors_ = nullptr;
   std::unordered_map<std::string_view, const TensorInfo*> by_name_;
   Llama2cHeader llama2c_header_;

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "model/hf_import.h"
+
 namespace kvs {
 namespace {
 
@@ -26,6 +28,17 @@ ModelConfig ConfigFromLlama2c(const Llama2cHeader& h) {
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& model_path,
                                              const std::string& tokenizer_path) {
+  if (HfFolder::IsFolder(model_path)) {
+    if (!tokenizer_path.empty()) {
+      return InvalidArgumentError(model_path + ": a Hugging Face folder brings its own tokenizer.json; "
+                                  "--tokenizer is for llama2.c checkpoints");
+    }
+    KVS_ASSIGN_OR_RETURN(std::unique_ptr<HfFolder> folder, HfFolder::Open(model_path));
+    KVS_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> overlay, ImportHfFolder(*folder));
+    KVS_ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> file,
+                         ModelFile::FromHf(std::move(folder), std::move(overlay)));
+    return FromFile(std::move(file));
+  }
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> file, ModelFile::Open(model_path, tokenizer_path));
   return FromFile(std::move(file));
 }

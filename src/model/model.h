@@ -22,9 +22,10 @@ namespace kvs {
 
 class Model {
  public:
-  // tokenizer_path: required for llama2.c checkpoints, optional for GGUF
-  // (overrides the file's own vocabulary when given). The family comes from
-  // general.architecture (llama2.c checkpoints are llama).
+  // model_path: a GGUF file, a llama2.c checkpoint or a Hugging Face folder
+  // (hf_import.h). tokenizer_path: required for llama2.c checkpoints,
+  // optional for GGUF (overrides the file's own vocabulary when given). The
+  // family comes from general.architecture (llama2.c checkpoints are llama).
   static StatusOr<std::unique_ptr<Model>> Load(const std::string& model_path,
                                                const std::string& tokenizer_path);
   // The same from an open file (e.g. a GGUF file in memory).

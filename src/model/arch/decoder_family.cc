@@ -75,6 +75,10 @@ StatusOr<ModelConfig> ReadDecoderConfig(const GgufFile& f, std::string_view arch
       embd != nullptr && embd->dims.size() == 2 &&
       embd->dims[1] <= std::numeric_limits<int>::max()) {
     c.n_vocab = static_cast<int>(embd->dims[1]);
+  } else {
+    // An imported Hugging Face folder's metadata: its tensors live in the
+    // safetensors files, so the overlay states the size (binding checks it).
+    KVS_ASSIGN_OR_RETURN(c.n_vocab, OptionalInt(f, Key(arch, "vocab_size"), 0));
   }
   return c;
 }
