@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Regenerates tests/data/families/llamacpp-greedy.json: llama.cpp's greedy
-# continuations (through node-llama-cpp 3.21.1, as bench/compare_llamacpp.sh
-# installs it) of a few prompts on the small random-weight model of each
-# family that `kvserve make-model` writes, in F32 and F16, with each file's
-# SHA-256 so that tests/families_test.cc notices when make-model's output
-# changes (then run this again). Not part of `make test`: it needs npm.
+# Regenerates tests/data/families/llamacpp-greedy.json: for the small
+# random-weight model of each family that `kvserve make-model` writes with
+# its real vocabulary, in F32 and F16, llama.cpp's (node-llama-cpp 3.21.1, as
+# bench/compare_llamacpp.sh installs it) token ids for a few text prompts,
+# its greedy continuations and their text, with each file's SHA-256 so that
+# tests/families_test.cc notices when make-model's output changes (then run
+# this again). Not part of `make test`: it needs npm.
+#
+# Full-size shapes, the same comparison at real sizes (minutes, GBs of disk):
+#   FILES="llama3.2-1b:vocab/ggml-vocab-llama-bpe.gguf qwen2.5-0.5b:vocab/ggml-vocab-qwen2.gguf
+#          qwen3-0.6b:vocab/ggml-vocab-qwen2.gguf" OUT=/tmp/full.json bench/families_reference.sh
+#   KVS_FAMILIES_REFERENCE=/tmp/full.json build/families_test
 # Usage: bench/families_reference.sh [BUILD_DIR]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,10 +18,17 @@ BUILD=$(cd "${1:-$ROOT/build}" && pwd)
 SHARED=${SHARED:-$ROOT/../shared}
 CACHE=${KVS_BENCH_CACHE:-$HOME/.cache/kvserve}
 NLC=$CACHE/node-llama-cpp
-VOCAB=${VOCAB:-$SHARED/models/tok512.bin}
 OUT=${OUT:-$ROOT/tests/data/families/llamacpp-greedy.json}
-SHAPES=${SHAPES:-"test-llama3 test-qwen2 test-qwen3"}
-PROMPTS=("1,403,407,261,378" "1,320,279,500,347,266,280" "1,77,88,99,111,222,333,444,55")
+# shape:vocab (relative to $SHARED/models): each family with its real
+# vocabulary, so that the prompts go through llama.cpp's tokenizer too.
+FILES=${FILES:-"test-llama3:vocab/ggml-vocab-llama-bpe.gguf test-qwen2:vocab/ggml-vocab-qwen2.gguf
+  test-qwen3:vocab/ggml-vocab-qwen2.gguf"}
+PROMPTS=("text:Once upon a time, in a land far away, there lived a"
+  "text:<|im_start|>user
+What is 12345 + 678? Answer in one word.<|im_end|>
+<|im_start|>assistant
+"
+  "text:naïve café — 日本語のテキスト 😀👩‍👩‍👧   spaces	tab")
 N=24
 
 if [ ! -f "$NLC/node_modules/node-llama-cpp/package.json" ]; then
@@ -29,15 +42,22 @@ trap 'rm -rf "$tmp"' EXIT
 {
   echo "{"
   first=1
-  for shape in $SHAPES; do
+  for entry in $FILES; do
+    shape=${entry%%:*}
+    vocab=${entry#*:}
     for type in F32 F16; do
       f=$tmp/$shape-$type.gguf
-      "$BUILD/kvserve" make-model --shape "$shape" --type "$type" --vocab "$VOCAB" --seed 1 \
-        -o "$f" 2>/dev/null
+      "$BUILD/kvserve" make-model --shape "$shape" --type "$type" --vocab "$SHARED/models/$vocab" \
+        --seed 1 -o "$f" 2>/dev/null
       [ $first = 1 ] || echo ","
       first=0
-      printf '  "%s-%s": {"sha256": "%s", "vocab": "%s", "runs": [' "$shape" "$type" \
-        "$(sha256sum "$f" | cut -d' ' -f1)" "$(basename "$VOCAB")"
+      case $shape in
+        *qwen2*) arch=qwen2 ;;
+        *qwen3*) arch=qwen3 ;;
+        *) arch=llama ;;
+      esac
+      printf '  "%s-%s": {"shape": "%s", "arch": "%s", "type": "%s", "vocab": "%s", "sha256": "%s", "runs": [' \
+        "$shape" "$type" "$shape" "$arch" "$type" "$vocab" "$(sha256sum "$f" | cut -d' ' -f1)"
       sep=""
       for p in "${PROMPTS[@]}"; do
         run=$(cd "$NLC" && node llamacpp_greedy.mjs "$f" $N "$p")

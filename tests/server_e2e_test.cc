@@ -83,7 +83,8 @@ void RunNodeTest(const std::string& file) {
   ASSERT_TRUE(fs::exists(bin)) << bin;
   const std::string command = "cd '" + kTestDir + "' && KVSERVE_BIN='" + bin + "' KVSERVE_MODEL='" +
                               kSharedDir + "/models/stories260K.bin' KVSERVE_TOKENIZER='" +
-                              kSharedDir + "/models/tok512.bin' timeout 600 node --test " + file;
+                              kSharedDir + "/models/tok512.bin' KVSERVE_SHARED='" + kSharedDir +
+                              "' timeout 600 node --test " + file;
   CommandResult r = Run(command);
   EXPECT_EQ(r.exit_code, 0) << "node --test " << file << " failed:\n" << r.output;
   // Summary lines in the CTest log, even on success.

@@ -13,15 +13,17 @@ export const MODEL_ID = 'stories260K';
 
 if (!BIN || !MODEL) throw new Error('KVSERVE_BIN and KVSERVE_MODEL must be set');
 
-function modelArgs() {
+function modelArgs(model) {
+  if (model) return ['-m', model];
   return ['-m', MODEL, ...(TOKENIZER ? ['--tokenizer', TOKENIZER] : [])];
 }
 
 // Starts a server; resolves once its ready line names the URL. `args` are
-// extra serve flags. Every server runs with 1 compute thread: the test
-// machine's cores are shared by parallel tests.
-export async function startServer(args = [], { readyTimeoutMs = 30000 } = {}) {
-  const proc = spawn(BIN, ['serve', ...modelArgs(), '--host', '127.0.0.1', '--port', '0',
+// extra serve flags; `model`, a model file other than KVSERVE_MODEL. Every
+// server runs with 1 compute thread: the test machine's cores are shared by
+// parallel tests.
+export async function startServer(args = [], { readyTimeoutMs = 30000, model = null } = {}) {
+  const proc = spawn(BIN, ['serve', ...modelArgs(model), '--host', '127.0.0.1', '--port', '0',
                            '-t', '1', ...args],
                      { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
