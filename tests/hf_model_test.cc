@@ -125,6 +125,33 @@ TEST_P(HfModelTest, LogitsEqualTransformersAndTheGgufFile) {
   std::filesystem::remove(gguf);
 }
 
+// `kvserve convert` from a folder: the GGUF it writes computes the same
+// logits bit for bit (F32) and keeps the folder's tokenizer semantics (NFC,
+// its end-of-generation set, "</s>" as text).
+TEST(HfConvertTest, TheGgufKeepsLogitsAndTokenizer) {
+  const Case c{"tiny-qwen3", "F32", "hf-qwen3"};
+  const std::string folder = MakeModel(c, "hf");
+  const std::string out = folder + ".gguf";
+  const std::string cmd = testing::KvserveBinary() + " convert -q -i " + Quote(folder) + " -o " +
+                          Quote(out) + " --type f32";
+  ASSERT_EQ(RunCommand(cmd).exit_code, 0) << cmd;
+  auto a = Model::Load(folder, "");
+  auto b = Model::Load(out, "");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const Tokenizer& ta = (*a)->tokenizer();
+  const Tokenizer& tb = (*b)->tokenizer();
+  for (const char* text : {"caf\x65\xCC\x81 a</s>b <|im_start|>user<|im_end|>", "plain text 123"}) {
+    EXPECT_EQ(ta.EncodeWithSpecial(text, true), tb.EncodeWithSpecial(text, true)) << text;
+  }
+  for (TokenId id = 0; id < (*a)->config().n_vocab; ++id) {
+    ASSERT_EQ(ta.IsEndOfGeneration(id), tb.IsEndOfGeneration(id)) << id;
+  }
+  const auto ids = ta.EncodeWithSpecial("Once upon a time", true);
+  EXPECT_EQ(OurLogits(**a, ids), OurLogits(**b, ids));
+  std::filesystem::remove_all(folder);
+  std::filesystem::remove(out);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Families, HfModelTest,
     ::testing::Values(Case{"tiny-llama3", "F32", "hf-llama3.1"}, Case{"tiny-llama3", "BF16", "hf-llama3.1"},

@@ -93,6 +93,23 @@ StatusOr<Vocab> VocabFromGguf(const GgufFile& f) {
                                                           spm, &GgufFile::GetBool));
   KVS_ASSIGN_OR_RETURN(v.chat_template, Optional<std::string>(f, "tokenizer.chat_template", "",
                                                               &GgufFile::GetString));
+  KVS_ASSIGN_OR_RETURN(v.normalizer, Optional<std::string>(f, "tokenizer.kvserve.normalizer", "",
+                                                           &GgufFile::GetString));
+  if (!v.normalizer.empty() && v.normalizer != "NFC") {
+    return UnimplementedError(where + ": tokenizer.kvserve.normalizer '" + v.normalizer +
+                              "' is not supported (NFC only)");
+  }
+  KVS_ASSIGN_OR_RETURN(std::vector<int32_t> eog, Optional<std::vector<int32_t>>(
+                                                     f, "tokenizer.kvserve.eog_token_ids", {},
+                                                     &GgufFile::GetI32Array));
+  for (int32_t id : eog) {
+    if (id < 0 || static_cast<size_t>(id) >= n) {
+      return InvalidArgumentError(where + ": tokenizer.kvserve.eog_token_ids has " +
+                                  std::to_string(id) + ", outside the vocabulary of " +
+                                  std::to_string(n));
+    }
+    v.eog_ids.push_back(id);
+  }
   return v;
 }
 

@@ -1,5 +1,8 @@
 #include "io/hf_tokenizer.h"
 
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +34,19 @@ constexpr KnownSplit kKnownSplits[] = {
 std::string TypeOf(const Json& j) {
   return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>()
                                                                       : "";
+}
+
+// tokenizer.json's "normalizer": none, or NFC; anything else is named.
+StatusOr<std::string> NormalizerName(const Json& normalizer) {
+  if (normalizer.is_null()) return std::string();
+  const std::string type = TypeOf(normalizer);
+  if (type == "NFC") return type;
+  if (type == "Sequence" && normalizer.contains("normalizers") &&
+      normalizer["normalizers"].is_array() && normalizer["normalizers"].empty()) {
+    return std::string();
+  }
+  return UnimplementedError("tokenizer.json: normalizer '" + type +
+                            "' is not supported (none or NFC)");
 }
 
 // The pre-tokenizer's GGUF name, or an error naming what was found.
@@ -241,6 +257,34 @@ StatusOr<int> AddMetadata(const Json& tokenizer, const Json* tokenizer_config,
   }
   if (tokenizer_config != nullptr) {
     if (auto t = ChatTemplateFromConfig(*tokenizer_config)) w->SetString("tokenizer.chat_template", *t);
+  }
+
+  // Hugging Face's semantics, which llama.cpp's keys cannot carry: the
+  // normalizer, and the end-of-generation set (generation_config.json's
+  // eos_token_id, the eos token, and the added control tokens that
+  // llama.cpp's list names; a plain BPE token such as Qwen's "</s>" is text).
+  KVS_ASSIGN_OR_RETURN(const std::string normalizer,
+                       NormalizerName(tokenizer.value("normalizer", Json())));
+  if (!normalizer.empty()) w->SetString("tokenizer.kvserve.normalizer", normalizer);
+  std::vector<int32_t> eog;
+  if (eos) eog.push_back(*eos);
+  if (generation_config != nullptr && generation_config->contains("eos_token_id")) {
+    const Json& e = (*generation_config)["eos_token_id"];
+    for (const Json& id : e.is_array() ? e : Json::array({e})) {
+      if (id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < n) {
+        eog.push_back(static_cast<int32_t>(id.get<int64_t>()));
+      }
+    }
+  }
+  for (const auto& [id, type] : added_type) {
+    if (type == kControl && id < n && IsEndOfGenerationText(tokens[id])) {
+      eog.push_back(static_cast<int32_t>(id));
+    }
+  }
+  std::sort(eog.begin(), eog.end());
+  eog.erase(std::unique(eog.begin(), eog.end()), eog.end());
+  if (!eog.empty()) {
+    w->SetScalarArray("tokenizer.kvserve.eog_token_ids", GgufType::kI32, eog.data(), eog.size());
   }
   return static_cast<int>(n);
 }

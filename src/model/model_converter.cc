@@ -99,6 +99,13 @@ void SetVocabMetadata(const Vocab& vocab, GgufWriter* w) {
   if (vocab.add_eos) w->SetBool("tokenizer.ggml.add_eos_token", true);
   w->SetBool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
   if (!vocab.chat_template.empty()) w->SetString("tokenizer.chat_template", vocab.chat_template);
+  // A Hugging Face folder's tokenizer semantics (vocab.h), kept for our own
+  // loader; llama.cpp ignores the keys.
+  if (!vocab.normalizer.empty()) w->SetString("tokenizer.kvserve.normalizer", vocab.normalizer);
+  if (!vocab.eog_ids.empty()) {
+    w->SetScalarArray("tokenizer.kvserve.eog_token_ids", GgufType::kI32, vocab.eog_ids.data(),
+                      vocab.eog_ids.size());
+  }
 }
 
 Status ConvertToGguf(const Model& model, const std::string& out_path, DType type,

@@ -2,7 +2,11 @@
 // end-of-generation set. The merge loops are in spm_bpe.cc and byte_bpe.cc.
 #include "tokenizer/tokenizer.h"
 
+#include <unicode/bytestream.h>
+#include <unicode/normalizer2.h>
+
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "tokenizer/byte_bpe.h"
@@ -24,14 +28,28 @@ constexpr std::string_view kEndOfGenerationTexts[] = {
     "[e~[",
 };
 
+// `s` in Unicode NFC (ICU: the normalization Hugging Face's "NFC"
+// normalizer applies), or nullopt when it already is.
+std::optional<std::string> ToNfc(std::string_view s) {
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
+  const icu::StringPiece piece(s.data(), static_cast<int32_t>(s.size()));
+  if (U_FAILURE(err) || nfc->isNormalizedUTF8(piece, err) || U_FAILURE(err)) return std::nullopt;
+  std::string out;
+  icu::StringByteSink<std::string> sink(&out, static_cast<int32_t>(s.size()));
+  nfc->normalizeUTF8(0, piece, sink, nullptr, err);
+  if (U_FAILURE(err)) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 bool IsEndOfGenerationText(std::string_view piece) {
   for (std::string_view s : kEndOfGenerationTexts) {
     if (piece == s) return true;
   }
   return false;
 }
-
-}  // namespace
 
 Tokenizer::~Tokenizer() = default;
 
@@ -69,7 +87,9 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
   for (TokenId id : {vocab.bos_id, vocab.eos_id}) {
     if (id >= 0) t->types_[id] = TokenType::kControl;
   }
-  for (size_t i = 0; i < n; ++i) {
+  // A file that lists its end-of-generation tokens (a Hugging Face
+  // folder's) keeps its own token types; else llama.cpp's text rule.
+  for (size_t i = 0; i < n && vocab.eog_ids.empty(); ++i) {
     if (IsEndOfGenerationText(vocab.pieces[i])) {
       t->types_[i] = TokenType::kControl;
       t->eog_ids_.push_back(static_cast<TokenId>(i));
@@ -114,6 +134,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
     return t->vocab_.pieces[a].size() > t->vocab_.pieces[b].size();
   });
 
+  t->eog_ids_.insert(t->eog_ids_.end(), t->vocab_.eog_ids.begin(), t->vocab_.eog_ids.end());
   for (TokenId id : {t->vocab_.eos_id, t->vocab_.eot_id, t->vocab_.eom_id}) {
     if (id >= 0) t->eog_ids_.push_back(id);
   }
@@ -174,7 +195,10 @@ std::vector<TokenId> Tokenizer::EncodeImpl(std::string_view text, bool add_speci
       out.push_back(f.id);
       after_special = true;
     } else {
-      encoder_->Encode(text.substr(f.start, f.size), after_special, &out);
+      const std::string_view run = text.substr(f.start, f.size);
+      const std::optional<std::string> nfc =
+          vocab_.normalizer == "NFC" ? ToNfc(run) : std::nullopt;
+      encoder_->Encode(nfc ? std::string_view(*nfc) : run, after_special, &out);
       after_special = false;
     }
   }

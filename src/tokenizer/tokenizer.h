@@ -32,6 +32,10 @@
 
 namespace kvs {
 
+// True for the texts llama.cpp treats as ending generation whatever a
+// file's eos id says ("<|eot_id|>", "<|im_end|>", "</s>", ...).
+bool IsEndOfGenerationText(std::string_view piece);
+
 class Tokenizer {
  public:
   // Errors name what is unsupported: an unknown tokenizer.ggml.model or

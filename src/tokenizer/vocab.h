@@ -41,6 +41,14 @@ struct Vocab {
   std::vector<std::string> merges;  // "gpt2": "left right" pairs, rank = index (first merges
                                     // first); empty for SentencePiece
   std::string chat_template;     // tokenizer.chat_template, empty if none
+  // From a Hugging Face tokenizer.json (io/hf_tokenizer.h), kept in GGUF
+  // under tokenizer.kvserve.*; llama.cpp's own files have neither.
+  std::string normalizer;        // "" or "NFC": applied to text between special tokens
+  // Non-empty: exactly the tokens that end generation (generation_config.json's),
+  // and no token's type is overridden by its text; empty: llama.cpp's rule
+  // (eos/eot/eom and every token whose text is on its end-of-generation list,
+  // which also become control tokens).
+  std::vector<TokenId> eog_ids;
 };
 
 }  // namespace kvs
