@@ -123,6 +123,11 @@ TEST_F(BadFilesTest, ByteLevelVocabularyWithoutMergesIsNamed) {
                 "tokenizer.ggml.merges");
 }
 
+TEST_F(BadFilesTest, OutOfRangeSamplingDefaultIsNamed) {
+  ExpectRefused(Make("temp", [](GgufWriter& w) { w.SetF32("general.sampling.temp", -1.0f); }),
+                "general.sampling.temp");
+}
+
 // Hugging Face folders: a valid tiny one (make-model --format hf), then one
 // thing changed in config.json, tokenizer.json or the weights.
 class BadFolderTest : public ::testing::Test {

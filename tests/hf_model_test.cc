@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "model/model.h"
@@ -132,12 +133,23 @@ TEST(HfConvertTest, TheGgufKeepsLogitsAndTokenizer) {
   const Case c{"tiny-qwen3", "F32", "hf-qwen3"};
   const std::string folder = MakeModel(c, "hf");
   const std::string out = folder + ".gguf";
+  std::ofstream(folder + "/generation_config.json")
+      << R"({"do_sample": true, "temperature": 0.6, "top_p": 0.95, "top_k": 20,
+             "eos_token_id": [151645, 151643]})";
   const std::string cmd = testing::KvserveBinary() + " convert -q -i " + Quote(folder) + " -o " +
                           Quote(out) + " --type f32";
   ASSERT_EQ(RunCommand(cmd).exit_code, 0) << cmd;
   auto a = Model::Load(folder, "");
   auto b = Model::Load(out, "");
   ASSERT_TRUE(a.ok() && b.ok());
+  // generation_config.json's sampling values, in both.
+  for (const Model* m : {a->get(), b->get()}) {
+    const SamplingDefaults& d = m->sampling_defaults();
+    EXPECT_FLOAT_EQ(d.temperature.value_or(-1), 0.6f);
+    EXPECT_FLOAT_EQ(d.top_p.value_or(-1), 0.95f);
+    EXPECT_EQ(d.top_k.value_or(-1), 20);
+    EXPECT_FALSE(d.min_p.has_value());
+  }
   const Tokenizer& ta = (*a)->tokenizer();
   const Tokenizer& tb = (*b)->tokenizer();
   for (const char* text : {"caf\x65\xCC\x81 a</s>b <|im_start|>user<|im_end|>", "plain text 123"}) {

@@ -70,6 +70,15 @@ int Serve(ServeOptions opt) {
   opt.server.model_id =
       !opt.model_name.empty() ? opt.model_name : std::filesystem::path(opt.model).stem().string();
   opt.server.max_model_len = model.config().context_length;
+  // The file's recommended sampling (vLLM's generation-config default) for
+  // what a request leaves out.
+  const SamplingDefaults& d = model.sampling_defaults();
+  SamplingParams& s = opt.server.default_sampling;
+  s.temperature = d.temperature.value_or(s.temperature);
+  s.top_k = d.top_k.value_or(s.top_k);
+  s.top_p = d.top_p.value_or(s.top_p);
+  s.min_p = d.min_p.value_or(s.min_p);
+  s.repetition_penalty = d.repetition_penalty.value_or(s.repetition_penalty);
   auto server_or =
       server::OpenAiServer::Create(opt.server, engine, tokenizer, std::move(chat_or->encode));
   if (!server_or.ok()) return Fail("creating the server", server_or.status());
@@ -116,6 +125,11 @@ int Serve(ServeOptions opt) {
   std::fprintf(stderr, "kvserve serve: model %s (%s), context %d, chat template %s, auth %s\n",
                opt.server.model_id.c_str(), model.Describe().c_str(), opt.server.max_model_len,
                chat_or->name.c_str(), opt.server.api_keys.empty() ? "off" : "on");
+  if (d.temperature || d.top_k || d.top_p || d.min_p || d.repetition_penalty) {
+    std::fprintf(stderr, "kvserve serve: the file's sampling defaults: temperature %g, top_k %d, "
+                 "top_p %g, min_p %g, repetition_penalty %g\n", s.temperature, s.top_k, s.top_p,
+                 s.min_p, s.repetition_penalty);
+  }
   std::printf("kvserve: ready on http://%s:%d (OpenAI API at /v1)\n", opt.server.host.c_str(),
               *port_or);
   std::fflush(stdout);

@@ -1,5 +1,6 @@
 #include "model/hf_import.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -171,6 +172,21 @@ StatusOr<std::unique_ptr<GgufFile>> Import(const HfFolder& folder) {
   w.SetU32(a + ".rope.dimension_count", static_cast<uint32_t>(*head_dim));
   w.SetF32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(*eps));
   w.SetF32(a + ".rope.freq_base", static_cast<float>(*theta));
+
+  // generation_config.json's sampling values, under llama.cpp's keys.
+  if (const Json* g = folder.generation_config()) {
+    for (const auto& [hf, gguf] : {std::pair{"temperature", "temp"}, std::pair{"top_p", "top_p"},
+                                   std::pair{"min_p", "min_p"},
+                                   std::pair{"repetition_penalty", "penalty_repeat"}}) {
+      if (g->contains(hf) && (*g)[hf].is_number()) {
+        w.SetF32(std::string("general.sampling.") + gguf, (*g)[hf].get<float>());
+      }
+    }
+    if (g->contains("top_k") && (*g)["top_k"].is_number_integer() && (*g)["top_k"].get<int64_t>() >= 0) {
+      w.SetU32("general.sampling.top_k",
+               static_cast<uint32_t>(std::min<int64_t>((*g)["top_k"].get<int64_t>(), 1 << 30)));
+    }
+  }
 
   if (folder.tokenizer() == nullptr) {
     return NotFoundError(folder.path() + ": no tokenizer.json");

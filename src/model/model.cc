@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "model/hf_import.h"
@@ -22,6 +23,35 @@ ModelConfig ConfigFromLlama2c(const Llama2cHeader& h) {
   c.head_dim = h.dim / h.n_heads;  // the reader checked divisibility
   c.context_length = h.seq_len;
   return c;
+}
+
+// general.sampling.*: present keys must hold sane values (a file is not
+// trusted to set temperature -1).
+StatusOr<SamplingDefaults> ReadSamplingDefaults(const GgufFile& f) {
+  SamplingDefaults d;
+  struct Key {
+    const char* name;
+    std::optional<float>* out;
+    float lo, hi;
+  };
+  for (const Key& k : {Key{"general.sampling.temp", &d.temperature, 0, 2},
+                       Key{"general.sampling.top_p", &d.top_p, 0, 1},
+                       Key{"general.sampling.min_p", &d.min_p, 0, 1},
+                       Key{"general.sampling.penalty_repeat", &d.repetition_penalty, 0, 10}}) {
+    if (f.Find(k.name) == nullptr) continue;
+    KVS_ASSIGN_OR_RETURN(const float v, f.GetF32(k.name));
+    if (!(v >= k.lo && v <= k.hi)) {
+      return InvalidArgumentError(f.name() + ": " + k.name + " = " + std::to_string(v) +
+                                  " is outside [" + std::to_string(k.lo) + ", " +
+                                  std::to_string(k.hi) + "]");
+    }
+    *k.out = v;
+  }
+  if (f.Find("general.sampling.top_k") != nullptr) {
+    KVS_ASSIGN_OR_RETURN(const uint32_t k, f.GetU32("general.sampling.top_k"));
+    d.top_k = static_cast<int>(std::min<uint32_t>(k, 1u << 30));
+  }
+  return d;
 }
 
 }  // namespace
@@ -57,6 +87,9 @@ StatusOr<std::unique_ptr<Model>> Model::FromFile(std::unique_ptr<ModelFile> file
     m->arch_ = &LlamaArchitecture();
     m->config_ = ConfigFromLlama2c(*m->file_->llama2c_header());
     KVS_RETURN_IF_ERROR(ValidateConfig(m->config_).WithContext(model_path));
+  }
+  if (const GgufFile* gguf = m->file_->gguf()) {
+    KVS_ASSIGN_OR_RETURN(m->sampling_defaults_, ReadSamplingDefaults(*gguf));
   }
   m->binder_ = std::make_unique<WeightBinder>(m->file_.get());
   KVS_RETURN_IF_ERROR(

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@
 #include "tokenizer/tokenizer.h"
 
 namespace kvs {
+
+// Unset: the file says nothing (callers keep their own default).
+struct SamplingDefaults {
+  std::optional<float> temperature;
+  std::optional<int> top_k;
+  std::optional<float> top_p;
+  std::optional<float> min_p;
+  std::optional<float> repetition_penalty;
+};
 
 class Model {
  public:
@@ -36,6 +46,9 @@ class Model {
   const ModelWeights& weights() const { return weights_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const ModelFile& file() const { return *file_; }
+  // The sampling values the file recommends (general.sampling.*, as
+  // llama.cpp names them; a Hugging Face folder's generation_config.json).
+  const SamplingDefaults& sampling_defaults() const { return sampling_defaults_; }
   int head_dim() const { return config_.head_dim; }
   int kv_dim() const { return config_.kv_dim(); }
   // Bytes of all weights (what one decode step reads).
@@ -52,6 +65,7 @@ class Model {
   std::unique_ptr<WeightBinder> binder_;  // owns converted vectors
   ModelWeights weights_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  SamplingDefaults sampling_defaults_;
 };
 
 }  // namespace kvs

@@ -114,6 +114,13 @@ Status ConvertToGguf(const Model& model, const std::string& out_path, DType type
   GgufWriter w;
   SetModelMetadata(model.config(), type, &w);
   SetVocabMetadata(in.vocab(), &w);
+  const SamplingDefaults& d = model.sampling_defaults();
+  for (const auto& [key, value] : {std::pair{"temp", d.temperature}, std::pair{"top_p", d.top_p},
+                                   std::pair{"min_p", d.min_p},
+                                   std::pair{"penalty_repeat", d.repetition_penalty}}) {
+    if (value) w.SetF32(std::string("general.sampling.") + key, *value);
+  }
+  if (d.top_k) w.SetU32("general.sampling.top_k", static_cast<uint32_t>(*d.top_k));
   std::vector<DType> out_types;
   for (const TensorInfo& t : in.tensors()) {
     const DType out = t.dims.size() >= 2 ? type : DType::kF32;

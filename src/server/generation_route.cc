@@ -141,7 +141,8 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   if (!salt) return SendError(res, Unauthorized());
   if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
 
-  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, body, config_->parse_limits);
+  ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, body, config_->parse_limits,
+                                                    config_->default_sampling);
   if (!parsed.ok()) return SendError(res, parsed.error());
   const OpenAiRequest& request = parsed.value();
   if (!request.model.empty() && request.model != config_->model_id) {

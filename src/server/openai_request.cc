@@ -257,7 +257,7 @@ MaybeError ReadSampling(const Json& body, Endpoint endpoint, const ParseLimits& 
       ReadNumber(body, "frequency_penalty", -2.0, 2.0, false, &s.frequency_penalty));
   KVS_API_RETURN_IF_ERROR(
       ReadNumber(body, "repetition_penalty", 0.0, 10.0, true, &s.repetition_penalty));
-  int64_t top_k = 0;
+  int64_t top_k = s.top_k;  // the default when absent
   KVS_API_RETURN_IF_ERROR(ReadInt(body, "top_k", -1, 1 << 30, &top_k));
   s.top_k = top_k < 0 ? 0 : static_cast<int>(top_k);  // vLLM: -1 means off
   if (Field(body, "seed") != nullptr) {
@@ -304,12 +304,18 @@ MaybeError ReadStreaming(const Json& body, OpenAiRequest* req) {
 }  // namespace
 
 ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
-                                            const ParseLimits& limits) {
+                                            const ParseLimits& limits,
+                                            const SamplingParams& defaults) {
   if (!body.is_object()) {
     return InvalidParam("", "the request body must be a JSON object", "invalid_type");
   }
   OpenAiRequest req;
   req.endpoint = endpoint;
+  req.sampling.temperature = defaults.temperature;
+  req.sampling.top_k = defaults.top_k;
+  req.sampling.top_p = defaults.top_p;
+  req.sampling.min_p = defaults.min_p;
+  req.sampling.repetition_penalty = defaults.repetition_penalty;
   KVS_API_RETURN_IF_ERROR(ReadString(body, "model", &req.model));
   if (endpoint == Endpoint::kChat) {
     KVS_API_RETURN_IF_ERROR(ReadMessages(body, &req.messages));
@@ -339,7 +345,8 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
 }
 
 ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
-                                        const ParseLimits& limits) {
+                                        const ParseLimits& limits,
+                                        const SamplingParams& defaults) {
   if (JsonNestingDepth(body, limits.max_json_depth) > limits.max_json_depth) {
     return JsonTooDeep(limits.max_json_depth);
   }
@@ -347,7 +354,7 @@ ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body
   if (json.is_discarded()) {
     return InvalidParam("", "malformed JSON in the request body", "invalid_json");
   }
-  return ParseOpenAiRequestJson(endpoint, json, limits);
+  return ParseOpenAiRequestJson(endpoint, json, limits, defaults);
 }
 
 }  // namespace kvs::server

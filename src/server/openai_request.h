@@ -54,10 +54,14 @@ struct OpenAiRequest {
 // Parses a request body (raw bytes). Malformed JSON, nesting deeper than
 // limits.max_json_depth (checked before parsing), a non-object body, wrong
 // types and out-of-range values give a 400 ApiError naming the param.
+// `defaults`: the sampling values a request leaves out (the model's own,
+// e.g. from generation_config.json).
 ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
-                                        const ParseLimits& limits = {});
+                                        const ParseLimits& limits = {},
+                                        const SamplingParams& defaults = {});
 // Same, from an already-parsed JSON value.
 ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const nlohmann::json& body,
-                                            const ParseLimits& limits = {});
+                                            const ParseLimits& limits = {},
+                                            const SamplingParams& defaults = {});
 
 }  // namespace kvs::server

@@ -63,6 +63,27 @@ TEST(OpenAiRequestTest, DefaultsAndNullsMeanUnset) {
   EXPECT_TRUE(r.value().stop.empty());
 }
 
+// The model's own defaults fill what a request leaves out (or sends null);
+// what it sends wins.
+TEST(OpenAiRequestTest, ModelDefaultsFillOnlyWhatIsLeftOut) {
+  SamplingParams defaults;
+  defaults.temperature = 0.6f;
+  defaults.top_p = 0.9f;
+  defaults.top_k = 20;
+  defaults.repetition_penalty = 1.1f;
+  auto r = ParseOpenAiRequest(Endpoint::kChat,
+                              R"({"messages": [{"role": "user", "content": "x"}],
+                                  "temperature": 0.2, "top_k": null})",
+                              {}, defaults);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FLOAT_EQ(r.value().sampling.temperature, 0.2f);
+  EXPECT_FLOAT_EQ(r.value().sampling.top_p, 0.9f);
+  EXPECT_EQ(r.value().sampling.top_k, 20);
+  EXPECT_FLOAT_EQ(r.value().sampling.repetition_penalty, 1.1f);
+  EXPECT_FLOAT_EQ(r.value().sampling.min_p, 0.0f);
+  EXPECT_FALSE(r.value().sampling.has_seed);
+}
+
 TEST(OpenAiRequestTest, CompletionPromptForms) {
   auto text = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": "Once", "stop": "x"})");
   ASSERT_TRUE(text.ok());

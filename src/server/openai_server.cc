@@ -271,7 +271,8 @@ void OpenAiServer::InstallRoutes() {
     std::optional<Json> body = ParseObject(body_text, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     Endpoint ep = body->contains("messages") ? Endpoint::kChat : Endpoint::kCompletion;
-    ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits);
+    ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits,
+                                                             config_.default_sampling);
     if (!parsed.ok()) return SendError(res, parsed.error());
     std::vector<TokenId> ids;
     auto special = body->find("add_special_tokens");

@@ -41,6 +41,9 @@ struct ServerConfig {
   // Browser origins allowed to call the API (CORS); "*" for any. Empty: none.
   std::vector<std::string> allowed_origins;
   ParseLimits parse_limits;
+  // Sampling values a request leaves out: the model file's own
+  // (general.sampling.*, a folder's generation_config.json), else OpenAI's.
+  SamplingParams default_sampling;
 };
 
 // Turns chat messages into prompt token ids with the model's chat template
