@@ -1,0 +1,141 @@
+// The JSON-schema grammars against an independent reference, Python's
+// jsonschema (tests/data/grammar/json_schema_oracle.py): for each schema of
+// tests/data/grammar/schemas.json,
+// - every text a random walk through the token mask produces is valid
+//   (the constraint, not a model, guarantees validity), and
+// - on fuzzed texts (valid instances and near misses, as json.dumps writes
+//   them) the grammar accepts exactly the valid ones.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "grammar/gbnf.h"
+#include "grammar/grammar_matcher.h"
+#include "grammar/json_schema.h"
+#include "test_util.h"
+
+namespace kvs {
+namespace {
+
+using OJson = nlohmann::ordered_json;
+using testing::Quote;
+
+const std::string kOracle = std::string(KVS_SOURCE_DIR) + "/tests/data/grammar/json_schema_oracle.py";
+
+std::vector<OJson> Schemas() {
+  return OJson::parse(testing::ReadFile(std::string(KVS_SOURCE_DIR) + "/tests/data/grammar/schemas.json"))
+      .get<std::vector<OJson>>();
+}
+
+bool HaveJsonschema() {
+  return testing::RunCommand("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null").exit_code == 0;
+}
+
+// The oracle's verdicts on `texts` (1 valid, 0 not).
+std::vector<int> Check(const std::string& schema_file, const std::vector<std::string>& texts) {
+  const std::string in = schema_file + ".texts";
+  {
+    std::ofstream f(in);
+    for (const std::string& t : texts) f << OJson(t).dump() << "\n";
+  }
+  const auto r = testing::RunCommand("/usr/bin/python3 " + Quote(kOracle) + " check " + Quote(schema_file) +
+                                     " < " + Quote(in));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::vector<int> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) out.push_back(line == "1");
+  return out;
+}
+
+// A vocabulary for the walks: printable ASCII bytes, a few words and
+// multi-byte characters (one of them cut in two tokens).
+std::vector<std::string> WalkVocab() {
+  std::vector<std::string> v;
+  for (int c = 0x20; c < 0x7F; ++c) v.emplace_back(1, static_cast<char>(c));
+  for (const char* t : {"\n", "\t", "true", "false", "null", "\": ", ", \"", "é", "日本", "\xE2\x82", "\xAC"}) {
+    v.emplace_back(t);
+  }
+  return v;
+}
+
+bool Accepts(const Grammar& g, const std::string& text) {
+  GrammarMatcher m(&g);
+  return m.Accept(text) && m.IsComplete();
+}
+
+class GrammarReferenceTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(GrammarReferenceTest, AcceptsExactlyWhatJsonschemaAccepts) {
+  if (!HaveJsonschema()) GTEST_SKIP() << "/usr/bin/python3 has no jsonschema (Debian python3-jsonschema)";
+  const OJson schema = Schemas()[GetParam()];
+  const std::string schema_file = std::string(KVS_BUILD_DIR) + "/grammar_schema_" + std::to_string(GetParam()) + ".json";
+  std::ofstream(schema_file) << schema.dump();
+  auto gbnf = JsonSchemaToGbnf(schema.dump());
+  ASSERT_TRUE(gbnf.ok()) << gbnf.status().ToString();
+  auto grammar = ParseGbnf(*gbnf);
+  ASSERT_TRUE(grammar.ok()) << grammar.status().ToString() << "\n" << *gbnf;
+
+  // Random walks through the mask.
+  const std::vector<std::string> vocab = WalkVocab();
+  const TokenTrie trie(static_cast<int>(vocab.size()), [&](int id) { return std::string_view(vocab[id]); });
+  std::vector<uint64_t> bits((vocab.size() + 63) / 64);
+  std::mt19937 rng(GetParam() + 1);
+  std::vector<std::string> walks;
+  for (int w = 0; w < 30; ++w) {
+    GrammarMatcher m(&*grammar);
+    std::string text;
+    for (int step = 0; step < 400; ++step) {
+      m.FillMask(trie, bits);
+      std::vector<int> allowed, closing;
+      for (int id = 0; id < static_cast<int>(vocab.size()); ++id) {
+        if (!((bits[id / 64] >> (id % 64)) & 1)) continue;
+        allowed.push_back(id);
+        if (vocab[id] == "\"" || vocab[id] == "]" || vocab[id] == "}") closing.push_back(id);
+      }
+      if (m.IsComplete() && (allowed.empty() || rng() % 4 == 0)) {
+        walks.push_back(text);
+        break;
+      }
+      ASSERT_FALSE(allowed.empty()) << "dead end after '" << text << "'\n" << *gbnf;
+      const std::vector<int>& pool = step > 60 && !closing.empty() && rng() % 10 < 7 ? closing : allowed;
+      const int id = pool[rng() % pool.size()];
+      ASSERT_TRUE(m.Accept(vocab[id]));
+      text += vocab[id];
+    }
+  }
+  EXPECT_GE(walks.size(), 15u);
+  const std::vector<int> walk_valid = Check(schema_file, walks);
+  ASSERT_EQ(walk_valid.size(), walks.size());
+  for (size_t i = 0; i < walks.size(); ++i) {
+    EXPECT_TRUE(walk_valid[i]) << "the grammar produced a text the schema refuses: " << walks[i]
+                               << "\nschema " << schema.dump() << "\n" << *gbnf;
+  }
+
+  // Fuzzed texts: the same verdict as the reference.
+  const auto fuzz = testing::RunCommand("/usr/bin/python3 " + Quote(kOracle) + " fuzz " + Quote(schema_file) +
+                                        " 300 " + std::to_string(GetParam()));
+  ASSERT_EQ(fuzz.exit_code, 0) << fuzz.out;
+  std::vector<std::string> texts;
+  std::istringstream lines(fuzz.out);
+  for (std::string line; std::getline(lines, line);) texts.push_back(OJson::parse(line).get<std::string>());
+  const std::vector<int> want = Check(schema_file, texts);
+  ASSERT_EQ(want.size(), texts.size());
+  int n_valid = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    n_valid += want[i];
+    EXPECT_EQ(Accepts(*grammar, texts[i]), want[i] == 1)
+        << (want[i] ? "refused a valid text: " : "accepted an invalid text: ") << texts[i]
+        << "\nschema " << schema.dump();
+  }
+  EXPECT_GT(n_valid, 0);
+  std::remove(schema_file.c_str());
+  std::remove((schema_file + ".texts").c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Schemas, GrammarReferenceTest, ::testing::Range(0, static_cast<int>(Schemas().size())));
+
+}  // namespace
+}  // namespace kvs
