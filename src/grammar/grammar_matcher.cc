@@ -19,7 +19,8 @@ void GrammarMatcher::State::Clear() {
   remaining = 0;
 }
 
-GrammarMatcher::GrammarMatcher(const Grammar* grammar) : g_(grammar) {
+GrammarMatcher::GrammarMatcher(const Grammar* grammar, size_t max_dfa_states)
+    : g_(grammar), max_dfa_states_(max_dfa_states) {
   work_.push_back(0);
   // The root's alternatives, each expanded: the start state.
   for (uint32_t alt : g_->rules[g_->root]) {
@@ -166,12 +167,41 @@ std::string GrammarMatcher::Key(const State& s) {
   return key;
 }
 
+int32_t GrammarMatcher::Intern(const State& s) {
+  std::string key = Key(s);
+  const auto it = dfa_ids_.find(key);
+  if (it != dfa_ids_.end()) return it->second;
+  if (dfa_states_.size() >= max_dfa_states_) return kNoRoom;
+  const auto id = static_cast<int32_t>(dfa_states_.size());
+  dfa_states_.push_back(s);
+  dfa_next_.resize(dfa_next_.size() + 256, kUnknown);
+  dfa_ids_.emplace(std::move(key), id);
+  return id;
+}
+
+int32_t GrammarMatcher::Next(int32_t id, uint8_t byte) {
+  int32_t& next = dfa_next_[static_cast<size_t>(id) * 256 + byte];
+  if (next != kUnknown) return next;
+  if (!Step(dfa_states_[id], byte, &scratch_)) return dfa_next_[static_cast<size_t>(id) * 256 + byte] = kDead;
+  const int32_t n = Intern(scratch_);  // may grow dfa_next_: index again
+  if (n != kNoRoom) dfa_next_[static_cast<size_t>(id) * 256 + byte] = n;
+  return n;
+}
+
 void GrammarMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth,
                           std::span<uint64_t> allowed) {
   const TokenTrie::Node& n = trie.nodes()[node];
   for (uint32_t c = n.first_child; c < n.first_child + n.n_children; ++c) {
     const TokenTrie::Node& child = trie.nodes()[c];
-    if (!Step(levels_[depth], child.byte, &levels_[depth + 1])) continue;
+    Level& next = levels_[depth + 1];
+    const int32_t from = levels_[depth].id;
+    const int32_t to = from >= 0 ? Next(from, child.byte) : kNoRoom;
+    if (to == kDead) continue;
+    if (to == kNoRoom) {
+      const State& in = from >= 0 ? dfa_states_[from] : levels_[depth].state;
+      if (!Step(in, child.byte, &next.state)) continue;
+    }
+    next.id = to == kNoRoom ? -1 : to;
     for (uint32_t t = child.first_token; t < child.first_token + child.n_tokens; ++t) {
       const auto id = static_cast<uint32_t>(trie.tokens()[t]);
       allowed[id / 64] |= uint64_t{1} << (id % 64);
@@ -191,7 +221,13 @@ void GrammarMatcher::FillMask(const TokenTrie& trie, std::span<uint64_t> allowed
   }
   std::fill(allowed.begin(), allowed.end(), 0);
   if (levels_.size() < trie.max_depth() + 1) levels_.resize(trie.max_depth() + 1);
-  levels_[0] = state_;
+  if (dfa_states_.size() >= max_dfa_states_) {
+    dfa_states_.clear();
+    dfa_next_.clear();
+    dfa_ids_.clear();
+  }
+  levels_[0].id = Intern(state_);
+  if (levels_[0].id == kNoRoom) levels_[0].state = state_;
   Walk(trie, 0, 0, allowed);
   if (masks_.size() >= kMaxCachedMasks) masks_.clear();
   masks_.emplace(std::move(key), std::vector<uint64_t>(allowed.begin(), allowed.end()));

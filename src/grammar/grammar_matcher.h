@@ -8,11 +8,17 @@
 // which means the whole grammar has been matched. A rule reference in
 // tail position is not kept as a return address, so repetition (x*) does
 // not deepen the stack and a state repeats while generation stays in the
-// same place (inside a string, say); FillMask caches masks by state, which
-// is what keeps the mask's cost per step low (BENCHMARKS.md).
+// same place (inside a string, say). Two caches keep the mask's cost per
+// step low (BENCHMARKS.md): masks by state, and a lazily built DFA: states
+// met during trie walks are interned and their transitions by byte
+// remembered, so a walk that stays in a few states (the inside of a
+// string, where nearly every token is allowed) costs a table lookup per
+// trie node instead of a stack expansion.
 //
 // Bounds: at most kMaxStacks stacks (an ambiguous grammar beyond it rejects
-// the byte that would exceed it) and kMaxCachedMasks cached masks.
+// the byte that would exceed it), kMaxCachedMasks cached masks and
+// kMaxDfaStates interned states (256 transitions each; beyond it a walk
+// goes on uncached, and the next FillMask starts a fresh table).
 // One per request; not thread-safe. The grammar and trie must outlive it.
 #pragma once
 
@@ -32,8 +38,10 @@ class GrammarMatcher {
  public:
   static constexpr size_t kMaxStacks = 1024;
   static constexpr size_t kMaxCachedMasks = 128;
+  static constexpr size_t kMaxDfaStates = 2048;
 
-  explicit GrammarMatcher(const Grammar* grammar);
+  // max_dfa_states: tests set it small to exercise the uncached walk.
+  explicit GrammarMatcher(const Grammar* grammar, size_t max_dfa_states = kMaxDfaStates);
 
   // Advances over `bytes` if the grammar allows all of them; otherwise
   // returns false and leaves the state as it was.
@@ -63,6 +71,20 @@ class GrammarMatcher {
     void Clear();
   };
 
+  // A trie walk's position: an interned state (id >= 0) or, when the DFA
+  // is full, a state of its own.
+  struct Level {
+    int32_t id = -1;
+    State state;
+  };
+  static constexpr int32_t kUnknown = -1;
+  static constexpr int32_t kDead = -2;
+  static constexpr int32_t kNoRoom = -3;
+
+  // The id of `s` in the DFA, or kNoRoom.
+  int32_t Intern(const State& s);
+  // The DFA's transition from state `id` on `byte`: a state id, kDead or kNoRoom.
+  int32_t Next(int32_t id, uint8_t byte);
   // `out` = `in` after one byte; false (out unspecified) if rejected.
   bool Step(const State& in, uint8_t byte, State* out);
   // `in` advanced over code point cp, stacks into out.
@@ -76,10 +98,14 @@ class GrammarMatcher {
   static std::string Key(const State& s);
 
   const Grammar* g_;
+  size_t max_dfa_states_;
   State state_;
   State scratch_;
   std::vector<uint32_t> work_;   // the stack Expand is working on
-  std::vector<State> levels_;    // FillMask: the state after each byte of the trie path
+  std::vector<Level> levels_;    // FillMask: the state after each byte of the trie path
+  std::vector<State> dfa_states_;
+  std::vector<int32_t> dfa_next_;  // [state * 256 + byte]: a state id, kUnknown or kDead
+  std::unordered_map<std::string, int32_t> dfa_ids_;
   bool overflow_ = false;
   std::unordered_map<std::string, std::vector<uint64_t>> masks_;
   int64_t masks_computed_ = 0;

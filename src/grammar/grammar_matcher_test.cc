@@ -46,7 +46,11 @@ constexpr const char* kJsonish = R"(
   ws     ::= [ \n]?
 )";
 
-TEST(GrammarMatcherTest, MaskEqualsTokenByTokenAcceptance) {
+// With the default DFA size and with one so small that walks mostly run
+// uncached.
+class MaskTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(MaskTest, MaskEqualsTokenByTokenAcceptance) {
   auto g = ParseGbnf(kJsonish);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   std::mt19937 rng(7);
@@ -55,7 +59,7 @@ TEST(GrammarMatcherTest, MaskEqualsTokenByTokenAcceptance) {
   std::vector<uint64_t> bits((vocab.size() + 63) / 64);
   int checked_states = 0;
   for (int walk = 0; walk < 40; ++walk) {
-    GrammarMatcher m(&*g);
+    GrammarMatcher m(&*g, GetParam());
     for (int step = 0; step < 30; ++step) {
       m.FillMask(trie, bits);
       std::vector<int> allowed;
@@ -73,6 +77,8 @@ TEST(GrammarMatcherTest, MaskEqualsTokenByTokenAcceptance) {
   }
   EXPECT_GT(checked_states, 400);
 }
+
+INSTANTIATE_TEST_SUITE_P(DfaSizes, MaskTest, ::testing::Values(GrammarMatcher::kMaxDfaStates, 3));
 
 TEST(GrammarMatcherTest, RepetitionKeepsTheStateSoTheMaskIsCached) {
   auto g = ParseGbnf(R"(root ::= "\"" [a-z]* "\"")");
