@@ -1,16 +1,21 @@
-// The JSON-schema grammars against an independent reference, Python's
-// jsonschema (tests/data/grammar/json_schema_oracle.py): for each schema of
-// tests/data/grammar/schemas.json,
+// Grammars against independent references.
+// JSON schemas (tests/data/grammar/schemas.json) against Python's jsonschema
+// (tests/data/grammar/json_schema_oracle.py):
 // - every text a random walk through the token mask produces is valid
 //   (the constraint, not a model, guarantees validity), and
 // - on fuzzed texts (valid instances and near misses, as json.dumps writes
 //   them) the grammar accepts exactly the valid ones.
+// GBNF grammars (tests/data/grammar/gbnf/*.gbnf) against an Earley
+// recognizer with its own GBNF parser (tests/data/grammar/gbnf_oracle.py),
+// on random derivations, their one-character mutations and random strings.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "grammar/gbnf.h"
 #include "grammar/grammar_matcher.h"
@@ -23,7 +28,8 @@ namespace {
 using OJson = nlohmann::ordered_json;
 using testing::Quote;
 
-const std::string kOracle = std::string(KVS_SOURCE_DIR) + "/tests/data/grammar/json_schema_oracle.py";
+const std::string kDataDir = std::string(KVS_SOURCE_DIR) + "/tests/data/grammar/";
+const std::string kOracle = kDataDir + "json_schema_oracle.py";
 
 std::vector<OJson> Schemas() {
   return OJson::parse(testing::ReadFile(std::string(KVS_SOURCE_DIR) + "/tests/data/grammar/schemas.json"))
@@ -34,15 +40,18 @@ bool HaveJsonschema() {
   return testing::RunCommand("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null").exit_code == 0;
 }
 
-// The oracle's verdicts on `texts` (1 valid, 0 not).
-std::vector<int> Check(const std::string& schema_file, const std::vector<std::string>& texts) {
-  const std::string in = schema_file + ".texts";
+// An oracle's verdicts on `texts` (1 valid, 0 not).
+std::vector<int> Check(const std::string& schema_file, const std::vector<std::string>& texts,
+                       const std::string& oracle = kOracle) {
+  // One file per process: CTest runs the cases in parallel processes.
+  const std::string in = std::string(KVS_BUILD_DIR) + "/grammar_reference_test." + std::to_string(getpid()) + ".texts";
   {
     std::ofstream f(in);
     for (const std::string& t : texts) f << OJson(t).dump() << "\n";
   }
-  const auto r = testing::RunCommand("/usr/bin/python3 " + Quote(kOracle) + " check " + Quote(schema_file) +
+  const auto r = testing::RunCommand("/usr/bin/python3 " + Quote(oracle) + " check " + Quote(schema_file) +
                                      " < " + Quote(in));
+  std::remove(in.c_str());
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::vector<int> out;
   std::istringstream lines(r.out);
@@ -132,10 +141,38 @@ TEST_P(GrammarReferenceTest, AcceptsExactlyWhatJsonschemaAccepts) {
   }
   EXPECT_GT(n_valid, 0);
   std::remove(schema_file.c_str());
-  std::remove((schema_file + ".texts").c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(Schemas, GrammarReferenceTest, ::testing::Range(0, static_cast<int>(Schemas().size())));
+
+class GbnfReferenceTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GbnfReferenceTest, AcceptsExactlyWhatAnEarleyParserAccepts) {
+  if (testing::RunCommand("/usr/bin/python3 -c ''").exit_code != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  const std::string file = kDataDir + "gbnf/" + GetParam() + ".gbnf";
+  auto grammar = ParseGbnf(testing::ReadFile(file));
+  ASSERT_TRUE(grammar.ok()) << grammar.status().ToString();
+  const std::string oracle = kDataDir + "gbnf_oracle.py";
+  const auto gen = testing::RunCommand("/usr/bin/python3 " + Quote(oracle) + " gen " + Quote(file) + " 400 1");
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  std::vector<std::string> texts;
+  std::istringstream lines(gen.out);
+  for (std::string line; std::getline(lines, line);) texts.push_back(OJson::parse(line).get<std::string>());
+  const std::vector<int> want = Check(file, texts, oracle);
+  ASSERT_EQ(want.size(), texts.size());
+  int n_valid = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    n_valid += want[i];
+    EXPECT_EQ(Accepts(*grammar, texts[i]), want[i] == 1)
+        << (want[i] ? "refused: " : "accepted: ") << OJson(texts[i]).dump();
+  }
+  EXPECT_GT(n_valid, 40);
+  EXPECT_LT(n_valid, static_cast<int>(texts.size()) - 40);
+}
+
+INSTANTIATE_TEST_SUITE_P(Grammars, GbnfReferenceTest,
+                         ::testing::Values("arithmetic", "jsonish", "counted", "unicode", "balanced", "csv"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace kvs
