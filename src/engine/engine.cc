@@ -61,6 +61,9 @@ Status Engine::Validate(const GenerationRequest& request) const {
                                 ") exceeds the model's context of " +
                                 std::to_string(max_context_) + " tokens");
   }
+  if (request.grammar != nullptr && tokenizer_ == nullptr) {
+    return InvalidArgumentError("constrained decoding (a grammar) needs the model's tokenizer");
+  }
   // The last sampled token is never computed, so n_total - 1 tokens need KV.
   const int64_t bs = block_size_;
   const int64_t blocks = (n_total - 1 + bs - 1) / bs;
@@ -93,6 +96,7 @@ void Engine::Finish(Request& r, FinishReason reason, Status error) {
   d.finished = true;
   d.finish_reason = reason;
   d.error = std::move(error);
+  if (reason == FinishReason::kStop) d.text = r.FlushText();  // text held back for stop strings
   d.prompt_tokens = r.n_prompt_tokens();
   d.cached_tokens = std::max(r.n_cached_tokens, 0);
   d.completion_tokens = r.n_output_tokens();
@@ -115,17 +119,48 @@ void Engine::AbortAll() {
   while (!requests_.empty()) Abort(requests_.begin()->first);
 }
 
+bool Engine::FillGrammarMask(Request& r) {
+  if (token_trie_ == nullptr) {
+    const Tokenizer& tok = *tokenizer_;
+    token_trie_ = std::make_unique<TokenTrie>(vocab_size_, [&](int id) {
+      // Control tokens have no bytes and stay out; end-of-generation ones
+      // are added below when the grammar is complete.
+      return tok.IsEndOfGeneration(id) ? std::string_view() : tok.Piece(-1, id);
+    });
+    for (TokenId id = 0; id < vocab_size_; ++id) {
+      if (tok.IsEndOfGeneration(id)) eog_ids_.push_back(id);
+    }
+  }
+  std::vector<uint64_t>& mask = r.grammar_mask();
+  mask.resize((static_cast<size_t>(vocab_size_) + 63) / 64);
+  r.matcher()->FillMask(*token_trie_, mask);
+  if (r.matcher()->IsComplete()) {
+    for (TokenId id : eog_ids_) mask[id / 64] |= uint64_t{1} << (id % 64);
+  }
+  for (uint64_t w : mask) {
+    if (w != 0) return true;
+  }
+  return false;
+}
+
 bool Engine::ProcessToken(Request& r, const SampleResult& sample) {
   const TokenId t = sample.id;
   r.AppendToken(t);
+  // Under a grammar an end-of-generation token is allowed only once the
+  // grammar is complete, and it always ends the request; any other token
+  // moves the grammar on (the mask allowed it, so it is accepted).
+  const bool grammar_end = r.matcher() != nullptr && tokenizer_->IsEndOfGeneration(t);
+  if (r.matcher() != nullptr && !grammar_end) {
+    KVS_CHECK(r.matcher()->Accept(tokenizer_->Piece(-1, t))) << "the grammar refused a token its mask allowed";
+  }
   stats_.generated_tokens++;
   StreamDelta d;
   d.tokens.push_back(t);
   if (r.wants_logprobs()) d.samples.push_back(sample);
   const StopConditions& stop = r.stop();
   FinishReason reason = FinishReason::kNone;
-  const bool is_eos =
-      !stop.ignore_eos && tokenizer_ != nullptr && tokenizer_->IsEndOfGeneration(t);
+  const bool is_eos = grammar_end || (!stop.ignore_eos && tokenizer_ != nullptr &&
+                                      tokenizer_->IsEndOfGeneration(t));
   const bool is_stop_id =
       std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(), t) !=
       stop.stop_token_ids.end();
@@ -200,7 +235,23 @@ Status Engine::Step() {
     if (r->n_computed_tokens < r->n_tokens()) continue;  // a chunk that does not sample
     std::span<const float> row_logits(*logits + row * vocab_size_, size_t(vocab_size_));
     ++row;
-    const SampleResult sample = r->sampler().Sample(row_logits, r->prompt(), r->output());
+    std::span<const uint64_t> allowed;
+    if (r->matcher() != nullptr) {
+      if (!FillGrammarMask(*r)) {
+        // Complete with no end token in the vocabulary, or a grammar the
+        // vocabulary cannot spell further.
+        if (r->matcher()->IsComplete()) {
+          Finish(*r, FinishReason::kStop);
+        } else {
+          Finish(*r, FinishReason::kError,
+                 InternalError("no token of the vocabulary continues the grammar"));
+        }
+        finished_this_step_.push_back(r);
+        continue;
+      }
+      allowed = r->grammar_mask();
+    }
+    const SampleResult sample = r->sampler().Sample(row_logits, r->prompt(), r->output(), allowed);
     if (ProcessToken(*r, sample)) finished_this_step_.push_back(r);
   }
   KVS_CHECK_EQ(row, batch_.n_logit_rows()) << "logit rows and sampling requests disagree";

@@ -20,6 +20,7 @@
 #include "engine/engine_config.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
+#include "grammar/token_trie.h"
 #include "kv/kv_cache_manager.h"
 #include "model/batch.h"
 #include "runtime/model_runner.h"
@@ -65,6 +66,10 @@ class Engine {
   // returns true when the request finished.
   bool ProcessToken(Request& r, const SampleResult& sample);
   void Finish(Request& r, FinishReason reason, Status error = Status::Ok());
+  // Fills r's grammar mask for this step: the text tokens its grammar
+  // allows, plus the end-of-generation tokens once it is complete. Returns
+  // false when no token is allowed. REQUIRES: r.matcher() and a tokenizer.
+  bool FillGrammarMask(Request& r);
 
   const EngineConfig config_;
   const std::unique_ptr<ModelRunner> runner_;
@@ -77,6 +82,9 @@ class Engine {
   Scheduler scheduler_;
   std::unordered_map<RequestId, std::unique_ptr<Request>> requests_;  // live requests
   std::vector<Request*> finished_this_step_;  // reused
+  // Built on the first request with a grammar (tens of ms at 150k tokens).
+  std::unique_ptr<TokenTrie> token_trie_;
+  std::vector<TokenId> eog_ids_;
   Batch batch_;                                // reused
   std::mt19937_64 seed_rng_;
   int64_t next_arrival_ = 0;

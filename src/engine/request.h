@@ -26,6 +26,7 @@
 
 #include "engine/output_stream.h"
 #include "engine/request_types.h"
+#include "grammar/grammar_matcher.h"
 #include "sampling/sampler.h"
 #include "tokenizer/detokenizer.h"
 
@@ -75,6 +76,11 @@ class Request {
   void TransitionTo(RequestState next);
 
   Sampler& sampler() { return sampler_; }
+  // Null when the request has no grammar.
+  GrammarMatcher* matcher() { return matcher_.get(); }
+  // The grammar's token mask for this step (a bit per token), kept here so
+  // that decoding does not allocate.
+  std::vector<uint64_t>& grammar_mask() { return grammar_mask_; }
   // Appends a sampled token. REQUIRES: fewer than max_tokens outputs so far.
   void AppendToken(TokenId id);
 
@@ -95,6 +101,9 @@ class Request {
   std::vector<TokenId> tokens_;  // [prompt + outputs], capacity prompt + max_tokens
   RequestState state_ = RequestState::kWaiting;
   Sampler sampler_;
+  std::shared_ptr<const Grammar> grammar_;  // keeps what matcher_ points into alive
+  std::unique_ptr<GrammarMatcher> matcher_;
+  std::vector<uint64_t> grammar_mask_;
   std::unique_ptr<IncrementalDetokenizer> detokenizer_;  // null without a tokenizer
   std::shared_ptr<OutputStream> stream_;
 };

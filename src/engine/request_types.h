@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/ids.h"
 #include "base/status.h"
+#include "grammar/grammar.h"
 #include "sampling/sampler.h"
 #include "sampling/sampling_params.h"
 #include "tokenizer/vocab.h"
@@ -29,6 +31,11 @@ struct GenerationRequest {
   StopConditions stop;
   int priority = 0;        // lower value runs first; FCFS within a priority
   std::string cache_salt;  // tenant isolation for the prefix cache
+  // Constrained decoding: the output must follow this grammar (each step
+  // samples among the tokens it allows; an end-of-generation token only
+  // once it is complete, and then it ends the request even with
+  // ignore_eos). Null: unconstrained. Shared, immutable.
+  std::shared_ptr<const Grammar> grammar;
 };
 
 // One message on a request's output stream. The last one has finished = true.

@@ -66,6 +66,22 @@ TEST(GbnfTest, CodePointsAcrossSplitBytes) {
   EXPECT_TRUE(m2.Accept("\xCE"));  // U+0380-U+03BF holds α
 }
 
+TEST(GbnfTest, OnlyShortestFormUtf8) {
+  // A space spelled C0 A0, "é" spelled E0 83 A9, a surrogate (ED A0 80)
+  // and a code point past U+10FFFF (F4 90 80 80) are not text: byte tokens
+  // of a vocabulary must not smuggle them in.
+  const Grammar g = MustParse(R"(root ::= [ ] . "x")");
+  EXPECT_TRUE(Matches(g, " \xC3\xA9x"));
+  for (const char* bad : {"\xC0\xA0\xC3\xA9x", " \xE0\x83\xA9x", " \xED\xA0\x80x", " \xF4\x90\x80\x80x"}) {
+    EXPECT_FALSE(Matches(g, bad)) << bad;
+  }
+  GrammarMatcher m(&g);
+  EXPECT_FALSE(m.Accept("\xC0"));  // no shortest-form code point starts so
+  EXPECT_FALSE(m.Accept("\xC1"));
+  EXPECT_FALSE(m.Accept("\xF5"));
+  EXPECT_TRUE(m.Accept(" \xF4\x8F"));  // up to U+10FFFF is fine
+}
+
 TEST(GbnfTest, ErrorsNameTheProblem) {
   const struct {
     const char* text;

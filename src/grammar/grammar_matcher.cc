@@ -17,7 +17,20 @@ void GrammarMatcher::State::Clear() {
   ends.clear();
   partial = 0;
   remaining = 0;
+  length = 0;
 }
+
+namespace {
+
+// The code points a UTF-8 sequence with `length` continuation bytes may
+// encode: shortest form only (no overlong encodings such as C0 A0 for a
+// space), nothing past U+10FFFF.
+constexpr uint32_t kMinCodePoint[4] = {0, 0x80, 0x800, 0x10000};
+constexpr uint32_t kMaxCodePoint = 0x10FFFF;
+
+bool IsSurrogate(uint32_t cp) { return cp >= 0xD800 && cp <= 0xDFFF; }
+
+}  // namespace
 
 GrammarMatcher::GrammarMatcher(const Grammar* grammar, size_t max_dfa_states)
     : g_(grammar), max_dfa_states_(max_dfa_states) {
@@ -93,8 +106,9 @@ void GrammarMatcher::Advance(const State& in, uint32_t cp, State* out) {
 
 bool GrammarMatcher::PartialFits(const State& s) const {
   const int bits = 6 * s.remaining;
-  const uint32_t lo = s.partial << bits;
-  const uint32_t hi = lo | ((uint32_t{1} << bits) - 1);
+  const uint32_t lo = std::max(s.partial << bits, kMinCodePoint[s.length]);
+  const uint32_t hi = std::min(((s.partial << bits) | ((uint32_t{1} << bits) - 1)), kMaxCodePoint);
+  if (lo > hi || (IsSurrogate(lo) && IsSurrogate(hi))) return false;
   for (size_t i = 0; i < s.n_stacks(); ++i) {
     const std::span<const uint32_t> st = s.stack(i);
     if (!st.empty() && g_->MatchesSome(st.back(), lo, hi)) return true;
@@ -106,6 +120,7 @@ bool GrammarMatcher::Step(const State& in, uint8_t byte, State* out) {
   overflow_ = false;
   uint32_t value;
   int remaining;
+  int length = in.length;
   if (in.remaining == 0) {
     if (byte < 0x80) {
       Advance(in, byte, out);
@@ -114,11 +129,13 @@ bool GrammarMatcher::Step(const State& in, uint8_t byte, State* out) {
     remaining = byte >= 0xF8 ? -1 : byte >= 0xF0 ? 3 : byte >= 0xE0 ? 2 : byte >= 0xC0 ? 1 : -1;
     if (remaining < 0) return false;  // a continuation byte or 0xF8-0xFF where a code point starts
     value = byte & (0x3F >> remaining);
+    length = remaining;
   } else {
     if ((byte & 0xC0) != 0x80) return false;
     value = (in.partial << 6) | (byte & 0x3F);
     remaining = in.remaining - 1;
     if (remaining == 0) {
+      if (value < kMinCodePoint[length] || value > kMaxCodePoint || IsSurrogate(value)) return false;
       Advance(in, value, out);
       return out->n_stacks() > 0 && !overflow_;
     }
@@ -127,6 +144,7 @@ bool GrammarMatcher::Step(const State& in, uint8_t byte, State* out) {
   out->ends.assign(in.ends.begin(), in.ends.end());
   out->partial = value;
   out->remaining = remaining;
+  out->length = length;
   return PartialFits(*out);
 }
 
@@ -158,7 +176,7 @@ bool GrammarMatcher::CanContinue() const {
 std::string GrammarMatcher::Key(const State& s) {
   std::string key(sizeof(uint32_t) * (2 + s.ends.size() + s.data.size()), '\0');
   char* p = key.data();
-  const uint32_t head[2] = {s.partial, static_cast<uint32_t>(s.remaining)};
+  const uint32_t head[2] = {s.partial, static_cast<uint32_t>(s.remaining | (s.length << 8))};
   std::memcpy(p, head, sizeof(head));
   p += sizeof(head);
   std::memcpy(p, s.ends.data(), s.ends.size() * sizeof(uint32_t));

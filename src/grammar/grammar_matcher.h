@@ -66,6 +66,7 @@ class GrammarMatcher {
     std::vector<uint32_t> ends;
     uint32_t partial = 0;  // bits of a code point whose UTF-8 bytes have not all arrived
     int remaining = 0;     // continuation bytes still to come
+    int length = 0;        // continuation bytes of that code point in all (1-3)
     size_t n_stacks() const { return ends.size(); }
     std::span<const uint32_t> stack(size_t i) const;
     void Clear();
