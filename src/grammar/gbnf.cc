@@ -241,6 +241,25 @@ class GbnfParser {
 
 }  // namespace
 
+std::string GbnfLiteral(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7F) {
+      static const char kHex[] = "0123456789ABCDEF";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 StatusOr<Grammar> ParseGbnf(std::string_view text, std::string_view root) {
   return GbnfParser(text).Parse(root);
 }

@@ -17,6 +17,7 @@
 // Stateless; thread-safe.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "base/status.h"
@@ -25,5 +26,8 @@
 namespace kvs {
 
 StatusOr<Grammar> ParseGbnf(std::string_view text, std::string_view root = "root");
+
+// `text` (UTF-8) as a GBNF string literal, quotes included.
+std::string GbnfLiteral(std::string_view text);
 
 }  // namespace kvs

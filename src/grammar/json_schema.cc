@@ -1,7 +1,8 @@
 #include "grammar/json_schema.h"
 
+#include "grammar/gbnf.h"
+
 #include <algorithm>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -22,7 +23,10 @@ struct Primitive {
   std::vector<const char*> uses;
 };
 const Primitive kPrimitives[] = {
-    {"ws", R"([ \t\n]{0,20})", {}},
+    // One space, or a newline and indentation: what JSON writers put
+    // between tokens (llama.cpp's choice too). Free whitespace would let a
+    // model spend its tokens on blank lines.
+    {"ws", R"(( " " | "\n" [ \t]{0,20} )?)", {}},
     {"char", R"([^"\\\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ))", {}},
     {"string", R"("\"" char* "\"")", {"char"}},
     {"integer", R"("-"? ( "0" | [1-9] [0-9]{0,15} ))", {}},
@@ -43,25 +47,6 @@ const std::set<std::string> kUnsupported = {
     "contains", "minContains", "maxContains", "uniqueItems", "prefixItems",
     "unevaluatedProperties", "unevaluatedItems", "maximum", "exclusiveMaximum", "multipleOf",
     "additionalItems", "$dynamicRef", "$recursiveRef", "contentSchema"};
-
-// `text` as a GBNF string literal.
-std::string Literal(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02X", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string RuleName(const std::string& hint) {
   std::string out;
@@ -175,11 +160,11 @@ class SchemaConverter {
       if (!s["$ref"].is_string()) return Error("$ref must be a string");
       return Ref(s["$ref"].get<std::string>(), depth);
     }
-    if (s.contains("const")) return Literal(s["const"].dump());
+    if (s.contains("const")) return GbnfLiteral(s["const"].dump());
     if (s.contains("enum")) {
       if (!s["enum"].is_array() || s["enum"].empty()) return Error("enum must be a non-empty array");
       std::string alts;
-      for (const OJson& v : s["enum"]) alts += (alts.empty() ? "" : " | ") + Literal(v.dump());
+      for (const OJson& v : s["enum"]) alts += (alts.empty() ? "" : " | ") + GbnfLiteral(v.dump());
       return "( " + alts + " )";
     }
     for (const char* key : {"anyOf", "oneOf"}) {
@@ -300,7 +285,7 @@ class SchemaConverter {
     std::vector<bool> req;
     for (const auto& [key, sub] : props->items()) {
       KVS_ASSIGN_OR_RETURN(std::string v, Visit(sub, name + "-" + key, depth + 1));
-      kv.push_back(Literal(OJson(key).dump()) + " ws \":\" ws " + v + " ws");
+      kv.push_back(GbnfLiteral(OJson(key).dump()) + " ws \":\" ws " + v + " ws");
       req.push_back(required.count(key) != 0);
     }
     const size_t n = kv.size();

@@ -9,7 +9,8 @@
 //   declare are never generated (additionalProperties: false or absent);
 //   an object schema with no "properties" takes any keys, of the
 //   additionalProperties schema if there is one;
-// - whitespace: at most 20 of space, tab, newline around each token;
+// - whitespace between tokens: none, one space, or a newline followed by
+//   at most 20 spaces or tabs (indentation);
 // - numbers: at most 16 integer and 16 fraction digits, 3 exponent digits;
 //   "integer" has no fraction or exponent;
 // - enum and const values are written compactly (no spaces).

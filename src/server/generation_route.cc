@@ -9,6 +9,7 @@
 #include "server/generation_session.h"
 #include "server/openai_response.h"
 #include "server/sse.h"
+#include "server/structured_output.h"
 
 namespace kvs::server {
 namespace {
@@ -151,6 +152,8 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   if (auto e = PromptTooLong(request, max_prompt_bytes_, config_->max_model_len)) {
     return SendError(res, *e);
   }
+  ApiOr<std::shared_ptr<const Grammar>> grammar = ReadOutputGrammar(body);
+  if (!grammar.ok()) return SendError(res, grammar.error());
   ApiOr<std::vector<TokenId>> prompt = PromptIds(request);
   if (!prompt.ok()) return SendError(res, prompt.error());
   const int n_prompt = static_cast<int>(prompt.value().size());
@@ -176,6 +179,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   gen.stop.ignore_eos = request.ignore_eos;
   gen.priority = ClampPriority(request.priority, *config_);
   gen.cache_salt = *salt;
+  gen.grammar = std::move(grammar).value();
   const TokenId last_prompt_token = gen.prompt.back();
   StatusOr<std::shared_ptr<OutputStream>> stream = engine_->Submit(std::move(gen));
   if (!stream.ok()) return SendError(res, FromStatus(stream.status()));
