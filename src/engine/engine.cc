@@ -54,6 +54,10 @@ Status Engine::Validate(const GenerationRequest& request) const {
     }
   }
   if (request.stop.max_tokens < 1) return InvalidArgumentError("max_tokens must be at least 1");
+  if (request.n < 1 || request.n > kMaxChoices) {
+    return InvalidArgumentError("n must be in [1, " + std::to_string(kMaxChoices) + "], got " +
+                                std::to_string(request.n));
+  }
   const int64_t n_total = n_prompt + request.stop.max_tokens;
   if (n_total > max_context_) {
     return InvalidArgumentError("prompt (" + std::to_string(n_prompt) + " tokens) + max_tokens (" +
@@ -78,15 +82,33 @@ Status Engine::Validate(const GenerationRequest& request) const {
 
 void Engine::AddRequest(RequestId id, GenerationRequest request,
                         std::shared_ptr<OutputStream> stream) {
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  streams.push_back(std::move(stream));
+  AddRequest(id, std::move(request), std::move(streams));
+}
+
+void Engine::AddRequest(RequestId id, GenerationRequest request,
+                        std::vector<std::shared_ptr<OutputStream>> streams) {
   KVS_CHECK(Validate(request).ok()) << "AddRequest without Validate";
+  KVS_CHECK_EQ(streams.size(), static_cast<size_t>(request.n)) << "one stream per choice";
   KVS_CHECK(requests_.find(id) == requests_.end()) << "duplicate request id " << id;
   if (!request.sampling.has_seed) {
     request.sampling.seed = seed_rng_();
     request.sampling.has_seed = true;
   }
   stats_.prompt_tokens += static_cast<int64_t>(request.prompt.size());
+  GenerationRequest choice_template;
+  if (request.n > 1) {
+    choice_template = request;
+    choice_template.prompt.clear();
+  }
+  std::shared_ptr<OutputStream> first = streams[0];
   auto r = std::make_unique<Request>(id, next_arrival_++, std::move(request), tokenizer_,
-                                     std::move(stream));
+                                     std::move(first));
+  if (streams.size() > 1) {
+    streams.erase(streams.begin());
+    r->SetUnforkedChoices(std::move(streams), std::move(choice_template));
+  }
   scheduler_.AddWaiting(r.get());
   requests_.emplace(id, std::move(r));
 }
@@ -97,6 +119,17 @@ void Engine::Finish(Request& r, FinishReason reason, Status error) {
   d.finish_reason = reason;
   d.error = std::move(error);
   if (reason == FinishReason::kStop) d.text = r.FlushText();  // text held back for stop strings
+  // Choices not forked yet end the same way, with nothing generated.
+  for (const std::shared_ptr<OutputStream>& s : r.TakeUnforkedStreams()) {
+    StreamDelta c;
+    c.finished = true;
+    c.finish_reason = reason;
+    c.error = d.error;
+    c.prompt_tokens = r.n_prompt_tokens();
+    c.cached_tokens = std::max(r.n_cached_tokens, 0);
+    s->Push(std::move(c));
+    stats_.requests_finished++;
+  }
   d.prompt_tokens = r.n_prompt_tokens();
   d.cached_tokens = std::max(r.n_cached_tokens, 0);
   d.completion_tokens = r.n_output_tokens();
@@ -117,6 +150,46 @@ void Engine::Abort(RequestId id) {
 
 void Engine::AbortAll() {
   while (!requests_.empty()) Abort(requests_.begin()->first);
+}
+
+void Engine::ForkChoices(Request& parent, std::vector<Request*>* out) {
+  std::vector<std::shared_ptr<OutputStream>> streams = parent.TakeUnforkedStreams();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    GenerationRequest g = parent.choice_template();
+    g.n = 1;
+    g.prompt.assign(parent.prompt().begin(), parent.prompt().end());
+    g.sampling.seed += i + 1;
+    const RequestId id = streams[i]->id();
+    auto child = std::make_unique<Request>(id, parent.arrival(), std::move(g), tokenizer_,
+                                           std::move(streams[i]));
+    KVS_CHECK(kv_.Fork(parent.id(), id).ok()) << "fork of request " << parent.id();
+    child->n_computed_tokens = parent.n_computed_tokens;
+    child->n_cached_tokens = parent.n_cached_tokens;
+    child->TransitionTo(RequestState::kRunning);
+    scheduler_.AddRunning(child.get());
+    out->push_back(child.get());
+    requests_.emplace(id, std::move(child));
+  }
+}
+
+void Engine::SampleInto(Request& r, std::span<const float> logits) {
+  std::span<const uint64_t> allowed;
+  if (r.matcher() != nullptr) {
+    if (!FillGrammarMask(r)) {
+      // Complete with no end token in the vocabulary, or a grammar the
+      // vocabulary cannot spell further.
+      if (r.matcher()->IsComplete()) {
+        Finish(r, FinishReason::kStop);
+      } else {
+        Finish(r, FinishReason::kError, InternalError("no token of the vocabulary continues the grammar"));
+      }
+      finished_this_step_.push_back(&r);
+      return;
+    }
+    allowed = r.grammar_mask();
+  }
+  const SampleResult sample = r.sampler().Sample(logits, r.prompt(), r.output(), allowed);
+  if (ProcessToken(r, sample)) finished_this_step_.push_back(&r);
 }
 
 bool Engine::FillGrammarMask(Request& r) {
@@ -235,24 +308,10 @@ Status Engine::Step() {
     if (r->n_computed_tokens < r->n_tokens()) continue;  // a chunk that does not sample
     std::span<const float> row_logits(*logits + row * vocab_size_, size_t(vocab_size_));
     ++row;
-    std::span<const uint64_t> allowed;
-    if (r->matcher() != nullptr) {
-      if (!FillGrammarMask(*r)) {
-        // Complete with no end token in the vocabulary, or a grammar the
-        // vocabulary cannot spell further.
-        if (r->matcher()->IsComplete()) {
-          Finish(*r, FinishReason::kStop);
-        } else {
-          Finish(*r, FinishReason::kError,
-                 InternalError("no token of the vocabulary continues the grammar"));
-        }
-        finished_this_step_.push_back(r);
-        continue;
-      }
-      allowed = r->grammar_mask();
-    }
-    const SampleResult sample = r->sampler().Sample(row_logits, r->prompt(), r->output(), allowed);
-    if (ProcessToken(*r, sample)) finished_this_step_.push_back(r);
+    forked_.clear();
+    if (r->has_unforked_choices()) ForkChoices(*r, &forked_);
+    for (Request* c : forked_) SampleInto(*c, row_logits);
+    SampleInto(*r, row_logits);
   }
   KVS_CHECK_EQ(row, batch_.n_logit_rows()) << "logit rows and sampling requests disagree";
   for (Request* r : finished_this_step_) {

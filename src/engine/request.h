@@ -90,6 +90,16 @@ class Request {
 
   OutputStream& stream() { return *stream_; }
 
+  // Choices 1..n-1 of an n > 1 request before it forks: their streams, and
+  // what each child is made from (the request without its prompt).
+  void SetUnforkedChoices(std::vector<std::shared_ptr<OutputStream>> streams, GenerationRequest tmpl) {
+    unforked_streams_ = std::move(streams);
+    choice_template_ = std::move(tmpl);
+  }
+  bool has_unforked_choices() const { return !unforked_streams_.empty(); }
+  std::vector<std::shared_ptr<OutputStream>> TakeUnforkedStreams() { return std::move(unforked_streams_); }
+  const GenerationRequest& choice_template() const { return choice_template_; }
+
  private:
   const RequestId id_;
   const int64_t arrival_;
@@ -106,6 +116,8 @@ class Request {
   std::vector<uint64_t> grammar_mask_;
   std::unique_ptr<IncrementalDetokenizer> detokenizer_;  // null without a tokenizer
   std::shared_ptr<OutputStream> stream_;
+  std::vector<std::shared_ptr<OutputStream>> unforked_streams_;
+  GenerationRequest choice_template_;
 };
 
 }  // namespace kvs

@@ -31,6 +31,11 @@ struct GenerationRequest {
   StopConditions stop;
   int priority = 0;        // lower value runs first; FCFS within a priority
   std::string cache_salt;  // tenant isolation for the prefix cache
+  // Choices sampled from one computation of the prompt (OpenAI's n): at
+  // the first sample the request forks, its children sharing every prompt
+  // block (copy-on-write on the last, partial one). Choice i draws with
+  // seed + i and streams on its own stream (EngineLoop::SubmitChoices).
+  int n = 1;
   // Constrained decoding: the output must follow this grammar (each step
   // samples among the tokens it allows; an end-of-generation token only
   // once it is complete, and then it ends the request even with
