@@ -42,7 +42,7 @@ bool PumpStream(StreamState& st, httplib::DataSink& sink) {
   if (bytes.empty() && now - st.last_write >= kHeartbeatInterval) bytes = SseComment("keep-alive");
   if (!bytes.empty()) {
     if (!sink.write(bytes.data(), bytes.size())) {
-      st.engine->Abort(st.session->id());
+      for (RequestId id : st.session->ids()) st.engine->Abort(id);
       st.session->OnClientGone();
       return false;
     }
@@ -180,19 +180,25 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   gen.priority = ClampPriority(request.priority, *config_);
   gen.cache_salt = *salt;
   gen.grammar = std::move(grammar).value();
+  gen.n = request.best_of;  // best_of >= n choices are generated, n returned
+  const bool best_of = request.best_of > request.n;
+  // best_of ranks by cumulative logprob: the engine then reports each
+  // sampled token's logprob (the response shows them only when asked).
+  if (best_of && gen.sampling.top_logprobs < 0) gen.sampling.top_logprobs = 0;
   const TokenId last_prompt_token = gen.prompt.back();
-  StatusOr<std::shared_ptr<OutputStream>> stream = engine_->Submit(std::move(gen));
-  if (!stream.ok()) return SendError(res, FromStatus(stream.status()));
+  StatusOr<std::vector<std::shared_ptr<OutputStream>>> streams = engine_->SubmitChoices(std::move(gen));
+  if (!streams.ok()) return SendError(res, FromStatus(streams.status()));
 
   ResponseContext ctx;
   ctx.endpoint = endpoint;
-  ctx.id = MakeResponseId(endpoint, (*stream)->id());
+  ctx.id = MakeResponseId(endpoint, (*streams)[0]->id());
   ctx.created = static_cast<int64_t>(std::time(nullptr));
   ctx.model = config_->model_id;
   ctx.logprobs = request.sampling.top_logprobs >= 0;
-  auto session = std::make_unique<GenerationSession>(std::move(ctx), std::move(stream).value(),
+  auto session = std::make_unique<GenerationSession>(std::move(ctx), std::move(streams).value(),
                                                      tokenizer_, last_prompt_token,
-                                                     request.include_usage, metrics_, arrival);
+                                                     request.include_usage, metrics_, arrival,
+                                                     request.n);
   if (!request.stream) {
     ApiOr<nlohmann::json> body = session->Collect();
     if (!body.ok()) return SendError(res, body.error());
@@ -215,7 +221,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
         // that did not reach its end (write failure, server stopping, the
         // provider never called) is aborted so its blocks are freed.
         if (!state->session->finished()) {
-          state->engine->Abort(state->session->id());
+          for (RequestId id : state->session->ids()) state->engine->Abort(id);
           state->session->OnClientGone();
         }
       });

@@ -323,9 +323,20 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
     KVS_API_RETURN_IF_ERROR(ReadPrompt(body, limits, &req));
   }
   int64_t n = 1;
-  KVS_API_RETURN_IF_ERROR(ReadInt(body, "n", 1, 1, &n));
-  int64_t best_of = 1;
-  KVS_API_RETURN_IF_ERROR(ReadInt(body, "best_of", 1, 1, &best_of));
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "n", 1, limits.max_choices, &n));
+  int64_t best_of = n;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "best_of", 1, limits.max_choices, &best_of));
+  if (best_of < n) {
+    return InvalidParam("best_of", "'best_of' must be at least n (" + std::to_string(n) + ")", "invalid_value");
+  }
+  if (best_of > n && endpoint == Endpoint::kChat) {
+    return InvalidParam("best_of", "'best_of' is a completions parameter", "invalid_value");
+  }
+  if (best_of > n && Field(body, "stream") != nullptr && *Field(body, "stream") == true) {
+    return InvalidParam("best_of", "'best_of' greater than n cannot be streamed", "invalid_value");
+  }
+  req.n = static_cast<int>(n);
+  req.best_of = static_cast<int>(best_of);
   if (const Json* echo = Field(body, "echo"); echo != nullptr && *echo != false) {
     return InvalidParam("echo", "'echo' is not supported", "invalid_value");
   }

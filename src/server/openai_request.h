@@ -32,6 +32,7 @@ struct ParseLimits {
   int max_logit_bias = 1024;  // logit_bias entries
   int max_prompt_ids = 1 << 20;  // a token-array prompt longer than this is refused early
   int max_json_depth = 64;       // deeper array/object nesting is refused before parsing
+  int max_choices = 16;          // n and best_of at most
 };
 
 struct OpenAiRequest {
@@ -42,6 +43,9 @@ struct OpenAiRequest {
   std::vector<TokenId> prompt_ids;     // kCompletion with a token-id prompt
   bool prompt_is_ids = false;
   int max_tokens = -1;      // -1: whatever the context leaves
+  int n = 1;                // choices returned
+  int best_of = 1;          // completions: choices generated (>= n); the n with the
+                            // highest cumulative logprob are returned
   SamplingParams sampling;  // top_logprobs >= 0 when logprobs were asked for
   std::vector<std::string> stop;
   bool ignore_eos = false;  // vLLM extension
