@@ -1,5 +1,9 @@
 #include "server/generation_session.h"
 
+#include <algorithm>
+
+#include "base/check.h"
+
 #include "server/sse.h"
 
 namespace kvs::server {
@@ -15,19 +19,23 @@ const char* FinishName(FinishReason r) {
 
 GenerationSession::GenerationSession(ResponseContext ctx,
                                      std::vector<std::shared_ptr<OutputStream>> streams,
-                                     const Tokenizer* tokenizer, TokenId last_prompt_token,
-                                     bool include_usage, ServerMetrics* metrics,
-                                     Clock::time_point arrival, int n_returned)
+                                     const Tokenizer* tokenizer,
+                                     std::vector<TokenId> last_prompt_tokens, bool include_usage,
+                                     ServerMetrics* metrics, Clock::time_point arrival,
+                                     int group_size, int n_returned)
     : ctx_(std::move(ctx)),
       tokenizer_(tokenizer),
       include_usage_(include_usage),
       metrics_(metrics),
       arrival_(arrival),
-      n_returned_(n_returned > 0 ? n_returned : static_cast<int>(streams.size())) {
-  for (auto& s : streams) {
+      group_size_(group_size > 0 ? group_size : static_cast<int>(streams.size())),
+      n_returned_(n_returned > 0 ? n_returned : group_size_) {
+  KVS_CHECK_EQ(last_prompt_tokens.size(), streams.size()) << "one last prompt token per stream";
+  KVS_CHECK(!streams.empty() && streams.size() % group_size_ == 0) << "whole groups of streams";
+  for (size_t i = 0; i < streams.size(); ++i) {
     Choice c;
-    c.stream = std::move(s);
-    c.prev_token = last_prompt_token;
+    c.stream = std::move(streams[i]);
+    c.prev_token = last_prompt_tokens[i];
     choices_.push_back(std::move(c));
   }
 }
@@ -113,10 +121,15 @@ std::vector<LogprobToken> GenerationSession::Absorb(Choice& c, const StreamDelta
   if (!delta.tokens.empty()) c.prev_token = delta.tokens.back();
   c.text += delta.text;
   c.completion_tokens = delta.completion_tokens;
-  usage_.prompt_tokens = delta.prompt_tokens;
-  if (&c == &choices_[0]) usage_.cached_tokens = delta.cached_tokens;
-  usage_.completion_tokens = 0;
-  for (const Choice& x : choices_) usage_.completion_tokens += x.completion_tokens;
+  c.prompt_tokens = delta.prompt_tokens;
+  c.cached_tokens = delta.cached_tokens;
+  usage_ = Usage();
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    usage_.completion_tokens += choices_[i].completion_tokens;
+    if (i % group_size_ != 0) continue;  // a group's choices share its prompt
+    usage_.prompt_tokens += choices_[i].prompt_tokens;
+    usage_.cached_tokens += choices_[i].cached_tokens;
+  }
   if (delta.finished) {
     c.done = true;
     c.finish = delta.finish_reason;
@@ -154,19 +167,21 @@ ApiOr<nlohmann::json> GenerationSession::Collect() {
     }
   }
   Finish(choices_[0].finish);
-  // best_of: the n_returned choices with the highest cumulative logprob,
-  // in that order (vLLM's rule); otherwise all, in order.
-  std::vector<size_t> order(choices_.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (n_returned_ < static_cast<int>(choices_.size())) {
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return choices_[a].cumulative_logprob > choices_[b].cumulative_logprob;
-    });
-    order.resize(n_returned_);
-  }
+  // Per group (prompt), in order; best_of: the group's n_returned choices
+  // with the highest cumulative logprob, in that order (vLLM's rule).
   std::vector<ChoiceResult> results;
-  for (size_t i : order) {
-    results.push_back({choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs});
+  for (size_t g = 0; g < choices_.size(); g += group_size_) {
+    std::vector<size_t> order(group_size_);
+    for (int i = 0; i < group_size_; ++i) order[i] = g + i;
+    if (n_returned_ < group_size_) {
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return choices_[a].cumulative_logprob > choices_[b].cumulative_logprob;
+      });
+      order.resize(n_returned_);
+    }
+    for (size_t i : order) {
+      results.push_back({choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs});
+    }
   }
   return BuildResponse(ctx_, results, usage_);
 }

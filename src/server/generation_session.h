@@ -28,13 +28,16 @@ class GenerationSession {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // last_prompt_token: the token before the first generated one (for the
-  // leading-space rule of logprob token strings). n_returned: how many of
-  // the streams' choices the response carries (best_of: the ones with the
-  // highest cumulative logprob; non-streaming only). 0: all.
+  // Streams come in groups of group_size, one group per prompt (0: one
+  // group). last_prompt_tokens[i]: the token before stream i's first
+  // generated one (for the leading-space rule of logprob token strings).
+  // n_returned: how many of each group's choices the response carries
+  // (best_of: the ones with the highest cumulative logprob; non-streaming
+  // only); 0: all. Usage counts each group's prompt once.
   GenerationSession(ResponseContext ctx, std::vector<std::shared_ptr<OutputStream>> streams,
-                    const Tokenizer* tokenizer, TokenId last_prompt_token, bool include_usage,
-                    ServerMetrics* metrics, Clock::time_point arrival, int n_returned = 0);
+                    const Tokenizer* tokenizer, std::vector<TokenId> last_prompt_tokens,
+                    bool include_usage, ServerMetrics* metrics, Clock::time_point arrival,
+                    int group_size = 0, int n_returned = 0);
   ~GenerationSession();
   GenerationSession(const GenerationSession&) = delete;
   GenerationSession& operator=(const GenerationSession&) = delete;
@@ -67,6 +70,8 @@ class GenerationSession {
     std::vector<LogprobToken> logprobs;  // non-streaming only
     double cumulative_logprob = 0;
     int completion_tokens = 0;
+    int prompt_tokens = 0;
+    int cached_tokens = 0;
     FinishReason finish = FinishReason::kNone;
     bool done = false;
   };
@@ -84,6 +89,7 @@ class GenerationSession {
   const bool include_usage_;
   ServerMetrics* const metrics_;
   const Clock::time_point arrival_;
+  const int group_size_;
   const int n_returned_;
 
   std::vector<Choice> choices_;

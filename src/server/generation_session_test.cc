@@ -31,7 +31,7 @@ class GenerationSessionTest : public ::testing::Test {
     ctx.model = "m";
     ctx.logprobs = logprobs;
     return std::make_unique<GenerationSession>(ctx, std::vector{stream_}, tokenizer_.get(),
-                                               /*last=*/378, include_usage, &metrics_,
+                                               std::vector<TokenId>{378}, include_usage, &metrics_,
                                                GenerationSession::Clock::now());
   }
 
@@ -43,9 +43,10 @@ class GenerationSessionTest : public ::testing::Test {
     ctx.endpoint = e;
     ctx.id = MakeResponseId(e, 10);
     ctx.model = "m";
-    return std::make_unique<GenerationSession>(ctx, *streams, tokenizer_.get(), /*last=*/378,
+    return std::make_unique<GenerationSession>(ctx, *streams, tokenizer_.get(),
+                                               std::vector<TokenId>(n, 378),
                                                /*include_usage=*/true, &metrics_,
-                                               GenerationSession::Clock::now(), n_returned);
+                                               GenerationSession::Clock::now(), n, n_returned);
   }
 
   static StreamDelta Delta(std::vector<TokenId> tokens, std::string text, int completion,

@@ -160,31 +160,36 @@ MaybeError ReadTokenIds(const Json& arr, const ParseLimits& limits, std::vector<
 
 // prompt: "text", [ids...], ["text"] or [[ids...]]. Several prompts in one
 // request (OpenAI's batch form) are refused: one request, one choice.
+// prompt: a string, an array of token ids, or a batch: an array of strings
+// or of token-id arrays (one choice set per prompt, in order).
 MaybeError ReadPrompt(const Json& body, const ParseLimits& limits, OpenAiRequest* req) {
   const Json* v = Field(body, "prompt");
   if (v == nullptr) return InvalidParam("prompt", "'prompt' is required", "missing_required");
+  const char* kWant = "a string, an array of token ids, or an array of those";
   if (v->is_string()) {
-    req->prompt_text = v->get<std::string>();
+    req->prompts.push_back({v->get<std::string>(), {}, false});
     return std::nullopt;
   }
-  if (!v->is_array()) {
-    return InvalidParam("prompt", TypeError("prompt", "a string or an array of token ids", *v),
-                        "invalid_type");
+  if (!v->is_array()) return InvalidParam("prompt", TypeError("prompt", kWant, *v), "invalid_type");
+  if (v->empty() || !((*v)[0].is_string() || (*v)[0].is_array())) {
+    req->prompts.push_back({"", {}, true});
+    return ReadTokenIds(*v, limits, &req->prompts.back().ids);
   }
-  if (!v->empty() && ((*v)[0].is_string() || (*v)[0].is_array())) {
-    if (v->size() != 1) {
-      return InvalidParam("prompt", "only one prompt per request is supported", "invalid_value");
-    }
-    const Json& only = (*v)[0];
-    if (only.is_string()) {
-      req->prompt_text = only.get<std::string>();
-      return std::nullopt;
-    }
-    req->prompt_is_ids = true;
-    return ReadTokenIds(only, limits, &req->prompt_ids);
+  if (v->size() > static_cast<size_t>(limits.max_prompts)) {
+    return InvalidParam("prompt", "at most " + std::to_string(limits.max_prompts) + " prompts in one request",
+                        "invalid_value");
   }
-  req->prompt_is_ids = true;
-  return ReadTokenIds(*v, limits, &req->prompt_ids);
+  for (const Json& p : *v) {
+    if (p.is_string()) {
+      req->prompts.push_back({p.get<std::string>(), {}, false});
+    } else if (p.is_array()) {
+      req->prompts.push_back({"", {}, true});
+      if (auto e = ReadTokenIds(p, limits, &req->prompts.back().ids)) return e;
+    } else {
+      return InvalidParam("prompt", TypeError("prompt", kWant, p), "invalid_type");
+    }
+  }
+  return std::nullopt;
 }
 
 MaybeError ReadStop(const Json& body, const ParseLimits& limits, std::vector<std::string>* out) {

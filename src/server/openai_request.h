@@ -33,15 +33,19 @@ struct ParseLimits {
   int max_prompt_ids = 1 << 20;  // a token-array prompt longer than this is refused early
   int max_json_depth = 64;       // deeper array/object nesting is refused before parsing
   int max_choices = 16;          // n and best_of at most
+  int max_prompts = 64;          // completions: prompts in one request (a batch)
 };
 
 struct OpenAiRequest {
   Endpoint endpoint = Endpoint::kChat;
   std::string model;                   // "" when the client sent none
   std::vector<InputMessage> messages;  // kChat
-  std::string prompt_text;             // kCompletion with a string prompt
-  std::vector<TokenId> prompt_ids;     // kCompletion with a token-id prompt
-  bool prompt_is_ids = false;
+  struct Prompt {
+    std::string text;          // a string prompt
+    std::vector<TokenId> ids;  // a token-id prompt
+    bool is_ids = false;
+  };
+  std::vector<Prompt> prompts;         // kCompletion: one, or a batch answered in order
   int max_tokens = -1;      // -1: whatever the context leaves
   int n = 1;                // choices returned
   int best_of = 1;          // completions: choices generated (>= n); the n with the

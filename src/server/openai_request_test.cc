@@ -87,23 +87,41 @@ TEST(OpenAiRequestTest, ModelDefaultsFillOnlyWhatIsLeftOut) {
 TEST(OpenAiRequestTest, CompletionPromptForms) {
   auto text = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": "Once", "stop": "x"})");
   ASSERT_TRUE(text.ok());
-  EXPECT_EQ(text.value().prompt_text, "Once");
-  EXPECT_FALSE(text.value().prompt_is_ids);
+  ASSERT_EQ(text.value().prompts.size(), 1u);
+  EXPECT_EQ(text.value().prompts[0].text, "Once");
+  EXPECT_FALSE(text.value().prompts[0].is_ids);
   EXPECT_EQ(text.value().stop, std::vector<std::string>{"x"});
 
   auto ids = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": [1, 403, 407]})");
   ASSERT_TRUE(ids.ok());
-  EXPECT_TRUE(ids.value().prompt_is_ids);
-  EXPECT_EQ(ids.value().prompt_ids, (std::vector<TokenId>{1, 403, 407}));
+  ASSERT_EQ(ids.value().prompts.size(), 1u);
+  EXPECT_TRUE(ids.value().prompts[0].is_ids);
+  EXPECT_EQ(ids.value().prompts[0].ids, (std::vector<TokenId>{1, 403, 407}));
 
   auto nested = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": [[5, 6]], "logprobs": 2})");
   ASSERT_TRUE(nested.ok());
-  EXPECT_EQ(nested.value().prompt_ids, (std::vector<TokenId>{5, 6}));
+  ASSERT_EQ(nested.value().prompts.size(), 1u);
+  EXPECT_EQ(nested.value().prompts[0].ids, (std::vector<TokenId>{5, 6}));
   EXPECT_EQ(nested.value().sampling.top_logprobs, 2);
 
   auto one = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["hey"]})");
   ASSERT_TRUE(one.ok());
-  EXPECT_EQ(one.value().prompt_text, "hey");
+  ASSERT_EQ(one.value().prompts.size(), 1u);
+  EXPECT_EQ(one.value().prompts[0].text, "hey");
+
+  // A batch: strings and token arrays mixed, in order.
+  auto batch = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["a", [7, 8], "b"]})");
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch.value().prompts.size(), 3u);
+  EXPECT_EQ(batch.value().prompts[0].text, "a");
+  EXPECT_EQ(batch.value().prompts[1].ids, (std::vector<TokenId>{7, 8}));
+  EXPECT_EQ(batch.value().prompts[2].text, "b");
+  std::string many = R"({"prompt": [)";
+  for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + "\"x\"";
+  auto too_many = ParseOpenAiRequest(Endpoint::kCompletion, many + "]}");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().param, "prompt");
+  EXPECT_FALSE(ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["a", 3]})").ok());
 }
 
 TEST(OpenAiRequestTest, MalformedBodies) {
@@ -206,7 +224,8 @@ TEST(OpenAiRequestTest, CompletionPromptErrors) {
   EXPECT_EQ(CompletionError(R"({"prompt": []})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": [1, -3]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": [1, "a"]})").param, "prompt");
-  EXPECT_EQ(CompletionError(R"({"prompt": ["a", "b"]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": ["a", 5]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": [[1], []]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "logprobs": 21})").param, "logprobs");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "echo": true})").param, "echo");
   EXPECT_EQ(CompletionError(R"({"messages": []})").param, "prompt");
