@@ -54,6 +54,10 @@ Status Engine::Validate(const GenerationRequest& request) const {
     }
   }
   if (request.stop.max_tokens < 1) return InvalidArgumentError("max_tokens must be at least 1");
+  if (request.stop.min_tokens < 0 || request.stop.min_tokens > request.stop.max_tokens) {
+    return InvalidArgumentError("min_tokens must be in [0, max_tokens], got " +
+                                std::to_string(request.stop.min_tokens));
+  }
   if (request.n < 1 || request.n > kMaxChoices) {
     return InvalidArgumentError("n must be in [1, " + std::to_string(kMaxChoices) + "], got " +
                                 std::to_string(request.n));
@@ -188,8 +192,30 @@ void Engine::SampleInto(Request& r, std::span<const float> logits) {
     }
     allowed = r.grammar_mask();
   }
+  if (r.n_output_tokens() < r.stop().min_tokens) {
+    // Too early to end: no end-of-generation token, no stop token id.
+    std::vector<uint64_t>& mask = r.grammar_mask();
+    if (r.matcher() == nullptr) mask.assign((static_cast<size_t>(vocab_size_) + 63) / 64, ~uint64_t{0});
+    auto clear = [&](TokenId id) { mask[id / 64] &= ~(uint64_t{1} << (id % 64)); };
+    if (tokenizer_ != nullptr && !r.stop().ignore_eos) {
+      EnsureEndOfGenerationIds();
+      for (TokenId id : eog_ids_) clear(id);
+    }
+    for (TokenId id : r.stop().stop_token_ids) {
+      if (id >= 0 && id < vocab_size_) clear(id);
+    }
+    allowed = mask;
+  }
   const SampleResult sample = r.sampler().Sample(logits, r.prompt(), r.output(), allowed);
   if (ProcessToken(r, sample)) finished_this_step_.push_back(&r);
+}
+
+void Engine::EnsureEndOfGenerationIds() {
+  if (eog_ready_) return;
+  eog_ready_ = true;
+  for (TokenId id = 0; id < tokenizer_->n_vocab(); ++id) {
+    if (tokenizer_->IsEndOfGeneration(id)) eog_ids_.push_back(id);
+  }
 }
 
 bool Engine::FillGrammarMask(Request& r) {
@@ -200,9 +226,7 @@ bool Engine::FillGrammarMask(Request& r) {
       // are added below when the grammar is complete.
       return tok.IsEndOfGeneration(id) ? std::string_view() : tok.Piece(-1, id);
     });
-    for (TokenId id = 0; id < vocab_size_; ++id) {
-      if (tok.IsEndOfGeneration(id)) eog_ids_.push_back(id);
-    }
+    EnsureEndOfGenerationIds();
   }
   std::vector<uint64_t>& mask = r.grammar_mask();
   mask.resize((static_cast<size_t>(vocab_size_) + 63) / 64);

@@ -83,6 +83,8 @@ class Engine {
   // allows, plus the end-of-generation tokens once it is complete. Returns
   // false when no token is allowed. REQUIRES: r.matcher() and a tokenizer.
   bool FillGrammarMask(Request& r);
+  // Fills eog_ids_ once. REQUIRES: a tokenizer.
+  void EnsureEndOfGenerationIds();
 
   const EngineConfig config_;
   const std::unique_ptr<ModelRunner> runner_;
@@ -99,6 +101,7 @@ class Engine {
   // Built on the first request with a grammar (tens of ms at 150k tokens).
   std::unique_ptr<TokenTrie> token_trie_;
   std::vector<TokenId> eog_ids_;
+  bool eog_ready_ = false;
   Batch batch_;                                // reused
   std::mt19937_64 seed_rng_;
   int64_t next_arrival_ = 0;

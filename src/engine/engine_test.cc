@@ -486,3 +486,32 @@ TEST(EngineChoicesTest, ValidateBoundsN) {
 
 }  // namespace
 }  // namespace kvs
+
+namespace kvs {
+namespace {
+
+// min_tokens: EOS (boosted to always win) and stop ids cannot come before
+// min_tokens new tokens; right after, they end the request at once.
+TEST(EngineMinTokensTest, EndTokensWaitForMinTokens) {
+  for (const bool stop_id : {false, true}) {
+    for (const int min_tokens : {0, 1, 5}) {
+      testing::EngineHarness h({});
+      GenerationRequest r = testing::Greedy(testing::RandomPrompt(9, 3), 20);
+      r.stop.ignore_eos = false;
+      const TokenId end = stop_id ? 300 : h.tokenizer().eos_id();
+      r.sampling.logit_bias = {{end, 100.0f}};
+      if (stop_id) r.stop.stop_token_ids = {end};
+      r.stop.min_tokens = min_tokens;
+      auto s = h.Submit(r);
+      h.RunUntilIdle();
+      const StreamDelta d = s->WaitAll();
+      ASSERT_EQ(d.finish_reason, FinishReason::kStop) << stop_id << " " << min_tokens;
+      ASSERT_EQ(static_cast<int>(d.tokens.size()), min_tokens + 1) << stop_id << " " << min_tokens;
+      for (int i = 0; i < min_tokens; ++i) EXPECT_NE(d.tokens[i], end);
+      EXPECT_EQ(d.tokens.back(), end);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvs

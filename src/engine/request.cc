@@ -35,8 +35,8 @@ Request::Request(RequestId id, int64_t arrival, GenerationRequest request,
   tokens_.reserve(request.prompt.size() + static_cast<size_t>(stop_.max_tokens));
   tokens_.assign(request.prompt.begin(), request.prompt.end());
   if (tokenizer != nullptr) {
-    detokenizer_ = std::make_unique<IncrementalDetokenizer>(tokenizer, tokens_.back(),
-                                                            stop_.stop_strings);
+    detokenizer_ = std::make_unique<IncrementalDetokenizer>(
+        tokenizer, tokens_.back(), stop_.stop_strings, stop_.include_stop_str_in_output);
   }
 }
 

@@ -23,6 +23,12 @@ struct StopConditions {
   std::vector<TokenId> stop_token_ids;    // besides EOS
   std::vector<std::string> stop_strings;  // text ends before the stop string
   bool ignore_eos = false;
+  // End-of-generation and stop_token_ids cannot be sampled before this many
+  // new tokens (vLLM's min_tokens; stop strings still apply).
+  int min_tokens = 0;
+  // The text released at a stop string ends with it (vLLM's
+  // include_stop_str_in_output) rather than before it.
+  bool include_stop_str_in_output = false;
 };
 
 struct GenerationRequest {

@@ -126,6 +126,14 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
     ids = tokenizer_->Encode(request.prompts[index].text, /*add_bos=*/true);
   }
   if (ids.empty()) return InvalidParam("prompt", "the prompt encodes to no tokens");
+  for (TokenId id : request.stop_token_ids) {
+    if (id >= tokenizer_->n_vocab()) {
+      return InvalidParam("stop_token_ids",
+                          "token id " + std::to_string(id) + " is outside the vocabulary (" +
+                              std::to_string(tokenizer_->n_vocab()) + " tokens)",
+                          "invalid_value");
+    }
+  }
   for (const LogitBias& b : request.sampling.logit_bias) {
     if (b.id >= tokenizer_->n_vocab()) {
       return InvalidParam("logit_bias",
@@ -194,6 +202,9 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
     gen.stop.max_tokens = max_tokens_of[i];
     gen.stop.stop_strings = request.stop;
     gen.stop.ignore_eos = request.ignore_eos;
+    gen.stop.min_tokens = std::min(request.min_tokens, max_tokens_of[i]);
+    gen.stop.stop_token_ids = request.stop_token_ids;
+    gen.stop.include_stop_str_in_output = request.include_stop_str_in_output;
     gen.priority = ClampPriority(request.priority, *config_);
     gen.cache_salt = *salt;
     gen.grammar = grammar.value();

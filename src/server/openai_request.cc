@@ -352,6 +352,32 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
   KVS_API_RETURN_IF_ERROR(ReadSampling(body, endpoint, limits, &req));
   KVS_API_RETURN_IF_ERROR(ReadStop(body, limits, &req.stop));
   KVS_API_RETURN_IF_ERROR(ReadBool(body, "ignore_eos", &req.ignore_eos));
+  int64_t min_tokens = 0;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "min_tokens", 0, INT32_MAX, &min_tokens));
+  if (req.max_tokens >= 0 && min_tokens > req.max_tokens) {
+    return InvalidParam("min_tokens", "'min_tokens' (" + std::to_string(min_tokens) +
+                                          ") must not exceed max_tokens (" + std::to_string(req.max_tokens) + ")",
+                        "invalid_value");
+  }
+  req.min_tokens = static_cast<int>(min_tokens);
+  if (const Json* ids = Field(body, "stop_token_ids")) {
+    if (!ids->is_array() || ids->size() > static_cast<size_t>(limits.max_stop_token_ids)) {
+      return InvalidParam("stop_token_ids",
+                          "'stop_token_ids' must be an array of at most " +
+                              std::to_string(limits.max_stop_token_ids) + " token ids",
+                          "invalid_type");
+    }
+    for (const Json& id : *ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
+        return InvalidParam("stop_token_ids", "'stop_token_ids' entries must be token ids", "invalid_value");
+      }
+      req.stop_token_ids.push_back(static_cast<TokenId>(id.get<int64_t>()));
+    }
+  }
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "include_stop_str_in_output", &req.include_stop_str_in_output));
+  if (Field(body, "bad_words") != nullptr) {
+    return InvalidParam("bad_words", "'bad_words' is not supported (use logit_bias)", "unsupported_parameter");
+  }
   KVS_API_RETURN_IF_ERROR(ReadStreaming(body, &req));
   KVS_API_RETURN_IF_ERROR(ReadString(body, "user", &req.user));
   int64_t priority = 0;

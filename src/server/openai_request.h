@@ -34,6 +34,7 @@ struct ParseLimits {
   int max_json_depth = 64;       // deeper array/object nesting is refused before parsing
   int max_choices = 16;          // n and best_of at most
   int max_prompts = 64;          // completions: prompts in one request (a batch)
+  int max_stop_token_ids = 64;
 };
 
 struct OpenAiRequest {
@@ -53,6 +54,11 @@ struct OpenAiRequest {
   SamplingParams sampling;  // top_logprobs >= 0 when logprobs were asked for
   std::vector<std::string> stop;
   bool ignore_eos = false;  // vLLM extension
+  // vLLM extensions: no end before min_tokens; more stop tokens; the stop
+  // string kept in the text.
+  int min_tokens = 0;
+  std::vector<TokenId> stop_token_ids;
+  bool include_stop_str_in_output = false;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   std::string user;

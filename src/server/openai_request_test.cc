@@ -27,7 +27,8 @@ TEST(OpenAiRequestTest, ParsesAFullChatRequest) {
     "max_completion_tokens": 7, "temperature": 0.5, "top_p": 0.9, "top_k": 40, "min_p": 0.05,
     "seed": 42, "stop": ["a", "b"], "presence_penalty": 0.5, "frequency_penalty": -0.5,
     "logprobs": true, "top_logprobs": 3, "stream": true,
-    "stream_options": {"include_usage": true}, "user": "u1", "priority": -2, "ignore_eos": true})");
+    "stream_options": {"include_usage": true}, "user": "u1", "priority": -2, "ignore_eos": true,
+    "min_tokens": 3, "stop_token_ids": [9, 12], "include_stop_str_in_output": true, "n": 4})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const OpenAiRequest& q = r.value();
   EXPECT_EQ(q.model, "m");
@@ -49,6 +50,11 @@ TEST(OpenAiRequestTest, ParsesAFullChatRequest) {
   EXPECT_EQ(q.user, "u1");
   EXPECT_EQ(q.priority, -2);
   EXPECT_TRUE(q.ignore_eos);
+  EXPECT_EQ(q.min_tokens, 3);
+  EXPECT_EQ(q.stop_token_ids, (std::vector<TokenId>{9, 12}));
+  EXPECT_TRUE(q.include_stop_str_in_output);
+  EXPECT_EQ(q.n, 4);
+  EXPECT_EQ(q.best_of, 4);
 }
 
 TEST(OpenAiRequestTest, DefaultsAndNullsMeanUnset) {
@@ -182,6 +188,12 @@ TEST(OpenAiRequestTest, OutOfRangeValues) {
       {R"("logprobs": true, "top_logprobs": 21)", "top_logprobs"},
       {R"("top_logprobs": 2)", "top_logprobs"},
       {R"("n": 17)", "n"},
+      {R"("max_tokens": 3, "min_tokens": 4)", "min_tokens"},
+      {R"("min_tokens": -1)", "min_tokens"},
+      {R"("stop_token_ids": [1, -2])", "stop_token_ids"},
+      {R"("stop_token_ids": 5)", "stop_token_ids"},
+      {R"("include_stop_str_in_output": "yes")", "include_stop_str_in_output"},
+      {R"("bad_words": ["x"])", "bad_words"},
       {R"("n": 0)", "n"},
       {R"("n": 3, "best_of": 2)", "best_of"},
       {R"("stream_options": {"include_usage": true})", "stream_options"},
