@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/engine_loop.h"
 #include "model/model.h"
 #include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
@@ -124,6 +125,54 @@ TEST_P(HfModelTest, LogitsEqualTransformersAndTheGgufFile) {
               ids.size(), worst);
   std::filesystem::remove_all(folder);
   std::filesystem::remove(gguf);
+}
+
+// /v1/embeddings' pooling through the engine (chunked prefill, next to a
+// generation) equals numpy's final normed hidden states, mean or last.
+TEST(HfEmbeddingTest, PooledHiddenStatesEqualTheReference) {
+  const Case c{"tiny-qwen3", "F32", "hf-qwen3"};
+  const std::string folder = MakeModel(c, "hf");
+  auto model = Model::Load(folder, "");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const std::vector<TokenId> ids = (*model)->tokenizer().Encode("Embeddings pool the last layer of 13 tokens", true);
+  RunnerConfig rc;
+  rc.backend = "cpu";
+  rc.n_threads = 2;
+  auto runner = BackendRunner::Create(model->get(), rc);
+  ASSERT_TRUE(runner.ok());
+  EngineConfig ec;
+  ec.max_batched_tokens = 5;  // the prompt in chunks
+  auto loop = EngineLoop::Create(std::move(runner).value(), &(*model)->tokenizer(), ec);
+  ASSERT_TRUE(loop.ok());
+  for (const char* pooling : {"mean", "last"}) {
+    GenerationRequest r;
+    r.prompt = ids;
+    r.stop.max_tokens = 1;
+    r.embedding = std::string(pooling) == "mean" ? Pooling::kMean : Pooling::kLast;
+    GenerationRequest other;
+    other.prompt = ids;
+    other.stop.max_tokens = 4;
+    other.sampling.temperature = 0;
+    auto s = (*loop)->Submit(r);
+    auto o = (*loop)->Submit(other);
+    ASSERT_TRUE(s.ok() && o.ok());
+    const StreamDelta d = (*s)->WaitAll();
+    (*o)->WaitAll();
+    std::string cmd = "/usr/bin/python3 " + Quote(std::string(KVS_SOURCE_DIR) + "/tests/hf_reference.py") +
+                      " --embed " + pooling + " " + Quote(folder);
+    for (TokenId id : ids) cmd += " " + std::to_string(id);
+    const auto ref = RunCommand(cmd);
+    ASSERT_EQ(ref.exit_code, 0) << cmd;
+    std::istringstream ls(ref.out);
+    std::vector<double> want;
+    for (double v; ls >> v;) want.push_back(v);
+    ASSERT_EQ(want.size(), d.embedding.size()) << pooling;
+    double err = 0;
+    for (size_t j = 0; j < want.size(); ++j) err = std::max(err, std::abs(want[j] - d.embedding[j]));
+    EXPECT_LT(err, 1e-5) << pooling;  // unit vectors; float32 against float64
+  }
+  (*loop)->Shutdown();
+  std::filesystem::remove_all(folder);
 }
 
 // `kvserve convert` from a folder: the GGUF it writes computes the same

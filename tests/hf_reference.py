@@ -10,6 +10,9 @@ tied embeddings. Computed in float64.
 
 usage: hf_reference.py FOLDER ID [ID ...]
 prints one line per position: the logits, space-separated.
+usage: hf_reference.py --embed mean|last FOLDER ID [ID ...]
+prints the embedding: the final normed hidden states pooled by their mean
+or the last position's, L2-normalized.
 """
 import json
 import math
@@ -123,11 +126,17 @@ def forward(folder, ids):
         x = x + (gate / (1 + np.exp(-gate)) * up) @ w[p + "mlp.down_proj.weight"].T
     x = rms_norm(x, w["model.norm.weight"], eps)
     out = w.get("lm_head.weight", w["model.embed_tokens.weight"])
-    return x @ out.T
+    return x, x @ out.T
 
 
 def main():
-    logits = forward(sys.argv[1], [int(a) for a in sys.argv[2:]])
+    if sys.argv[1] == "--embed":
+        hidden, _ = forward(sys.argv[3], [int(a) for a in sys.argv[4:]])
+        e = hidden.mean(axis=0) if sys.argv[2] == "mean" else hidden[-1]
+        e = e / np.linalg.norm(e)
+        print(" ".join(f"{v:.9g}" for v in e))
+        return
+    _, logits = forward(sys.argv[1], [int(a) for a in sys.argv[2:]])
     for row in logits:
         print(" ".join(f"{v:.9g}" for v in row))
 

@@ -34,6 +34,7 @@ struct ServeOptions {
   std::string tokenizer;
   std::string model_name;     // "" : the file's stem
   std::string chat_template;  // "" : detect from the model
+  std::string embedding_pooling = "mean";
   server::ServerConfig server;
   EngineFlags engine;
 };
@@ -70,6 +71,8 @@ int Serve(ServeOptions opt) {
   opt.server.model_id =
       !opt.model_name.empty() ? opt.model_name : std::filesystem::path(opt.model).stem().string();
   opt.server.max_model_len = model.config().context_length;
+  opt.server.embedding_size = model.config().dim;
+  opt.server.embedding_pooling = opt.embedding_pooling == "last" ? Pooling::kLast : Pooling::kMean;
   // The file's recommended sampling (vLLM's generation-config default) for
   // what a request leaves out.
   const SamplingDefaults& d = model.sampling_defaults();
@@ -170,6 +173,9 @@ int RunServe(int argc, char** argv) {
   app.add_option("--max-json-depth", opt.server.parse_limits.max_json_depth,
                  "400 for request JSON nested deeper, checked before parsing")
       ->check(CLI::Range(2, 1000));
+  app.add_option("--embedding-pooling", opt.embedding_pooling,
+                 "/v1/embeddings: pool a prompt's final hidden states by their mean or the last token's")
+      ->check(CLI::IsMember({"mean", "last"}));
   app.add_option("--max-choices", opt.server.parse_limits.max_choices,
                  "n and best_of at most (choices share the prompt's KV blocks)")
       ->check(CLI::Range(1, 128));

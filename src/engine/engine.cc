@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -57,6 +58,10 @@ Status Engine::Validate(const GenerationRequest& request) const {
   if (request.stop.min_tokens < 0 || request.stop.min_tokens > request.stop.max_tokens) {
     return InvalidArgumentError("min_tokens must be in [0, max_tokens], got " +
                                 std::to_string(request.stop.min_tokens));
+  }
+  if (request.embedding != Pooling::kNone && (runner_->hidden_size() == 0 || request.n != 1)) {
+    return InvalidArgumentError(request.n != 1 ? "an embedding request has one choice"
+                                               : "this runner gives no hidden states for embeddings");
   }
   if (request.n < 1 || request.n > kMaxChoices) {
     return InvalidArgumentError("n must be in [1, " + std::to_string(kMaxChoices) + "], got " +
@@ -154,6 +159,37 @@ void Engine::Abort(RequestId id) {
 
 void Engine::AbortAll() {
   while (!requests_.empty()) Abort(requests_.begin()->first);
+}
+
+void Engine::Pool(Request& r, int start, int n, const float* hidden) {
+  const int d = runner_->hidden_size();
+  std::vector<double>& pooled = r.pooled();
+  // A chunk from position 0 starts over (a preempted request recomputes).
+  if (start == 0) pooled.assign(d, 0.0);
+  if (r.embedding() == Pooling::kLast) {
+    for (int j = 0; j < d; ++j) pooled[j] = hidden[int64_t{n - 1} * d + j];
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) pooled[j] += hidden[int64_t{i} * d + j];
+  }
+}
+
+void Engine::FinishEmbedding(Request& r) {
+  std::vector<double>& pooled = r.pooled();
+  double norm = 0;
+  for (double v : pooled) norm += v * v;
+  norm = std::sqrt(norm);
+  StreamDelta d;
+  d.embedding.resize(pooled.size());
+  // Mean pooling's 1/n cancels in the normalization.
+  for (size_t j = 0; j < pooled.size(); ++j) d.embedding[j] = static_cast<float>(norm > 0 ? pooled[j] / norm : 0.0);
+  d.finished = true;
+  d.finish_reason = FinishReason::kStop;
+  d.prompt_tokens = r.n_prompt_tokens();
+  r.TransitionTo(RequestState::kFinished);
+  stats_.requests_finished++;
+  r.stream().Push(std::move(d));
 }
 
 void Engine::ForkChoices(Request& parent, std::vector<Request*>* out) {
@@ -304,9 +340,10 @@ Status Engine::Step() {
   for (const ScheduledRequest& s : out.scheduled) {
     Request* r = s.request;
     const int start = r->n_computed_tokens;
-    const bool samples = start + s.n_new_tokens == r->n_tokens();
+    const bool embeds = r->embedding() != Pooling::kNone;
+    const bool samples = !embeds && start + s.n_new_tokens == r->n_tokens();
     batch_.AddSequence(r->tokens().subspan(start, s.n_new_tokens), start, kv_.BlockTable(r->id()),
-                       samples);
+                       samples, /*want_hidden=*/embeds);
   }
   const std::vector<BlockCopy> copies = kv_.TakePendingCopies();
   if (!copies.empty()) runner_->CopyBlocks(copies);
@@ -325,10 +362,21 @@ Status Engine::Step() {
   }
 
   int64_t row = 0;
+  int64_t hidden_row = 0;
   for (const ScheduledRequest& s : out.scheduled) {
     Request* r = s.request;
+    const int start = r->n_computed_tokens;
     r->n_computed_tokens += s.n_new_tokens;
     kv_.CommitTokens(r->id(), r->tokens(), r->n_computed_tokens, r->cache_salt());
+    if (r->embedding() != Pooling::kNone) {
+      Pool(*r, start, s.n_new_tokens, runner_->hidden_states() + hidden_row * runner_->hidden_size());
+      hidden_row += s.n_new_tokens;
+      if (r->n_computed_tokens == r->n_tokens()) {
+        FinishEmbedding(*r);
+        finished_this_step_.push_back(r);
+      }
+      continue;
+    }
     if (r->n_computed_tokens < r->n_tokens()) continue;  // a chunk that does not sample
     std::span<const float> row_logits(*logits + row * vocab_size_, size_t(vocab_size_));
     ++row;

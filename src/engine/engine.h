@@ -73,6 +73,11 @@ class Engine {
   // returns true when the request finished.
   bool ProcessToken(Request& r, const SampleResult& sample);
   void Finish(Request& r, FinishReason reason, Status error = Status::Ok());
+  // Embedding requests: folds the hidden states [n, hidden_size] of the
+  // chunk at `start` into r's pooled vector; FinishEmbedding sends it,
+  // normalized, and ends the request.
+  void Pool(Request& r, int start, int n, const float* hidden);
+  void FinishEmbedding(Request& r);
   // Forks a request with unforked choices: each child shares its blocks,
   // has computed what it has, runs from now on, and is appended to `out`.
   void ForkChoices(Request& parent, std::vector<Request*>* out);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 #include <string>
 #include <vector>
@@ -509,6 +510,64 @@ TEST(EngineMinTokensTest, EndTokensWaitForMinTokens) {
       ASSERT_EQ(static_cast<int>(d.tokens.size()), min_tokens + 1) << stop_id << " " << min_tokens;
       for (int i = 0; i < min_tokens; ++i) EXPECT_NE(d.tokens[i], end);
       EXPECT_EQ(d.tokens.back(), end);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvs
+
+namespace kvs {
+namespace {
+
+// The pooled embedding straight from the fake model's definition.
+std::vector<float> ReferenceEmbedding(const std::vector<TokenId>& prompt, Pooling pooling) {
+  constexpr int d = testing::FakeModelRunner::kFakeHidden;
+  std::vector<double> sum(d, 0.0);
+  uint64_t state = testing::kFakeRootState;
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    state = testing::FakeState(state, prompt[i], static_cast<int>(i));
+    if (pooling == Pooling::kLast) sum.assign(d, 0.0);
+    for (int j = 0; j < d; ++j) sum[j] += testing::FakeLogit(state, 1000 + j) - 0.5f;
+  }
+  double norm = 0;
+  for (double v : sum) norm += v * v;
+  std::vector<float> out;
+  for (double v : sum) out.push_back(static_cast<float>(v / std::sqrt(norm)));
+  return out;
+}
+
+// Embeddings equal the definition whatever the chunking, preemption, a
+// second identical prompt (no prefix-cache shortcut) or generation
+// requests running beside them.
+TEST(EngineEmbeddingTest, PooledHiddenStatesEqualTheDefinition) {
+  for (const int budget : {512, 5}) {
+    for (const int n_blocks : {256, 14}) {
+      testing::FakeEngineOptions o;
+      o.config.max_batched_tokens = budget;
+      o.n_blocks = n_blocks;
+      testing::EngineHarness h(o);
+      std::vector<std::pair<std::shared_ptr<OutputStream>, std::vector<float>>> want;
+      for (int i = 0; i < 6; ++i) {
+        GenerationRequest r;
+        r.prompt = testing::RandomPrompt(9 + 4 * (i % 3), 50 + i % 3);  // pairs of equal prompts
+        r.stop.max_tokens = 1;
+        r.embedding = i % 2 ? Pooling::kLast : Pooling::kMean;
+        if (i == 4) r.embedding = Pooling::kMean;
+        want.emplace_back(h.Submit(r), ReferenceEmbedding(r.prompt, r.embedding));
+        h.Submit(testing::Greedy(testing::RandomPrompt(12, 90 + i), 6));
+      }
+      h.RunUntilIdle();
+      for (size_t i = 0; i < want.size(); ++i) {
+        const StreamDelta d = want[i].first->WaitAll();
+        EXPECT_EQ(d.finish_reason, FinishReason::kStop);
+        EXPECT_TRUE(d.tokens.empty());
+        ASSERT_EQ(d.embedding.size(), want[i].second.size());
+        for (size_t j = 0; j < d.embedding.size(); ++j) {
+          EXPECT_NEAR(d.embedding[j], want[i].second[j], 1e-6) << "request " << i << " budget " << budget;
+        }
+      }
+      EXPECT_EQ(h.engine().Stats().kv_blocks_used, 0);
     }
   }
 }

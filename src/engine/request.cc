@@ -27,6 +27,7 @@ Request::Request(RequestId id, int64_t arrival, GenerationRequest request,
       wants_logprobs_(request.sampling.top_logprobs >= 0),
       n_prompt_tokens_(static_cast<int>(request.prompt.size())),
       sampler_(request.sampling),
+      embedding_(request.embedding),
       grammar_(std::move(request.grammar)),
       stream_(std::move(stream)) {
   if (grammar_ != nullptr) matcher_ = std::make_unique<GrammarMatcher>(grammar_.get());

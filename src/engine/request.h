@@ -76,6 +76,9 @@ class Request {
   void TransitionTo(RequestState next);
 
   Sampler& sampler() { return sampler_; }
+  Pooling embedding() const { return embedding_; }
+  // Embedding: the running sum (mean) or last row of the hidden states.
+  std::vector<double>& pooled() { return pooled_; }
   // Null when the request has no grammar.
   GrammarMatcher* matcher() { return matcher_.get(); }
   // The grammar's token mask for this step (a bit per token), kept here so
@@ -111,6 +114,8 @@ class Request {
   std::vector<TokenId> tokens_;  // [prompt + outputs], capacity prompt + max_tokens
   RequestState state_ = RequestState::kWaiting;
   Sampler sampler_;
+  const Pooling embedding_;
+  std::vector<double> pooled_;
   std::shared_ptr<const Grammar> grammar_;  // keeps what matcher_ points into alive
   std::unique_ptr<GrammarMatcher> matcher_;
   std::vector<uint64_t> grammar_mask_;

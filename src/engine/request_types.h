@@ -31,6 +31,10 @@ struct StopConditions {
   bool include_stop_str_in_output = false;
 };
 
+// An embedding request computes its prompt and returns one vector, pooled
+// over the final hidden states (output norm applied) and L2-normalized.
+enum class Pooling { kNone, kMean, kLast };
+
 struct GenerationRequest {
   std::vector<TokenId> prompt;  // BOS included where the model wants it
   SamplingParams sampling;
@@ -47,6 +51,10 @@ struct GenerationRequest {
   // once it is complete, and then it ends the request even with
   // ignore_eos). Null: unconstrained. Shared, immutable.
   std::shared_ptr<const Grammar> grammar;
+  // kNone: generate. Otherwise an embedding: nothing is sampled, the
+  // prompt's blocks are not looked up in the prefix cache (every position
+  // must be computed to be pooled), and the final delta carries it.
+  Pooling embedding = Pooling::kNone;
 };
 
 // One message on a request's output stream. The last one has finished = true.
@@ -54,6 +62,7 @@ struct StreamDelta {
   std::vector<TokenId> tokens;        // new token ids
   std::string text;                   // new text: whole UTF-8, stop strings held back
   std::vector<SampleResult> samples;  // per new token, when logprobs were asked for
+  std::vector<float> embedding;       // an embedding request's result (final delta)
   bool finished = false;
   FinishReason finish_reason = FinishReason::kNone;
   Status error;  // set when finish_reason == kError (e.g. rejected up front)

@@ -100,7 +100,7 @@ bool Scheduler::WaitsForSharedPrefix(const Request& r) const {
 
 bool Scheduler::Admit(size_t index) {
   Request* r = waiting_[index];
-  if (r->n_computed_tokens == 0 && config_.enable_prefix_caching) {
+  if (r->n_computed_tokens == 0 && config_.enable_prefix_caching && r->embedding() == Pooling::kNone) {
     r->n_computed_tokens = kv_->LookupPrefix(r->id(), r->tokens(), r->cache_salt());
   }
   const int remaining = r->n_tokens() - r->n_computed_tokens;
@@ -159,7 +159,8 @@ const SchedulerOutput& Scheduler::Schedule() {
   size_t i = 0;
   while (i < waiting_.size() && budget_ > 0 &&
          static_cast<int>(running_.size()) < config_.max_running) {
-    if (config_.enable_prefix_caching && WaitsForSharedPrefix(*waiting_[i])) {
+    if (config_.enable_prefix_caching && waiting_[i]->embedding() == Pooling::kNone &&
+        WaitsForSharedPrefix(*waiting_[i])) {
       ++i;
       continue;
     }

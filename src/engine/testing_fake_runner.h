@@ -108,9 +108,18 @@ class FakeModelRunner final : public ModelRunner {
       const uint64_t state = slots_[size_t(batch.slots()[batch.logit_rows()[r]])];
       for (int v = 0; v < n_vocab_; ++v) logits_[size_t(r) * n_vocab_ + v] = FakeLogit(state, v);
     }
+    // Hidden states: kFakeHidden values per row from the row's state.
+    hidden_.resize(size_t(batch.n_hidden_rows()) * kFakeHidden);
+    for (int64_t r = 0; r < batch.n_hidden_rows(); ++r) {
+      const uint64_t state = slots_[size_t(batch.slots()[batch.hidden_rows()[r]])];
+      for (int j = 0; j < kFakeHidden; ++j) hidden_[size_t(r) * kFakeHidden + j] = FakeLogit(state, 1000 + j) - 0.5f;
+    }
     tokens_per_run_.push_back(batch.n_tokens());
     return static_cast<const float*>(logits_.data());
   }
+  static constexpr int kFakeHidden = 4;
+  int hidden_size() const override { return kFakeHidden; }
+  const float* hidden_states() const override { return hidden_.data(); }
 
   // Makes the next n calls of Run fail.
   void FailNextRuns(int n) { fail_runs_ = n; }
@@ -124,6 +133,7 @@ class FakeModelRunner final : public ModelRunner {
   const int n_vocab_, block_size_, n_blocks_, max_context_;
   std::vector<uint64_t> slots_;  // [n_blocks * block_size]
   std::vector<float> logits_;    // [n_logit_rows, n_vocab]
+  std::vector<float> hidden_;    // [n_hidden_rows, kFakeHidden]
   std::vector<int64_t> tokens_per_run_;
   int n_runs_ = 0, n_copies_ = 0, fail_runs_ = 0;
   std::chrono::microseconds delay_{0};

@@ -9,12 +9,15 @@ void Batch::Clear() {
   positions_.clear();
   tables_.clear();
   logit_rows_.clear();
+  hidden_rows_.clear();
   slots_.clear();
 }
 
 void Batch::AddSequence(std::span<const TokenId> tokens, int start_pos,
-                        std::span<const BlockId> block_table, bool want_logits) {
+                        std::span<const BlockId> block_table, bool want_logits,
+                        bool want_hidden) {
   for (size_t i = 0; i < tokens.size(); ++i) {
+    if (want_hidden) hidden_rows_.push_back(static_cast<int32_t>(tokens_.size()));
     tokens_.push_back(tokens[i]);
     positions_.push_back(start_pos + static_cast<int32_t>(i));
     tables_.push_back(block_table.data());

@@ -20,17 +20,21 @@ class Batch {
 
   // Appends tokens [n] of one sequence at positions start_pos..start_pos+n-1.
   // block_table must cover those positions and stay valid until the step
-  // ends. With want_logits, the last of these rows gets a logits row.
+  // ends. With want_logits, the last of these rows gets a logits row; with
+  // want_hidden, every one of them gets a final hidden state (embeddings).
   void AddSequence(std::span<const TokenId> tokens, int start_pos,
-                   std::span<const BlockId> block_table, bool want_logits);
+                   std::span<const BlockId> block_table, bool want_logits,
+                   bool want_hidden = false);
 
   int64_t n_tokens() const { return static_cast<int64_t>(tokens_.size()); }
   int64_t n_logit_rows() const { return static_cast<int64_t>(logit_rows_.size()); }
+  int64_t n_hidden_rows() const { return static_cast<int64_t>(hidden_rows_.size()); }
 
   const TokenId* tokens() const { return tokens_.data(); }                 // [n_tokens]
   const int32_t* positions() const { return positions_.data(); }           // [n_tokens]
   const int32_t* const* block_tables() const { return tables_.data(); }    // [n_tokens]
   const int32_t* logit_rows() const { return logit_rows_.data(); }         // [n_logit_rows]
+  const int32_t* hidden_rows() const { return hidden_rows_.data(); }       // [n_hidden_rows]
   // KV slot (block * block_size + offset) each row writes.
   void ComputeSlots(int block_size);
   const int32_t* slots() const { return slots_.data(); }  // [n_tokens]
@@ -40,6 +44,7 @@ class Batch {
   std::vector<int32_t> positions_;
   std::vector<const int32_t*> tables_;
   std::vector<int32_t> logit_rows_;
+  std::vector<int32_t> hidden_rows_;
   std::vector<int32_t> slots_;
 };
 

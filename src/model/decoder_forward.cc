@@ -42,7 +42,7 @@ std::optional<WeightMatrix> DecoderForward::Concat(std::initializer_list<const W
   return all;
 }
 
-void DecoderForward::Reserve(int64_t n, int64_t n_logit_rows) {
+void DecoderForward::Reserve(int64_t n, int64_t n_logit_rows, int64_t n_hidden_rows) {
   const ModelConfig& hp = model_->config();
   auto grow = [](AlignedVector<float>& v, int64_t size) {
     if (static_cast<int64_t>(v.size()) < size) v.resize(size);
@@ -54,6 +54,7 @@ void DecoderForward::Reserve(int64_t n, int64_t n_logit_rows) {
   grow(gate_up_, n * 2 * hp.hidden_dim);
   grow(last_, n_logit_rows * hp.dim);
   grow(logits_, n_logit_rows * hp.n_vocab);
+  grow(hidden_, n_hidden_rows * hp.dim);
 }
 
 void DecoderForward::AddBias(float* x, const float* bias, int64_t n, int64_t d) {
@@ -68,7 +69,7 @@ const float* DecoderForward::Run(Batch& batch) {
   const int head_dim = hp.head_dim;
   const int64_t q_dim = hp.q_dim();
   const int64_t kv_dim = hp.kv_dim();
-  Reserve(n, n_out);
+  Reserve(n, n_out, batch.n_hidden_rows());
   batch.ComputeSlots(kv_->block_size());
   float* q = qkv_.data();         // [n, n_heads, head_dim]
   float* k = q + n * q_dim;       // [n, n_kv_heads, head_dim]
@@ -129,13 +130,22 @@ const float* DecoderForward::Run(Batch& batch) {
     backend_->MatMul(lw.w_down, gate, n, xb_.data());  // [n, dim]
     backend_->Add(x_.data(), xb_.data(), n * hp.dim);
   }
+  // Embedding rows: the final norm only.
+  const int64_t n_hidden = batch.n_hidden_rows();
+  for (int64_t i = 0; i < n_hidden; ++i) {
+    std::memcpy(hidden_.data() + i * hp.dim, x_.data() + int64_t{batch.hidden_rows()[i]} * hp.dim,
+                hp.dim * sizeof(float));
+  }
+  if (n_hidden > 0) {
+    backend_->RmsNorm(hidden_.data(), w.output_norm, n_hidden, hp.dim, hp.norm_eps, hidden_.data());
+  }
   // Only the rows that sample go through the final norm and the classifier.
   for (int64_t i = 0; i < n_out; ++i) {
     std::memcpy(last_.data() + i * hp.dim, x_.data() + int64_t{batch.logit_rows()[i]} * hp.dim,
                 hp.dim * sizeof(float));
   }
   backend_->RmsNorm(last_.data(), w.output_norm, n_out, hp.dim, hp.norm_eps, last_.data());
-  backend_->MatMul(w.output, last_.data(), n_out, logits_.data());  // [n_out, n_vocab]
+  if (n_out > 0) backend_->MatMul(w.output, last_.data(), n_out, logits_.data());  // [n_out, n_vocab]
   return logits_.data();
 }
 

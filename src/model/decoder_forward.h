@@ -31,9 +31,12 @@ class DecoderForward {
   // until the next call. REQUIRES: every row's block table covers its
   // position, and positions < context length.
   const float* Run(Batch& batch);
+  // [batch.n_hidden_rows(), dim]: the final hidden states (output norm
+  // applied) of the last Run's hidden rows, valid until the next call.
+  const float* hidden() const { return hidden_.data(); }
 
  private:
-  void Reserve(int64_t n_tokens, int64_t n_logit_rows);
+  void Reserve(int64_t n_tokens, int64_t n_logit_rows, int64_t n_hidden_rows);
   // x[n, d] += bias[d] for each row.
   void AddBias(float* x, const float* bias, int64_t n, int64_t d);
 
@@ -70,6 +73,7 @@ class DecoderForward {
   AlignedVector<float> gate_up_;  // gate [n, hidden_dim] | up [n, hidden_dim]
   AlignedVector<float> last_;    // [n_logit_rows, dim]
   AlignedVector<float> logits_;  // [n_logit_rows, n_vocab]
+  AlignedVector<float> hidden_;  // [n_hidden_rows, dim]
 };
 
 }  // namespace kvs

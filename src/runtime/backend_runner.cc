@@ -54,6 +54,8 @@ void BackendRunner::CopyBlocks(std::span<const BlockCopy> copies) {
   }
 }
 
+const float* BackendRunner::hidden_states() const { return forward_->hidden(); }
+
 StatusOr<const float*> BackendRunner::Run(Batch& batch) {
   if (batch.n_tokens() == 0) return InvalidArgumentError("empty batch");
   const int32_t* pos = batch.positions();

@@ -39,6 +39,8 @@ class BackendRunner final : public ModelRunner {
   int max_context() const override { return model_->config().context_length; }
   void CopyBlocks(std::span<const BlockCopy> copies) override;
   StatusOr<const float*> Run(Batch& batch) override;
+  int hidden_size() const override { return model_->config().dim; }
+  const float* hidden_states() const override;
 
   const Model& model() const { return *model_; }
   Backend& backend() { return *backend_; }

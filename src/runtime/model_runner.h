@@ -26,6 +26,12 @@ class ModelRunner {
   // Runs the batch. On success the returned pointer addresses
   // [batch.n_logit_rows(), vocab_size()] logits, valid until the next Run.
   virtual StatusOr<const float*> Run(Batch& batch) = 0;
+
+  // Width of the final hidden states (after the output norm) that Run
+  // leaves for the batch's hidden rows; 0 when the runner has none.
+  virtual int hidden_size() const { return 0; }
+  // [batch.n_hidden_rows(), hidden_size()] after a successful Run.
+  virtual const float* hidden_states() const { return nullptr; }
 };
 
 }  // namespace kvs

@@ -10,6 +10,7 @@
 
 #include "server/admission.h"
 #include "server/auth.h"
+#include "server/embeddings_route.h"
 #include "server/generation_route.h"
 #include "server/json_guard.h"
 #include "server/listen_socket.h"
@@ -127,6 +128,9 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig&
   s->generation_ = std::make_unique<GenerationRoute>(
       &s->config_, engine, tokenizer, &s->encode_chat_, s->auth_.get(), s->limiter_.get(),
       s->metrics_.get(), &s->draining_);
+  s->embeddings_ = std::make_unique<EmbeddingsRoute>(&s->config_, engine, tokenizer,
+                                                     config.embedding_size, s->auth_.get(),
+                                                     s->limiter_.get(), &s->draining_);
   s->http_ = std::make_unique<httplib::Server>();
   s->InstallRoutes();
   return s;
@@ -222,6 +226,17 @@ void OpenAiServer::InstallRoutes() {
   post("/v1/completions",
        [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
          generation_->Handle(Endpoint::kCompletion, req, body, res);
+       });
+  post("/v1/embeddings",
+       [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
+         if (config_.embedding_size == 0) {
+           ApiError e;
+           e.http_status = 404;
+           e.message = "this server has no embeddings";
+           e.code = "not_found";
+           return SendError(res, e);
+         }
+         embeddings_->Handle(req, body, res);
        });
 
   auto model_json = [this] {

@@ -31,6 +31,7 @@ class Server;
 
 namespace kvs::server {
 
+class EmbeddingsRoute;
 class GenerationRoute;
 class ServerMetrics;
 class ApiKeyAuth;
@@ -66,6 +67,7 @@ class OpenAiServer {
   std::unique_ptr<CorsPolicy> cors_;
   std::unique_ptr<ConcurrencyLimiter> limiter_;
   std::unique_ptr<GenerationRoute> generation_;
+  std::unique_ptr<EmbeddingsRoute> embeddings_;
   std::unique_ptr<httplib::Server> http_;
   int listen_fd_ = -1;  // owned by http_; set when Bind() creates it
   std::atomic<bool> draining_{false};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/request_types.h"
 #include "server/openai_request.h"
 #include "tokenizer/vocab.h"
 
@@ -44,6 +45,10 @@ struct ServerConfig {
   // Sampling values a request leaves out: the model file's own
   // (general.sampling.*, a folder's generation_config.json), else OpenAI's.
   SamplingParams default_sampling;
+  // /v1/embeddings: the model's hidden width (0: the route answers 404)
+  // and how a prompt's final hidden states are pooled.
+  int embedding_size = 0;
+  Pooling embedding_pooling = Pooling::kMean;
 };
 
 // Turns chat messages into prompt token ids with the model's chat template
