@@ -63,6 +63,9 @@ Status Engine::Validate(const GenerationRequest& request) const {
     return InvalidArgumentError(request.n != 1 ? "an embedding request has one choice"
                                                : "this runner gives no hidden states for embeddings");
   }
+  if (request.prompt_logprobs < -1 || request.prompt_logprobs > 20) {
+    return InvalidArgumentError("prompt_logprobs must be in [0, 20]");
+  }
   if (request.n < 1 || request.n > kMaxChoices) {
     return InvalidArgumentError("n must be in [1, " + std::to_string(kMaxChoices) + "], got " +
                                 std::to_string(request.n));
@@ -276,6 +279,10 @@ bool Engine::FillGrammarMask(Request& r) {
   return false;
 }
 
+bool Engine::ScoresPrompt(Request& r, int start) const {
+  return r.prompt_logprobs() >= 0 && !r.prompt_samples_sent() && start < r.n_prompt_tokens();
+}
+
 bool Engine::ProcessToken(Request& r, const SampleResult& sample) {
   const TokenId t = sample.id;
   r.AppendToken(t);
@@ -290,6 +297,10 @@ bool Engine::ProcessToken(Request& r, const SampleResult& sample) {
   StreamDelta d;
   d.tokens.push_back(t);
   if (r.wants_logprobs()) d.samples.push_back(sample);
+  if (r.prompt_logprobs() >= 0 && !r.prompt_samples_sent()) {
+    d.prompt_samples = std::move(r.prompt_samples());
+    r.set_prompt_samples_sent();
+  }
   const StopConditions& stop = r.stop();
   FinishReason reason = FinishReason::kNone;
   const bool is_eos = grammar_end || (!stop.ignore_eos && tokenizer_ != nullptr &&
@@ -343,7 +354,7 @@ Status Engine::Step() {
     const bool embeds = r->embedding() != Pooling::kNone;
     const bool samples = !embeds && start + s.n_new_tokens == r->n_tokens();
     batch_.AddSequence(r->tokens().subspan(start, s.n_new_tokens), start, kv_.BlockTable(r->id()),
-                       samples, /*want_hidden=*/embeds);
+                       samples, /*want_hidden=*/embeds, /*all_logits=*/ScoresPrompt(*r, start));
   }
   const std::vector<BlockCopy> copies = kv_.TakePendingCopies();
   if (!copies.empty()) runner_->CopyBlocks(copies);
@@ -377,7 +388,24 @@ Status Engine::Step() {
       }
       continue;
     }
-    if (r->n_computed_tokens < r->n_tokens()) continue;  // a chunk that does not sample
+    if (ScoresPrompt(*r, start)) {
+      // A logits row per token: the logprob of each next prompt token.
+      if (start == 0) r->prompt_samples().clear();  // recomputed from the start
+      for (int i = 0; i < s.n_new_tokens; ++i) {
+        const int p = start + i;
+        if (p + 1 >= r->n_prompt_tokens()) break;
+        SampleResult sample;
+        sample.id = r->tokens()[p + 1];
+        FillLogprobs(std::span<const float>(*logits + (row + i) * vocab_size_, size_t(vocab_size_)),
+                     r->prompt_logprobs(), &sample);
+        r->prompt_samples().push_back(std::move(sample));
+      }
+      row += s.n_new_tokens;
+      if (r->n_computed_tokens < r->n_tokens()) continue;
+      --row;  // the last row samples
+    } else if (r->n_computed_tokens < r->n_tokens()) {
+      continue;  // a chunk that does not sample
+    }
     std::span<const float> row_logits(*logits + row * vocab_size_, size_t(vocab_size_));
     ++row;
     forked_.clear();

@@ -78,6 +78,8 @@ class Engine {
   // normalized, and ends the request.
   void Pool(Request& r, int start, int n, const float* hidden);
   void FinishEmbedding(Request& r);
+  // Whether r's chunk at `start` gets a logits row per token (prompt logprobs).
+  bool ScoresPrompt(Request& r, int start) const;
   // Forks a request with unforked choices: each child shares its blocks,
   // has computed what it has, runs from now on, and is appended to `out`.
   void ForkChoices(Request& parent, std::vector<Request*>* out);

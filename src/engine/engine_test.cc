@@ -574,3 +574,47 @@ TEST(EngineEmbeddingTest, PooledHiddenStatesEqualTheDefinition) {
 
 }  // namespace
 }  // namespace kvs
+
+namespace kvs {
+namespace {
+
+// Prompt logprobs: each prompt token after the first gets
+// log_softmax(logits at the position before it)[token], from the fake
+// model's definition, whatever the chunking, with the same prompt computed
+// before (no prefix-cache shortcut) and next to other requests.
+TEST(EnginePromptLogprobsTest, EveryPromptTokenIsScored) {
+  const std::vector<TokenId> prompt = testing::RandomPrompt(150, 77);  // > kPromptLogprobsChunk
+  std::vector<double> want;
+  uint64_t state = testing::kFakeRootState;
+  for (size_t p = 0; p + 1 < prompt.size(); ++p) {
+    state = testing::FakeState(state, prompt[p], static_cast<int>(p));
+    double z = 0;
+    for (int v = 0; v < testing::kFakeVocab; ++v) z += std::exp(double(testing::FakeLogit(state, v)));
+    want.push_back(testing::FakeLogit(state, prompt[p + 1]) - std::log(z));
+  }
+  for (const int budget : {512, 7}) {
+    testing::FakeEngineOptions o;
+    o.config.max_batched_tokens = budget;
+    testing::EngineHarness h(o);
+    h.Submit(testing::Greedy(prompt, 3));  // the same prompt, cached first
+    h.RunUntilIdle();
+    GenerationRequest r = testing::Greedy(prompt, 3);
+    r.prompt_logprobs = 2;
+    auto s = h.Submit(r);
+    h.Submit(testing::Greedy(testing::RandomPrompt(20, 5), 8));
+    h.RunUntilIdle();
+    const StreamDelta d = s->WaitAll();
+    ASSERT_EQ(d.prompt_samples.size(), prompt.size() - 1) << "budget " << budget;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(d.prompt_samples[i].id, prompt[i + 1]);
+      EXPECT_NEAR(d.prompt_samples[i].logprob, want[i], 1e-4) << "position " << i + 1;
+      ASSERT_EQ(d.prompt_samples[i].top.size(), 2u);
+      EXPECT_GE(d.prompt_samples[i].top[0].logprob, d.prompt_samples[i].top[1].logprob);
+    }
+    EXPECT_EQ(d.tokens, testing::GreedyReference(prompt, 3, testing::kFakeVocab));
+    for (int64_t n : h.runner().tokens_per_run()) EXPECT_LE(n, std::max(budget, 1));
+  }
+}
+
+}  // namespace
+}  // namespace kvs

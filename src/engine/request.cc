@@ -28,6 +28,7 @@ Request::Request(RequestId id, int64_t arrival, GenerationRequest request,
       n_prompt_tokens_(static_cast<int>(request.prompt.size())),
       sampler_(request.sampling),
       embedding_(request.embedding),
+      prompt_logprobs_(request.prompt_logprobs),
       grammar_(std::move(request.grammar)),
       stream_(std::move(stream)) {
   if (grammar_ != nullptr) matcher_ = std::make_unique<GrammarMatcher>(grammar_.get());

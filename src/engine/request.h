@@ -77,6 +77,18 @@ class Request {
 
   Sampler& sampler() { return sampler_; }
   Pooling embedding() const { return embedding_; }
+  int prompt_logprobs() const { return prompt_logprobs_; }
+  // Whether every prompt position must be computed here (not taken from
+  // the prefix cache): embeddings and prompt logprobs not yet delivered.
+  bool needs_every_position() const {
+    return embedding_ != Pooling::kNone || (prompt_logprobs_ >= 0 && !prompt_samples_sent_);
+  }
+  // Largest chunk of a prompt in one step (a prompt-logprobs chunk makes a
+  // logits row per token).
+  int max_chunk() const { return needs_every_position() && prompt_logprobs_ >= 0 ? kPromptLogprobsChunk : 1 << 30; }
+  std::vector<SampleResult>& prompt_samples() { return prompt_samples_; }
+  bool prompt_samples_sent() const { return prompt_samples_sent_; }
+  void set_prompt_samples_sent() { prompt_samples_sent_ = true; }
   // Embedding: the running sum (mean) or last row of the hidden states.
   std::vector<double>& pooled() { return pooled_; }
   // Null when the request has no grammar.
@@ -116,6 +128,9 @@ class Request {
   Sampler sampler_;
   const Pooling embedding_;
   std::vector<double> pooled_;
+  const int prompt_logprobs_;
+  std::vector<SampleResult> prompt_samples_;
+  bool prompt_samples_sent_ = false;
   std::shared_ptr<const Grammar> grammar_;  // keeps what matcher_ points into alive
   std::unique_ptr<GrammarMatcher> matcher_;
   std::vector<uint64_t> grammar_mask_;

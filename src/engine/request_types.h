@@ -55,7 +55,13 @@ struct GenerationRequest {
   // prompt's blocks are not looked up in the prefix cache (every position
   // must be computed to be pooled), and the final delta carries it.
   Pooling embedding = Pooling::kNone;
+  // >= 0: the logprob of every prompt token after the first, with this many
+  // alternatives (vLLM's prompt_logprobs; OpenAI's echo with logprobs).
+  // Such a prompt is computed in full (no prefix-cache shortcut) in chunks
+  // of at most kPromptLogprobsChunk tokens, each row a logits row.
+  int prompt_logprobs = -1;
 };
+constexpr int kPromptLogprobsChunk = 64;
 
 // One message on a request's output stream. The last one has finished = true.
 struct StreamDelta {
@@ -63,6 +69,8 @@ struct StreamDelta {
   std::string text;                   // new text: whole UTF-8, stop strings held back
   std::vector<SampleResult> samples;  // per new token, when logprobs were asked for
   std::vector<float> embedding;       // an embedding request's result (final delta)
+  // With the first generated token: prompt tokens 1.. (prompt_logprobs).
+  std::vector<SampleResult> prompt_samples;
   bool finished = false;
   FinishReason finish_reason = FinishReason::kNone;
   Status error;  // set when finish_reason == kError (e.g. rejected up front)

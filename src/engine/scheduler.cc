@@ -100,11 +100,12 @@ bool Scheduler::WaitsForSharedPrefix(const Request& r) const {
 
 bool Scheduler::Admit(size_t index) {
   Request* r = waiting_[index];
-  if (r->n_computed_tokens == 0 && config_.enable_prefix_caching && r->embedding() == Pooling::kNone) {
+  if (r->n_computed_tokens == 0 && config_.enable_prefix_caching && !r->needs_every_position()) {
     r->n_computed_tokens = kv_->LookupPrefix(r->id(), r->tokens(), r->cache_salt());
   }
   const int remaining = r->n_tokens() - r->n_computed_tokens;
   int n = std::min(remaining, budget_);
+  if (config_.enable_chunked_prefill) n = std::min(n, r->max_chunk());
   if (n < remaining && !config_.enable_chunked_prefill) {
     // Whole or nothing; a prompt longer than the budget runs alone.
     if (!out_.scheduled.empty()) n = 0;
@@ -148,6 +149,7 @@ const SchedulerOutput& Scheduler::Schedule() {
       KVS_CHECK_GE(remaining, 1) << "running request " << r->id() << " has nothing to compute";
       if ((pass == 0) != (remaining == 1)) continue;
       int n = std::min(remaining, budget_);
+      if (config_.enable_chunked_prefill) n = std::min(n, r->max_chunk());
       if (n < remaining && !config_.enable_chunked_prefill) continue;
       if (!ScheduleRunning(r, n)) break;  // r was the last of running_
     }
@@ -159,7 +161,7 @@ const SchedulerOutput& Scheduler::Schedule() {
   size_t i = 0;
   while (i < waiting_.size() && budget_ > 0 &&
          static_cast<int>(running_.size()) < config_.max_running) {
-    if (config_.enable_prefix_caching && waiting_[i]->embedding() == Pooling::kNone &&
+    if (config_.enable_prefix_caching && !waiting_[i]->needs_every_position() &&
         WaitsForSharedPrefix(*waiting_[i])) {
       ++i;
       continue;

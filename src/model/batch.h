@@ -21,10 +21,12 @@ class Batch {
   // Appends tokens [n] of one sequence at positions start_pos..start_pos+n-1.
   // block_table must cover those positions and stay valid until the step
   // ends. With want_logits, the last of these rows gets a logits row; with
-  // want_hidden, every one of them gets a final hidden state (embeddings).
+  // want_hidden, every one of them gets a final hidden state (embeddings);
+  // with all_logits, every one of them gets a logits row (prompt logprobs;
+  // want_logits is then implied).
   void AddSequence(std::span<const TokenId> tokens, int start_pos,
                    std::span<const BlockId> block_table, bool want_logits,
-                   bool want_hidden = false);
+                   bool want_hidden = false, bool all_logits = false);
 
   int64_t n_tokens() const { return static_cast<int64_t>(tokens_.size()); }
   int64_t n_logit_rows() const { return static_cast<int64_t>(logit_rows_.size()); }

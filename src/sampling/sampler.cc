@@ -25,7 +25,7 @@ SampleResult Sampler::Sample(std::span<const float> logits, std::span<const Toke
   const std::span<const float> scores = ApplyPenalties(logits, prompt, generated, allowed);
   SampleResult result;
   result.id = params_.temperature <= 0 ? Argmax(scores) : Draw(scores);
-  if (params_.top_logprobs >= 0) FillLogprobs(logits, &result);
+  if (params_.top_logprobs >= 0) FillLogprobs(logits, params_.top_logprobs, &result);
   return result;
 }
 
@@ -172,7 +172,7 @@ TokenId Sampler::Draw(std::span<const float> scores) {
   return chosen;
 }
 
-void Sampler::FillLogprobs(std::span<const float> logits, SampleResult* result) const {
+void FillLogprobs(std::span<const float> logits, int top_n, SampleResult* result) {
   const int n_vocab = static_cast<int>(logits.size());
   float max_logit = logits[0];
   for (float l : logits) max_logit = std::max(max_logit, l);
@@ -180,8 +180,10 @@ void Sampler::FillLogprobs(std::span<const float> logits, SampleResult* result) 
   for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
   const double log_z = max_logit + std::log(sum);
   result->logprob = static_cast<float>(logits[result->id] - log_z);
+  result->rank = 1;
+  for (float l : logits) result->rank += l > logits[result->id];
 
-  const int n_top = std::min(params_.top_logprobs, n_vocab);
+  const int n_top = std::min(top_n, n_vocab);
   if (n_top <= 0) return;
   // Insertion into a best-first list of at most 20: O(n_vocab) in practice.
   std::vector<TokenLogprob>& top = result->top;

@@ -47,8 +47,14 @@ struct TokenLogprob {
 struct SampleResult {
   TokenId id;
   float logprob = 0;              // of the chosen token, log_softmax of raw logits
+  int rank = 0;                   // 1 + tokens with a higher logit (when logprobs are computed)
   std::vector<TokenLogprob> top;  // top_logprobs entries, best first
 };
+
+// result->logprob: log_softmax(logits)[result->id], result->rank its rank;
+// result->top: the top_n best (ties: lower id first), best first. For
+// prompt logprobs too.
+void FillLogprobs(std::span<const float> logits, int top_n, SampleResult* result);
 
 class Sampler {
  public:
@@ -81,7 +87,6 @@ class Sampler {
   // smallest m whose probability reaches `mass`; returns m. Expected O(n):
   // repeated nth_element on halving ranges, no full sort.
   int SelectNucleus(int n, double mass);
-  void FillLogprobs(std::span<const float> logits, SampleResult* result) const;
 
   SamplingParams params_;
   Rng rng_;
