@@ -47,8 +47,8 @@ struct TokenLogprob {
 struct SampleResult {
   TokenId id;
   float logprob = 0;              // of the chosen token, log_softmax of raw logits
-  int rank = 0;                   // 1 + tokens with a higher logit (when logprobs are computed)
   std::vector<TokenLogprob> top;  // top_logprobs entries, best first
+  int rank = 0;                   // 1 + tokens with a higher logit (when logprobs are computed)
 };
 
 // result->logprob: log_softmax(logits)[result->id], result->rank its rank;
