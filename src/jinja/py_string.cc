@@ -1,0 +1,169 @@
+#include "jinja/py_string.h"
+
+#include <cctype>
+
+namespace kvs::jinja {
+namespace {
+
+// Decodes one code point at s[i]; sets *len to its byte length.
+char32_t Decode(std::string_view s, size_t i, size_t* len) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+  if (i + n > s.size()) n = 1;
+  for (int k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) n = 1;
+  }
+  *len = n;
+  if (n == 1) return c;
+  char32_t cp = c & (0x7f >> n);
+  for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+  return cp;
+}
+
+bool InChars(char32_t c, const std::string& chars) {
+  for (size_t i = 0; i < chars.size();) {
+    size_t len;
+    if (Decode(chars, i, &len) == c) return true;
+    i += len;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsPyWhitespace(char32_t c) {
+  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+std::vector<size_t> CodePointOffsets(std::string_view s) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < s.size();) {
+    out.push_back(i);
+    size_t len;
+    Decode(s, i, &len);
+    i += len;
+  }
+  out.push_back(s.size());
+  return out;
+}
+
+size_t CodePointCount(std::string_view s) { return CodePointOffsets(s).size() - 1; }
+
+std::string PyStrip(std::string_view s, const std::optional<std::string>& chars, bool left,
+                    bool right) {
+  std::vector<size_t> off = CodePointOffsets(s);
+  size_t n = off.size() - 1;
+  auto strippable = [&](size_t k) {
+    size_t len;
+    char32_t c = Decode(s, off[k], &len);
+    return chars ? InChars(c, *chars) : IsPyWhitespace(c);
+  };
+  size_t b = 0, e = n;
+  if (left) {
+    while (b < e && strippable(b)) ++b;
+  }
+  if (right) {
+    while (e > b && strippable(e - 1)) --e;
+  }
+  return std::string(s.substr(off[b], off[e] - off[b]));
+}
+
+std::vector<std::string> PySplit(std::string_view s, const std::optional<std::string>& sep,
+                                 int64_t maxsplit) {
+  std::vector<std::string> out;
+  if (sep) {
+    size_t pos = 0;
+    while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
+      size_t f = s.find(*sep, pos);
+      if (f == std::string_view::npos) break;
+      out.emplace_back(s.substr(pos, f - pos));
+      pos = f + sep->size();
+    }
+    out.emplace_back(s.substr(pos));
+    return out;
+  }
+  std::vector<size_t> off = CodePointOffsets(s);
+  size_t n = off.size() - 1;
+  auto ws = [&](size_t k) {
+    size_t len;
+    return IsPyWhitespace(Decode(s, off[k], &len));
+  };
+  size_t k = 0;
+  while (k < n) {
+    while (k < n && ws(k)) ++k;
+    if (k == n) break;
+    if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
+      size_t e = n;
+      while (e > k && ws(e - 1)) --e;
+      out.emplace_back(s.substr(off[k], off[e] - off[k]));
+      break;
+    }
+    size_t b = k;
+    while (k < n && !ws(k)) ++k;
+    out.emplace_back(s.substr(off[b], off[k] - off[b]));
+  }
+  return out;
+}
+
+std::string PyReplace(std::string_view s, std::string_view from, std::string_view to,
+                      int64_t count) {
+  std::string out;
+  if (from.empty()) {
+    // Python inserts `to` before every code point and at the end.
+    std::vector<size_t> off = CodePointOffsets(s);
+    int64_t done = 0;
+    for (size_t k = 0; k + 1 < off.size(); ++k) {
+      if (count < 0 || done < count) {
+        out += to;
+        ++done;
+      }
+      out += s.substr(off[k], off[k + 1] - off[k]);
+    }
+    if (count < 0 || done < count) out += to;
+    return out;
+  }
+  size_t pos = 0;
+  int64_t done = 0;
+  while (count < 0 || done < count) {
+    size_t f = s.find(from, pos);
+    if (f == std::string_view::npos) break;
+    out += s.substr(pos, f - pos);
+    out += to;
+    pos = f + from.size();
+    ++done;
+  }
+  out += s.substr(pos);
+  return out;
+}
+
+std::string AsciiUpper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string AsciiLower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string PyTitle(std::string_view s) {
+  std::string out(s);
+  bool prev_letter = false;
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    bool letter = std::isalpha(u) != 0;
+    if (letter) c = static_cast<char>(prev_letter ? std::tolower(u) : std::toupper(u));
+    prev_letter = letter || u >= 0x80;
+  }
+  return out;
+}
+
+std::string PyCapitalize(std::string_view s) {
+  std::string out = AsciiLower(std::string(s));
+  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  return out;
+}
+
+}  // namespace kvs::jinja
