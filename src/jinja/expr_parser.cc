@@ -115,6 +115,7 @@ StatusOr<ExprPtr> ExprParser::Not() {
 
 StatusOr<ExprPtr> ExprParser::Compare() {
   KVS_ASSIGN_OR_RETURN(ExprPtr e, Math1());
+  int n_ops = 0;
   while (true) {
     int line = Peek().line;
     std::string op;
@@ -134,11 +135,7 @@ StatusOr<ExprPtr> ExprParser::Compare() {
     KVS_ASSIGN_OR_RETURN(ExprPtr r, Math1());
     // Python chains a < b < c as a < b and b < c; templates do not use it,
     // so a chain is refused rather than evaluated differently.
-    if (e->kind == ExprKind::kBinary && (e->name == "==" || e->name == "!=" || e->name == "<" ||
-                                         e->name == ">" || e->name == "<=" || e->name == ">=" ||
-                                         e->name == "in" || e->name == "not in")) {
-      return Error("chained comparisons are not supported");
-    }
+    if (++n_ops > 1) return Error("chained comparisons are not supported");
     e = Binary(std::move(e), op, std::move(r), line);
   }
   return e;

@@ -211,8 +211,8 @@ StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& i
   }
   if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     std::string s = in.Str();
-    if (name == "upper") return Value(AsciiUpper(s));
-    if (name == "lower") return Value(AsciiLower(s));
+    if (name == "upper") return Value(PyUpper(s));
+    if (name == "lower") return Value(PyLower(s));
     if (name == "title") return Value(PyTitle(s));
     return Value(PyCapitalize(s));
   }
@@ -281,8 +281,8 @@ StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& i
     std::stable_sort(out.begin(), out.end(), [&](const Value& x, const Value& y) {
       Value l = x.AsList()[by_value], r = y.AsList()[by_value];
       if (l.is_string() && r.is_string() && !Arg(a, 0, "case_sensitive").Truthy()) {
-        l = Value(AsciiLower(l.AsString()));
-        r = Value(AsciiLower(r.AsString()));
+        l = Value(PyLower(l.AsString()));
+        r = Value(PyLower(r.AsString()));
       }
       StatusOr<bool> lt = LessThan(l, r);
       if (!lt.ok()) err = lt.status();
@@ -312,7 +312,7 @@ StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& i
       if (!attr.is_undefined()) {
         KVS_ASSIGN_OR_RETURN(key, Attribute(*this, v, attr.Str(), line));
       }
-      if (key.is_string() && !case_sensitive) key = Value(AsciiLower(key.AsString()));
+      if (key.is_string() && !case_sensitive) key = Value(PyLower(key.AsString()));
       keys.push_back(std::move(key));
     }
     if (name == "unique") {

@@ -132,8 +132,8 @@ StatusOr<Value> StrMethod(const std::string& name, const Value& self, CallArgs& 
   if (name == "rstrip") return Strip(self, a, false, true);
   if (name == "split") return Split(self, a);
   if (name == "replace") return Replace(self, a);
-  if (name == "upper") return Value(AsciiUpper(s));
-  if (name == "lower") return Value(AsciiLower(s));
+  if (name == "upper") return Value(PyUpper(s));
+  if (name == "lower") return Value(PyLower(s));
   if (name == "title") return Value(PyTitle(s));
   if (name == "capitalize") return Value(PyCapitalize(s));
   if (name == "format") return Format(self, a);

@@ -1,6 +1,5 @@
 #include "jinja/py_string.h"
 
-#include <cctype>
 
 namespace kvs::jinja {
 namespace {
@@ -138,32 +137,97 @@ std::string PyReplace(std::string_view s, std::string_view from, std::string_vie
   return out;
 }
 
-std::string AsciiUpper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
+namespace {
+
+// Simple case mapping for the scripts chat text mostly uses: ASCII,
+// Latin-1, Latin Extended-A, Greek and Cyrillic (Python maps all of
+// Unicode; beyond these, characters keep their case).
+char32_t UpperCp(char32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if ((c >= 0xe0 && c <= 0xfe && c != 0xf7)) return c - 32;
+  if (c == 0xff) return 0x178;
+  if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 &&
+      c != 0x17f) {
+    bool upper_is_odd = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+    if (upper_is_odd ? (c % 2 == 0) : (c % 2 == 1)) return c - 1;
+    return c;
+  }
+  if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2) return c - 32;
+  if (c == 0x3c2) return 0x3a3;
+  if (c >= 0x430 && c <= 0x44f) return c - 32;
+  if (c >= 0x450 && c <= 0x45f) return c - 80;
+  return c;
 }
 
-std::string AsciiLower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+char32_t LowerCp(char32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
+  if (c == 0x178) return 0xff;
+  if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 &&
+      c != 0x17f) {
+    bool upper_is_odd = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+    if (upper_is_odd ? (c % 2 == 1) : (c % 2 == 0)) return c + 1;
+    return c;
+  }
+  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 32;
+  if (c >= 0x410 && c <= 0x42f) return c + 32;
+  if (c >= 0x400 && c <= 0x40f) return c + 80;
+  return c;
 }
 
-std::string PyTitle(std::string_view s) {
-  std::string out(s);
-  bool prev_letter = false;
-  for (char& c : out) {
-    unsigned char u = static_cast<unsigned char>(c);
-    bool letter = std::isalpha(u) != 0;
-    if (letter) c = static_cast<char>(prev_letter ? std::tolower(u) : std::toupper(u));
-    prev_letter = letter || u >= 0x80;
+bool Cased(char32_t c) { return UpperCp(c) != c || LowerCp(c) != c || c == 0xdf; }
+
+void Append(std::string* out, char32_t cp) {
+  if (cp < 0x80) {
+    *out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *out += static_cast<char>(0xc0 | (cp >> 6));
+    *out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    *out += static_cast<char>(0xe0 | (cp >> 12));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    *out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    *out += static_cast<char>(0xf0 | (cp >> 18));
+    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    *out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+// mode: 'u' upper, 'l' lower, 't' title, 'c' capitalize.
+std::string MapCase(std::string_view s, char mode) {
+  std::string out;
+  out.reserve(s.size());
+  bool prev_cased = false;
+  bool first = true;
+  for (size_t i = 0; i < s.size();) {
+    size_t len;
+    char32_t c = Decode(s, i, &len);
+    if (len == 1 && static_cast<unsigned char>(s[i]) >= 0x80) {
+      out += s[i];  // an invalid byte stays as it is
+      i += 1;
+      first = false;
+      continue;
+    }
+    bool up = mode == 'u' || (mode == 't' && !prev_cased) || (mode == 'c' && first);
+    if (up && c == 0xdf) {
+      out += (mode == 'u') ? "SS" : "Ss";
+    } else {
+      Append(&out, up ? UpperCp(c) : LowerCp(c));
+    }
+    prev_cased = Cased(c);
+    first = false;
+    i += len;
   }
   return out;
 }
 
-std::string PyCapitalize(std::string_view s) {
-  std::string out = AsciiLower(std::string(s));
-  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-  return out;
-}
+}  // namespace
+
+std::string PyUpper(std::string s) { return MapCase(s, 'u'); }
+std::string PyLower(std::string s) { return MapCase(s, 'l'); }
+std::string PyTitle(std::string_view s) { return MapCase(s, 't'); }
+std::string PyCapitalize(std::string_view s) { return MapCase(s, 'c'); }
 
 }  // namespace kvs::jinja

@@ -28,8 +28,10 @@ std::vector<std::string> PySplit(std::string_view s, const std::optional<std::st
                                  int64_t maxsplit);
 std::string PyReplace(std::string_view s, std::string_view from, std::string_view to,
                       int64_t count);
-std::string AsciiUpper(std::string s);
-std::string AsciiLower(std::string s);
+// str.upper() / str.lower() (case mapping for ASCII, Latin-1, Latin
+// Extended-A, Greek and Cyrillic).
+std::string PyUpper(std::string s);
+std::string PyLower(std::string s);
 // str.title(): first letter of each run of letters upper, the rest lower.
 std::string PyTitle(std::string_view s);
 // str.capitalize(): first character upper, the rest lower.

@@ -105,7 +105,7 @@ std::optional<ApiError> PromptTooLong(const OpenAiRequest& request, size_t max_b
 ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& request) const {
   std::vector<TokenId> ids;
   if (request.endpoint == Endpoint::kChat) {
-    StatusOr<std::vector<TokenId>> encoded = (*encode_chat_)(request.messages);
+    StatusOr<std::vector<TokenId>> encoded = (*encode_chat_)(request);
     if (!encoded.ok()) return InvalidParam("messages", encoded.status().message());
     ids = std::move(encoded).value();
   } else if (request.prompt_is_ids) {

@@ -1,0 +1,135 @@
+// Chat templates rendered by our Jinja interpreter against python3-jinja2
+// configured as Hugging Face's apply_chat_template
+// (tests/data/chat_templates/hf_render.py), byte for byte. The requests go
+// through the server's own path: the OpenAI request parser, then the
+// template context builder (chat_context.h), then src/jinja. Conversations
+// come from make_conversations.py (seeded): system prompts or not, many
+// turns, multi-part contents, tools, tool calls and results, reasoning,
+// chat_template_kwargs, add_generation_prompt on and off.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "jinja/template.h"
+#include "server/chat_context.h"
+#include "server/openai_request.h"
+#include "test_util.h"
+
+namespace kvs {
+namespace {
+
+using json = nlohmann::ordered_json;  // keeps the generator's key order, as a client's
+
+const std::string kDir = std::string(KVS_SOURCE_DIR) + "/tests/data/chat_templates";
+const std::string kVocab = std::string(KVS_SHARED_DIR) + "/models/vocab";
+
+struct TemplateCase {
+  const char* name;
+  std::string path;  // a .jinja file or a tokenizer_config.json
+  const char* bos;
+  const char* eos;
+  const char* generator_flags;
+  int seed;
+};
+
+void PrintTo(const TemplateCase& c, std::ostream* os) { *os << c.name; }
+
+bool HaveJinja2() { return std::system("/usr/bin/python3 -c 'import jinja2' 2>/dev/null") == 0; }
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string TemplateText(const std::string& path) {
+  std::string text = Slurp(path);
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".json") {
+    return json::parse(text)["chat_template"].get<std::string>();
+  }
+  return text;
+}
+
+class ChatTemplateE2eTest : public ::testing::TestWithParam<TemplateCase> {};
+
+TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
+  if (!HaveJinja2()) GTEST_SKIP() << "/usr/bin/python3 has no jinja2 (apt-get install python3-jinja2)";
+  const TemplateCase& c = GetParam();
+  // The model's template as the GGUF carries it (the Qwen2 vocabulary's is
+  // extracted by the test below into a file first).
+  const std::string reqs = ::testing::TempDir() + "/chat_" + c.name + ".jsonl";
+  const std::string outs = ::testing::TempDir() + "/chat_" + c.name + ".out";
+  std::string gen = "/usr/bin/python3 " + kDir + "/make_conversations.py --count 80 --seed " +
+                    std::to_string(c.seed) + " " + c.generator_flags + " --bos '" + c.bos +
+                    "' --eos '" + c.eos + "' > " + reqs;
+  ASSERT_EQ(std::system(gen.c_str()), 0) << gen;
+  std::string render = "/usr/bin/python3 " + kDir + "/hf_render.py " + c.path + " --requests " +
+                       reqs + " > " + outs;
+  ASSERT_EQ(std::system(render.c_str()), 0) << render;
+
+  auto tmpl = jinja::Template::Parse(TemplateText(c.path));
+  ASSERT_TRUE(tmpl.ok()) << tmpl.status().ToString();
+  std::tm date{};
+  date.tm_year = 2024 - 1900;
+  date.tm_mon = 6;
+  date.tm_mday = 26;
+  std::ifstream rin(reqs), oin(outs);
+  std::string rline, oline;
+  int n = 0, n_rendered = 0;
+  while (std::getline(rin, rline)) {
+    ASSERT_TRUE(std::getline(oin, oline)) << "oracle output ended early";
+    ++n;
+    json line = json::parse(rline);
+    json expected = json::parse(oline);
+    auto request = server::ParseOpenAiRequest(server::Endpoint::kChat, line["request"].dump());
+    ASSERT_TRUE(request.ok()) << request.error().message << "\n" << rline;
+    auto ctx = server::ChatTemplateContext(request.value(), {c.bos, c.eos}, date,
+                                           line["add_generation_prompt"].get<bool>());
+    ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
+    auto ours = (*tmpl)->Render(*ctx);
+    if (expected.is_object()) {
+      EXPECT_FALSE(ours.ok()) << "jinja2 refused conversation " << n << " ("
+                              << expected["error"] << ") but we rendered:\n" << *ours;
+      continue;
+    }
+    ASSERT_TRUE(ours.ok()) << "conversation " << n << ": " << ours.status().ToString() << "\n" << rline;
+    EXPECT_EQ(*ours, expected.get<std::string>()) << "conversation " << n << ":\n" << rline;
+    ++n_rendered;
+  }
+  EXPECT_EQ(n, 80);
+  // Most conversations must render (not just fail alike).
+  EXPECT_GE(n_rendered, c.name == std::string("mistral") ? 10 : 60) << c.name;
+}
+
+// The Qwen2 template as llama.cpp's vocabulary file carries it.
+std::string Qwen2GgufTemplate() {
+  const std::string path = ::testing::TempDir() + "/qwen2_gguf_template.jinja";
+  std::string cmd = "/usr/bin/python3 " + kDir + "/gguf_template.py " + kVocab +
+                    "/ggml-vocab-qwen2.gguf > " + path;
+  if (std::system(cmd.c_str()) != 0) return "";
+  return path;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Templates, ChatTemplateE2eTest,
+    ::testing::Values(
+        TemplateCase{"llama31", kVocab + "/hf-llama3.1/tokenizer_config.json", "<|begin_of_text|>",
+                     "<|eot_id|>", "--tools", 11},
+        TemplateCase{"llama31_tools", kDir + "/llama31_tools.jinja", "<|begin_of_text|>", "<|eot_id|>",
+                     "--tools", 12},
+        TemplateCase{"qwen3", kVocab + "/hf-qwen3/tokenizer_config.json", "", "<|im_end|>",
+                     "--tools --thinking", 13},
+        TemplateCase{"qwen25_tools", kDir + "/qwen25_tools.jinja", "", "<|im_end|>", "--tools", 14},
+        TemplateCase{"qwen2_gguf", Qwen2GgufTemplate(), "<|endoftext|>", "<|endoftext|>", "--tools", 15},
+        TemplateCase{"chatml", kDir + "/chatml.jinja", "", "<|im_end|>", "", 16},
+        TemplateCase{"smollm2", kDir + "/smollm2.jinja", "", "<|im_end|>", "", 17},
+        TemplateCase{"mistral", kDir + "/mistral.jinja", "<s>", "</s>", "--no-system", 18},
+        TemplateCase{"features", kDir + "/features.jinja", "<s>", "</s>", "--tools --thinking", 19}),
+    [](const ::testing::TestParamInfo<TemplateCase>& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace kvs
