@@ -49,9 +49,9 @@ Value Builtin(const std::string& name) {
   if (name == "range") return Value::MakeCallable(Range, "range");
   if (name == "namespace") {
     return Value::MakeCallable(
-        [](Interpreter&, CallArgs& a) -> StatusOr<Value> {
+        [](Interpreter& in, CallArgs& a) -> StatusOr<Value> {
           KVS_ASSIGN_OR_RETURN(Dict d, KeywordDict(a, "namespace"));
-          return Value::MakeNamespace(std::move(d));
+          return in.Track(Value::MakeNamespace(std::move(d)));
         },
         "namespace");
   }

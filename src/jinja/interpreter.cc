@@ -37,6 +37,10 @@ StatusOr<std::vector<Value>> Iterate(const Value& v) {
   }
 }
 
+Interpreter::~Interpreter() {
+  for (Value& ns : namespaces_) ns.MutableNamespace().items.clear();
+}
+
 Status Interpreter::Charge(size_t n) {
   work_ += static_cast<int64_t>(n);
   if (work_ > limits_.max_work) {
@@ -191,7 +195,7 @@ Status Interpreter::ExecFor(const Node& n) {
                             return a.positional[i % a.positional.size()];
                           },
                           "cycle"));
-    (*frame)["loop"] = Value::MakeNamespace(std::move(loop));
+    (*frame)["loop"] = Track(Value::MakeNamespace(std::move(loop)));
     frames_.push_back(std::move(frame));
     Status s = Exec(n.body);
     frames_.pop_back();
@@ -229,10 +233,11 @@ Status Interpreter::ExecSet(const Node& n) {
 }
 
 Value Interpreter::MakeMacro(const Node& n) {
+  // The macro sees the render's globals at call time. It must not hold them
+  // (it is stored in them: a shared_ptr cycle would leak every render).
   const Node* node = &n;
-  std::shared_ptr<Frame> globals = frames_.front();
   return Value::MakeCallable(
-      [node, globals](Interpreter& in, CallArgs& args) -> StatusOr<Value> {
+      [node](Interpreter& in, CallArgs& args) -> StatusOr<Value> {
         if (args.positional.size() > node->targets.size()) {
           return LineError(node->line, "macro '" + node->text + "' takes " +
                                            std::to_string(node->targets.size()) + " arguments");
@@ -256,6 +261,7 @@ Value Interpreter::MakeMacro(const Node& n) {
           return ResourceExhaustedError("macro calls nested deeper than " +
                                         std::to_string(in.limits_.max_call_depth));
         }
+        std::shared_ptr<Frame> globals = in.frames_.front();
         std::vector<std::shared_ptr<Frame>> saved = std::move(in.frames_);
         in.frames_ = {globals, frame};
         Status s;

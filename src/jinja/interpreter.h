@@ -37,6 +37,15 @@ struct RenderLimits {
 class Interpreter {
  public:
   Interpreter(const RenderLimits& limits, std::string* out) : limits_(limits), out_(out) {}
+  // Empties the render's namespaces: one set as its own attribute (or
+  // through a list or loop) would otherwise keep itself alive.
+  ~Interpreter();
+
+  // Records a namespace created by this render (see the destructor).
+  Value Track(Value ns) {
+    namespaces_.push_back(ns);
+    return ns;
+  }
 
   // Renders nodes with `context` as the global variables.
   Status Render(const NodeList& nodes, const Dict& context);
@@ -81,6 +90,7 @@ class Interpreter {
   int64_t loop_iterations_ = 0;
   int64_t work_ = 0;
   int call_depth_ = 0;
+  std::vector<Value> namespaces_;
 };
 
 // Whether a filter / test of this name exists (checked when parsing, so an
