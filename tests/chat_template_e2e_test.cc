@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "jinja/hf_globals.h"
+#include "jinja/json.h"
 #include "jinja/template.h"
 #include "server/chat_context.h"
 #include "server/openai_request.h"
@@ -103,6 +105,46 @@ TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
   EXPECT_EQ(n, 80);
   // Most conversations must render (not just fail alike).
   EXPECT_GE(n_rendered, c.name == std::string("mistral") ? 10 : 60) << c.name;
+}
+
+// Small templates, one language feature each (make_snippets.py), with a
+// fixed context: output or refusal as jinja2's.
+TEST(ChatTemplateSnippetsTest, EachFeatureRendersLikeJinja2) {
+  if (!HaveJinja2()) GTEST_SKIP() << "/usr/bin/python3 has no jinja2 (apt-get install python3-jinja2)";
+  const std::string snippets = ::testing::TempDir() + "/snippets.jsonl";
+  const std::string outs = ::testing::TempDir() + "/snippets.out";
+  std::string cmd = "/usr/bin/python3 " + kDir + "/make_snippets.py > " + snippets +
+                    " && /usr/bin/python3 " + kDir + "/hf_render.py --snippets " + snippets + " > " + outs;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::tm date{};
+  date.tm_year = 2024 - 1900;
+  date.tm_mon = 6;
+  date.tm_mday = 26;
+  date.tm_wday = 5;
+  std::ifstream sin(snippets), oin(outs);
+  std::string sline, oline;
+  int n = 0;
+  while (std::getline(sin, sline)) {
+    ASSERT_TRUE(std::getline(oin, oline));
+    ++n;
+    json item = json::parse(sline);
+    json expected = json::parse(oline);
+    const std::string src = item["template"].get<std::string>();
+    jinja::Dict ctx = jinja::FromJson(item["context"]).AsDict();
+    jinja::AddHfGlobals(date, &ctx);
+    auto tmpl = jinja::Template::Parse(src);
+    StatusOr<std::string> ours = tmpl.ok() ? (*tmpl)->Render(ctx) : StatusOr<std::string>(tmpl.status());
+    if (expected.is_object()) {
+      EXPECT_FALSE(ours.ok()) << src << "\njinja2: " << expected["error"] << "\nours: " << *ours;
+    } else {
+      if (!ours.ok()) {
+        ADD_FAILURE() << src << "\n" << ours.status().ToString();
+        continue;
+      }
+      EXPECT_EQ(*ours, expected.get<std::string>()) << src;
+    }
+  }
+  EXPECT_GE(n, 70);
 }
 
 // The Qwen2 template as llama.cpp's vocabulary file carries it.

@@ -412,11 +412,11 @@ StatusOr<ExprPtr> ExprParser::FilterTest(ExprPtr e) {
       t->args.push_back(std::move(e));
       if (IsOp("(")) {
         KVS_RETURN_IF_ERROR(CallArgs(t.get()));
-      } else if ((Peek().kind == TokenKind::kString || Peek().kind == TokenKind::kInt ||
-                  Peek().kind == TokenKind::kFloat ||
-                  (Peek().kind == TokenKind::kName && !IsName("else") && !IsName("or") &&
-                   !IsName("and") && !IsName("if") && !IsName("in") && !IsName("not") &&
-                   !IsName("is"))) ) {
+      } else if (Peek().kind == TokenKind::kString || Peek().kind == TokenKind::kInt ||
+                 Peek().kind == TokenKind::kFloat || IsOp("[") || IsOp("{") ||
+                 (Peek().kind == TokenKind::kName && !IsName("else") && !IsName("or") &&
+                  !IsName("and"))) {
+        if (IsName("is")) return Error("tests cannot be chained with 'is'");
         // One argument without parentheses: `x is divisibleby 3`, `x is sameas none`.
         KVS_ASSIGN_OR_RETURN(ExprPtr arg, Primary());
         KVS_ASSIGN_OR_RETURN(arg, Postfix(std::move(arg)));

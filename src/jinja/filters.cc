@@ -269,13 +269,13 @@ StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& i
     if (in.is_undefined()) return Value::MakeList({});
     if (!in.is_dict()) return FilterError(line, name, "expects a mapping");
     std::vector<Value> out;
-    for (const auto& [k, v] : in.AsDict().items) out.push_back(Value::MakeList({k, v}));
+    for (const auto& [k, v] : in.AsDict().items) out.push_back(Value::MakeTuple({k, v}));
     return Value::MakeList(std::move(out));
   }
   if (name == "dictsort") {
     if (!in.is_dict()) return FilterError(line, name, "expects a mapping");
     std::vector<Value> out;
-    for (const auto& [k, v] : in.AsDict().items) out.push_back(Value::MakeList({k, v}));
+    for (const auto& [k, v] : in.AsDict().items) out.push_back(Value::MakeTuple({k, v}));
     bool by_value = Arg(a, 1, "by").Str() == "value";
     Status err;
     std::stable_sort(out.begin(), out.end(), [&](const Value& x, const Value& y) {
@@ -370,7 +370,8 @@ StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& i
     std::string method = Arg(a, 1, "method").is_string() ? Arg(a, 1, "method").AsString() : "common";
     double scale = std::pow(10.0, static_cast<double>(std::clamp<int64_t>(precision, -300, 300)));
     double x = in.AsFloat() * scale;
-    x = method == "floor" ? std::floor(x) : method == "ceil" ? std::ceil(x) : std::round(x);
+    // Python rounds half to even.
+    x = method == "floor" ? std::floor(x) : method == "ceil" ? std::ceil(x) : std::nearbyint(x);
     return Value(x / scale);
   }
   if (name == "int") return ToInt(in, Arg(a, 0, "default"));

@@ -372,6 +372,7 @@ StatusOr<Value> Interpreter::Eval(const Expr& e) {
         KVS_ASSIGN_OR_RETURN(Value v, Eval(*x));
         items.push_back(std::move(v));
       }
+      if (e.kind == ExprKind::kTuple) return Value::MakeTuple(std::move(items));
       return Value::MakeList(std::move(items));
     }
     case ExprKind::kDict: {

@@ -170,7 +170,7 @@ StatusOr<Value> DictMethod(const std::string& name, const Value& self, CallArgs&
   std::vector<Value> out;
   for (const auto& [k, v] : d.items) {
     if (name == "items") {
-      out.push_back(Value::MakeList({k, v}));
+      out.push_back(Value::MakeTuple({k, v}));
     } else {
       out.push_back(name == "keys" ? k : v);
     }

@@ -47,6 +47,12 @@ Value Value::MakeList(std::vector<Value> items) {
   v.list_ = std::make_shared<std::vector<Value>>(std::move(items));
   return v;
 }
+Value Value::MakeTuple(std::vector<Value> items) {
+  Value v = MakeList(std::move(items));
+  v.b_ = true;
+  return v;
+}
+
 Value Value::MakeDict(Dict dict) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -80,7 +86,7 @@ bool Value::Truthy() const {
     case Kind::kString:
       return !s_.empty();
     case Kind::kList:
-      return !list_->empty();
+      return !list_->empty();  // b_ marks a tuple here, not truth
     case Kind::kDict:
       return !dict_->items.empty();
     case Kind::kCallable:
@@ -182,12 +188,13 @@ std::string Value::Repr() const {
     case Kind::kString:
       return PyStrRepr(s_);
     case Kind::kList: {
-      std::string out = "[";
+      std::string out = b_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
         out += (*list_)[i].Repr();
       }
-      return out + "]";
+      if (b_ && list_->size() == 1) out += ",";
+      return out + (b_ ? ")" : "]");
     }
     case Kind::kDict: {
       std::string out = "{";

@@ -54,6 +54,8 @@ class Value {
   Value(std::string s);            // NOLINT
   Value(const char* s) : Value(std::string(s)) {}  // NOLINT
   static Value MakeList(std::vector<Value> items);
+  // A list that prints as a Python tuple: (a, b) / (a,). Otherwise a list.
+  static Value MakeTuple(std::vector<Value> items);
   static Value MakeDict(Dict dict = {});
   static Value MakeNamespace(Dict attrs = {});
   static Value MakeCallable(Callable fn, std::string name);
@@ -89,7 +91,7 @@ class Value {
 
  private:
   Kind kind_ = Kind::kUndefined;
-  bool b_ = false;
+  bool b_ = false;  // kBool: the value; kList: a tuple
   int64_t i_ = 0;
   double f_ = 0;
   std::string s_;

@@ -5,6 +5,7 @@ lstrip_blocks, the loopcontrols extension, raise_exception, strftime_now and
 HF's tojson (ensure_ascii=False, optional indent/separators/sort_keys).
 
   hf_render.py TEMPLATE_FILE --requests FILE.jsonl [--date 2024-07-26]
+  hf_render.py --snippets FILE.jsonl   (each line: {"template": ..., "context": ...})
 
 TEMPLATE_FILE: a Jinja file, or a tokenizer_config.json ("chat_template").
 Each request line is a JSON object; its "context" (or the whole object when
@@ -54,13 +55,27 @@ def read_template(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("template")
-    ap.add_argument("--requests", required=True)
+    ap.add_argument("template", nargs="?")
+    ap.add_argument("--requests")
+    ap.add_argument("--snippets", help="JSONL of {template, context}: each rendered on its own")
     ap.add_argument("--date", default="2024-07-26")
     args = ap.parse_args()
     now = datetime.datetime.strptime(args.date, "%Y-%m-%d")
-    template = make_env(now).from_string(read_template(args.template))
     out = sys.stdout
+    if args.snippets:
+        env = make_env(now)
+        with open(args.snippets, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                try:
+                    rendered = env.from_string(item["template"]).render(**item.get("context", {}))
+                    out.write(json.dumps(rendered, ensure_ascii=False) + "\n")
+                except Exception as e:
+                    out.write(json.dumps({"error": str(e)}, ensure_ascii=False) + "\n")
+        return
+    template = make_env(now).from_string(read_template(args.template))
     with open(args.requests, encoding="utf-8") as f:
         for line in f:
             if not line.strip():
