@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "jinja/hf_globals.h"
 #include "jinja/json.h"
@@ -56,15 +57,30 @@ std::string TemplateText(const std::string& path) {
   return text;
 }
 
+// Per-process temporary file names: ctest runs each case in its own
+// process, in parallel.
+std::string Tmp(const std::string& name) {
+  return ::testing::TempDir() + "/kvs_chat_" + std::to_string(getpid()) + "_" + name;
+}
+
+// A GGUF file's tokenizer.chat_template, extracted to a file.
+std::string ExtractGgufTemplate(const std::string& gguf) {
+  const std::string path = Tmp("gguf_template.jinja");
+  std::string cmd = "/usr/bin/python3 " + kDir + "/gguf_template.py " + gguf + " > " + path;
+  return std::system(cmd.c_str()) == 0 ? path : "";
+}
+
 class ChatTemplateE2eTest : public ::testing::TestWithParam<TemplateCase> {};
 
 TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
   if (!HaveJinja2()) GTEST_SKIP() << "/usr/bin/python3 has no jinja2 (apt-get install python3-jinja2)";
-  const TemplateCase& c = GetParam();
-  // The model's template as the GGUF carries it (the Qwen2 vocabulary's is
-  // extracted by the test below into a file first).
-  const std::string reqs = ::testing::TempDir() + "/chat_" + c.name + ".jsonl";
-  const std::string outs = ::testing::TempDir() + "/chat_" + c.name + ".out";
+  TemplateCase c = GetParam();
+  if (c.path.size() > 5 && c.path.substr(c.path.size() - 5) == ".gguf") {
+    c.path = ExtractGgufTemplate(c.path);  // the template as llama.cpp's file carries it
+    ASSERT_FALSE(c.path.empty()) << "no tokenizer.chat_template in " << GetParam().path;
+  }
+  const std::string reqs = Tmp(std::string(c.name) + ".jsonl");
+  const std::string outs = Tmp(std::string(c.name) + ".out");
   std::string gen = "/usr/bin/python3 " + kDir + "/make_conversations.py --count 80 --seed " +
                     std::to_string(c.seed) + " " + c.generator_flags + " --bos '" + c.bos +
                     "' --eos '" + c.eos + "' > " + reqs;
@@ -102,6 +118,8 @@ TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
     EXPECT_EQ(*ours, expected.get<std::string>()) << "conversation " << n << ":\n" << rline;
     ++n_rendered;
   }
+  std::remove(reqs.c_str());
+  std::remove(outs.c_str());
   EXPECT_EQ(n, 80);
   // Most conversations must render (not just fail alike).
   EXPECT_GE(n_rendered, c.name == std::string("mistral") ? 10 : 60) << c.name;
@@ -111,8 +129,8 @@ TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
 // fixed context: output or refusal as jinja2's.
 TEST(ChatTemplateSnippetsTest, EachFeatureRendersLikeJinja2) {
   if (!HaveJinja2()) GTEST_SKIP() << "/usr/bin/python3 has no jinja2 (apt-get install python3-jinja2)";
-  const std::string snippets = ::testing::TempDir() + "/snippets.jsonl";
-  const std::string outs = ::testing::TempDir() + "/snippets.out";
+  const std::string snippets = Tmp("snippets.jsonl");
+  const std::string outs = Tmp("snippets.out");
   std::string cmd = "/usr/bin/python3 " + kDir + "/make_snippets.py > " + snippets +
                     " && /usr/bin/python3 " + kDir + "/hf_render.py --snippets " + snippets + " > " + outs;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -145,15 +163,8 @@ TEST(ChatTemplateSnippetsTest, EachFeatureRendersLikeJinja2) {
     }
   }
   EXPECT_GE(n, 70);
-}
-
-// The Qwen2 template as llama.cpp's vocabulary file carries it.
-std::string Qwen2GgufTemplate() {
-  const std::string path = ::testing::TempDir() + "/qwen2_gguf_template.jinja";
-  std::string cmd = "/usr/bin/python3 " + kDir + "/gguf_template.py " + kVocab +
-                    "/ggml-vocab-qwen2.gguf > " + path;
-  if (std::system(cmd.c_str()) != 0) return "";
-  return path;
+  std::remove(snippets.c_str());
+  std::remove(outs.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -166,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(
         TemplateCase{"qwen3", kVocab + "/hf-qwen3/tokenizer_config.json", "", "<|im_end|>",
                      "--tools --thinking", 13},
         TemplateCase{"qwen25_tools", kDir + "/qwen25_tools.jinja", "", "<|im_end|>", "--tools", 14},
-        TemplateCase{"qwen2_gguf", Qwen2GgufTemplate(), "<|endoftext|>", "<|endoftext|>", "--tools", 15},
+        TemplateCase{"qwen2_gguf", kVocab + "/ggml-vocab-qwen2.gguf", "<|endoftext|>", "<|endoftext|>", "--tools", 15},
         TemplateCase{"chatml", kDir + "/chatml.jinja", "", "<|im_end|>", "", 16},
         TemplateCase{"smollm2", kDir + "/smollm2.jinja", "", "<|im_end|>", "", 17},
         TemplateCase{"mistral", kDir + "/mistral.jinja", "<s>", "</s>", "--no-system", 18},

@@ -94,9 +94,7 @@ std::vector<std::string> PySplit(std::string_view s, const std::optional<std::st
     while (k < n && ws(k)) ++k;
     if (k == n) break;
     if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-      size_t e = n;
-      while (e > k && ws(e - 1)) --e;
-      out.emplace_back(s.substr(off[k], off[e] - off[k]));
+      out.emplace_back(s.substr(off[k]));  // the rest, trailing whitespace kept (as Python)
       break;
     }
     size_t b = k;
