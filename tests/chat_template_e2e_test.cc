@@ -14,12 +14,15 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "io/gguf_reader.h"
+#include "io/gguf_vocab.h"
 #include "jinja/hf_globals.h"
 #include "jinja/json.h"
 #include "jinja/template.h"
 #include "server/chat_context.h"
 #include "server/openai_request.h"
 #include "test_util.h"
+#include "tokenizer/tokenizer.h"
 
 namespace kvs {
 namespace {
@@ -165,6 +168,85 @@ TEST(ChatTemplateSnippetsTest, EachFeatureRendersLikeJinja2) {
   EXPECT_GE(n, 70);
   std::remove(snippets.c_str());
   std::remove(outs.c_str());
+}
+
+// Through HTTP: a tiny Qwen3 model written by make-model with the real
+// vocabulary and Qwen3's template; /tokenize on chat requests with tools,
+// tool calls, reasoning and chat_template_kwargs gives exactly the tokens of
+// jinja2's rendering encoded with special tokens (no BOS, as the vocabulary
+// asks), and a chat completion with tools is answered.
+TEST(ServedChatTemplateTest, TokenizeEqualsHuggingFaceRendering) {
+  if (!HaveJinja2()) GTEST_SKIP() << "/usr/bin/python3 has no jinja2 (apt-get install python3-jinja2)";
+  const std::string model = Tmp("qwen3.gguf");
+  const std::string config = kVocab + "/hf-qwen3/tokenizer_config.json";
+  std::string make = testing::KvserveBinary() + " make-model --shape tiny-qwen3 --type F16 --vocab " +
+                     kVocab + "/ggml-vocab-qwen2.gguf --chat-template " + config + " -o " + model +
+                     " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  auto file = GgufFile::Open(model);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  auto vocab = VocabFromGguf(**file);
+  ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
+  auto tok = Tokenizer::Create(*vocab);
+  ASSERT_TRUE(tok.ok());
+  auto piece = [&](TokenId id) { return id >= 0 ? vocab->pieces[id] : std::string(); };
+
+  // Conversations as the server renders them: add_generation_prompt on.
+  const std::string reqs = Tmp("served.jsonl"), outs = Tmp("served.out");
+  std::string gen = "/usr/bin/python3 " + kDir + "/make_conversations.py --count 12 --seed 31 --tools --thinking" +
+                    " --bos " + testing::Quote(piece(vocab->bos_id)) + " --eos " +
+                    testing::Quote(piece(vocab->eos_id)) + " > " + reqs + ".raw";
+  ASSERT_EQ(std::system(gen.c_str()), 0) << gen;
+  std::vector<json> lines;
+  {
+    std::ifstream in(reqs + ".raw");
+    std::ofstream out(reqs);
+    for (std::string l; std::getline(in, l);) {
+      json line = json::parse(l);
+      line["context"]["add_generation_prompt"] = true;
+      out << line.dump() << "\n";
+      lines.push_back(line);
+    }
+  }
+  std::string render = "/usr/bin/python3 " + kDir + "/hf_render.py " + config + " --requests " + reqs + " > " + outs;
+  ASSERT_EQ(std::system(render.c_str()), 0) << render;
+
+  const std::string log = Tmp("served.log");
+  std::string script = "set -u; port=$((20000 + $$ % 20000)); " + testing::KvserveBinary() +
+                       " serve -m " + testing::Quote(model) + " --port $port > " + testing::Quote(log) +
+                       " 2>&1 & pid=$!; for i in $(seq 100); do curl -s localhost:$port/health >/dev/null && break; sleep 0.1; done; ";
+  for (const json& line : lines) {
+    script += "curl -s -H 'Content-Type: application/json' localhost:$port/tokenize -d " +
+              testing::Quote(line["request"].dump()) + "; echo; ";
+  }
+  json chat = lines[0]["request"];
+  chat.erase("model");
+  chat["max_tokens"] = 2;
+  script += "curl -s -H 'Content-Type: application/json' localhost:$port/v1/chat/completions -d " +
+            testing::Quote(chat.dump()) + "; echo; kill $pid; wait $pid";
+  auto run = testing::RunCommand("bash -c " + testing::Quote(script));
+  std::vector<json> responses;
+  std::istringstream rs(run.out);
+  for (std::string l; std::getline(rs, l);) {
+    if (!l.empty() && l[0] == '{') responses.push_back(json::parse(l, nullptr, false));
+  }
+  ASSERT_EQ(responses.size(), lines.size() + 1) << run.out << testing::ReadFile(log);
+  std::ifstream oin(outs);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string o;
+    ASSERT_TRUE(std::getline(oin, o));
+    json expected = json::parse(o);
+    ASSERT_TRUE(expected.is_string()) << o;
+    const std::string text = expected.get<std::string>();
+    const bool has_bos = vocab->bos_id >= 0 && text.rfind(piece(vocab->bos_id), 0) == 0;
+    std::vector<TokenId> want = (*tok)->EncodeWithSpecial(text, !has_bos);
+    EXPECT_EQ(responses[i]["tokens"].get<std::vector<TokenId>>(), want)
+        << "conversation " << i << ": " << responses[i].dump().substr(0, 300) << "\n" << text;
+  }
+  const json& answer = responses.back();
+  EXPECT_EQ(answer.value("object", ""), "chat.completion") << answer.dump();
+  EXPECT_EQ(answer.value("usage", json::object()).value("prompt_tokens", -1), responses[0].value("count", -2)) << answer.dump();
+  for (const std::string& f : {model, reqs, reqs + ".raw", outs, log}) std::remove(f.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(
