@@ -117,6 +117,18 @@ TEST(JinjaStatementTest, Macros) {
   EXPECT_EQ(R("{% set g = 'G' %}{% macro m() %}{{ g }}{% endmacro %}{{ m() }}"), "G");
 }
 
+TEST(JinjaStatementTest, HuggingFaceGenerationBlockRendersItsBody) {
+  EXPECT_EQ(R("{% for m in [1, 2] %}{% generation %}<{{ m }}>{% endgeneration %}{% endfor %}"), "<1><2>");
+}
+
+TEST(JinjaStatementTest, InlineIfAndFilterPrecedence) {
+  const char* ctx = R"({"messages": [{"role": "user"}, {"role": "assistant"}]})";
+  EXPECT_EQ(R("{{ messages | length - 1 }}", ctx), "1");  // (messages | length) - 1
+  EXPECT_EQ(R("{{ -2 | abs }}"), "2");                    // the filter applies to -2
+  EXPECT_EQ(R("{{ not messages[0].role == 'user' }}", ctx), "False");
+  EXPECT_EQ(R("{{ 'a' ~ 'b' | upper }}"), "aB");
+}
+
 TEST(JinjaWhitespaceTest, TrimAndLstripBlocks) {
   // trim_blocks: the newline after a block tag goes; lstrip_blocks: the
   // indentation before a block tag alone on its line goes.
@@ -146,6 +158,12 @@ TEST(JinjaErrorTest, UnsupportedConstructsNameTheLine) {
   EXPECT_EQ(R("{{ x | nosuchfilter }}"), "PARSE ERROR: template line 1: filter 'nosuchfilter' is not supported");
   EXPECT_EQ(R("{% if x %}"), "PARSE ERROR: template line 1: missing '{% endif %}'");
   EXPECT_EQ(R("{{ 1 +"), "PARSE ERROR: line 1: unclosed '{{'");
+  EXPECT_EQ(R("{% filter upper %}x{% endfilter %}"), "PARSE ERROR: template line 1: '{% filter %}' is not supported");
+  EXPECT_EQ(R("{% extends 'base' %}"), "PARSE ERROR: template line 1: '{% extends %}' is not supported");
+  EXPECT_EQ(R("{% endfor %}"), "PARSE ERROR: template line 1: unknown or misplaced tag 'endfor'");
+  EXPECT_EQ(R("{% break %}"), "PARSE ERROR: template line 1: 'break' outside a loop");
+  EXPECT_EQ(R("{{ 1 < 2 < 3 }}"), "PARSE ERROR: template line 1: chained comparisons are not supported");
+  EXPECT_EQ(R("{{ x is nosuchtest }}"), "PARSE ERROR: template line 1: test 'nosuchtest' is not supported");
 }
 
 TEST(JinjaErrorTest, RuntimeErrors) {
