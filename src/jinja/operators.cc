@@ -2,7 +2,9 @@
 // with Python's semantics for the kinds Value has.
 #include <algorithm>
 #include <climits>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 
 #include "jinja/interpreter.h"
 #include "jinja/methods.h"
@@ -86,6 +88,62 @@ StatusOr<Value> Repeat(const Value& seq, int64_t n, size_t max_items, int line) 
   return Value::MakeList(std::move(out));
 }
 
+// Python's printf-style `fmt % args` for the conversions templates use:
+// %s %r %d %i %f %x %% with an optional width and .precision; `args` is a
+// tuple (several values) or one value.
+StatusOr<Value> PercentFormat(const std::string& fmt, const Value& args, int line) {
+  std::vector<Value> values =
+      args.is_list() && args.AsBool() ? args.AsList() : std::vector<Value>{args};
+  size_t next = 0;
+  std::string out;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') {
+      out += fmt[i];
+      continue;
+    }
+    size_t j = i + 1;
+    std::string spec = "%";
+    while (j < fmt.size() && std::string("-+ 0#").find(fmt[j]) != std::string::npos) spec += fmt[j++];
+    while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])) && spec.size() < 8) spec += fmt[j++];
+    if (j < fmt.size() && fmt[j] == '.') {
+      spec += fmt[j++];
+      while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])) && spec.size() < 12) spec += fmt[j++];
+    }
+    if (j >= fmt.size()) return LineError(line, "incomplete format");
+    char conv = fmt[j];
+    i = j;
+    if (conv == '%') {
+      out += '%';
+      continue;
+    }
+    if (next >= values.size()) return LineError(line, "not enough arguments for format string");
+    const Value& v = values[next++];
+    char buf[512];
+    if (conv == 's' || conv == 'r') {
+      std::string text = conv == 's' ? v.Str() : v.Repr();
+      if (spec == "%") {
+        out += text;
+      } else {
+        std::snprintf(buf, sizeof(buf), (spec + "s").c_str(), text.c_str());
+        out += buf;
+      }
+    } else if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
+      if (!v.is_number()) return LineError(line, std::string("%") + conv + " format: a number is required");
+      long long n = v.kind() == Kind::kFloat ? static_cast<long long>(v.AsFloat()) : v.AsInt();
+      std::snprintf(buf, sizeof(buf), (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), n);
+      out += buf;
+    } else if (conv == 'f' || conv == 'F' || conv == 'e' || conv == 'E' || conv == 'g' || conv == 'G') {
+      if (!v.is_number()) return LineError(line, std::string("%") + conv + " format: a number is required");
+      std::snprintf(buf, sizeof(buf), (spec + conv).c_str(), v.AsFloat());
+      out += buf;
+    } else {
+      return LineError(line, std::string("unsupported format character '") + conv + "'");
+    }
+  }
+  if (next < values.size()) return LineError(line, "not all arguments converted during string formatting");
+  return Value(std::move(out));
+}
+
 }  // namespace
 
 StatusOr<Value> Interpreter::EvalBinary(const Expr& e) {
@@ -150,7 +208,7 @@ StatusOr<Value> Interpreter::EvalBinary(const Expr& e) {
       return Repeat(b, a.AsInt(), limits_.max_output_bytes, e.line);
     }
   }
-  if (op == "%" && a.is_string()) return LineError(e.line, "'%' string formatting is not supported");
+  if (op == "%" && a.is_string()) return PercentFormat(a.AsString(), b, e.line);
   return Arithmetic(op, a, b, e.line);
 }
 

@@ -240,6 +240,7 @@ bool Value::Equals(const Value& o) const {
     case Kind::kString:
       return s_ == o.s_;
     case Kind::kList: {
+      if (b_ != o.b_) return false;  // a tuple never equals a list
       if (list_->size() != o.list_->size()) return false;
       for (size_t i = 0; i < list_->size(); ++i) {
         if (!(*list_)[i].Equals((*o.list_)[i])) return false;

@@ -27,6 +27,8 @@ SNIPPETS = [
     "{{ 'b' in 'abc' }}|{{ 3 in [1, 2] }}|{{ 'z' in d }}|{{ 'q' not in d }}|{{ x in [] }}",
     "{{ 0 or 'x' }}|{{ 1 and 0 }}|{{ '' or [] or 'last' }}|{{ not none }}|{{ not (1 and '') }}",
     "{{ 'y' if t else 'n' }}|{{ 'y' if e else 'n' }}|[{{ 'y' if e }}]|{{ 1 if 0 else 2 if 0 else 3 }}",
+    "{{ '%s and %d' % ('a', 3) }}|{{ '%5.2f|%-4s|%03d|%%|%r' % (f, 'x', n, 'q') }}|{{ 'v=%s' % d }}|{{ '%x' % 255 }}",
+    "{{ (1, 2) == [1, 2] }}|{{ (1, 2) == (1, 2) }}|{{ [1, 2] == [1, 2] }}",
     # access
     "{{ messages[0].role }}|{{ messages[-1]['content'] }}|{{ d.z }}|{{ d['a'][1] }}|{{ d.missing is defined }}|{{ d.m.k }}",
     "{{ messages[1:3] | length }}|{{ messages[::2] | map(attribute='role') | join(',') }}|{{ messages[-2:] | map(attribute='role') | list }}",
@@ -95,6 +97,8 @@ SNIPPETS = [
     "{{ raise_exception('no ' ~ n) }}",
     "{% for a, b in [1, 2] %}{% endfor %}",
     "{{ undefined_fn() }}",
+    "{{ '%d' % 'x' }}",
+    "{{ '%s %s' % ('a',) }}",
 ]
 
 
