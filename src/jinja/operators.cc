@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "jinja/interpreter.h"
 #include "jinja/methods.h"
@@ -88,6 +89,16 @@ StatusOr<Value> Repeat(const Value& seq, int64_t n, size_t max_items, int line) 
   return Value::MakeList(std::move(out));
 }
 
+template <typename T>
+std::string CFormat(const std::string& spec, T value) {
+  int n = std::snprintf(nullptr, 0, spec.c_str(), value);
+  if (n <= 0) return "";
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  std::snprintf(out.data(), out.size(), spec.c_str(), value);
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
 // Python's printf-style `fmt % args` for the conversions templates use:
 // %s %r %d %i %f %x %% with an optional width and .precision; `args` is a
 // tuple (several values) or one value.
@@ -104,10 +115,20 @@ StatusOr<Value> PercentFormat(const std::string& fmt, const Value& args, int lin
     size_t j = i + 1;
     std::string spec = "%";
     while (j < fmt.size() && std::string("-+ 0#").find(fmt[j]) != std::string::npos) spec += fmt[j++];
-    while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])) && spec.size() < 8) spec += fmt[j++];
+    // Width and precision: up to 4 digits each (bounded output).
+    size_t width = 0;
+    for (int k = 0; j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])) && k < 4; ++k) {
+      width = width * 10 + (fmt[j] - '0');
+      spec += fmt[j++];
+    }
+    std::optional<size_t> precision;
     if (j < fmt.size() && fmt[j] == '.') {
       spec += fmt[j++];
-      while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])) && spec.size() < 12) spec += fmt[j++];
+      precision = 0;
+      for (int k = 0; j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j])) && k < 4; ++k) {
+        *precision = *precision * 10 + (fmt[j] - '0');
+        spec += fmt[j++];
+      }
     }
     if (j >= fmt.size()) return LineError(line, "incomplete format");
     char conv = fmt[j];
@@ -118,24 +139,23 @@ StatusOr<Value> PercentFormat(const std::string& fmt, const Value& args, int lin
     }
     if (next >= values.size()) return LineError(line, "not enough arguments for format string");
     const Value& v = values[next++];
-    char buf[512];
     if (conv == 's' || conv == 'r') {
       std::string text = conv == 's' ? v.Str() : v.Repr();
-      if (spec == "%") {
-        out += text;
-      } else {
-        std::snprintf(buf, sizeof(buf), (spec + "s").c_str(), text.c_str());
-        out += buf;
+      std::vector<size_t> off = CodePointOffsets(text);
+      size_t n_cps = off.size() - 1;
+      if (precision && *precision < n_cps) {
+        text.resize(off[*precision]);
+        n_cps = *precision;
       }
+      std::string pad(width > n_cps ? width - n_cps : 0, ' ');
+      out += spec.find('-') != std::string::npos ? text + pad : pad + text;
     } else if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
       if (!v.is_number()) return LineError(line, std::string("%") + conv + " format: a number is required");
       long long n = v.kind() == Kind::kFloat ? static_cast<long long>(v.AsFloat()) : v.AsInt();
-      std::snprintf(buf, sizeof(buf), (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), n);
-      out += buf;
+      out += CFormat(spec + "ll" + (conv == 'i' ? 'd' : conv), n);
     } else if (conv == 'f' || conv == 'F' || conv == 'e' || conv == 'E' || conv == 'g' || conv == 'G') {
       if (!v.is_number()) return LineError(line, std::string("%") + conv + " format: a number is required");
-      std::snprintf(buf, sizeof(buf), (spec + conv).c_str(), v.AsFloat());
-      out += buf;
+      out += CFormat(spec + conv, v.AsFloat());
     } else {
       return LineError(line, std::string("unsupported format character '") + conv + "'");
     }

@@ -28,6 +28,7 @@ SNIPPETS = [
     "{{ 0 or 'x' }}|{{ 1 and 0 }}|{{ '' or [] or 'last' }}|{{ not none }}|{{ not (1 and '') }}",
     "{{ 'y' if t else 'n' }}|{{ 'y' if e else 'n' }}|[{{ 'y' if e }}]|{{ 1 if 0 else 2 if 0 else 3 }}",
     "{{ '%s and %d' % ('a', 3) }}|{{ '%5.2f|%-4s|%03d|%%|%r' % (f, 'x', n, 'q') }}|{{ 'v=%s' % d }}|{{ '%x' % 255 }}",
+    "{{ '[%6s][%-6s][%.2s][%8.3s][%5d][%-5d][%e]' % ('héj', 'ab', 'héllo', 'abcdef', -42, 7, 12345.678) }}",
     "{{ (1, 2) == [1, 2] }}|{{ (1, 2) == (1, 2) }}|{{ [1, 2] == [1, 2] }}",
     # access
     "{{ messages[0].role }}|{{ messages[-1]['content'] }}|{{ d.z }}|{{ d['a'][1] }}|{{ d.missing is defined }}|{{ d.m.k }}",
