@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "engine/engine_loop.h"
+#include "grammar/gbnf.h"
+#include "grammar/json_schema.h"
 #include "model/model.h"
 #include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
@@ -247,6 +249,68 @@ TEST(EngineE2eTest, MemoryPressureIsSurvived) {
   EXPECT_EQ(run.stats.kv_blocks_used, 0);
   EXPECT_EQ(run.stats.requests_finished, 32);
   for (int i : {0, 13, 31}) EXPECT_EQ(run.tokens[i], Alone(*m, reqs[i].prompt, 48)) << i;
+}
+
+// A grammar holds whatever the model would rather write: stories260K knows
+// no JSON, yet sampled at temperature 1 its constrained answers parse and
+// fit the schema, end by themselves (finish "stop"), and unconstrained
+// requests in the same batches still equal their solo runs.
+TEST(EngineE2eTest, GrammarConstrainsOutputWhateverTheModelWants) {
+  const auto m = Stories();
+  auto gbnf = JsonSchemaToGbnf(R"({"type": "object", "properties": {
+      "name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"},
+      "pets": {"type": "array", "items": {"enum": ["cat", "dog"]}, "maxItems": 3}},
+      "required": ["name", "age"], "additionalProperties": false})");
+  ASSERT_TRUE(gbnf.ok()) << gbnf.status().ToString();
+  auto grammar = ParseGbnf(*gbnf);
+  ASSERT_TRUE(grammar.ok()) << grammar.status().ToString();
+  const auto shared = std::make_shared<const Grammar>(*std::move(grammar));
+
+  auto runner = BackendRunner::Create(&*m, Runner());
+  ASSERT_TRUE(runner.ok());
+  EngineConfig ec;
+  ec.max_batched_tokens = 64;  // chunked prefill in the same steps
+  auto loop = EngineLoop::Create(std::move(runner).value(), &m->tokenizer(), ec);
+  ASSERT_TRUE(loop.ok());
+  std::vector<std::shared_ptr<OutputStream>> constrained, free;
+  std::vector<GenerationRequest> free_reqs;
+  for (int i = 0; i < 8; ++i) {
+    GenerationRequest r;
+    r.prompt = m->tokenizer().Encode("Once upon a time, a girl wrote her name", true);
+    r.sampling.temperature = i == 0 ? 0.0f : 1.0f;
+    r.sampling.seed = 100 + i;
+    r.sampling.has_seed = true;
+    r.stop.max_tokens = 400;
+    r.grammar = shared;
+    auto s = (*loop)->Submit(r);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    constrained.push_back(*s);
+    GenerationRequest g = Greedy(m->tokenizer().Encode(i % 2 ? "The cat" : "Lily went", true), 20);
+    free_reqs.push_back(g);
+    auto fs = (*loop)->Submit(g);
+    ASSERT_TRUE(fs.ok());
+    free.push_back(*fs);
+  }
+  for (auto& s : constrained) {
+    const StreamDelta d = s->WaitAll();
+    EXPECT_EQ(d.finish_reason, FinishReason::kStop) << d.text;
+    const auto j = nlohmann::json::parse(d.text, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << d.text;
+    ASSERT_TRUE(j.is_object()) << d.text;
+    EXPECT_TRUE(j.contains("name") && j["name"].is_string()) << d.text;
+    EXPECT_TRUE(j.contains("age") && j["age"].is_number_integer()) << d.text;
+    for (const auto& [key, value] : j.items()) {
+      EXPECT_TRUE(key == "name" || key == "age" || key == "pets") << d.text;
+    }
+    if (j.contains("pets")) {
+      EXPECT_LE(j["pets"].size(), 3u);
+      for (const auto& p : j["pets"]) EXPECT_TRUE(p == "cat" || p == "dog") << d.text;
+    }
+  }
+  for (size_t i = 0; i < free.size(); ++i) {
+    EXPECT_EQ(free[i]->WaitAll().tokens, Alone(*m, free_reqs[i].prompt, 20)) << i;
+  }
+  (*loop)->Shutdown();
 }
 
 TEST(EngineE2eTest, BatchCommandWritesResultsInOrderAndStats) {

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -85,9 +86,10 @@ std::string ReferencePath() {
 
 std::vector<std::string> ReferenceNames() {
   std::vector<std::string> names;
-  for (const auto& [name, entry] : nlohmann::json::parse(testing::ReadFile(ReferencePath())).items()) {
-    names.push_back(name);
-  }
+  // A named local: items() refers into the json, which a temporary in the
+  // range-init would not outlive.
+  const auto reference = nlohmann::json::parse(testing::ReadFile(ReferencePath()));
+  for (const auto& [name, entry] : reference.items()) names.push_back(name);
   return names;
 }
 
@@ -99,17 +101,29 @@ TEST_P(FamiliesTest, GreedyTokensEqualLlamaCpp) {
   ASSERT_TRUE(reference.contains(name)) << name;
   const auto& want = reference[name];
   const std::string shape = want["shape"].get<std::string>();
+  const std::string type = want["type"].get<std::string>();
+  // "hf": llama.cpp ran `kvserve convert`'s GGUF of the folder; we run the folder.
+  const bool folder = want.value("format", "gguf") == "hf";
   const std::string path = std::string(KVS_BUILD_DIR) + "/families_test_" + name + ".gguf";
-  const std::string cmd =
-      testing::KvserveBinary() + " make-model --shape " + shape + " --type " +
-      want["type"].get<std::string>() + " --seed 1 --vocab " +
-      testing::Quote(SharedPath("models/" + want["vocab"].get<std::string>())) + " -o " +
-      testing::Quote(path);
+  // The folder's name becomes the converted file's general.name: the same
+  // name as bench/families_reference.sh gives it, so that the sha matches.
+  const std::string dir = std::string(KVS_BUILD_DIR) + "/families_test_" + name + "/" + shape +
+                          "-" + type + "-hf";
+  std::string cmd = testing::KvserveBinary() + " make-model --shape " + shape + " --type " + type +
+                    " --seed 1 --vocab " +
+                    testing::Quote(SharedPath("models/" + want["vocab"].get<std::string>())) +
+                    (folder ? " --format hf -o " + testing::Quote(dir) : " -o " + testing::Quote(path));
+  if (folder) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
+    cmd += " && " + testing::KvserveBinary() + " convert -q -i " + testing::Quote(dir) + " -o " +
+           testing::Quote(path) + " --type " + type;
+  }
   ASSERT_EQ(testing::RunCommand(cmd).exit_code, 0) << cmd;
   ASSERT_EQ(Sha256OfFile(path), want["sha256"].get<std::string>())
-      << "make-model no longer writes the file llama.cpp's tokens were recorded from: "
+      << "make-model or convert no longer writes the file llama.cpp's tokens were recorded from: "
          "run bench/families_reference.sh";
-  auto model = Model::Load(path, "");
+  auto model = Model::Load(folder ? dir : path, "");
   std::remove(path.c_str());  // mapped: the bytes stay until the model goes
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   EXPECT_EQ((*model)->config().arch, want["arch"].get<std::string>());
@@ -133,6 +147,7 @@ TEST_P(FamiliesTest, GreedyTokensEqualLlamaCpp) {
     text_out += detok.Flush();
     EXPECT_EQ(text_out, run["output"].get<std::string>()) << name;
   }
+  if (folder) std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 
 INSTANTIATE_TEST_SUITE_P(Llamacpp, FamiliesTest, ::testing::ValuesIn(ReferenceNames()),

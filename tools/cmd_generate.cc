@@ -33,12 +33,14 @@ double Seconds(std::chrono::steady_clock::duration d) {
 }
 
 int Generate(const GenerateOptions& opt) {
+  const auto t_load = std::chrono::steady_clock::now();
   auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) {
     std::fprintf(stderr, "kvserve generate: %s\n", model_or.status().ToString().c_str());
     return 1;
   }
   const Model& model = **model_or;
+  const double open_s = Seconds(std::chrono::steady_clock::now() - t_load);
   const Tokenizer& tok = model.tokenizer();
   std::vector<TokenId> prompt = tok.Encode(opt.prompt, /*add_bos=*/true);
   if (prompt.empty()) {
@@ -60,6 +62,7 @@ int Generate(const GenerateOptions& opt) {
     return 1;
   }
   SingleSequence seq(runner_or->get());
+  const double load_s = Seconds(std::chrono::steady_clock::now() - t_load);
 
   SamplingParams sp = opt.sampling;
   sp.has_seed = true;
@@ -104,9 +107,9 @@ int Generate(const GenerateOptions& opt) {
   const double decode_s = Seconds(t2 - t1);
   const size_t n_decoded = generated.empty() ? 0 : generated.size() - 1;  // forward passes
   std::fprintf(stderr,
-               "prompt: %zu tokens in %.3f s (%.1f tokens/s); generation: %zu tokens in %.3f s "
+               "load: %.3f s (model %.3f s, runner %.3f s); prompt: %zu tokens in %.3f s (%.1f tokens/s); generation: %zu tokens in %.3f s "
                "(%.1f tokens/s); backend %s\n",
-               prompt.size(), prefill_s, prompt.size() / std::max(prefill_s, 1e-9),
+               load_s, open_s, load_s - open_s, prompt.size(), prefill_s, prompt.size() / std::max(prefill_s, 1e-9),
                generated.size(), decode_s, n_decoded / std::max(decode_s, 1e-9),
                std::string(runner_or.value()->backend().name()).c_str());
   return 0;

@@ -170,6 +170,9 @@ int RunServe(int argc, char** argv) {
   app.add_option("--max-json-depth", opt.server.parse_limits.max_json_depth,
                  "400 for request JSON nested deeper, checked before parsing")
       ->check(CLI::Range(2, 1000));
+  app.add_option("--max-choices", opt.server.parse_limits.max_choices,
+                 "n and best_of at most (choices share the prompt's KV blocks)")
+      ->check(CLI::Range(1, 128));
   app.add_flag("--metrics-public", opt.server.metrics_public,
                "serve /metrics without the API key (default: /metrics needs it when keys are set)");
   app.add_option("--priority-min", opt.server.priority_min,

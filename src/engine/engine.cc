@@ -54,12 +54,23 @@ Status Engine::Validate(const GenerationRequest& request) const {
     }
   }
   if (request.stop.max_tokens < 1) return InvalidArgumentError("max_tokens must be at least 1");
+  if (request.stop.min_tokens < 0 || request.stop.min_tokens > request.stop.max_tokens) {
+    return InvalidArgumentError("min_tokens must be in [0, max_tokens], got " +
+                                std::to_string(request.stop.min_tokens));
+  }
+  if (request.n < 1 || request.n > kMaxChoices) {
+    return InvalidArgumentError("n must be in [1, " + std::to_string(kMaxChoices) + "], got " +
+                                std::to_string(request.n));
+  }
   const int64_t n_total = n_prompt + request.stop.max_tokens;
   if (n_total > max_context_) {
     return InvalidArgumentError("prompt (" + std::to_string(n_prompt) + " tokens) + max_tokens (" +
                                 std::to_string(request.stop.max_tokens) +
                                 ") exceeds the model's context of " +
                                 std::to_string(max_context_) + " tokens");
+  }
+  if (request.grammar != nullptr && tokenizer_ == nullptr) {
+    return InvalidArgumentError("constrained decoding (a grammar) needs the model's tokenizer");
   }
   // The last sampled token is never computed, so n_total - 1 tokens need KV.
   const int64_t bs = block_size_;
@@ -75,15 +86,33 @@ Status Engine::Validate(const GenerationRequest& request) const {
 
 void Engine::AddRequest(RequestId id, GenerationRequest request,
                         std::shared_ptr<OutputStream> stream) {
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  streams.push_back(std::move(stream));
+  AddRequest(id, std::move(request), std::move(streams));
+}
+
+void Engine::AddRequest(RequestId id, GenerationRequest request,
+                        std::vector<std::shared_ptr<OutputStream>> streams) {
   KVS_CHECK(Validate(request).ok()) << "AddRequest without Validate";
+  KVS_CHECK_EQ(streams.size(), static_cast<size_t>(request.n)) << "one stream per choice";
   KVS_CHECK(requests_.find(id) == requests_.end()) << "duplicate request id " << id;
   if (!request.sampling.has_seed) {
     request.sampling.seed = seed_rng_();
     request.sampling.has_seed = true;
   }
   stats_.prompt_tokens += static_cast<int64_t>(request.prompt.size());
+  GenerationRequest choice_template;
+  if (request.n > 1) {
+    choice_template = request;
+    choice_template.prompt.clear();
+  }
+  std::shared_ptr<OutputStream> first = streams[0];
   auto r = std::make_unique<Request>(id, next_arrival_++, std::move(request), tokenizer_,
-                                     std::move(stream));
+                                     std::move(first));
+  if (streams.size() > 1) {
+    streams.erase(streams.begin());
+    r->SetUnforkedChoices(std::move(streams), std::move(choice_template));
+  }
   scheduler_.AddWaiting(r.get());
   requests_.emplace(id, std::move(r));
 }
@@ -93,6 +122,18 @@ void Engine::Finish(Request& r, FinishReason reason, Status error) {
   d.finished = true;
   d.finish_reason = reason;
   d.error = std::move(error);
+  if (reason == FinishReason::kStop) d.text = r.FlushText();  // text held back for stop strings
+  // Choices not forked yet end the same way, with nothing generated.
+  for (const std::shared_ptr<OutputStream>& s : r.TakeUnforkedStreams()) {
+    StreamDelta c;
+    c.finished = true;
+    c.finish_reason = reason;
+    c.error = d.error;
+    c.prompt_tokens = r.n_prompt_tokens();
+    c.cached_tokens = std::max(r.n_cached_tokens, 0);
+    s->Push(std::move(c));
+    stats_.requests_finished++;
+  }
   d.prompt_tokens = r.n_prompt_tokens();
   d.cached_tokens = std::max(r.n_cached_tokens, 0);
   d.completion_tokens = r.n_output_tokens();
@@ -115,17 +156,108 @@ void Engine::AbortAll() {
   while (!requests_.empty()) Abort(requests_.begin()->first);
 }
 
+void Engine::ForkChoices(Request& parent, std::vector<Request*>* out) {
+  std::vector<std::shared_ptr<OutputStream>> streams = parent.TakeUnforkedStreams();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    GenerationRequest g = parent.choice_template();
+    g.n = 1;
+    g.prompt.assign(parent.prompt().begin(), parent.prompt().end());
+    g.sampling.seed += i + 1;
+    const RequestId id = streams[i]->id();
+    auto child = std::make_unique<Request>(id, parent.arrival(), std::move(g), tokenizer_,
+                                           std::move(streams[i]));
+    KVS_CHECK(kv_.Fork(parent.id(), id).ok()) << "fork of request " << parent.id();
+    child->n_computed_tokens = parent.n_computed_tokens;
+    child->n_cached_tokens = parent.n_cached_tokens;
+    child->TransitionTo(RequestState::kRunning);
+    scheduler_.AddRunning(child.get());
+    out->push_back(child.get());
+    requests_.emplace(id, std::move(child));
+  }
+}
+
+void Engine::SampleInto(Request& r, std::span<const float> logits) {
+  std::span<const uint64_t> allowed;
+  if (r.matcher() != nullptr) {
+    if (!FillGrammarMask(r)) {
+      // Complete with no end token in the vocabulary, or a grammar the
+      // vocabulary cannot spell further.
+      if (r.matcher()->IsComplete()) {
+        Finish(r, FinishReason::kStop);
+      } else {
+        Finish(r, FinishReason::kError, InternalError("no token of the vocabulary continues the grammar"));
+      }
+      finished_this_step_.push_back(&r);
+      return;
+    }
+    allowed = r.grammar_mask();
+  }
+  if (r.n_output_tokens() < r.stop().min_tokens) {
+    // Too early to end: no end-of-generation token, no stop token id.
+    std::vector<uint64_t>& mask = r.grammar_mask();
+    if (r.matcher() == nullptr) mask.assign((static_cast<size_t>(vocab_size_) + 63) / 64, ~uint64_t{0});
+    auto clear = [&](TokenId id) { mask[id / 64] &= ~(uint64_t{1} << (id % 64)); };
+    if (tokenizer_ != nullptr && !r.stop().ignore_eos) {
+      EnsureEndOfGenerationIds();
+      for (TokenId id : eog_ids_) clear(id);
+    }
+    for (TokenId id : r.stop().stop_token_ids) {
+      if (id >= 0 && id < vocab_size_) clear(id);
+    }
+    allowed = mask;
+  }
+  const SampleResult sample = r.sampler().Sample(logits, r.prompt(), r.output(), allowed);
+  if (ProcessToken(r, sample)) finished_this_step_.push_back(&r);
+}
+
+void Engine::EnsureEndOfGenerationIds() {
+  if (eog_ready_) return;
+  eog_ready_ = true;
+  for (TokenId id = 0; id < tokenizer_->n_vocab(); ++id) {
+    if (tokenizer_->IsEndOfGeneration(id)) eog_ids_.push_back(id);
+  }
+}
+
+bool Engine::FillGrammarMask(Request& r) {
+  if (token_trie_ == nullptr) {
+    const Tokenizer& tok = *tokenizer_;
+    token_trie_ = std::make_unique<TokenTrie>(vocab_size_, [&](int id) {
+      // Control tokens have no bytes and stay out; end-of-generation ones
+      // are added below when the grammar is complete.
+      return tok.IsEndOfGeneration(id) ? std::string_view() : tok.Piece(-1, id);
+    });
+    EnsureEndOfGenerationIds();
+  }
+  std::vector<uint64_t>& mask = r.grammar_mask();
+  mask.resize((static_cast<size_t>(vocab_size_) + 63) / 64);
+  r.matcher()->FillMask(*token_trie_, mask);
+  if (r.matcher()->IsComplete()) {
+    for (TokenId id : eog_ids_) mask[id / 64] |= uint64_t{1} << (id % 64);
+  }
+  for (uint64_t w : mask) {
+    if (w != 0) return true;
+  }
+  return false;
+}
+
 bool Engine::ProcessToken(Request& r, const SampleResult& sample) {
   const TokenId t = sample.id;
   r.AppendToken(t);
+  // Under a grammar an end-of-generation token is allowed only once the
+  // grammar is complete, and it always ends the request; any other token
+  // moves the grammar on (the mask allowed it, so it is accepted).
+  const bool grammar_end = r.matcher() != nullptr && tokenizer_->IsEndOfGeneration(t);
+  if (r.matcher() != nullptr && !grammar_end) {
+    KVS_CHECK(r.matcher()->Accept(tokenizer_->Piece(-1, t))) << "the grammar refused a token its mask allowed";
+  }
   stats_.generated_tokens++;
   StreamDelta d;
   d.tokens.push_back(t);
   if (r.wants_logprobs()) d.samples.push_back(sample);
   const StopConditions& stop = r.stop();
   FinishReason reason = FinishReason::kNone;
-  const bool is_eos =
-      !stop.ignore_eos && tokenizer_ != nullptr && tokenizer_->IsEndOfGeneration(t);
+  const bool is_eos = grammar_end || (!stop.ignore_eos && tokenizer_ != nullptr &&
+                                      tokenizer_->IsEndOfGeneration(t));
   const bool is_stop_id =
       std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(), t) !=
       stop.stop_token_ids.end();
@@ -200,8 +332,10 @@ Status Engine::Step() {
     if (r->n_computed_tokens < r->n_tokens()) continue;  // a chunk that does not sample
     std::span<const float> row_logits(*logits + row * vocab_size_, size_t(vocab_size_));
     ++row;
-    const SampleResult sample = r->sampler().Sample(row_logits, r->prompt(), r->output());
-    if (ProcessToken(*r, sample)) finished_this_step_.push_back(r);
+    forked_.clear();
+    if (r->has_unforked_choices()) ForkChoices(*r, &forked_);
+    for (Request* c : forked_) SampleInto(*c, row_logits);
+    SampleInto(*r, row_logits);
   }
   KVS_CHECK_EQ(row, batch_.n_logit_rows()) << "logit rows and sampling requests disagree";
   for (Request* r : finished_this_step_) {

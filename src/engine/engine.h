@@ -20,6 +20,7 @@
 #include "engine/engine_config.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
+#include "grammar/token_trie.h"
 #include "kv/kv_cache_manager.h"
 #include "model/batch.h"
 #include "runtime/model_runner.h"
@@ -29,6 +30,8 @@ namespace kvs {
 
 class Engine {
  public:
+  static constexpr int kMaxChoices = 128;  // GenerationRequest::n at most
+
   static StatusOr<std::unique_ptr<Engine>> Create(std::unique_ptr<ModelRunner> runner,
                                                   const Tokenizer* tokenizer,
                                                   const EngineConfig& config);
@@ -41,6 +44,11 @@ class Engine {
   // Queues a request. REQUIRES: Validate(request) is OK and id is new.
   // A request without a seed gets one drawn by the engine.
   void AddRequest(RequestId id, GenerationRequest request, std::shared_ptr<OutputStream> stream);
+  // The same for request.n choices: choice i streams on streams[i] and
+  // runs as request streams[i]->id() once forked (choice 0 is `id`).
+  // REQUIRES: streams.size() == request.n, ids new.
+  void AddRequest(RequestId id, GenerationRequest request,
+                  std::vector<std::shared_ptr<OutputStream>> streams);
 
   // Ends the request with kAbort and frees its blocks, whatever its state.
   // Unknown or finished ids: no-op.
@@ -65,6 +73,18 @@ class Engine {
   // returns true when the request finished.
   bool ProcessToken(Request& r, const SampleResult& sample);
   void Finish(Request& r, FinishReason reason, Status error = Status::Ok());
+  // Forks a request with unforked choices: each child shares its blocks,
+  // has computed what it has, runs from now on, and is appended to `out`.
+  void ForkChoices(Request& parent, std::vector<Request*>* out);
+  // Samples r's next token from `logits` and processes it; a request that
+  // finishes goes to finished_this_step_.
+  void SampleInto(Request& r, std::span<const float> logits);
+  // Fills r's grammar mask for this step: the text tokens its grammar
+  // allows, plus the end-of-generation tokens once it is complete. Returns
+  // false when no token is allowed. REQUIRES: r.matcher() and a tokenizer.
+  bool FillGrammarMask(Request& r);
+  // Fills eog_ids_ once. REQUIRES: a tokenizer.
+  void EnsureEndOfGenerationIds();
 
   const EngineConfig config_;
   const std::unique_ptr<ModelRunner> runner_;
@@ -77,6 +97,11 @@ class Engine {
   Scheduler scheduler_;
   std::unordered_map<RequestId, std::unique_ptr<Request>> requests_;  // live requests
   std::vector<Request*> finished_this_step_;  // reused
+  std::vector<Request*> forked_;              // reused
+  // Built on the first request with a grammar (tens of ms at 150k tokens).
+  std::unique_ptr<TokenTrie> token_trie_;
+  std::vector<TokenId> eog_ids_;
+  bool eog_ready_ = false;
   Batch batch_;                                // reused
   std::mt19937_64 seed_rng_;
   int64_t next_arrival_ = 0;

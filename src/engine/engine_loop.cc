@@ -18,7 +18,7 @@ struct EngineLoop::Impl {
     enum class Kind { kSubmit, kAbort } kind;
     RequestId id;
     GenerationRequest request;  // kSubmit
-    std::shared_ptr<OutputStream> stream;
+    std::vector<std::shared_ptr<OutputStream>> streams;  // kSubmit: one per choice
   };
 
   std::unique_ptr<Engine> engine;
@@ -58,7 +58,7 @@ void EngineLoop::Impl::Run() {
             d.finished = true;
             d.finish_reason = FinishReason::kAbort;
             d.prompt_tokens = static_cast<int>(m.request.prompt.size());
-            m.stream->Push(std::move(d));
+            for (auto& s : m.streams) s->Push(d);
           }
         }
         engine->AbortAll();
@@ -70,7 +70,7 @@ void EngineLoop::Impl::Run() {
     // Messages are applied in order, so an abort right after its submit works.
     for (Message& m : inbox) {
       if (m.kind == Message::Kind::kSubmit) {
-        engine->AddRequest(m.id, std::move(m.request), std::move(m.stream));
+        engine->AddRequest(m.id, std::move(m.request), std::move(m.streams));
       } else {
         engine->Abort(m.id);
       }
@@ -105,9 +105,16 @@ StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(std::unique_ptr<ModelRu
 EngineLoop::~EngineLoop() { Shutdown(); }
 
 StatusOr<std::shared_ptr<OutputStream>> EngineLoop::Submit(GenerationRequest request) {
+  if (request.n != 1) return InvalidArgumentError("Submit takes one choice; SubmitChoices takes n");
+  KVS_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<OutputStream>> streams, SubmitChoices(std::move(request)));
+  return streams[0];
+}
+
+StatusOr<std::vector<std::shared_ptr<OutputStream>>> EngineLoop::SubmitChoices(GenerationRequest request) {
   KVS_RETURN_IF_ERROR(impl_->engine->Validate(request));
-  const RequestId id = impl_->next_id.fetch_add(1);
-  auto stream = std::make_shared<OutputStream>(id);
+  const RequestId id = impl_->next_id.fetch_add(request.n);
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  for (int i = 0; i < request.n; ++i) streams.push_back(std::make_shared<OutputStream>(id + i));
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->stopping) return UnavailableError("the engine is shutting down");
@@ -119,17 +126,17 @@ StatusOr<std::shared_ptr<OutputStream>> EngineLoop::Submit(GenerationRequest req
       return ResourceExhaustedError("the waiting queue is full (" +
                                     std::to_string(impl_->config.max_waiting) + " requests)");
     }
-    impl_->mailbox.push_back({Impl::Message::Kind::kSubmit, id, std::move(request), stream});
+    impl_->mailbox.push_back({Impl::Message::Kind::kSubmit, id, std::move(request), streams});
   }
   impl_->wake.notify_one();
-  return stream;
+  return streams;
 }
 
 void EngineLoop::Abort(RequestId id) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->stopping) return;
-    impl_->mailbox.push_back({Impl::Message::Kind::kAbort, id, {}, nullptr});
+    impl_->mailbox.push_back({Impl::Message::Kind::kAbort, id, {}, {}});
   }
   impl_->wake.notify_one();
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "base/status.h"
 #include "engine/engine_config.h"
@@ -29,7 +30,12 @@ class EngineLoop {
   // Queues a request. Errors (returned at once, nothing queued): an empty
   // prompt, a prompt + max_tokens beyond the context, a request that could
   // never fit in KV memory even alone, a full waiting queue.
+  // REQUIRES: request.n == 1 (an error otherwise).
   StatusOr<std::shared_ptr<OutputStream>> Submit(GenerationRequest request);
+  // The same for request.n choices (request.h: they share the prompt's
+  // blocks): stream i carries choice i; Abort each stream's id() to abort
+  // every choice. The n choices count as one request in the waiting queue.
+  StatusOr<std::vector<std::shared_ptr<OutputStream>>> SubmitChoices(GenerationRequest request);
 
   // Aborts a request; honoured within one step; its blocks are freed and its
   // stream ends with FinishReason::kAbort. Unknown or finished ids: no-op.

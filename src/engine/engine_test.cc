@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -368,6 +369,148 @@ TEST(EngineTest, AbortInEveryState) {
   }
   EXPECT_EQ(h.engine().Stats().kv_blocks_used, 0);
   EXPECT_EQ(h.engine().Stats().requests_finished, 10);
+}
+
+}  // namespace
+}  // namespace kvs
+
+namespace kvs {
+namespace {
+
+using testing::EngineHarness;
+using testing::FakeEngineOptions;
+using testing::RandomPrompt;
+
+GenerationRequest Sampled(uint64_t seed, int n = 1) {
+  GenerationRequest r = testing::Greedy(RandomPrompt(23, 5), 10);
+  r.sampling.temperature = 0.9f;
+  r.sampling.top_k = 40;
+  r.sampling.seed = seed;
+  r.sampling.has_seed = true;
+  r.n = n;
+  return r;
+}
+
+std::vector<std::shared_ptr<OutputStream>> SubmitChoices(EngineHarness& h, RequestId first,
+                                                         GenerationRequest r) {
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  for (int i = 0; i < r.n; ++i) streams.push_back(std::make_shared<OutputStream>(first + i));
+  KVS_CHECK(h.engine().Validate(r).ok());
+  h.engine().AddRequest(first, std::move(r), streams);
+  return streams;
+}
+
+// n = 8: choice i equals a request of its own seeded seed + i (the fake
+// runner's logits depend on the KV as stored: a missing copy-on-write of the
+// shared partial block would show), the prompt's 23 tokens are computed once,
+// and the blocks are the prompt's 5 full ones plus each choice's own 3.
+TEST(EngineChoicesTest, ChoicesShareThePromptAndEqualSeparateRequests) {
+  std::vector<std::vector<TokenId>> alone;
+  for (int i = 0; i < 8; ++i) {
+    EngineHarness h({});
+    auto s = h.Submit(Sampled(1000 + i));
+    h.RunUntilIdle();
+    alone.push_back(s->WaitAll().tokens);
+  }
+  std::set<std::vector<TokenId>> distinct(alone.begin(), alone.end());
+  ASSERT_GT(distinct.size(), 4u) << "the seeds should give different choices";
+
+  FakeEngineOptions o;
+  o.config.enable_prefix_caching = false;  // sharing must come from the fork alone
+  EngineHarness h(o);
+  auto streams = SubmitChoices(h, 100, Sampled(1000, 8));
+  h.RunUntilIdle();
+  for (int i = 0; i < 8; ++i) {
+    const StreamDelta d = streams[i]->WaitAll();
+    EXPECT_EQ(d.tokens, alone[i]) << "choice " << i;
+    EXPECT_EQ(d.finish_reason, FinishReason::kLength);
+    EXPECT_EQ(d.prompt_tokens, 23);
+  }
+  int64_t computed = 0;
+  for (int64_t n : h.runner().tokens_per_run()) computed += n;
+  EXPECT_EQ(computed, 23 + 8 * 9);  // the prompt once; 9 decode steps per choice
+  EXPECT_EQ(h.engine().Stats().peak_kv_blocks_used, 5 + 8 * 3);
+  EXPECT_EQ(h.engine().Stats().kv_blocks_used, 0);
+}
+
+TEST(EngineChoicesTest, PreemptedChoicesStillEqualSeparateRequests) {
+  std::vector<std::vector<TokenId>> alone;
+  for (int i = 0; i < 6; ++i) {
+    EngineHarness h({});
+    auto s = h.Submit(Sampled(7 + i));
+    h.RunUntilIdle();
+    alone.push_back(s->WaitAll().tokens);
+  }
+  FakeEngineOptions o;
+  o.n_blocks = 16;  // less than 5 + 6 * 3: choices are preempted and recomputed
+  o.config.max_batched_tokens = 8;
+  EngineHarness h(o);
+  auto streams = SubmitChoices(h, 1, Sampled(7, 6));
+  h.RunUntilIdle();
+  EXPECT_GT(h.engine().Stats().preemptions, 0);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(streams[i]->WaitAll().tokens, alone[i]) << "choice " << i;
+  EXPECT_EQ(h.engine().Stats().kv_blocks_used, 0);
+}
+
+TEST(EngineChoicesTest, AbortBeforeAndAfterTheFork) {
+  {  // before: every choice's stream ends with abort
+    EngineHarness h({});
+    auto streams = SubmitChoices(h, 1, Sampled(3, 4));
+    h.engine().Abort(1);
+    h.RunUntilIdle();
+    for (auto& s : streams) EXPECT_EQ(s->WaitAll().finish_reason, FinishReason::kAbort);
+  }
+  {  // after: the aborted choice ends, the others run to the end
+    EngineHarness h({});
+    auto streams = SubmitChoices(h, 1, Sampled(3, 4));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.engine().Step().ok());
+    h.engine().Abort(3);
+    h.RunUntilIdle();
+    for (int i = 0; i < 4; ++i) {
+      const StreamDelta d = streams[i]->WaitAll();
+      EXPECT_EQ(d.finish_reason, i == 2 ? FinishReason::kAbort : FinishReason::kLength) << i;
+    }
+    EXPECT_EQ(h.engine().Stats().kv_blocks_used, 0);
+  }
+}
+
+TEST(EngineChoicesTest, ValidateBoundsN) {
+  EngineHarness h({});
+  GenerationRequest r = Sampled(1, 0);
+  EXPECT_FALSE(h.engine().Validate(r).ok());
+  r.n = Engine::kMaxChoices + 1;
+  EXPECT_FALSE(h.engine().Validate(r).ok());
+  r.n = Engine::kMaxChoices;
+  EXPECT_TRUE(h.engine().Validate(r).ok());
+}
+
+}  // namespace
+}  // namespace kvs
+
+namespace kvs {
+namespace {
+
+// min_tokens: EOS (boosted to always win) and stop ids cannot come before
+// min_tokens new tokens; right after, they end the request at once.
+TEST(EngineMinTokensTest, EndTokensWaitForMinTokens) {
+  for (const bool stop_id : {false, true}) {
+    for (const int min_tokens : {0, 1, 5}) {
+      testing::EngineHarness h({});
+      GenerationRequest r = testing::Greedy(testing::RandomPrompt(9, 3), 20);
+      r.stop.ignore_eos = false;
+      const TokenId end = stop_id ? 300 : h.tokenizer().eos_id();
+      r.sampling.logit_bias = {{end, 100.0f}};
+      if (stop_id) r.stop.stop_token_ids = {end};
+      r.stop.min_tokens = min_tokens;
+      auto s = h.Submit(r);
+      h.RunUntilIdle();
+      const StreamDelta d = s->WaitAll();
+      ASSERT_EQ(d.finish_reason, FinishReason::kStop) << stop_id << " " << min_tokens;
+      ASSERT_EQ(static_cast<int>(d.tokens.size()), min_tokens + 1) << stop_id << " " << min_tokens;
+      for (int i = 0; i < min_tokens; ++i) EXPECT_NE(d.tokens[i], end);
+      EXPECT_EQ(d.tokens.back(), end);
+    }
+  }
 }
 
 }  // namespace

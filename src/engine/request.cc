@@ -27,14 +27,16 @@ Request::Request(RequestId id, int64_t arrival, GenerationRequest request,
       wants_logprobs_(request.sampling.top_logprobs >= 0),
       n_prompt_tokens_(static_cast<int>(request.prompt.size())),
       sampler_(request.sampling),
+      grammar_(std::move(request.grammar)),
       stream_(std::move(stream)) {
+  if (grammar_ != nullptr) matcher_ = std::make_unique<GrammarMatcher>(grammar_.get());
   KVS_CHECK(!request.prompt.empty()) << "the engine validates prompts before building requests";
   // Reserve once so that decoding never reallocates the token list.
   tokens_.reserve(request.prompt.size() + static_cast<size_t>(stop_.max_tokens));
   tokens_.assign(request.prompt.begin(), request.prompt.end());
   if (tokenizer != nullptr) {
-    detokenizer_ = std::make_unique<IncrementalDetokenizer>(tokenizer, tokens_.back(),
-                                                            stop_.stop_strings);
+    detokenizer_ = std::make_unique<IncrementalDetokenizer>(
+        tokenizer, tokens_.back(), stop_.stop_strings, stop_.include_stop_str_in_output);
   }
 }
 

@@ -26,6 +26,7 @@
 
 #include "engine/output_stream.h"
 #include "engine/request_types.h"
+#include "grammar/grammar_matcher.h"
 #include "sampling/sampler.h"
 #include "tokenizer/detokenizer.h"
 
@@ -75,6 +76,11 @@ class Request {
   void TransitionTo(RequestState next);
 
   Sampler& sampler() { return sampler_; }
+  // Null when the request has no grammar.
+  GrammarMatcher* matcher() { return matcher_.get(); }
+  // The grammar's token mask for this step (a bit per token), kept here so
+  // that decoding does not allocate.
+  std::vector<uint64_t>& grammar_mask() { return grammar_mask_; }
   // Appends a sampled token. REQUIRES: fewer than max_tokens outputs so far.
   void AppendToken(TokenId id);
 
@@ -83,6 +89,16 @@ class Request {
   std::string FlushText();
 
   OutputStream& stream() { return *stream_; }
+
+  // Choices 1..n-1 of an n > 1 request before it forks: their streams, and
+  // what each child is made from (the request without its prompt).
+  void SetUnforkedChoices(std::vector<std::shared_ptr<OutputStream>> streams, GenerationRequest tmpl) {
+    unforked_streams_ = std::move(streams);
+    choice_template_ = std::move(tmpl);
+  }
+  bool has_unforked_choices() const { return !unforked_streams_.empty(); }
+  std::vector<std::shared_ptr<OutputStream>> TakeUnforkedStreams() { return std::move(unforked_streams_); }
+  const GenerationRequest& choice_template() const { return choice_template_; }
 
  private:
   const RequestId id_;
@@ -95,8 +111,13 @@ class Request {
   std::vector<TokenId> tokens_;  // [prompt + outputs], capacity prompt + max_tokens
   RequestState state_ = RequestState::kWaiting;
   Sampler sampler_;
+  std::shared_ptr<const Grammar> grammar_;  // keeps what matcher_ points into alive
+  std::unique_ptr<GrammarMatcher> matcher_;
+  std::vector<uint64_t> grammar_mask_;
   std::unique_ptr<IncrementalDetokenizer> detokenizer_;  // null without a tokenizer
   std::shared_ptr<OutputStream> stream_;
+  std::vector<std::shared_ptr<OutputStream>> unforked_streams_;
+  GenerationRequest choice_template_;
 };
 
 }  // namespace kvs

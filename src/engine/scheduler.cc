@@ -36,6 +36,11 @@ void Scheduler::AddWaiting(Request* request) {
   InsertSorted(waiting_, request);
 }
 
+void Scheduler::AddRunning(Request* request) {
+  KVS_CHECK(request->state() == RequestState::kRunning) << "AddRunning takes a running request";
+  InsertSorted(running_, request);
+}
+
 void Scheduler::Remove(Request* request) {
   if (request->n_scheduled_tokens > 0) Unschedule(request);
   if (Erase(running_, request) || Erase(waiting_, request)) kv_->Free(request->id());

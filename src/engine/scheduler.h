@@ -53,6 +53,9 @@ class Scheduler {
 
   // Queues a new request (state kWaiting).
   void AddWaiting(Request* request);
+  // Adds a request that is already running and holds blocks for its
+  // computed tokens (a choice forked from its parent).
+  void AddRunning(Request* request);
 
   // Makes this step's schedule. The returned reference is valid until the
   // next call (its vectors are reused, so the steady state does not allocate).

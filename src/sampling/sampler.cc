@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "base/check.h"
 
@@ -18,9 +19,10 @@ bool Better(float a_logit, TokenId a_id, float b_logit, TokenId b_id) {
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
 
 SampleResult Sampler::Sample(std::span<const float> logits, std::span<const TokenId> prompt,
-                             std::span<const TokenId> generated) {
+                             std::span<const TokenId> generated, std::span<const uint64_t> allowed) {
   KVS_CHECK(!logits.empty()) << "no logits to sample from";
-  const std::span<const float> scores = ApplyPenalties(logits, prompt, generated);
+  KVS_CHECK(allowed.empty() || allowed.size() == (logits.size() + 63) / 64) << "mask of the wrong size";
+  const std::span<const float> scores = ApplyPenalties(logits, prompt, generated, allowed);
   SampleResult result;
   result.id = params_.temperature <= 0 ? Argmax(scores) : Draw(scores);
   if (params_.top_logprobs >= 0) FillLogprobs(logits, &result);
@@ -29,10 +31,11 @@ SampleResult Sampler::Sample(std::span<const float> logits, std::span<const Toke
 
 std::span<const float> Sampler::ApplyPenalties(std::span<const float> logits,
                                                std::span<const TokenId> prompt,
-                                               std::span<const TokenId> generated) {
+                                               std::span<const TokenId> generated,
+                                               std::span<const uint64_t> allowed) {
   const bool repetition = params_.repetition_penalty != 1.0f;
   const bool openai = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
-  if (!repetition && !openai && params_.logit_bias.empty()) return logits;
+  if (!repetition && !openai && params_.logit_bias.empty() && allowed.empty()) return logits;
   const int n_vocab = static_cast<int>(logits.size());
   work_.assign(logits.begin(), logits.end());
   if (static_cast<int>(counts_.size()) != n_vocab) counts_.assign(n_vocab, 0);
@@ -70,6 +73,15 @@ std::span<const float> Sampler::ApplyPenalties(std::span<const float> logits,
       if (counts_[id] == 0) continue;  // already applied
       work_[id] -= params_.presence_penalty + params_.frequency_penalty * counts_[id];
       counts_[id] = 0;
+    }
+  }
+
+  // The mask last: nothing may bring a masked token back.
+  for (size_t w = 0; w < allowed.size(); ++w) {
+    if (allowed[w] == ~uint64_t{0}) continue;
+    const int end = std::min<int>(n_vocab, static_cast<int>(w + 1) * 64);
+    for (int id = static_cast<int>(w) * 64; id < end; ++id) {
+      if (!((allowed[w] >> (id % 64)) & 1)) work_[id] = -std::numeric_limits<float>::infinity();
     }
   }
   return work_;

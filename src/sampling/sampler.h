@@ -55,9 +55,11 @@ class Sampler {
   explicit Sampler(const SamplingParams& params);
 
   // logits [n_vocab] (read only). prompt and generated are the ids so far
-  // (for penalties).
+  // (for penalties). `allowed`, when not empty, is a bit per token (64 per
+  // word, a grammar's mask): only tokens with their bit set can be chosen,
+  // after every other transform. REQUIRES: some allowed token.
   SampleResult Sample(std::span<const float> logits, std::span<const TokenId> prompt,
-                      std::span<const TokenId> generated);
+                      std::span<const TokenId> generated, std::span<const uint64_t> allowed = {});
 
  private:
   struct Candidate {
@@ -66,11 +68,12 @@ class Sampler {
     float p;  // exp((logit - max) / temperature), unnormalised
   };
 
-  // The logits with logit_bias and the penalties applied: `logits` itself
-  // when neither is on (no copy), else work_.
+  // The logits with logit_bias, the penalties and the mask applied:
+  // `logits` itself when none is on (no copy), else work_.
   std::span<const float> ApplyPenalties(std::span<const float> logits,
                                         std::span<const TokenId> prompt,
-                                        std::span<const TokenId> generated);
+                                        std::span<const TokenId> generated,
+                                        std::span<const uint64_t> allowed);
   static TokenId Argmax(std::span<const float> scores);
   // top-k, top-p, min-p, then a draw, over scores / temperature.
   TokenId Draw(std::span<const float> scores);

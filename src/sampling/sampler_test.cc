@@ -197,6 +197,33 @@ TEST(SamplerTest, LogitBiasAddsBeforePenaltiesAndLeavesLogprobsRaw) {
   EXPECT_NEAR(r.logprob, 1.0 - z, 1e-5);
 }
 
+TEST(SamplerTest, TheMaskWinsOverBiasAndEveryFilter) {
+  // 130 tokens (three mask words); only 5 and 129 allowed.
+  std::vector<float> logits(130, 0.0f);
+  logits[0] = 50.0f;
+  logits[5] = -3.0f;
+  logits[129] = -2.0f;
+  std::vector<uint64_t> allowed(3, 0);
+  allowed[0] |= uint64_t{1} << 5;
+  allowed[2] |= uint64_t{1} << (129 - 128);
+  SamplingParams p = Params(0);
+  p.logit_bias = {{0, 100.0f}};
+  EXPECT_EQ(Sampler(p).Sample(logits, kNone, kNone, allowed).id, 129);
+  for (const auto& [top_k, top_p] : {std::pair{0, 1.0f}, std::pair{1, 1.0f}, std::pair{3, 0.5f}}) {
+    SamplingParams hot = Params(2.0f);
+    hot.top_k = top_k;
+    hot.top_p = top_p;
+    hot.logit_bias = {{0, 100.0f}};
+    std::set<TokenId> seen;
+    Sampler s(hot);
+    for (int i = 0; i < 200; ++i) seen.insert(s.Sample(logits, kNone, kNone, allowed).id);
+    EXPECT_TRUE(seen.count(129)) << top_k << " " << top_p;
+    for (TokenId id : seen) EXPECT_TRUE(id == 5 || id == 129) << id;
+  }
+  // Without the mask the biased token wins, as before.
+  EXPECT_EQ(Sampler(p).Sample(logits, kNone, kNone).id, 0);
+}
+
 TEST(SamplerTest, LogprobsAreLogSoftmaxOfRawLogits) {
   const std::vector<float> logits = {1.0f, 3.0f, 2.0f, 3.0f, -1.0f};
   SamplingParams p = Params(0);

@@ -9,6 +9,7 @@
 #include "server/generation_session.h"
 #include "server/openai_response.h"
 #include "server/sse.h"
+#include "server/structured_output.h"
 
 namespace kvs::server {
 namespace {
@@ -41,7 +42,7 @@ bool PumpStream(StreamState& st, httplib::DataSink& sink) {
   if (bytes.empty() && now - st.last_write >= kHeartbeatInterval) bytes = SseComment("keep-alive");
   if (!bytes.empty()) {
     if (!sink.write(bytes.data(), bytes.size())) {
-      st.engine->Abort(st.session->id());
+      for (RequestId id : st.session->ids()) st.engine->Abort(id);
       st.session->OnClientGone();
       return false;
     }
@@ -90,7 +91,8 @@ namespace {
 // does not ask: it may count texts longer than the context).
 std::optional<ApiError> PromptTooLong(const OpenAiRequest& request, size_t max_bytes,
                                       int max_model_len) {
-  size_t bytes = request.prompt_text.size();
+  size_t bytes = 0;
+  for (const OpenAiRequest::Prompt& p : request.prompts) bytes = std::max(bytes, p.text.size());
   for (const InputMessage& m : request.messages) bytes += m.content.size();
   if (bytes <= max_bytes) return std::nullopt;
   const char* param = request.endpoint == Endpoint::kChat ? "messages" : "prompt";
@@ -102,14 +104,15 @@ std::optional<ApiError> PromptTooLong(const OpenAiRequest& request, size_t max_b
 
 }  // namespace
 
-ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& request) const {
+ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& request,
+                                                       size_t index) const {
   std::vector<TokenId> ids;
   if (request.endpoint == Endpoint::kChat) {
     StatusOr<std::vector<TokenId>> encoded = (*encode_chat_)(request);
     if (!encoded.ok()) return InvalidParam("messages", encoded.status().message());
     ids = std::move(encoded).value();
-  } else if (request.prompt_is_ids) {
-    ids = request.prompt_ids;
+  } else if (request.prompts.at(index).is_ids) {
+    ids = request.prompts[index].ids;
     for (TokenId id : ids) {
       if (id >= tokenizer_->n_vocab()) {
         return InvalidParam("prompt",
@@ -120,9 +123,17 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
     }
   } else {
     // As `kvserve generate` encodes: BOS, then the dummy-prefix space.
-    ids = tokenizer_->Encode(request.prompt_text, /*add_bos=*/true);
+    ids = tokenizer_->Encode(request.prompts[index].text, /*add_bos=*/true);
   }
   if (ids.empty()) return InvalidParam("prompt", "the prompt encodes to no tokens");
+  for (TokenId id : request.stop_token_ids) {
+    if (id >= tokenizer_->n_vocab()) {
+      return InvalidParam("stop_token_ids",
+                          "token id " + std::to_string(id) + " is outside the vocabulary (" +
+                              std::to_string(tokenizer_->n_vocab()) + " tokens)",
+                          "invalid_value");
+    }
+  }
   for (const LogitBias& b : request.sampling.logit_bias) {
     if (b.id >= tokenizer_->n_vocab()) {
       return InvalidParam("logit_bias",
@@ -151,44 +162,78 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   if (auto e = PromptTooLong(request, max_prompt_bytes_, config_->max_model_len)) {
     return SendError(res, *e);
   }
-  ApiOr<std::vector<TokenId>> prompt = PromptIds(request);
-  if (!prompt.ok()) return SendError(res, prompt.error());
-  const int n_prompt = static_cast<int>(prompt.value().size());
-  // OpenAI's legacy completions default to 16 new tokens; chat to whatever
-  // the context leaves.
-  int max_tokens = request.max_tokens;
-  if (max_tokens < 0) {
-    max_tokens = endpoint == Endpoint::kCompletion ? 16 : config_->max_model_len - n_prompt;
-  }
-  if (n_prompt >= config_->max_model_len || n_prompt + max_tokens > config_->max_model_len) {
-    return SendError(
-        res, ContextLengthExceeded(n_prompt, std::max(max_tokens, 1), config_->max_model_len));
+  ApiOr<std::shared_ptr<const Grammar>> grammar = ReadOutputGrammar(body);
+  if (!grammar.ok()) return SendError(res, grammar.error());
+  // Every prompt (a completions batch has several) encoded and checked
+  // before any is submitted.
+  const size_t n_prompts = endpoint == Endpoint::kChat ? 1 : request.prompts.size();
+  std::vector<std::vector<TokenId>> prompts;
+  std::vector<int> max_tokens_of;
+  for (size_t i = 0; i < n_prompts; ++i) {
+    ApiOr<std::vector<TokenId>> prompt = PromptIds(request, i);
+    if (!prompt.ok()) return SendError(res, prompt.error());
+    const int n_prompt = static_cast<int>(prompt.value().size());
+    // OpenAI's legacy completions default to 16 new tokens; chat to whatever
+    // the context leaves.
+    int max_tokens = request.max_tokens;
+    if (max_tokens < 0) {
+      max_tokens = endpoint == Endpoint::kCompletion ? 16 : config_->max_model_len - n_prompt;
+    }
+    if (n_prompt >= config_->max_model_len || n_prompt + max_tokens > config_->max_model_len) {
+      ApiError e = ContextLengthExceeded(n_prompt, std::max(max_tokens, 1), config_->max_model_len);
+      if (endpoint == Endpoint::kCompletion) e.param = "prompt";
+      return SendError(res, e);
+    }
+    prompts.push_back(std::move(prompt).value());
+    max_tokens_of.push_back(max_tokens);
   }
 
   std::unique_ptr<ConcurrencyLimiter::Slot> slot = limiter_->TryAcquire();
   if (!slot) return SendError(res, TooManyRequests(limiter_->max_in_flight()));
 
-  GenerationRequest gen;
-  gen.prompt = std::move(prompt).value();
-  gen.sampling = request.sampling;
-  gen.stop.max_tokens = max_tokens;
-  gen.stop.stop_strings = request.stop;
-  gen.stop.ignore_eos = request.ignore_eos;
-  gen.priority = ClampPriority(request.priority, *config_);
-  gen.cache_salt = *salt;
-  const TokenId last_prompt_token = gen.prompt.back();
-  StatusOr<std::shared_ptr<OutputStream>> stream = engine_->Submit(std::move(gen));
-  if (!stream.ok()) return SendError(res, FromStatus(stream.status()));
+  // Each prompt is one engine request of best_of choices (n returned).
+  const bool best_of = request.best_of > request.n;
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  std::vector<TokenId> last_prompt_tokens;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    GenerationRequest gen;
+    gen.prompt = std::move(prompts[i]);
+    gen.sampling = request.sampling;
+    gen.stop.max_tokens = max_tokens_of[i];
+    gen.stop.stop_strings = request.stop;
+    gen.stop.ignore_eos = request.ignore_eos;
+    gen.stop.min_tokens = std::min(request.min_tokens, max_tokens_of[i]);
+    gen.stop.stop_token_ids = request.stop_token_ids;
+    gen.stop.include_stop_str_in_output = request.include_stop_str_in_output;
+    gen.priority = ClampPriority(request.priority, *config_);
+    gen.cache_salt = *salt;
+    gen.grammar = grammar.value();
+    gen.n = request.best_of;
+    // best_of ranks by cumulative logprob: the engine then reports each
+    // sampled token's logprob (the response shows them only when asked).
+    if (best_of && gen.sampling.top_logprobs < 0) gen.sampling.top_logprobs = 0;
+    const TokenId last = gen.prompt.back();
+    StatusOr<std::vector<std::shared_ptr<OutputStream>>> submitted =
+        engine_->SubmitChoices(std::move(gen));
+    if (!submitted.ok()) {
+      for (const auto& s : streams) engine_->Abort(s->id());
+      return SendError(res, FromStatus(submitted.status()));
+    }
+    for (auto& s : *submitted) {
+      streams.push_back(std::move(s));
+      last_prompt_tokens.push_back(last);
+    }
+  }
 
   ResponseContext ctx;
   ctx.endpoint = endpoint;
-  ctx.id = MakeResponseId(endpoint, (*stream)->id());
+  ctx.id = MakeResponseId(endpoint, streams[0]->id());
   ctx.created = static_cast<int64_t>(std::time(nullptr));
   ctx.model = config_->model_id;
   ctx.logprobs = request.sampling.top_logprobs >= 0;
-  auto session = std::make_unique<GenerationSession>(std::move(ctx), std::move(stream).value(),
-                                                     tokenizer_, last_prompt_token,
-                                                     request.include_usage, metrics_, arrival);
+  auto session = std::make_unique<GenerationSession>(
+      std::move(ctx), std::move(streams), tokenizer_, std::move(last_prompt_tokens),
+      request.include_usage, metrics_, arrival, request.best_of, request.n);
   if (!request.stream) {
     ApiOr<nlohmann::json> body = session->Collect();
     if (!body.ok()) return SendError(res, body.error());
@@ -211,7 +256,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
         // that did not reach its end (write failure, server stopping, the
         // provider never called) is aborted so its blocks are freed.
         if (!state->session->finished()) {
-          state->engine->Abort(state->session->id());
+          for (RequestId id : state->session->ids()) state->engine->Abort(id);
           state->session->OnClientGone();
         }
       });

@@ -42,9 +42,9 @@ class GenerationRoute {
   void Handle(Endpoint endpoint, const httplib::Request& req, std::string_view body,
               httplib::Response& res);
 
-  // Prompt token ids for a parsed request (chat template or plain encode),
-  // with ids checked against the vocabulary.
-  ApiOr<std::vector<TokenId>> PromptIds(const OpenAiRequest& request) const;
+  // Prompt token ids for a parsed request (chat template, or plain encode
+  // of completions prompt `index`), with ids checked against the vocabulary.
+  ApiOr<std::vector<TokenId>> PromptIds(const OpenAiRequest& request, size_t index = 0) const;
 
  private:
   const ServerConfig* config_;

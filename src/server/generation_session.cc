@@ -1,5 +1,9 @@
 #include "server/generation_session.h"
 
+#include <algorithm>
+
+#include "base/check.h"
+
 #include "server/sse.h"
 
 namespace kvs::server {
@@ -13,23 +17,79 @@ const char* FinishName(FinishReason r) {
 
 }  // namespace
 
-GenerationSession::GenerationSession(ResponseContext ctx, std::shared_ptr<OutputStream> stream,
-                                     const Tokenizer* tokenizer, TokenId last_prompt_token,
-                                     bool include_usage, ServerMetrics* metrics,
-                                     Clock::time_point arrival)
+GenerationSession::GenerationSession(ResponseContext ctx,
+                                     std::vector<std::shared_ptr<OutputStream>> streams,
+                                     const Tokenizer* tokenizer,
+                                     std::vector<TokenId> last_prompt_tokens, bool include_usage,
+                                     ServerMetrics* metrics, Clock::time_point arrival,
+                                     int group_size, int n_returned)
     : ctx_(std::move(ctx)),
-      stream_(std::move(stream)),
       tokenizer_(tokenizer),
       include_usage_(include_usage),
       metrics_(metrics),
       arrival_(arrival),
-      prev_token_(last_prompt_token) {}
+      group_size_(group_size > 0 ? group_size : static_cast<int>(streams.size())),
+      n_returned_(n_returned > 0 ? n_returned : group_size_) {
+  KVS_CHECK_EQ(last_prompt_tokens.size(), streams.size()) << "one last prompt token per stream";
+  KVS_CHECK(!streams.empty() && streams.size() % group_size_ == 0) << "whole groups of streams";
+  for (size_t i = 0; i < streams.size(); ++i) {
+    Choice c;
+    c.stream = std::move(streams[i]);
+    c.prev_token = last_prompt_tokens[i];
+    choices_.push_back(std::move(c));
+  }
+}
 
 GenerationSession::~GenerationSession() {
   if (!recorded_finish_) OnClientGone();
 }
 
-std::vector<LogprobToken> GenerationSession::Absorb(const StreamDelta& delta) {
+std::vector<RequestId> GenerationSession::ids() const {
+  std::vector<RequestId> out;
+  for (const Choice& c : choices_) out.push_back(c.stream->id());
+  return out;
+}
+
+bool GenerationSession::AllDone() const {
+  for (const Choice& c : choices_) {
+    if (!c.done) return false;
+  }
+  return true;
+}
+
+std::optional<StreamDelta> GenerationSession::NextDelta(std::chrono::milliseconds timeout,
+                                                        size_t* index) {
+  if (choices_.size() == 1) {
+    *index = 0;
+    return choices_[0].stream->Next(timeout);
+  }
+  // Several streams: poll them in turn in short slices until the deadline.
+  const Clock::time_point deadline = Clock::now() + timeout;
+  while (true) {
+    for (size_t k = 0; k < choices_.size(); ++k) {
+      const size_t i = (next_poll_ + k) % choices_.size();
+      if (choices_[i].done) continue;
+      std::optional<StreamDelta> d = choices_[i].stream->Next(std::chrono::milliseconds(0));
+      if (d) {
+        next_poll_ = i + 1;
+        *index = i;
+        return d;
+      }
+    }
+    if (Clock::now() >= deadline) return std::nullopt;
+    for (Choice& c : choices_) {
+      if (c.done) continue;
+      std::optional<StreamDelta> d = c.stream->Next(std::chrono::milliseconds(1));
+      if (d) {
+        *index = static_cast<size_t>(&c - choices_.data());
+        return d;
+      }
+      break;  // one short wait per round, then poll all again
+    }
+  }
+}
+
+std::vector<LogprobToken> GenerationSession::Absorb(Choice& c, const StreamDelta& delta) {
   const Clock::time_point now = Clock::now();
   if (!delta.tokens.empty()) {
     if (!seen_token_) {
@@ -43,25 +103,37 @@ std::vector<LogprobToken> GenerationSession::Absorb(const StreamDelta& delta) {
     last_token_time_ = now;
   }
   std::vector<LogprobToken> entries;
+  for (const SampleResult& s : delta.samples) c.cumulative_logprob += s.logprob;
   if (ctx_.logprobs) {
     for (const SampleResult& s : delta.samples) {
       LogprobToken t;
-      t.token = std::string(tokenizer_->Piece(prev_token_, s.id));
+      t.token = std::string(tokenizer_->Piece(c.prev_token, s.id));
       t.logprob = s.logprob;
       for (const TokenLogprob& alt : s.top) {
-        t.top.push_back({std::string(tokenizer_->Piece(prev_token_, alt.id)), alt.logprob});
+        t.top.push_back({std::string(tokenizer_->Piece(c.prev_token, alt.id)), alt.logprob});
       }
-      t.text_offset = text_offset_;
-      text_offset_ += static_cast<int>(t.token.size());
-      prev_token_ = s.id;
+      t.text_offset = c.text_offset;
+      c.text_offset += static_cast<int>(t.token.size());
+      c.prev_token = s.id;
       entries.push_back(std::move(t));
     }
   }
-  if (!delta.tokens.empty()) prev_token_ = delta.tokens.back();
-  text_ += delta.text;
-  usage_.prompt_tokens = delta.prompt_tokens;
-  usage_.cached_tokens = delta.cached_tokens;
-  usage_.completion_tokens = delta.completion_tokens;
+  if (!delta.tokens.empty()) c.prev_token = delta.tokens.back();
+  c.text += delta.text;
+  c.completion_tokens = delta.completion_tokens;
+  c.prompt_tokens = delta.prompt_tokens;
+  c.cached_tokens = delta.cached_tokens;
+  usage_ = Usage();
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    usage_.completion_tokens += choices_[i].completion_tokens;
+    if (i % group_size_ != 0) continue;  // a group's choices share its prompt
+    usage_.prompt_tokens += choices_[i].prompt_tokens;
+    usage_.cached_tokens += choices_[i].cached_tokens;
+  }
+  if (delta.finished) {
+    c.done = true;
+    c.finish = delta.finish_reason;
+  }
   return entries;
 }
 
@@ -81,43 +153,71 @@ void GenerationSession::OnClientGone() {
 ApiOr<nlohmann::json> GenerationSession::Collect() {
   // Bounded by the request's max_tokens; the engine always ends a stream
   // (Shutdown ends it with kAbort), so this loop terminates.
-  while (true) {
-    std::optional<StreamDelta> delta = stream_->Next(std::chrono::milliseconds(100));
+  while (!AllDone()) {
+    size_t i = 0;
+    std::optional<StreamDelta> delta = NextDelta(std::chrono::milliseconds(100), &i);
     if (!delta) continue;
-    std::vector<LogprobToken> entries = Absorb(*delta);
-    logprobs_.insert(logprobs_.end(), std::make_move_iterator(entries.begin()),
-                     std::make_move_iterator(entries.end()));
-    if (!delta->finished) continue;
-    Finish(delta->finish_reason);
-    if (delta->finish_reason == FinishReason::kError) return FromStatus(delta->error);
-    return BuildResponse(ctx_, text_, FinishName(delta->finish_reason), logprobs_, usage_);
+    Choice& c = choices_[i];
+    std::vector<LogprobToken> entries = Absorb(c, *delta);
+    c.logprobs.insert(c.logprobs.end(), std::make_move_iterator(entries.begin()),
+                      std::make_move_iterator(entries.end()));
+    if (delta->finished && delta->finish_reason == FinishReason::kError) {
+      Finish(FinishReason::kError);
+      return FromStatus(delta->error);
+    }
   }
+  Finish(choices_[0].finish);
+  // Per group (prompt), in order; best_of: the group's n_returned choices
+  // with the highest cumulative logprob, in that order (vLLM's rule).
+  std::vector<ChoiceResult> results;
+  for (size_t g = 0; g < choices_.size(); g += group_size_) {
+    std::vector<size_t> order(group_size_);
+    for (int i = 0; i < group_size_; ++i) order[i] = g + i;
+    if (n_returned_ < group_size_) {
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return choices_[a].cumulative_logprob > choices_[b].cumulative_logprob;
+      });
+      order.resize(n_returned_);
+    }
+    for (size_t i : order) {
+      results.push_back({choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs});
+    }
+  }
+  return BuildResponse(ctx_, results, usage_);
 }
 
 std::string GenerationSession::NextSse(std::chrono::milliseconds timeout) {
   if (finished_) return "";
+  std::string out;
   if (!sent_role_) {
     sent_role_ = true;
-    // Chat streams open with the assistant role; completions have no such
-    // chunk and go straight to text.
+    // Chat streams open with the assistant role, one chunk per choice;
+    // completions have no such chunk and go straight to text.
     if (ctx_.endpoint == Endpoint::kChat) {
-      return SseData(DumpJson(BuildChunk(ctx_, "", /*first=*/true, {}, nullptr)));
+      for (size_t i = 0; i < choices_.size(); ++i) {
+        out += SseData(DumpJson(BuildChunk(ctx_, "", /*first=*/true, {}, nullptr, static_cast<int>(i))));
+      }
+      return out;
     }
   }
-  std::optional<StreamDelta> delta = stream_->Next(timeout);
+  size_t i = 0;
+  std::optional<StreamDelta> delta = NextDelta(timeout, &i);
   if (!delta) return "";
-  std::vector<LogprobToken> entries = Absorb(*delta);
-  std::string out;
+  const int index = static_cast<int>(i);
+  std::vector<LogprobToken> entries = Absorb(choices_[i], *delta);
   if (!delta->text.empty() || !entries.empty()) {
-    out += SseData(DumpJson(BuildChunk(ctx_, delta->text, false, entries, nullptr)));
+    out += SseData(DumpJson(BuildChunk(ctx_, delta->text, false, entries, nullptr, index)));
   }
   if (!delta->finished) return out;
-  Finish(delta->finish_reason);
   if (delta->finish_reason == FinishReason::kError) {
+    Finish(FinishReason::kError);
     out += SseData(DumpJson(FromStatus(delta->error).ToJson()));
-  } else {
-    out += SseData(DumpJson(BuildChunk(ctx_, "", false, {}, FinishName(delta->finish_reason))));
+    out += SseDone();
+    return out;
   }
+  out += SseData(DumpJson(BuildChunk(ctx_, "", false, {}, FinishName(delta->finish_reason), index)));
+  if (!AllDone()) return out;
+  Finish(choices_[0].finish);
   if (include_usage_) out += SseData(DumpJson(BuildUsageChunk(ctx_, usage_)));
   out += SseDone();
   return out;

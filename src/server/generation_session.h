@@ -1,6 +1,7 @@
-// GenerationSession: one submitted request, from the engine's OutputStream
-// to OpenAI response bodies: the whole response (non-streaming) or SSE
-// bytes chunk by chunk (streaming). Records the request's latencies and
+// GenerationSession: one submitted request, from the engine's OutputStreams
+// (one per choice, n > 1 included) to OpenAI response bodies: the whole
+// response (non-streaming) or SSE bytes chunk by chunk (streaming, each
+// choice's chunks carrying its index). Records the request's latencies and
 // finish reason in ServerMetrics exactly once.
 //
 // Ownership: shares the OutputStream with the engine; borrows the tokenizer
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,16 +28,22 @@ class GenerationSession {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // last_prompt_token: the token before the first generated one (for the
-  // leading-space rule of logprob token strings).
-  GenerationSession(ResponseContext ctx, std::shared_ptr<OutputStream> stream,
-                    const Tokenizer* tokenizer, TokenId last_prompt_token, bool include_usage,
-                    ServerMetrics* metrics, Clock::time_point arrival);
+  // Streams come in groups of group_size, one group per prompt (0: one
+  // group). last_prompt_tokens[i]: the token before stream i's first
+  // generated one (for the leading-space rule of logprob token strings).
+  // n_returned: how many of each group's choices the response carries
+  // (best_of: the ones with the highest cumulative logprob; non-streaming
+  // only); 0: all. Usage counts each group's prompt once.
+  GenerationSession(ResponseContext ctx, std::vector<std::shared_ptr<OutputStream>> streams,
+                    const Tokenizer* tokenizer, std::vector<TokenId> last_prompt_tokens,
+                    bool include_usage, ServerMetrics* metrics, Clock::time_point arrival,
+                    int group_size = 0, int n_returned = 0);
   ~GenerationSession();
   GenerationSession(const GenerationSession&) = delete;
   GenerationSession& operator=(const GenerationSession&) = delete;
 
-  RequestId id() const { return stream_->id(); }
+  // The engine's request ids, one per choice (abort them all).
+  std::vector<RequestId> ids() const;
   bool finished() const { return finished_; }
 
   // Non-streaming: waits until the request ends. An engine error becomes an
@@ -54,21 +62,38 @@ class GenerationSession {
   void OnClientGone();
 
  private:
-  // Folds one delta into the running state; returns its logprob entries.
-  std::vector<LogprobToken> Absorb(const StreamDelta& delta);
+  struct Choice {
+    std::shared_ptr<OutputStream> stream;
+    TokenId prev_token;
+    std::string text;                    // all text so far
+    int text_offset = 0;                 // completions' text_offset of the next token
+    std::vector<LogprobToken> logprobs;  // non-streaming only
+    double cumulative_logprob = 0;
+    int completion_tokens = 0;
+    int prompt_tokens = 0;
+    int cached_tokens = 0;
+    FinishReason finish = FinishReason::kNone;
+    bool done = false;
+  };
+
+  // The next delta of some unfinished choice (its index in *index), waiting
+  // up to `timeout`; nullopt on timeout.
+  std::optional<StreamDelta> NextDelta(std::chrono::milliseconds timeout, size_t* index);
+  // Folds one delta into choice c; returns its logprob entries.
+  std::vector<LogprobToken> Absorb(Choice& c, const StreamDelta& delta);
+  bool AllDone() const;
   void Finish(FinishReason reason);
 
   const ResponseContext ctx_;
-  const std::shared_ptr<OutputStream> stream_;
   const Tokenizer* const tokenizer_;
   const bool include_usage_;
   ServerMetrics* const metrics_;
   const Clock::time_point arrival_;
+  const int group_size_;
+  const int n_returned_;
 
-  TokenId prev_token_;
-  std::string text_;                    // all text so far
-  int text_offset_ = 0;                 // completions' text_offset of the next token
-  std::vector<LogprobToken> logprobs_;  // non-streaming only
+  std::vector<Choice> choices_;
+  size_t next_poll_ = 0;  // round-robin start, so no choice starves
   Usage usage_;
   bool sent_role_ = false;
   bool finished_ = false;

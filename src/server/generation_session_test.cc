@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "server/sse.h"
 #include "tokenizer/testing_llama2c_vocab.h"
 
@@ -28,9 +30,23 @@ class GenerationSessionTest : public ::testing::Test {
     ctx.id = MakeResponseId(e, 7);
     ctx.model = "m";
     ctx.logprobs = logprobs;
-    return std::make_unique<GenerationSession>(ctx, stream_, tokenizer_.get(), /*last=*/378,
-                                               include_usage, &metrics_,
+    return std::make_unique<GenerationSession>(ctx, std::vector{stream_}, tokenizer_.get(),
+                                               std::vector<TokenId>{378}, include_usage, &metrics_,
                                                GenerationSession::Clock::now());
+  }
+
+  // A session over `n` streams (ids 10, 11, ...), returning n_returned.
+  std::unique_ptr<GenerationSession> Choices(Endpoint e, int n, int n_returned,
+                                             std::vector<std::shared_ptr<OutputStream>>* streams) {
+    for (int i = 0; i < n; ++i) streams->push_back(std::make_shared<OutputStream>(10 + i));
+    ResponseContext ctx;
+    ctx.endpoint = e;
+    ctx.id = MakeResponseId(e, 10);
+    ctx.model = "m";
+    return std::make_unique<GenerationSession>(ctx, *streams, tokenizer_.get(),
+                                               std::vector<TokenId>(n, 378),
+                                               /*include_usage=*/true, &metrics_,
+                                               GenerationSession::Clock::now(), n, n_returned);
   }
 
   static StreamDelta Delta(std::vector<TokenId> tokens, std::string text, int completion,
@@ -123,6 +139,58 @@ TEST_F(GenerationSessionTest, DroppedClientCountsAsAbort) {
   }  // destroyed unfinished
   EXPECT_NE(metrics_.Render({}).find("kvserve_requests_total{finish_reason=\"abort\"} 1"),
             std::string::npos);
+}
+
+TEST_F(GenerationSessionTest, ChoicesStreamWithTheirIndexAndSumUsage) {
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  auto s = Choices(Endpoint::kChat, 3, 0, &streams);
+  EXPECT_EQ(s->ids(), (std::vector<RequestId>{10, 11, 12}));
+  streams[2]->Push(Delta({261}, "c", 1));
+  streams[0]->Push(Delta({262}, "a", 1, FinishReason::kStop));
+  streams[1]->Push(Delta({263, 264}, "bb", 2, FinishReason::kLength));
+  streams[2]->Push(Delta({265}, "C", 2, FinishReason::kStop));
+  std::vector<std::string> events = Drain(*s);
+  std::map<int, std::string> text;
+  std::map<int, std::string> finish;
+  int roles = 0;
+  for (const std::string& e : events) {
+    if (e == "[DONE]") continue;
+    const Json j = Json::parse(e);
+    if (j.contains("usage") && j["choices"].empty()) {
+      EXPECT_EQ(j["usage"]["completion_tokens"], 1 + 2 + 2);
+      continue;
+    }
+    const Json& c = j["choices"][0];
+    const int index = c["index"];
+    if (c["delta"].contains("role")) ++roles;
+    if (c["delta"].contains("content")) text[index] += c["delta"]["content"].get<std::string>();
+    if (!c["finish_reason"].is_null()) finish[index] = c["finish_reason"];
+  }
+  EXPECT_EQ(roles, 3);
+  EXPECT_EQ(text, (std::map<int, std::string>{{0, "a"}, {1, "bb"}, {2, "cC"}}));
+  EXPECT_EQ(finish, (std::map<int, std::string>{{0, "stop"}, {1, "length"}, {2, "stop"}}));
+  EXPECT_EQ(events.back(), "[DONE]");
+}
+
+TEST_F(GenerationSessionTest, BestOfReturnsTheMostLikelyChoices) {
+  std::vector<std::shared_ptr<OutputStream>> streams;
+  auto s = Choices(Endpoint::kCompletion, 3, /*n_returned=*/2, &streams);
+  const float logprob[3] = {-3.0f, -0.5f, -1.0f};
+  for (int i = 0; i < 3; ++i) {
+    StreamDelta d = Delta({261}, std::string(1, static_cast<char>('x' + i)), 1, FinishReason::kStop);
+    d.samples = {SampleResult{261, logprob[i], {}}};
+    streams[i]->Push(d);
+  }
+  auto body = s->Collect();
+  ASSERT_TRUE(body.ok());
+  const Json& choices = body.value()["choices"];
+  ASSERT_EQ(choices.size(), 2u);
+  EXPECT_EQ(choices[0]["text"], "y");  // -0.5
+  EXPECT_EQ(choices[1]["text"], "z");  // -1.0
+  EXPECT_EQ(choices[0]["index"], 0);
+  EXPECT_EQ(choices[1]["index"], 1);
+  EXPECT_TRUE(choices[0]["logprobs"].is_null());  // not asked for
+  EXPECT_EQ(body.value()["usage"]["completion_tokens"], 3);  // all generated tokens count
 }
 
 }  // namespace

@@ -164,31 +164,36 @@ MaybeError ReadTokenIds(const Json& arr, const ParseLimits& limits, std::vector<
 
 // prompt: "text", [ids...], ["text"] or [[ids...]]. Several prompts in one
 // request (OpenAI's batch form) are refused: one request, one choice.
+// prompt: a string, an array of token ids, or a batch: an array of strings
+// or of token-id arrays (one choice set per prompt, in order).
 MaybeError ReadPrompt(const Json& body, const ParseLimits& limits, OpenAiRequest* req) {
   const Json* v = Field(body, "prompt");
   if (v == nullptr) return InvalidParam("prompt", "'prompt' is required", "missing_required");
+  const char* kWant = "a string, an array of token ids, or an array of those";
   if (v->is_string()) {
-    req->prompt_text = v->get<std::string>();
+    req->prompts.push_back({v->get<std::string>(), {}, false});
     return std::nullopt;
   }
-  if (!v->is_array()) {
-    return InvalidParam("prompt", TypeError("prompt", "a string or an array of token ids", *v),
-                        "invalid_type");
+  if (!v->is_array()) return InvalidParam("prompt", TypeError("prompt", kWant, *v), "invalid_type");
+  if (v->empty() || !((*v)[0].is_string() || (*v)[0].is_array())) {
+    req->prompts.push_back({"", {}, true});
+    return ReadTokenIds(*v, limits, &req->prompts.back().ids);
   }
-  if (!v->empty() && ((*v)[0].is_string() || (*v)[0].is_array())) {
-    if (v->size() != 1) {
-      return InvalidParam("prompt", "only one prompt per request is supported", "invalid_value");
-    }
-    const Json& only = (*v)[0];
-    if (only.is_string()) {
-      req->prompt_text = only.get<std::string>();
-      return std::nullopt;
-    }
-    req->prompt_is_ids = true;
-    return ReadTokenIds(only, limits, &req->prompt_ids);
+  if (v->size() > static_cast<size_t>(limits.max_prompts)) {
+    return InvalidParam("prompt", "at most " + std::to_string(limits.max_prompts) + " prompts in one request",
+                        "invalid_value");
   }
-  req->prompt_is_ids = true;
-  return ReadTokenIds(*v, limits, &req->prompt_ids);
+  for (const Json& p : *v) {
+    if (p.is_string()) {
+      req->prompts.push_back({p.get<std::string>(), {}, false});
+    } else if (p.is_array()) {
+      req->prompts.push_back({"", {}, true});
+      if (auto e = ReadTokenIds(p, limits, &req->prompts.back().ids)) return e;
+    } else {
+      return InvalidParam("prompt", TypeError("prompt", kWant, p), "invalid_type");
+    }
+  }
+  return std::nullopt;
 }
 
 MaybeError ReadStop(const Json& body, const ParseLimits& limits, std::vector<std::string>* out) {
@@ -328,9 +333,20 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
     KVS_API_RETURN_IF_ERROR(ReadPrompt(body, limits, &req));
   }
   int64_t n = 1;
-  KVS_API_RETURN_IF_ERROR(ReadInt(body, "n", 1, 1, &n));
-  int64_t best_of = 1;
-  KVS_API_RETURN_IF_ERROR(ReadInt(body, "best_of", 1, 1, &best_of));
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "n", 1, limits.max_choices, &n));
+  int64_t best_of = n;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "best_of", 1, limits.max_choices, &best_of));
+  if (best_of < n) {
+    return InvalidParam("best_of", "'best_of' must be at least n (" + std::to_string(n) + ")", "invalid_value");
+  }
+  if (best_of > n && endpoint == Endpoint::kChat) {
+    return InvalidParam("best_of", "'best_of' is a completions parameter", "invalid_value");
+  }
+  if (best_of > n && Field(body, "stream") != nullptr && *Field(body, "stream") == true) {
+    return InvalidParam("best_of", "'best_of' greater than n cannot be streamed", "invalid_value");
+  }
+  req.n = static_cast<int>(n);
+  req.best_of = static_cast<int>(best_of);
   if (const Json* echo = Field(body, "echo"); echo != nullptr && *echo != false) {
     return InvalidParam("echo", "'echo' is not supported", "invalid_value");
   }
@@ -341,6 +357,32 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
   KVS_API_RETURN_IF_ERROR(ReadSampling(body, endpoint, limits, &req));
   KVS_API_RETURN_IF_ERROR(ReadStop(body, limits, &req.stop));
   KVS_API_RETURN_IF_ERROR(ReadBool(body, "ignore_eos", &req.ignore_eos));
+  int64_t min_tokens = 0;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "min_tokens", 0, INT32_MAX, &min_tokens));
+  if (req.max_tokens >= 0 && min_tokens > req.max_tokens) {
+    return InvalidParam("min_tokens", "'min_tokens' (" + std::to_string(min_tokens) +
+                                          ") must not exceed max_tokens (" + std::to_string(req.max_tokens) + ")",
+                        "invalid_value");
+  }
+  req.min_tokens = static_cast<int>(min_tokens);
+  if (const Json* ids = Field(body, "stop_token_ids")) {
+    if (!ids->is_array() || ids->size() > static_cast<size_t>(limits.max_stop_token_ids)) {
+      return InvalidParam("stop_token_ids",
+                          "'stop_token_ids' must be an array of at most " +
+                              std::to_string(limits.max_stop_token_ids) + " token ids",
+                          "invalid_type");
+    }
+    for (const Json& id : *ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
+        return InvalidParam("stop_token_ids", "'stop_token_ids' entries must be token ids", "invalid_value");
+      }
+      req.stop_token_ids.push_back(static_cast<TokenId>(id.get<int64_t>()));
+    }
+  }
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "include_stop_str_in_output", &req.include_stop_str_in_output));
+  if (Field(body, "bad_words") != nullptr) {
+    return InvalidParam("bad_words", "'bad_words' is not supported (use logit_bias)", "unsupported_parameter");
+  }
   KVS_API_RETURN_IF_ERROR(ReadStreaming(body, &req));
   KVS_API_RETURN_IF_ERROR(ReadString(body, "user", &req.user));
   int64_t priority = 0;

@@ -52,6 +52,9 @@ struct ParseLimits {
   int max_logit_bias = 1024;  // logit_bias entries
   int max_prompt_ids = 1 << 20;  // a token-array prompt longer than this is refused early
   int max_json_depth = 64;       // deeper array/object nesting is refused before parsing
+  int max_choices = 16;          // n and best_of at most
+  int max_prompts = 64;          // completions: prompts in one request (a batch)
+  int max_stop_token_ids = 64;
 };
 
 struct OpenAiRequest {
@@ -64,13 +67,24 @@ struct OpenAiRequest {
   ToolChoice tool_choice;
   bool parallel_tool_calls = true;
   std::string chat_template_kwargs_json;  // kChat: the object as sent, "" when none
-  std::string prompt_text;             // kCompletion with a string prompt
-  std::vector<TokenId> prompt_ids;     // kCompletion with a token-id prompt
-  bool prompt_is_ids = false;
+  struct Prompt {
+    std::string text;          // a string prompt
+    std::vector<TokenId> ids;  // a token-id prompt
+    bool is_ids = false;
+  };
+  std::vector<Prompt> prompts;         // kCompletion: one, or a batch answered in order
   int max_tokens = -1;      // -1: whatever the context leaves
+  int n = 1;                // choices returned
+  int best_of = 1;          // completions: choices generated (>= n); the n with the
+                            // highest cumulative logprob are returned
   SamplingParams sampling;  // top_logprobs >= 0 when logprobs were asked for
   std::vector<std::string> stop;
   bool ignore_eos = false;  // vLLM extension
+  // vLLM extensions: no end before min_tokens; more stop tokens; the stop
+  // string kept in the text.
+  int min_tokens = 0;
+  std::vector<TokenId> stop_token_ids;
+  bool include_stop_str_in_output = false;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   std::string user;

@@ -4,6 +4,7 @@
 // never crash, recurse without bound or hang (built with ASan; see the
 // Makefile's `make fuzz`). The first byte picks the endpoint and a nesting
 // limit, so both the refusal and the parse past it are reached.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -37,9 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   KVS_CHECK(r.max_tokens >= -1);
   KVS_CHECK(r.stop.size() <= static_cast<size_t>(limits.max_stop_strings));
   if (endpoint == Endpoint::kChat) KVS_CHECK(!r.messages.empty());
-  if (r.prompt_is_ids) {
-    KVS_CHECK(!r.prompt_ids.empty());
-    KVS_CHECK(r.prompt_ids.size() <= static_cast<size_t>(limits.max_prompt_ids));
+  KVS_CHECK(r.prompts.size() <= static_cast<size_t>(std::max(limits.max_prompts, 1)));
+  for (const auto& p : r.prompts) {
+    if (p.is_ids) {
+      KVS_CHECK(!p.ids.empty());
+      KVS_CHECK(p.ids.size() <= static_cast<size_t>(limits.max_prompt_ids));
+    }
   }
   return 0;
 }

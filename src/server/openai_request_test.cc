@@ -27,7 +27,8 @@ TEST(OpenAiRequestTest, ParsesAFullChatRequest) {
     "max_completion_tokens": 7, "temperature": 0.5, "top_p": 0.9, "top_k": 40, "min_p": 0.05,
     "seed": 42, "stop": ["a", "b"], "presence_penalty": 0.5, "frequency_penalty": -0.5,
     "logprobs": true, "top_logprobs": 3, "stream": true,
-    "stream_options": {"include_usage": true}, "user": "u1", "priority": -2, "ignore_eos": true})");
+    "stream_options": {"include_usage": true}, "user": "u1", "priority": -2, "ignore_eos": true,
+    "min_tokens": 3, "stop_token_ids": [9, 12], "include_stop_str_in_output": true, "n": 4})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const OpenAiRequest& q = r.value();
   EXPECT_EQ(q.model, "m");
@@ -49,6 +50,11 @@ TEST(OpenAiRequestTest, ParsesAFullChatRequest) {
   EXPECT_EQ(q.user, "u1");
   EXPECT_EQ(q.priority, -2);
   EXPECT_TRUE(q.ignore_eos);
+  EXPECT_EQ(q.min_tokens, 3);
+  EXPECT_EQ(q.stop_token_ids, (std::vector<TokenId>{9, 12}));
+  EXPECT_TRUE(q.include_stop_str_in_output);
+  EXPECT_EQ(q.n, 4);
+  EXPECT_EQ(q.best_of, 4);
 }
 
 TEST(OpenAiRequestTest, DefaultsAndNullsMeanUnset) {
@@ -87,23 +93,41 @@ TEST(OpenAiRequestTest, ModelDefaultsFillOnlyWhatIsLeftOut) {
 TEST(OpenAiRequestTest, CompletionPromptForms) {
   auto text = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": "Once", "stop": "x"})");
   ASSERT_TRUE(text.ok());
-  EXPECT_EQ(text.value().prompt_text, "Once");
-  EXPECT_FALSE(text.value().prompt_is_ids);
+  ASSERT_EQ(text.value().prompts.size(), 1u);
+  EXPECT_EQ(text.value().prompts[0].text, "Once");
+  EXPECT_FALSE(text.value().prompts[0].is_ids);
   EXPECT_EQ(text.value().stop, std::vector<std::string>{"x"});
 
   auto ids = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": [1, 403, 407]})");
   ASSERT_TRUE(ids.ok());
-  EXPECT_TRUE(ids.value().prompt_is_ids);
-  EXPECT_EQ(ids.value().prompt_ids, (std::vector<TokenId>{1, 403, 407}));
+  ASSERT_EQ(ids.value().prompts.size(), 1u);
+  EXPECT_TRUE(ids.value().prompts[0].is_ids);
+  EXPECT_EQ(ids.value().prompts[0].ids, (std::vector<TokenId>{1, 403, 407}));
 
   auto nested = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": [[5, 6]], "logprobs": 2})");
   ASSERT_TRUE(nested.ok());
-  EXPECT_EQ(nested.value().prompt_ids, (std::vector<TokenId>{5, 6}));
+  ASSERT_EQ(nested.value().prompts.size(), 1u);
+  EXPECT_EQ(nested.value().prompts[0].ids, (std::vector<TokenId>{5, 6}));
   EXPECT_EQ(nested.value().sampling.top_logprobs, 2);
 
   auto one = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["hey"]})");
   ASSERT_TRUE(one.ok());
-  EXPECT_EQ(one.value().prompt_text, "hey");
+  ASSERT_EQ(one.value().prompts.size(), 1u);
+  EXPECT_EQ(one.value().prompts[0].text, "hey");
+
+  // A batch: strings and token arrays mixed, in order.
+  auto batch = ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["a", [7, 8], "b"]})");
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch.value().prompts.size(), 3u);
+  EXPECT_EQ(batch.value().prompts[0].text, "a");
+  EXPECT_EQ(batch.value().prompts[1].ids, (std::vector<TokenId>{7, 8}));
+  EXPECT_EQ(batch.value().prompts[2].text, "b");
+  std::string many = R"({"prompt": [)";
+  for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + "\"x\"";
+  auto too_many = ParseOpenAiRequest(Endpoint::kCompletion, many + "]}");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().param, "prompt");
+  EXPECT_FALSE(ParseOpenAiRequest(Endpoint::kCompletion, R"({"prompt": ["a", 3]})").ok());
 }
 
 TEST(OpenAiRequestTest, MalformedBodies) {
@@ -163,7 +187,15 @@ TEST(OpenAiRequestTest, OutOfRangeValues) {
       {R"("stop": ["a", "b", "c", "d", "e"])", "stop"},
       {R"("logprobs": true, "top_logprobs": 21)", "top_logprobs"},
       {R"("top_logprobs": 2)", "top_logprobs"},
-      {R"("n": 2)", "n"},
+      {R"("n": 17)", "n"},
+      {R"("max_tokens": 3, "min_tokens": 4)", "min_tokens"},
+      {R"("min_tokens": -1)", "min_tokens"},
+      {R"("stop_token_ids": [1, -2])", "stop_token_ids"},
+      {R"("stop_token_ids": 5)", "stop_token_ids"},
+      {R"("include_stop_str_in_output": "yes")", "include_stop_str_in_output"},
+      {R"("bad_words": ["x"])", "bad_words"},
+      {R"("n": 0)", "n"},
+      {R"("n": 3, "best_of": 2)", "best_of"},
       {R"("stream_options": {"include_usage": true})", "stream_options"},
       {R"("logit_bias": [1, 2])", "logit_bias"},
       {R"("logit_bias": {"12": 100.5})", "logit_bias"},
@@ -204,7 +236,8 @@ TEST(OpenAiRequestTest, CompletionPromptErrors) {
   EXPECT_EQ(CompletionError(R"({"prompt": []})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": [1, -3]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": [1, "a"]})").param, "prompt");
-  EXPECT_EQ(CompletionError(R"({"prompt": ["a", "b"]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": ["a", 5]})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": [[1], []]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "logprobs": 21})").param, "logprobs");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "echo": true})").param, "echo");
   EXPECT_EQ(CompletionError(R"({"messages": []})").param, "prompt");

@@ -79,28 +79,37 @@ Json UsageJson(const Usage& usage) {
           {"prompt_tokens_details", {{"cached_tokens", usage.cached_tokens}}}};
 }
 
-Json BuildResponse(const ResponseContext& ctx, const std::string& text, const char* finish_reason,
-                   const std::vector<LogprobToken>& logprobs, const Usage& usage) {
+Json BuildResponse(const ResponseContext& ctx, const std::vector<ChoiceResult>& choices,
+                   const Usage& usage) {
   bool chat = ctx.endpoint == Endpoint::kChat;
   Json out = Envelope(ctx, chat ? "chat.completion" : "text_completion");
-  Json choice = {{"index", 0}};
-  if (chat) {
-    choice["message"] = {{"role", "assistant"}, {"content", text}};
-  } else {
-    choice["text"] = text;
+  out["choices"] = Json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChoiceResult& c = choices[i];
+    Json choice = {{"index", i}};
+    if (chat) {
+      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+    } else {
+      choice["text"] = c.text;
+    }
+    choice["logprobs"] = LogprobsJson(ctx, c.logprobs);
+    choice["finish_reason"] = FinishJson(c.finish_reason);
+    out["choices"].push_back(std::move(choice));
   }
-  choice["logprobs"] = LogprobsJson(ctx, logprobs);
-  choice["finish_reason"] = FinishJson(finish_reason);
-  out["choices"] = Json::array({std::move(choice)});
   out["usage"] = UsageJson(usage);
   return out;
 }
 
+Json BuildResponse(const ResponseContext& ctx, const std::string& text, const char* finish_reason,
+                   const std::vector<LogprobToken>& logprobs, const Usage& usage) {
+  return BuildResponse(ctx, {ChoiceResult{text, finish_reason, logprobs}}, usage);
+}
+
 Json BuildChunk(const ResponseContext& ctx, const std::string& text, bool first,
-                const std::vector<LogprobToken>& logprobs, const char* finish_reason) {
+                const std::vector<LogprobToken>& logprobs, const char* finish_reason, int index) {
   bool chat = ctx.endpoint == Endpoint::kChat;
   Json out = Envelope(ctx, chat ? "chat.completion.chunk" : "text_completion");
-  Json choice = {{"index", 0}};
+  Json choice = {{"index", index}};
   if (chat) {
     Json delta = Json::object();
     if (first) delta["role"] = "assistant";

@@ -45,15 +45,26 @@ struct LogprobToken {
 // "chatcmpl-" / "cmpl-" followed by a request-unique suffix.
 std::string MakeResponseId(Endpoint endpoint, int64_t request_id);
 
-// The whole non-streaming response.
+// One choice of a response.
+struct ChoiceResult {
+  std::string text;
+  const char* finish_reason = nullptr;
+  std::vector<LogprobToken> logprobs;
+};
+
+// The whole non-streaming response: choices get "index" 0, 1, ... in order.
+nlohmann::json BuildResponse(const ResponseContext& ctx, const std::vector<ChoiceResult>& choices,
+                             const Usage& usage);
+// The same with one choice.
 nlohmann::json BuildResponse(const ResponseContext& ctx, const std::string& text,
                              const char* finish_reason, const std::vector<LogprobToken>& logprobs,
                              const Usage& usage);
 
-// One streaming chunk. `first` adds the assistant role to a chat delta;
-// finish_reason null leaves it null (a content chunk).
+// One streaming chunk of choice `index`. `first` adds the assistant role to
+// a chat delta; finish_reason null leaves it null (a content chunk).
 nlohmann::json BuildChunk(const ResponseContext& ctx, const std::string& text, bool first,
-                          const std::vector<LogprobToken>& logprobs, const char* finish_reason);
+                          const std::vector<LogprobToken>& logprobs, const char* finish_reason,
+                          int index = 0);
 
 // The stream_options.include_usage chunk: empty choices, usage set.
 nlohmann::json BuildUsageChunk(const ResponseContext& ctx, const Usage& usage);

@@ -281,9 +281,12 @@ void OpenAiServer::InstallRoutes() {
     }
     std::vector<TokenId> ids;
     auto special = body->find("add_special_tokens");
-    if (ep == Endpoint::kCompletion && !parsed.value().prompt_is_ids && special != body->end() &&
+    if (ep == Endpoint::kCompletion && parsed.value().prompts.size() > 1) {
+      return SendError(res, InvalidParam("prompt", "/tokenize takes one prompt", "invalid_value"));
+    }
+    if (ep == Endpoint::kCompletion && !parsed.value().prompts[0].is_ids && special != body->end() &&
         special->is_boolean() && !special->get<bool>()) {
-      ids = tokenizer_->Encode(parsed.value().prompt_text, /*add_bos=*/false);
+      ids = tokenizer_->Encode(parsed.value().prompts[0].text, /*add_bos=*/false);
     } else {
       ApiOr<std::vector<TokenId>> p = generation_->PromptIds(parsed.value());
       if (!p.ok()) return SendError(res, p.error());

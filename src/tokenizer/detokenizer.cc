@@ -39,8 +39,9 @@ bool ValidSecondByte(unsigned char lead, unsigned char c) {
 }  // namespace
 
 IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer* tokenizer, TokenId prev_token,
-                                               std::vector<std::string> stop_strings)
-    : tokenizer_(tokenizer), prev_token_(prev_token) {
+                                               std::vector<std::string> stop_strings,
+                                               bool include_stop)
+    : tokenizer_(tokenizer), prev_token_(prev_token), include_stop_(include_stop) {
   KVS_CHECK(tokenizer_ != nullptr);
   for (std::string& s : stop_strings) {
     if (!s.empty()) stop_strings_.push_back(std::move(s));
@@ -89,10 +90,18 @@ IncrementalDetokenizer::Result IncrementalDetokenizer::Add(TokenId id) {
   prev_token_ = id;
   DrainCompleteUtf8();
 
+  // The earliest stop string; of those starting there, the longest.
   size_t stop_at = std::string::npos;
-  for (const std::string& s : stop_strings_) stop_at = std::min(stop_at, held_text_.find(s));
+  size_t stop_len = 0;
+  for (const std::string& s : stop_strings_) {
+    const size_t at = held_text_.find(s);
+    if (at < stop_at || (at == stop_at && at != std::string::npos && s.size() > stop_len)) {
+      stop_at = at;
+      stop_len = s.size();
+    }
+  }
   if (stop_at != std::string::npos) {
-    result.text = held_text_.substr(0, stop_at);
+    result.text = held_text_.substr(0, stop_at + (include_stop_ ? stop_len : 0));
     result.stopped = true;
     stopped_ = true;
     held_text_.clear();

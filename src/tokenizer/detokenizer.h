@@ -20,12 +20,14 @@ namespace kvs {
 class IncrementalDetokenizer {
  public:
   // prev_token is the last prompt token (for the after-BOS space rule).
+  // include_stop: the text released at a stop ends with the stop string
+  // (vLLM's include_stop_str_in_output) instead of just before it.
   IncrementalDetokenizer(const Tokenizer* tokenizer, TokenId prev_token,
-                         std::vector<std::string> stop_strings);
+                         std::vector<std::string> stop_strings, bool include_stop = false);
 
   struct Result {
     std::string text;      // newly released text (may be empty)
-    bool stopped = false;  // a stop string was completed; text ends before it
+    bool stopped = false;  // a stop string was completed; text ends before it (or with it)
   };
   // Adds one generated token.
   Result Add(TokenId id);
@@ -41,6 +43,7 @@ class IncrementalDetokenizer {
   const Tokenizer* tokenizer_;
   TokenId prev_token_;
   std::vector<std::string> stop_strings_;  // non-empty ones only
+  bool include_stop_;
   std::string pending_bytes_;
   std::string held_text_;
   bool stopped_ = false;  // a stop string completed: later tokens give nothing

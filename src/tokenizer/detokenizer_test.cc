@@ -102,6 +102,30 @@ TEST_F(DetokenizerTest, StopInsideOneTokenAndEarliestStopWins) {
   EXPECT_EQ(r.text, " u");
 }
 
+TEST_F(DetokenizerTest, IncludeStopKeepsTheStopStringAndNothingAfter) {
+  {  // "on a" completes with " a" (261): the text ends with it
+    IncrementalDetokenizer d(tok_.get(), kBos, {"on a", "zzz"}, /*include_stop=*/true);
+    EXPECT_EQ(d.Add(403).text, "Once");
+    EXPECT_EQ(d.Add(407).text, " up");
+    auto r = d.Add(261);
+    EXPECT_TRUE(r.stopped);
+    EXPECT_EQ(r.text, "on a");
+    EXPECT_EQ(d.Add(378).text, "");
+    EXPECT_EQ(d.Flush(), "");
+  }
+  {  // " upon" (407) completes "po" and "pon" at one place: the longer is kept,
+     // and nothing past it (the token's own rest is dropped)
+    IncrementalDetokenizer d(tok_.get(), kBos, {"po", "pon"}, /*include_stop=*/true);
+    EXPECT_EQ(d.Add(403).text, "Once");
+    auto r = d.Add(407);
+    EXPECT_TRUE(r.stopped);
+    EXPECT_EQ(r.text, " upon");
+    IncrementalDetokenizer plain(tok_.get(), kBos, {"po", "pon"});
+    plain.Add(403);
+    EXPECT_EQ(plain.Add(407).text, " u");
+  }
+}
+
 TEST_F(DetokenizerTest, GoldenStreamWithStopMatchesTextBeforeIt) {
   std::ifstream f(std::string(KVS_SHARED_DIR) + "/golden/once_upon_a_time.ids");
   std::string line;

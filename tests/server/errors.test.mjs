@@ -75,7 +75,7 @@ test('out-of-range values -> 400 naming the param', async () => {
     [{ top_k: -5 }, 'top_k'], [{ min_p: 1.5 }, 'min_p'], [{ max_tokens: 0 }, 'max_tokens'],
     [{ max_completion_tokens: -1 }, 'max_completion_tokens'], [{ presence_penalty: 9 }, 'presence_penalty'],
     [{ frequency_penalty: -3 }, 'frequency_penalty'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
-    [{ logprobs: true, top_logprobs: 50 }, 'top_logprobs'], [{ n: 3 }, 'n'],
+    [{ logprobs: true, top_logprobs: 50 }, 'top_logprobs'], [{ n: 17 }, 'n'], [{ n: 2, best_of: 3 }, 'best_of'],
     [{ stream_options: { include_usage: true } }, 'stream_options'],
   ];
   for (const [extra, param] of cases) {
