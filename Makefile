@@ -76,7 +76,7 @@ fuzz: build
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz \
-	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz
+	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz template_fuzz
 	@# A file argument alone would make libFuzzer just run it once: give each
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
@@ -108,6 +108,13 @@ fuzz: build
 	  > $(BUILD)-fuzz/request-corpus/completion.json
 	$(BUILD)-fuzz/openai_request_fuzz -max_total_time=60 -max_len=65536 -print_final_stats=1 \
 	  $(BUILD)-fuzz/request-corpus
+	@# Chat templates: parse + render arbitrary template text, seeded with the real ones.
+	mkdir -p $(BUILD)-fuzz/template-corpus
+	cp tests/data/chat_templates/*.jinja $(BUILD)-fuzz/template-corpus/
+	for m in hf-llama3.1 hf-qwen3; do python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["chat_template"])' \
+	  $(SHARED)/models/vocab/$$m/tokenizer_config.json > $(BUILD)-fuzz/template-corpus/$$m.jinja || exit 1; done
+	$(BUILD)-fuzz/template_fuzz -max_total_time=60 -max_len=16384 -print_final_stats=1 \
+	  $(BUILD)-fuzz/template-corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

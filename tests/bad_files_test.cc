@@ -203,5 +203,22 @@ TEST_F(BadFolderTest, NoConfigIsNamed) {
   ExpectRefused(dir_, "config.json");
 }
 
+// A chat template outside our Jinja subset stops `serve` at startup, naming
+// the construct and its line (generate does not render templates).
+TEST_F(BadFilesTest, ChatTemplateOutsideTheSubsetIsNamedWhenServing) {
+  const std::string model = Make("template", [](GgufWriter& w) {
+    w.SetString("tokenizer.chat_template",
+                "{% for m in messages %}\n{% call wrap() %}{{ m.content }}{% endcall %}{% endfor %}");
+  });
+  const std::string err = model + ".err";
+  const auto r = RunCommand("timeout 20 " + KvserveBinary() + " serve -m " + Quote(model) +
+                            " --port 0 >/dev/null 2>" + Quote(err));
+  const std::string stderr_text = testing::ReadFile(err);
+  EXPECT_EQ(r.exit_code, 1) << stderr_text;
+  EXPECT_NE(stderr_text.find("template line 2: '{% call %}' is not supported"), std::string::npos)
+      << stderr_text;
+  std::remove(err.c_str());
+}
+
 }  // namespace
 }  // namespace kvs

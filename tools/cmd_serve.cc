@@ -33,7 +33,7 @@ struct ServeOptions {
   std::string model;
   std::string tokenizer;
   std::string model_name;     // "" : the file's stem
-  std::string chat_template;  // "" : detect from the model
+  std::string chat_template;  // "" : the model's own (or ChatML / plain)
   std::string embedding_pooling = "mean";
   server::ServerConfig server;
   EngineFlags engine;
@@ -156,8 +156,8 @@ int RunServe(int argc, char** argv) {
   app.add_option("--model-name,--served-model-name", opt.model_name,
                  "the name clients use (default: the model file's stem)");
   app.add_option("--chat-template", opt.chat_template,
-                 "chat template family (chatml, llama2, llama3, mistral, zephyr, gemma, phi3, "
-                 "plain); default: detected from the model");
+                 "Jinja chat template file (or a tokenizer_config.json with \"chat_template\") "
+                 "overriding the model's tokenizer.chat_template");
   app.add_option("--host", opt.server.host, "address to listen on");
   app.add_option("--port", opt.server.port, "port (0: any free port)")->check(CLI::Range(0, 65535));
   app.add_option("--api-key", opt.server.api_keys,

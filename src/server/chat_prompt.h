@@ -1,8 +1,18 @@
-// ChatPrompt: picks the model's chat template family (a --chat-template
-// override, else detected from the GGUF tokenizer.chat_template text, else
-// "plain" for base models) and builds the ChatEncoder the routes use:
-// messages -> rendered text -> token ids (BOS first; the template's control
-// markers become their special tokens).
+// ChatPrompt: the chat template a server renders requests with, and the
+// ChatEncoder the routes use: request -> template context -> rendered text
+// (our Jinja interpreter, src/jinja) -> token ids, with the template's
+// special-token text parsed as those tokens.
+//
+// The template is, in order: --chat-template FILE (a Jinja file, or a
+// tokenizer_config.json whose "chat_template" is used); the model's own
+// tokenizer.chat_template; ChatML when the vocabulary has an <|im_start|>
+// token; else "plain" for base models (llama2.c stories): contents joined
+// with "\n", an assistant turn appended with no separator, so a story the
+// client sends back continues where it stopped.
+// The template is parsed here, so a template outside our Jinja subset fails
+// at startup naming the construct and line. BOS is prepended when the
+// vocabulary asks for it and the rendered text does not already start with
+// it (Llama 3's template writes bos_token itself).
 #pragma once
 
 #include <string>
@@ -14,13 +24,18 @@
 namespace kvs::server {
 
 struct ChatPrompt {
-  std::string name;  // the family, e.g. "chatml" or "plain"
+  std::string name;  // where the template came from: "model", "file PATH", "chatml", "plain"
   ChatEncoder encode;
 };
 
-// tokenizer is borrowed by the encoder and must outlive it. An unknown
-// override name, or a model template of no known family with no override,
-// is an InvalidArgument error naming --chat-template.
-StatusOr<ChatPrompt> MakeChatPrompt(const Tokenizer* tokenizer, const std::string& override_name);
+// tokenizer is borrowed by the encoder and must outlive it. override_path:
+// "" or a --chat-template FILE. An unreadable file, a template outside the
+// subset, or a tokenizer_config.json without a template is an
+// InvalidArgument error naming it.
+StatusOr<ChatPrompt> MakeChatPrompt(const Tokenizer* tokenizer, const std::string& override_path);
+
+// The ChatML and plain templates (Jinja text) used when the model has none.
+extern const char kChatmlTemplate[];
+extern const char kPlainTemplate[];
 
 }  // namespace kvs::server

@@ -2,36 +2,108 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/gguf_reader.h"
+#include "io/gguf_vocab.h"
 #include "tokenizer/testing_llama2c_vocab.h"
 
 namespace kvs::server {
 namespace {
 
-TEST(ChatPromptTest, PlainTemplateOnABaseModelEncodesLikeAPrompt) {
+std::unique_ptr<Tokenizer> Tok512() {
   auto vocab = testing::ReadLlama2cVocabForTest(std::string(KVS_SHARED_DIR) + "/models/tok512.bin");
-  ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
+  EXPECT_TRUE(vocab.ok()) << vocab.status().ToString();
   auto tok = Tokenizer::Create(std::move(vocab).value());
-  ASSERT_TRUE(tok.ok());
-  auto prompt = MakeChatPrompt(tok->get(), "");
+  EXPECT_TRUE(tok.ok());
+  return std::move(tok).value();
+}
+
+OpenAiRequest Chat(std::vector<InputMessage> messages) {
+  OpenAiRequest r;
+  r.messages = std::move(messages);
+  return r;
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ChatPromptTest, PlainTemplateOnABaseModelEncodesLikeAPrompt) {
+  auto tok = Tok512();
+  auto prompt = MakeChatPrompt(tok.get(), "");
   ASSERT_TRUE(prompt.ok()) << prompt.status().ToString();
   EXPECT_EQ(prompt->name, "plain");
-  auto ids = prompt->encode({{"user", "Once upon a time"}});
+  auto ids = prompt->encode(Chat({{"user", "Once upon a time"}}));
   ASSERT_TRUE(ids.ok());
   // run.c's tokenization of the same text (models/README.md).
   EXPECT_EQ(*ids, (std::vector<TokenId>{1, 403, 407, 261, 378}));
 }
 
-TEST(ChatPromptTest, OverridesAndErrors) {
-  auto vocab = testing::ReadLlama2cVocabForTest(std::string(KVS_SHARED_DIR) + "/models/tok512.bin");
-  ASSERT_TRUE(vocab.ok());
+TEST(ChatPromptTest, PlainJoinsTurnsAndContinuesAssistantText) {
+  auto tok = Tok512();
+  auto prompt = MakeChatPrompt(tok.get(), "");
+  ASSERT_TRUE(prompt.ok());
+  auto joined = prompt->encode(Chat({{"system", "Once"}, {"user", "upon a"}, {"assistant", " time"}}));
+  auto direct = tok->EncodeWithSpecial("Once\nupon a time", true);
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(*joined, direct);
+}
+
+TEST(ChatPromptTest, TemplateFileOverridesAndErrorsNameTheProblem) {
+  auto tok = Tok512();
+  std::string file = WriteTemp("t.jinja", "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}");
+  auto custom = MakeChatPrompt(tok.get(), file);
+  ASSERT_TRUE(custom.ok()) << custom.status().ToString();
+  EXPECT_EQ(custom->name, "file " + file);
+  auto ids = custom->encode(Chat({{"user", "hi"}}));
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, tok->EncodeWithSpecial("[user]hi", true));
+
+  std::string config = WriteTemp("tokenizer_config.json", R"({"chat_template": "{{ messages[0].content }}!"})");
+  auto from_config = MakeChatPrompt(tok.get(), config);
+  ASSERT_TRUE(from_config.ok()) << from_config.status().ToString();
+  EXPECT_EQ(*from_config->encode(Chat({{"user", "a"}})), tok->EncodeWithSpecial("a!", true));
+
+  auto missing = MakeChatPrompt(tok.get(), "/nonexistent/template.jinja");
+  EXPECT_FALSE(missing.ok());
+  std::string bad = WriteTemp("bad.jinja", "line one\n{% include 'x.jinja' %}");
+  auto unsupported = MakeChatPrompt(tok.get(), bad);
+  ASSERT_FALSE(unsupported.ok());
+  EXPECT_NE(unsupported.status().message().find("'{% include %}' is not supported"), std::string::npos)
+      << unsupported.status().message();
+  EXPECT_NE(unsupported.status().message().find("line 2"), std::string::npos);
+
+  std::string raising = WriteTemp("raise.jinja", "{{ raise_exception('only user turns') }}");
+  auto r = MakeChatPrompt(tok.get(), raising);
+  ASSERT_TRUE(r.ok());
+  auto refused = r->encode(Chat({{"user", "x"}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("only user turns"), std::string::npos);
+}
+
+TEST(ChatPromptTest, ModelTemplatesWriteBosOnce) {
+  // Llama 3's template writes bos_token itself; the encoder adds no second one.
+  auto file = GgufFile::Open(std::string(KVS_SHARED_DIR) + "/models/vocab/ggml-vocab-llama-bpe.gguf");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  auto vocab = VocabFromGguf(**file);
+  ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
+  std::ifstream config(std::string(KVS_SHARED_DIR) + "/models/vocab/hf-llama3.1/tokenizer_config.json");
+  vocab->chat_template = nlohmann::json::parse(config)["chat_template"].get<std::string>();
   auto tok = Tokenizer::Create(std::move(vocab).value());
-  ASSERT_TRUE(tok.ok());
-  auto chatml = MakeChatPrompt(tok->get(), "chatml");
-  ASSERT_TRUE(chatml.ok());
-  EXPECT_EQ(chatml->name, "chatml");
-  EXPECT_FALSE(MakeChatPrompt(tok->get(), "nonsense").ok());
-  auto bad_role = chatml->encode({{"wizard", "x"}});
-  EXPECT_FALSE(bad_role.ok());
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  auto prompt = MakeChatPrompt(tok->get(), "");
+  ASSERT_TRUE(prompt.ok()) << prompt.status().ToString();
+  EXPECT_EQ(prompt->name, "model");
+  auto ids = prompt->encode(Chat({{"user", "Hi"}}));
+  ASSERT_TRUE(ids.ok());
+  ASSERT_GE(ids->size(), 2u);
+  EXPECT_EQ((*ids)[0], (*tok)->vocab().bos_id);
+  EXPECT_NE((*ids)[1], (*tok)->vocab().bos_id);
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
                                                        size_t index) const {
   std::vector<TokenId> ids;
   if (request.endpoint == Endpoint::kChat) {
-    StatusOr<std::vector<TokenId>> encoded = (*encode_chat_)(request.messages);
+    StatusOr<std::vector<TokenId>> encoded = (*encode_chat_)(request);
     if (!encoded.ok()) return InvalidParam("messages", encoded.status().message());
     ids = std::move(encoded).value();
   } else if (request.prompts.at(index).is_ids) {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "server/json_guard.h"
+#include "server/tool_request.h"
 
 namespace kvs::server {
 namespace {
@@ -103,12 +104,14 @@ MaybeError ReadContent(const Json& msg, size_t i, std::string* out) {
         "'content' must be a string or an array of text parts, got " + std::string(it->type_name()),
         "invalid_type");
   }
-  for (const Json& part : *it) {
+  for (size_t k = 0; k < it->size(); ++k) {
+    const Json& part = (*it)[k];
     if (!part.is_object() || !part.contains("type") || part["type"] != "text" ||
         !part.contains("text") || !part["text"].is_string()) {
       return InvalidParam(param, "only {\"type\": \"text\", \"text\": string} parts are supported",
                           "invalid_value");
     }
+    if (k > 0) *out += "\n";  // text parts are joined with "\n", as vLLM does
     *out += part["text"].get<std::string>();
   }
   return std::nullopt;
@@ -136,6 +139,7 @@ MaybeError ReadMessages(const Json& body, std::vector<InputMessage>* out) {
     InputMessage msg;
     msg.role = r == "developer" ? "system" : r;
     KVS_API_RETURN_IF_ERROR(ReadContent(m, i, &msg.content));
+    KVS_API_RETURN_IF_ERROR(ReadMessageToolFields(m, i, &msg));
     out->push_back(std::move(msg));
   }
   return std::nullopt;
@@ -324,6 +328,7 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
   KVS_API_RETURN_IF_ERROR(ReadString(body, "model", &req.model));
   if (endpoint == Endpoint::kChat) {
     KVS_API_RETURN_IF_ERROR(ReadMessages(body, &req.messages));
+    KVS_API_RETURN_IF_ERROR(ReadToolFields(body, &req));
   } else {
     KVS_API_RETURN_IF_ERROR(ReadPrompt(body, limits, &req));
   }
@@ -396,7 +401,12 @@ ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body
   if (json.is_discarded()) {
     return InvalidParam("", "malformed JSON in the request body", "invalid_json");
   }
-  return ParseOpenAiRequestJson(endpoint, json, limits, defaults);
+  ApiOr<OpenAiRequest> req = ParseOpenAiRequestJson(endpoint, json, limits, defaults);
+  if (req.ok() && (!req.value().tools_json.empty() || !req.value().chat_template_kwargs_json.empty())) {
+    // Templates print tools with tojson: keep the client's key order.
+    KeepClientKeyOrder(nlohmann::ordered_json::parse(body, nullptr, false), &req.value());
+  }
+  return req;
 }
 
 }  // namespace kvs::server

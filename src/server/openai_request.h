@@ -21,9 +21,29 @@ namespace kvs::server {
 
 enum class Endpoint { kChat, kCompletion };
 
+// An assistant turn's call of a tool (OpenAI's message.tool_calls[i]).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text, as the API carries it
+};
+
 struct InputMessage {
-  std::string role;     // system, developer, user, assistant, tool
-  std::string content;  // text parts joined
+  std::string role;     // system, user, assistant, tool ("developer" arrives as system)
+  std::string content;  // a string, or text parts joined with "\n"; "" for null
+  std::vector<ToolCall> tool_calls;  // assistant
+  std::string tool_call_id;          // tool: the call it answers ("" if not sent)
+  std::string name;                  // optional participant / tool name
+  bool has_reasoning = false;        // reasoning_content was sent (Qwen3's templates read it)
+  std::string reasoning_content;
+};
+
+// tool_choice: parsed and validated; acting on it (constrained decoding of
+// a call) is later work.
+struct ToolChoice {
+  enum class Mode { kAuto, kNone, kRequired, kFunction };
+  Mode mode = Mode::kAuto;
+  std::string function_name;  // kFunction
 };
 
 struct ParseLimits {
@@ -41,6 +61,12 @@ struct OpenAiRequest {
   Endpoint endpoint = Endpoint::kChat;
   std::string model;                   // "" when the client sent none
   std::vector<InputMessage> messages;  // kChat
+  // kChat: the "tools" array exactly as sent ("" when none), as JSON text
+  // that keeps the client's key order (templates print it with tojson).
+  std::string tools_json;
+  ToolChoice tool_choice;
+  bool parallel_tool_calls = true;
+  std::string chat_template_kwargs_json;  // kChat: the object as sent, "" when none
   struct Prompt {
     std::string text;          // a string prompt
     std::vector<TokenId> ids;  // a token-id prompt

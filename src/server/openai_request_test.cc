@@ -34,7 +34,7 @@ TEST(OpenAiRequestTest, ParsesAFullChatRequest) {
   EXPECT_EQ(q.model, "m");
   ASSERT_EQ(q.messages.size(), 2u);
   EXPECT_EQ(q.messages[0].role, "system");  // developer is the new name of system
-  EXPECT_EQ(q.messages[1].content, "hi there");
+  EXPECT_EQ(q.messages[1].content, "hi \nthere");  // text parts joined with "\n"
   EXPECT_EQ(q.max_tokens, 7);
   EXPECT_FLOAT_EQ(q.sampling.temperature, 0.5f);
   EXPECT_FLOAT_EQ(q.sampling.top_p, 0.9f);

@@ -16,6 +16,7 @@
 #include "server/listen_socket.h"
 #include "server/openai_response.h"
 #include "server/server_metrics.h"
+#include "server/tool_request.h"
 
 namespace kvs::server {
 namespace {
@@ -289,6 +290,10 @@ void OpenAiServer::InstallRoutes() {
     ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits,
                                                              config_.default_sampling);
     if (!parsed.ok()) return SendError(res, parsed.error());
+    if (!parsed.value().tools_json.empty() || !parsed.value().chat_template_kwargs_json.empty()) {
+      // The template prints tools with tojson: the client's key order, as the chat route.
+      KeepClientKeyOrder(nlohmann::ordered_json::parse(body_text, nullptr, false), &parsed.value());
+    }
     std::vector<TokenId> ids;
     auto special = body->find("add_special_tokens");
     if (ep == Endpoint::kCompletion && parsed.value().prompts.size() > 1) {

@@ -60,6 +60,8 @@ inline int ClampPriority(int requested, const ServerConfig& config) {
   return requested;
 }
 
-using ChatEncoder = std::function<StatusOr<std::vector<TokenId>>(const std::vector<InputMessage>&)>;
+// Renders a chat request's messages (and tools, chat_template_kwargs) to
+// prompt token ids.
+using ChatEncoder = std::function<StatusOr<std::vector<TokenId>>(const OpenAiRequest&)>;
 
 }  // namespace kvs::server
