@@ -63,6 +63,7 @@ int Serve(ServeOptions opt) {
   if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());
   auto chat_or = server::MakeChatPrompt(tokenizer, opt.chat_template);
   if (!chat_or.ok()) return Fail("chat template", chat_or.status());
+  opt.server.tool_format = server::DetectToolCallFormat(chat_or->text);
   auto engine_or = EngineLoop::Create(std::move(runner_or).value(), tokenizer,
                                     ResolveEngineConfig(opt.engine));
   if (!engine_or.ok()) return Fail("creating the engine", engine_or.status());
@@ -125,9 +126,11 @@ int Serve(ServeOptions opt) {
     stopper.join();
   });
 
-  std::fprintf(stderr, "kvserve serve: model %s (%s), context %d, chat template %s, auth %s\n",
+  std::fprintf(stderr,
+               "kvserve serve: model %s (%s), context %d, chat template %s (tool calls: %s), auth %s\n",
                opt.server.model_id.c_str(), model.Describe().c_str(), opt.server.max_model_len,
-               chat_or->name.c_str(), opt.server.api_keys.empty() ? "off" : "on");
+               chat_or->name.c_str(), server::ToolCallFormatName(opt.server.tool_format),
+               opt.server.api_keys.empty() ? "off" : "on");
   if (d.temperature || d.top_k || d.top_p || d.min_p || d.repetition_penalty) {
     std::fprintf(stderr, "kvserve serve: the file's sampling defaults: temperature %g, top_k %d, "
                  "top_p %g, min_p %g, repetition_penalty %g\n", s.temperature, s.top_k, s.top_p,

@@ -75,6 +75,7 @@ StatusOr<ChatPrompt> MakeChatPrompt(const Tokenizer* tokenizer, const std::strin
     text = kPlainTemplate;
     out.name = "plain";
   }
+  out.text = text;
   StatusOr<std::unique_ptr<jinja::Template>> parsed = jinja::Template::Parse(text);
   if (!parsed.ok()) {
     return InvalidArgumentError("chat template (" + out.name + "): " + parsed.status().message() +

@@ -25,6 +25,7 @@ namespace kvs::server {
 
 struct ChatPrompt {
   std::string name;  // where the template came from: "model", "file PATH", "chatml", "plain"
+  std::string text;  // the template's Jinja source
   ChatEncoder encode;
 };
 

@@ -10,6 +10,9 @@
 #include "server/openai_response.h"
 #include "server/sse.h"
 #include "server/structured_output.h"
+#include "server/tool_output.h"
+
+#include "grammar/gbnf.h"
 
 namespace kvs::server {
 namespace {
@@ -164,6 +167,26 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   }
   ApiOr<std::shared_ptr<const Grammar>> grammar = ReadOutputGrammar(body);
   if (!grammar.ok()) return SendError(res, grammar.error());
+  std::shared_ptr<const Grammar> output_grammar = grammar.value();
+  // Tools: the reply is searched for calls; tool_choice required or a named
+  // function constrains it to a valid call.
+  const bool tools = endpoint == Endpoint::kChat && !request.tools_json.empty() &&
+                     request.tool_choice.mode != ToolChoice::Mode::kNone;
+  if (tools && (request.tool_choice.mode == ToolChoice::Mode::kRequired ||
+                request.tool_choice.mode == ToolChoice::Mode::kFunction)) {
+    if (output_grammar != nullptr) {
+      return SendError(res, InvalidParam("tool_choice",
+                                         "a required tool call and a response_format both constrain the "
+                                         "output; send one",
+                                         "invalid_value"));
+    }
+    StatusOr<std::string> gbnf = ToolCallGrammar(config_->tool_format, request.tools_json, request.tool_choice,
+                                                 request.parallel_tool_calls);
+    if (!gbnf.ok()) return SendError(res, InvalidParam("tools", gbnf.status().message(), "invalid_value"));
+    StatusOr<Grammar> g = ParseGbnf(*gbnf);
+    if (!g.ok()) return SendError(res, InvalidParam("tools", g.status().message(), "invalid_value"));
+    output_grammar = std::make_shared<const Grammar>(*std::move(g));
+  }
   // Every prompt (a completions batch has several) encoded and checked
   // before any is submitted.
   const size_t n_prompts = endpoint == Endpoint::kChat ? 1 : request.prompts.size();
@@ -207,7 +230,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
     gen.stop.include_stop_str_in_output = request.include_stop_str_in_output;
     gen.priority = ClampPriority(request.priority, *config_);
     gen.cache_salt = *salt;
-    gen.grammar = grammar.value();
+    gen.grammar = output_grammar;
     gen.n = request.best_of;
     // best_of ranks by cumulative logprob: the engine then reports each
     // sampled token's logprob (the response shows them only when asked).
@@ -234,6 +257,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   auto session = std::make_unique<GenerationSession>(
       std::move(ctx), std::move(streams), tokenizer_, std::move(last_prompt_tokens),
       request.include_usage, metrics_, arrival, request.best_of, request.n);
+  if (tools) session->EnableToolCalls(config_->tool_format);
   if (!request.stream) {
     ApiOr<nlohmann::json> body = session->Collect();
     if (!body.ok()) return SendError(res, body.error());

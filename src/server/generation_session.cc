@@ -44,6 +44,12 @@ GenerationSession::~GenerationSession() {
   if (!recorded_finish_) OnClientGone();
 }
 
+void GenerationSession::EnableToolCalls(ToolCallFormat format) {
+  tool_calls_ = true;
+  tool_format_ = format;
+  for (Choice& c : choices_) c.tools = std::make_unique<ToolStreamFilter>(format);
+}
+
 std::vector<RequestId> GenerationSession::ids() const {
   std::vector<RequestId> out;
   for (const Choice& c : choices_) out.push_back(c.stream->id());
@@ -180,7 +186,16 @@ ApiOr<nlohmann::json> GenerationSession::Collect() {
       order.resize(n_returned_);
     }
     for (size_t i : order) {
-      results.push_back({choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs});
+      ChoiceResult r{choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs, {}};
+      if (tool_calls_) {
+        ToolOutput t = ParseToolOutput(tool_format_, r.text, ctx_.id + "_" + std::to_string(i));
+        if (!t.calls.empty()) {
+          r.text = std::move(t.content);
+          r.tool_calls = std::move(t.calls);
+          if (choices_[i].finish == FinishReason::kStop) r.finish_reason = "tool_calls";
+        }
+      }
+      results.push_back(std::move(r));
     }
   }
   return BuildResponse(ctx_, results, usage_);
@@ -204,18 +219,29 @@ std::string GenerationSession::NextSse(std::chrono::milliseconds timeout) {
   std::optional<StreamDelta> delta = NextDelta(timeout, &i);
   if (!delta) return "";
   const int index = static_cast<int>(i);
-  std::vector<LogprobToken> entries = Absorb(choices_[i], *delta);
-  if (!delta->text.empty() || !entries.empty()) {
-    out += SseData(DumpJson(BuildChunk(ctx_, delta->text, false, entries, nullptr, index)));
+  Choice& c = choices_[i];
+  std::vector<LogprobToken> entries = Absorb(c, *delta);
+  const std::string text = c.tools ? c.tools->Feed(delta->text) : delta->text;
+  if (!text.empty() || !entries.empty()) {
+    out += SseData(DumpJson(BuildChunk(ctx_, text, false, entries, nullptr, index)));
   }
   if (!delta->finished) return out;
+  const char* finish = FinishName(delta->finish_reason);
+  if (c.tools && delta->finish_reason != FinishReason::kError) {
+    ToolOutput t = c.tools->Finish(ctx_.id + "_" + std::to_string(i));
+    if (!t.content.empty()) out += SseData(DumpJson(BuildChunk(ctx_, t.content, false, {}, nullptr, index)));
+    if (!t.calls.empty()) {
+      out += SseData(DumpJson(BuildToolCallChunk(ctx_, t.calls, index)));
+      if (delta->finish_reason == FinishReason::kStop) finish = "tool_calls";
+    }
+  }
   if (delta->finish_reason == FinishReason::kError) {
     Finish(FinishReason::kError);
     out += SseData(DumpJson(FromStatus(delta->error).ToJson()));
     out += SseDone();
     return out;
   }
-  out += SseData(DumpJson(BuildChunk(ctx_, "", false, {}, FinishName(delta->finish_reason), index)));
+  out += SseData(DumpJson(BuildChunk(ctx_, "", false, {}, finish, index)));
   if (!AllDone()) return out;
   Finish(choices_[0].finish);
   if (include_usage_) out += SseData(DumpJson(BuildUsageChunk(ctx_, usage_)));

@@ -20,6 +20,7 @@
 #include "server/api_error.h"
 #include "server/openai_response.h"
 #include "server/server_metrics.h"
+#include "server/tool_output.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvs::server {
@@ -41,6 +42,11 @@ class GenerationSession {
   ~GenerationSession();
   GenerationSession(const GenerationSession&) = delete;
   GenerationSession& operator=(const GenerationSession&) = delete;
+
+  // Chat with tools: each choice's text is searched for calls in `format`;
+  // text that may be a call is held back while streaming. Call before the
+  // first NextSse/Collect.
+  void EnableToolCalls(ToolCallFormat format);
 
   // The engine's request ids, one per choice (abort them all).
   std::vector<RequestId> ids() const;
@@ -74,6 +80,7 @@ class GenerationSession {
     int cached_tokens = 0;
     FinishReason finish = FinishReason::kNone;
     bool done = false;
+    std::unique_ptr<ToolStreamFilter> tools;  // with EnableToolCalls
   };
 
   // The next delta of some unfinished choice (its index in *index), waiting
@@ -96,6 +103,8 @@ class GenerationSession {
   size_t next_poll_ = 0;  // round-robin start, so no choice starves
   Usage usage_;
   bool sent_role_ = false;
+  bool tool_calls_ = false;
+  ToolCallFormat tool_format_ = ToolCallFormat::kHermes;
   bool finished_ = false;
   bool recorded_finish_ = false;
   bool seen_token_ = false;

@@ -89,6 +89,16 @@ Json BuildResponse(const ResponseContext& ctx, const std::vector<ChoiceResult>& 
     Json choice = {{"index", i}};
     if (chat) {
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+      if (!c.tool_calls.empty()) {
+        if (c.text.empty()) choice["message"]["content"] = nullptr;
+        Json calls = Json::array();
+        for (const ToolCall& t : c.tool_calls) {
+          calls.push_back({{"id", t.id},
+                           {"type", "function"},
+                           {"function", {{"name", t.name}, {"arguments", t.arguments}}}});
+        }
+        choice["message"]["tool_calls"] = std::move(calls);
+      }
     } else {
       choice["text"] = c.text;
     }
@@ -121,6 +131,22 @@ Json BuildChunk(const ResponseContext& ctx, const std::string& text, bool first,
   choice["logprobs"] = logprobs.empty() ? Json(nullptr) : LogprobsJson(ctx, logprobs);
   choice["finish_reason"] = FinishJson(finish_reason);
   out["choices"] = Json::array({std::move(choice)});
+  return out;
+}
+
+Json BuildToolCallChunk(const ResponseContext& ctx, const std::vector<ToolCall>& calls, int index) {
+  Json out = Envelope(ctx, "chat.completion.chunk");
+  Json list = Json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    list.push_back({{"index", i},
+                    {"id", calls[i].id},
+                    {"type", "function"},
+                    {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}});
+  }
+  out["choices"] = Json::array({{{"index", index},
+                                 {"delta", {{"tool_calls", std::move(list)}}},
+                                 {"logprobs", nullptr},
+                                 {"finish_reason", nullptr}}});
   return out;
 }
 

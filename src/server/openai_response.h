@@ -50,6 +50,7 @@ struct ChoiceResult {
   std::string text;
   const char* finish_reason = nullptr;
   std::vector<LogprobToken> logprobs;
+  std::vector<ToolCall> tool_calls;  // chat: message.tool_calls (content null when text is empty)
 };
 
 // The whole non-streaming response: choices get "index" 0, 1, ... in order.
@@ -65,6 +66,11 @@ nlohmann::json BuildResponse(const ResponseContext& ctx, const std::string& text
 nlohmann::json BuildChunk(const ResponseContext& ctx, const std::string& text, bool first,
                           const std::vector<LogprobToken>& logprobs, const char* finish_reason,
                           int index = 0);
+
+// A chat chunk carrying a choice's complete tool calls (delta.tool_calls,
+// each with its index, id, type and function name and arguments).
+nlohmann::json BuildToolCallChunk(const ResponseContext& ctx, const std::vector<ToolCall>& calls,
+                                  int index);
 
 // The stream_options.include_usage chunk: empty choices, usage set.
 nlohmann::json BuildUsageChunk(const ResponseContext& ctx, const Usage& usage);

@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "engine/request_types.h"
 #include "server/openai_request.h"
+#include "server/tool_output.h"
 #include "tokenizer/vocab.h"
 
 namespace kvs::server {
@@ -48,6 +49,8 @@ struct ServerConfig {
   // /v1/embeddings: the model's hidden width (0: the route answers 404)
   // and how a prompt's final hidden states are pooled.
   int embedding_size = 0;
+  // How the model writes tool calls (tool_output.h), from its chat template.
+  ToolCallFormat tool_format = ToolCallFormat::kHermes;
   Pooling embedding_pooling = Pooling::kMean;
 };
 
