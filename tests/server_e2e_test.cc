@@ -112,3 +112,7 @@ TEST(ServerE2eTest, Tenants) { RunNodeTest("tenants.test.mjs"); }
 TEST(ServerE2eTest, Hostile) { RunNodeTest("hostile.test.mjs"); }
 
 }  // namespace
+// Llama-3- and Qwen-shaped files with their real vocabularies and templates:
+// the chat call renders the file's template (as Python's jinja2 does), ends
+// at the family's end-of-turn token, /tokenize uses the file's tokenizer.
+TEST(ServerE2eTest, Families) { RunNodeTest("families.test.mjs"); }

@@ -125,8 +125,10 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
       }
     }
   } else {
-    // As `kvserve generate` encodes: BOS, then the dummy-prefix space.
-    ids = tokenizer_->Encode(request.prompts[index].text, /*add_bos=*/true);
+    // BOS, then the dummy-prefix space (as `kvserve generate`). Special tokens spelled in the text are those tokens, as llama-server
+    // and vLLM (Hugging Face's tokenizers) read a prompt: a client that
+    // renders its own chat template sends "<|im_start|>..." and means it.
+    ids = tokenizer_->EncodeWithSpecial(request.prompts[index].text, /*add_bos=*/true);
   }
   if (ids.empty()) return InvalidParam("prompt", "the prompt encodes to no tokens");
   for (TokenId id : request.stop_token_ids) {

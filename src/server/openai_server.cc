@@ -301,7 +301,7 @@ void OpenAiServer::InstallRoutes() {
     }
     if (ep == Endpoint::kCompletion && !parsed.value().prompts[0].is_ids && special != body->end() &&
         special->is_boolean() && !special->get<bool>()) {
-      ids = tokenizer_->Encode(parsed.value().prompts[0].text, /*add_bos=*/false);
+      ids = tokenizer_->EncodeWithSpecial(parsed.value().prompts[0].text, /*add_bos=*/false);
     } else {
       ApiOr<std::vector<TokenId>> p = generation_->PromptIds(parsed.value());
       if (!p.ok()) return SendError(res, p.error());
