@@ -116,3 +116,7 @@ TEST(ServerE2eTest, Hostile) { RunNodeTest("hostile.test.mjs"); }
 // the chat call renders the file's template (as Python's jinja2 does), ends
 // at the family's end-of-turn token, /tokenize uses the file's tokenizer.
 TEST(ServerE2eTest, Families) { RunNodeTest("families.test.mjs"); }
+// The client x feature table of the API: openai, the AI SDK and LangChain
+// (tools named/required/auto/streamed, json_object/json_schema/objects, n,
+// logit_bias, batched prompts, embeddings, a 400 for an unsupported field).
+TEST(ServerE2eTest, Clients) { RunNodeTest("clients.test.mjs"); }

@@ -29,6 +29,11 @@ const Primitive kPrimitives[] = {
     {"ws", R"(( " " | "\n" [ \t]{0,20} )?)", {}},
     {"char", R"([^"\\\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ))", {}},
     {"string", R"("\"" char* "\"")", {"char"}},
+    // In a string with a length bound: nothing past U+FFFF, so that JSON
+    // Schema (code points) and JavaScript validators such as zod (UTF-16
+    // units) count the same length. Nor surrogate escapes (a pair is one
+    // code point, but two escapes).
+    {"bmp-char", R"([^"\\\x00-\x1F\U00010000-\U0010FFFF] | "\\" ( ["\\/bfnrt] | "u" ( [0-9a-cA-CefEF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} ) ))", {}},
     {"integer", R"("-"? ( "0" | [1-9] [0-9]{0,15} ))", {}},
     {"number", R"("-"? ( "0" | [1-9] [0-9]{0,15} ) ( "." [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,3} )?)", {}},
     {"boolean", R"("true" | "false")", {}},
@@ -216,8 +221,8 @@ class SchemaConverter {
       KVS_ASSIGN_OR_RETURN(int64_t max, Count(s, "maxLength", -1));
       if (max >= 0 && max < min) return Error("maxLength below minLength");
       if (min == 0 && max < 0) return Use("string");
-      Use("char");
-      return AddRule(name, "\"\\\"\" char{" + std::to_string(min) + "," +
+      Use("bmp-char");
+      return AddRule(name, "\"\\\"\" bmp-char{" + std::to_string(min) + "," +
                                (max < 0 ? "" : std::to_string(max)) + "} \"\\\"\"");
     }
     if (t == "integer" || t == "number") return Number(s, t, name);

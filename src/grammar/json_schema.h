@@ -13,7 +13,10 @@
 //   at most 20 spaces or tabs (indentation);
 // - numbers: at most 16 integer and 16 fraction digits, 3 exponent digits;
 //   "integer" has no fraction or exponent;
-// - enum and const values are written compactly (no spaces).
+// - enum and const values are written compactly (no spaces);
+// - a string with minLength or maxLength has no characters past U+FFFF
+//   (JSON Schema counts one per code point, JavaScript's length two per
+//   such character: without them every validator counts the same).
 // Supported: type (one or a list), properties, required,
 // additionalProperties, items, minItems, maxItems, enum, const, anyOf,
 // oneOf (as anyOf: the branches should not overlap), allOf with one

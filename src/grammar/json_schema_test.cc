@@ -34,6 +34,18 @@ TEST(JsonSchemaTest, PropertiesInOrderOptionalOnesMayBeLeftOut) {
   }
 }
 
+TEST(JsonSchemaTest, BoundedStringsStayInTheBmp) {
+  // JSON Schema counts code points, JavaScript UTF-16 units: no character
+  // or escape pair past U+FFFF where a length is bounded.
+  auto gbnf = JsonSchemaToGbnf(R"({"type": "string", "maxLength": 3})");
+  ASSERT_TRUE(gbnf.ok());
+  for (const char* ok : {R"("é日a")", R"("\u00e9")", R"("")"}) EXPECT_TRUE(Accepts(*gbnf, ok)) << ok;
+  for (const char* bad : {"\"\xF0\x9F\x98\x80\"", R"("\ud83d\ude00")", R"("abcd")"}) EXPECT_FALSE(Accepts(*gbnf, bad)) << bad;
+  auto free = JsonSchemaToGbnf(R"({"type": "string"})");
+  ASSERT_TRUE(free.ok());
+  EXPECT_TRUE(Accepts(*free, "\"\xF0\x9F\x98\x80\""));  // unbounded: any character
+}
+
 TEST(JsonSchemaTest, RecursionThroughRefs) {
   auto gbnf = JsonSchemaToGbnf(R"({"type": "array", "items": {"$ref": "#"}, "maxItems": 2})");
   ASSERT_TRUE(gbnf.ok()) << gbnf.status().ToString();
