@@ -194,6 +194,8 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
   const size_t n_prompts = endpoint == Endpoint::kChat ? 1 : request.prompts.size();
   std::vector<std::vector<TokenId>> prompts;
   std::vector<int> max_tokens_of;
+  std::vector<std::string> echo_texts;  // per prompt, for echo
+  std::vector<TokenId> first_tokens;
   for (size_t i = 0; i < n_prompts; ++i) {
     ApiOr<std::vector<TokenId>> prompt = PromptIds(request, i);
     if (!prompt.ok()) return SendError(res, prompt.error());
@@ -208,6 +210,11 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
       ApiError e = ContextLengthExceeded(n_prompt, std::max(max_tokens, 1), config_->max_model_len);
       if (endpoint == Endpoint::kCompletion) e.param = "prompt";
       return SendError(res, e);
+    }
+    first_tokens.push_back(prompt.value().front());
+    if (request.echo) {
+      const OpenAiRequest::Prompt& p = request.prompts[i];
+      echo_texts.push_back(p.is_ids ? tokenizer_->Decode(p.ids) : p.text);
     }
     prompts.push_back(std::move(prompt).value());
     max_tokens_of.push_back(max_tokens);
@@ -234,6 +241,11 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
     gen.cache_salt = *salt;
     gen.grammar = output_grammar;
     gen.n = request.best_of;
+    // Prompt scoring: echo with logprobs scores the prompt with the same
+    // number of alternatives; vLLM's prompt_logprobs asks for it directly.
+    gen.prompt_logprobs = std::max(request.prompt_logprobs,
+                                   request.echo && request.sampling.top_logprobs >= 0 ? request.sampling.top_logprobs : -1);
+    if (gen.stop.max_tokens == 0) gen.stop.max_tokens = 1;  // echo alone: one token, not shown
     // best_of ranks by cumulative logprob: the engine then reports each
     // sampled token's logprob (the response shows them only when asked).
     if (best_of && gen.sampling.top_logprobs < 0) gen.sampling.top_logprobs = 0;
@@ -260,6 +272,15 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
       std::move(ctx), std::move(streams), tokenizer_, std::move(last_prompt_tokens),
       request.include_usage, metrics_, arrival, request.best_of, request.n);
   if (tools) session->EnableToolCalls(config_->tool_format);
+  if (request.echo || request.prompt_logprobs >= 0) {
+    GenerationSession::EchoOptions echo;
+    echo.echo = request.echo;
+    echo.texts = std::move(echo_texts);
+    echo.first_tokens = std::move(first_tokens);
+    echo.drop_generated = request.max_tokens == 0;
+    echo.prompt_logprobs = request.prompt_logprobs >= 0;
+    session->EnableEcho(std::move(echo));
+  }
   if (!request.stream) {
     ApiOr<nlohmann::json> body = session->Collect();
     if (!body.ok()) return SendError(res, body.error());

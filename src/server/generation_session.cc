@@ -44,6 +44,54 @@ GenerationSession::~GenerationSession() {
   if (!recorded_finish_) OnClientGone();
 }
 
+std::string GenerationSession::EchoText(size_t i) const {
+  return echo_.echo ? echo_.texts[i / group_size_] : std::string();
+}
+
+std::vector<LogprobToken> GenerationSession::EchoLogprobs(size_t i) const {
+  std::vector<LogprobToken> out;
+  if (!echo_.echo || !ctx_.logprobs) return out;
+  const Choice& c = choices_[i];
+  TokenId prev = -1;
+  LogprobToken first;
+  first.token = std::string(tokenizer_->Piece(prev, echo_.first_tokens[i / group_size_]));
+  first.no_logprob = true;
+  int offset = static_cast<int>(first.token.size());
+  prev = echo_.first_tokens[i / group_size_];
+  out.push_back(std::move(first));
+  for (const SampleResult& s : c.prompt_samples) {
+    LogprobToken t;
+    t.token = std::string(tokenizer_->Piece(prev, s.id));
+    t.logprob = s.logprob;
+    for (const TokenLogprob& alt : s.top) t.top.push_back({std::string(tokenizer_->Piece(prev, alt.id)), alt.logprob});
+    t.text_offset = offset;
+    offset += static_cast<int>(t.token.size());
+    prev = s.id;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+nlohmann::json GenerationSession::PromptLogprobsJson(size_t i) const {
+  if (!echo_.prompt_logprobs) return nullptr;
+  nlohmann::json list = nlohmann::json::array({nullptr});  // the first token has none
+  TokenId prev = echo_.first_tokens[i / group_size_];
+  for (const SampleResult& s : choices_[i].prompt_samples) {
+    nlohmann::json entry = nlohmann::json::object();
+    entry[std::to_string(s.id)] = {{"logprob", s.logprob}, {"rank", s.rank},
+                                   {"decoded_token", std::string(tokenizer_->Piece(prev, s.id))}};
+    for (size_t k = 0; k < s.top.size(); ++k) {
+      const std::string key = std::to_string(s.top[k].id);
+      if (entry.contains(key)) continue;
+      entry[key] = {{"logprob", s.top[k].logprob}, {"rank", k + 1},
+                    {"decoded_token", std::string(tokenizer_->Piece(prev, s.top[k].id))}};
+    }
+    list.push_back(std::move(entry));
+    prev = s.id;
+  }
+  return list;
+}
+
 void GenerationSession::EnableToolCalls(ToolCallFormat format) {
   tool_calls_ = true;
   tool_format_ = format;
@@ -125,13 +173,14 @@ std::vector<LogprobToken> GenerationSession::Absorb(Choice& c, const StreamDelta
     }
   }
   if (!delta.tokens.empty()) c.prev_token = delta.tokens.back();
+  if (!delta.prompt_samples.empty()) c.prompt_samples = delta.prompt_samples;
   c.text += delta.text;
   c.completion_tokens = delta.completion_tokens;
   c.prompt_tokens = delta.prompt_tokens;
   c.cached_tokens = delta.cached_tokens;
   usage_ = Usage();
   for (size_t i = 0; i < choices_.size(); ++i) {
-    usage_.completion_tokens += choices_[i].completion_tokens;
+    if (!echo_.drop_generated) usage_.completion_tokens += choices_[i].completion_tokens;
     if (i % group_size_ != 0) continue;  // a group's choices share its prompt
     usage_.prompt_tokens += choices_[i].prompt_tokens;
     usage_.cached_tokens += choices_[i].cached_tokens;
@@ -186,7 +235,22 @@ ApiOr<nlohmann::json> GenerationSession::Collect() {
       order.resize(n_returned_);
     }
     for (size_t i : order) {
-      ChoiceResult r{choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs, {}};
+      ChoiceResult r{choices_[i].text, FinishName(choices_[i].finish), choices_[i].logprobs, {}, nullptr};
+      if (echo_.drop_generated) {
+        r.text.clear();
+        r.logprobs.clear();
+      }
+      if (echo_.echo) {
+        // The prompt first: its text, and its tokens' logprobs before the
+        // generated ones (whose offsets move past the prompt).
+        const std::string prompt = EchoText(i);
+        std::vector<LogprobToken> entries = EchoLogprobs(i);
+        for (LogprobToken& t : r.logprobs) t.text_offset += static_cast<int>(prompt.size());
+        entries.insert(entries.end(), r.logprobs.begin(), r.logprobs.end());
+        r.logprobs = std::move(entries);
+        r.text = prompt + r.text;
+      }
+      r.prompt_logprobs = PromptLogprobsJson(i);
       if (tool_calls_) {
         ToolOutput t = ParseToolOutput(tool_format_, r.text, ctx_.id + "_" + std::to_string(i));
         if (!t.calls.empty()) {
@@ -221,7 +285,24 @@ std::string GenerationSession::NextSse(std::chrono::milliseconds timeout) {
   const int index = static_cast<int>(i);
   Choice& c = choices_[i];
   std::vector<LogprobToken> entries = Absorb(c, *delta);
-  const std::string text = c.tools ? c.tools->Feed(delta->text) : delta->text;
+  std::string text = c.tools ? c.tools->Feed(delta->text) : delta->text;
+  if (echo_.drop_generated) {
+    text.clear();
+    entries.clear();
+  }
+  if (echo_.echo) {
+    // Generated tokens' offsets count the prompt text before them; the
+    // choice's first chunk carries the prompt itself.
+    const std::string prompt = EchoText(i);
+    for (LogprobToken& t : entries) t.text_offset += static_cast<int>(prompt.size());
+    if (!c.sent_echo) {
+      c.sent_echo = true;
+      std::vector<LogprobToken> prompt_entries = EchoLogprobs(i);
+      prompt_entries.insert(prompt_entries.end(), entries.begin(), entries.end());
+      entries = std::move(prompt_entries);
+      text = prompt + text;
+    }
+  }
   if (!text.empty() || !entries.empty()) {
     out += SseData(DumpJson(BuildChunk(ctx_, text, false, entries, nullptr, index)));
   }

@@ -43,6 +43,17 @@ class GenerationSession {
   GenerationSession(const GenerationSession&) = delete;
   GenerationSession& operator=(const GenerationSession&) = delete;
 
+  // Prompt scoring (completions' echo, vLLM's prompt_logprobs).
+  struct EchoOptions {
+    bool echo = false;                 // the prompt text starts each choice's text
+    std::vector<std::string> texts;    // per group: the prompt as text
+    std::vector<TokenId> first_tokens; // per group: the prompt's first token (no logprob)
+    bool drop_generated = false;       // max_tokens 0: the one token generated is not shown
+    bool prompt_logprobs = false;      // choices carry vLLM's prompt_logprobs
+  };
+  // Call before the first NextSse/Collect.
+  void EnableEcho(EchoOptions options) { echo_ = std::move(options); }
+
   // Chat with tools: each choice's text is searched for calls in `format`;
   // text that may be a call is held back while streaming. Call before the
   // first NextSse/Collect.
@@ -81,7 +92,13 @@ class GenerationSession {
     FinishReason finish = FinishReason::kNone;
     bool done = false;
     std::unique_ptr<ToolStreamFilter> tools;  // with EnableToolCalls
+    std::vector<SampleResult> prompt_samples;  // prompt tokens 1.. with their logprobs
+    bool sent_echo = false;                    // streaming: the echo went out
   };
+  // The prompt part of choice i (echo text, logprob entries, vLLM's list).
+  std::string EchoText(size_t i) const;
+  std::vector<LogprobToken> EchoLogprobs(size_t i) const;
+  nlohmann::json PromptLogprobsJson(size_t i) const;
 
   // The next delta of some unfinished choice (its index in *index), waiting
   // up to `timeout`; nullopt on timeout.
@@ -104,6 +121,7 @@ class GenerationSession {
   Usage usage_;
   bool sent_role_ = false;
   bool tool_calls_ = false;
+  EchoOptions echo_;
   ToolCallFormat tool_format_ = ToolCallFormat::kHermes;
   bool finished_ = false;
   bool recorded_finish_ = false;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "server/json_guard.h"
 #include "server/tool_request.h"
@@ -312,12 +313,40 @@ MaybeError ReadStreaming(const Json& body, OpenAiRequest* req) {
 
 }  // namespace
 
+// Every top-level field is one we act on, or one documented as accepted and
+// ignored (docs/design.md, "Request fields"); anything else is a 400 that
+// names it, as OpenAI answers an unknown argument, rather than silence.
+MaybeError CheckKnownFields(Endpoint endpoint, const Json& body) {
+  static const std::set<std::string, std::less<>> kBoth = {
+      // OpenAI
+      "model", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "n", "presence_penalty",
+      "seed", "stop", "stream", "stream_options", "temperature", "top_p", "user",
+      // vLLM / llama.cpp extensions
+      "top_k", "min_p", "repetition_penalty", "ignore_eos", "min_tokens", "stop_token_ids",
+      "include_stop_str_in_output", "priority", "prompt_logprobs", "bad_words",
+      "response_format", "guided_json", "guided_regex", "guided_choice", "guided_grammar", "grammar",
+      "json_schema",
+      // accepted no-ops: storage, billing and cache hints of OpenAI's service
+      "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier"};
+  static const std::set<std::string, std::less<>> kChat = {
+      "messages", "max_completion_tokens", "top_logprobs", "tools", "tool_choice",
+      "parallel_tool_calls", "chat_template_kwargs"};
+  static const std::set<std::string, std::less<>> kCompletion = {"prompt", "best_of", "echo"};
+  for (const auto& [key, value] : body.items()) {
+    if (kBoth.count(key) != 0 || (endpoint == Endpoint::kChat ? kChat : kCompletion).count(key) != 0) continue;
+    if (key == "modalities" && value.is_array() && value.size() == 1 && value[0] == "text") continue;
+    return InvalidParam(key, "'" + key + "' is not supported by this server", "unsupported_parameter");
+  }
+  return std::nullopt;
+}
+
 ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
                                             const ParseLimits& limits,
                                             const SamplingParams& defaults) {
   if (!body.is_object()) {
     return InvalidParam("", "the request body must be a JSON object", "invalid_type");
   }
+  KVS_API_RETURN_IF_ERROR(CheckKnownFields(endpoint, body));
   OpenAiRequest req;
   req.endpoint = endpoint;
   req.sampling.temperature = defaults.temperature;
@@ -347,11 +376,16 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
   }
   req.n = static_cast<int>(n);
   req.best_of = static_cast<int>(best_of);
-  if (const Json* echo = Field(body, "echo"); echo != nullptr && *echo != false) {
-    return InvalidParam("echo", "'echo' is not supported", "invalid_value");
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "echo", &req.echo));
+  if (req.echo && endpoint == Endpoint::kChat) {
+    return InvalidParam("echo", "'echo' is a completions parameter", "invalid_value");
   }
+  int64_t prompt_logprobs = -1;
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "prompt_logprobs", 0, limits.max_top_logprobs, &prompt_logprobs));
+  req.prompt_logprobs = static_cast<int>(prompt_logprobs);
   int64_t max_tokens = -1;
-  KVS_API_RETURN_IF_ERROR(ReadInt(body, "max_tokens", 1, INT32_MAX, &max_tokens));
+  // 0 new tokens: only with echo, to score a prompt (evaluation harnesses).
+  KVS_API_RETURN_IF_ERROR(ReadInt(body, "max_tokens", req.echo ? 0 : 1, INT32_MAX, &max_tokens));
   KVS_API_RETURN_IF_ERROR(ReadInt(body, "max_completion_tokens", 1, INT32_MAX, &max_tokens));
   req.max_tokens = static_cast<int>(max_tokens);
   KVS_API_RETURN_IF_ERROR(ReadSampling(body, endpoint, limits, &req));

@@ -73,7 +73,9 @@ struct OpenAiRequest {
     bool is_ids = false;
   };
   std::vector<Prompt> prompts;         // kCompletion: one, or a batch answered in order
-  int max_tokens = -1;      // -1: whatever the context leaves
+  int max_tokens = -1;      // -1: whatever the context leaves; 0 only with echo
+  bool echo = false;        // completions: the prompt is part of the text (and logprobs)
+  int prompt_logprobs = -1; // vLLM: >= 0, each prompt token's logprob with this many alternatives
   int n = 1;                // choices returned
   int best_of = 1;          // completions: choices generated (>= n); the n with the
                             // highest cumulative logprob are returned

@@ -239,8 +239,14 @@ TEST(OpenAiRequestTest, CompletionPromptErrors) {
   EXPECT_EQ(CompletionError(R"({"prompt": ["a", 5]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": [[1], []]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "logprobs": 21})").param, "logprobs");
-  EXPECT_EQ(CompletionError(R"({"prompt": "x", "echo": true})").param, "echo");
-  EXPECT_EQ(CompletionError(R"({"messages": []})").param, "prompt");
+  EXPECT_EQ(CompletionError(R"({"prompt": "x", "echo": "yes"})").param, "echo");
+  EXPECT_EQ(ChatError(R"({"messages": [{"role": "user", "content": "x"}], "echo": true})").param, "echo");
+  EXPECT_EQ(CompletionError(R"({"prompt": "x", "max_tokens": 0})").param, "max_tokens");  // 0 needs echo
+  EXPECT_EQ(CompletionError(R"({"prompt": "x", "prompt_logprobs": 21})").param, "prompt_logprobs");
+  EXPECT_EQ(CompletionError(R"({"messages": []})").param, "messages");  // a chat field here
+  EXPECT_EQ(CompletionError(R"({"prompt": "x", "suffix": "y"})").param, "suffix");
+  EXPECT_EQ(ChatError(R"({"messages": [{"role": "user", "content": "x"}], "functions": []})").code,
+            "unsupported_parameter");
 }
 
 }  // namespace

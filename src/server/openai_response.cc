@@ -32,6 +32,12 @@ Json CompletionLogprobs(const std::vector<LogprobToken>& tokens) {
   Json toks = Json::array(), lps = Json::array(), tops = Json::array(), offs = Json::array();
   for (const LogprobToken& t : tokens) {
     toks.push_back(t.token);
+    if (t.no_logprob) {  // the first prompt token of an echo: nothing before it
+      lps.push_back(nullptr);
+      tops.push_back(nullptr);
+      offs.push_back(t.text_offset);
+      continue;
+    }
     lps.push_back(t.logprob);
     Json top = Json::object();
     for (const TopLogprob& alt : t.top) {
@@ -104,6 +110,7 @@ Json BuildResponse(const ResponseContext& ctx, const std::vector<ChoiceResult>& 
     }
     choice["logprobs"] = LogprobsJson(ctx, c.logprobs);
     choice["finish_reason"] = FinishJson(c.finish_reason);
+    if (!c.prompt_logprobs.is_null()) choice["prompt_logprobs"] = c.prompt_logprobs;
     out["choices"].push_back(std::move(choice));
   }
   out["usage"] = UsageJson(usage);

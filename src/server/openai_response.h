@@ -40,6 +40,7 @@ struct LogprobToken {
   float logprob = 0;
   std::vector<TopLogprob> top;
   int text_offset = 0;  // completions: offset of this token in the generated text
+  bool no_logprob = false;  // an echoed prompt's first token: logprob and top are null
 };
 
 // "chatcmpl-" / "cmpl-" followed by a request-unique suffix.
@@ -51,6 +52,7 @@ struct ChoiceResult {
   const char* finish_reason = nullptr;
   std::vector<LogprobToken> logprobs;
   std::vector<ToolCall> tool_calls;  // chat: message.tool_calls (content null when text is empty)
+  nlohmann::json prompt_logprobs;    // vLLM's list, set when asked for (null: absent)
 };
 
 // The whole non-streaming response: choices get "index" 0, 1, ... in order.

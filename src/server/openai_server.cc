@@ -287,7 +287,10 @@ void OpenAiServer::InstallRoutes() {
     std::optional<Json> body = ParseObject(body_text, res, config_.parse_limits.max_json_depth);
     if (!body) return;
     Endpoint ep = body->contains("messages") ? Endpoint::kChat : Endpoint::kCompletion;
-    ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, *body, config_.parse_limits,
+    // /tokenize's own field, not a generation parameter.
+    Json request_fields = *body;
+    request_fields.erase("add_special_tokens");
+    ApiOr<OpenAiRequest> parsed = ParseOpenAiRequestJson(ep, request_fields, config_.parse_limits,
                                                              config_.default_sampling);
     if (!parsed.ok()) return SendError(res, parsed.error());
     if (!parsed.value().tools_json.empty() || !parsed.value().chat_template_kwargs_json.empty()) {

@@ -201,3 +201,38 @@ test('tokenize and detokenize', async () => {
   assert.equal(d.status, 200);
   assert.equal(d.json.prompt.trim(), kPrompt);
 });
+
+// Prompt scoring as evaluation harnesses do it (echo, logprobs, max_tokens
+// 0): the prompt's tokens come back with the logprobs the model gives them,
+// the same numbers generation reports for the same tokens at the same
+// positions; vLLM's prompt_logprobs carries them too, with ranks.
+test('echo and prompt_logprobs score the prompt', async () => {
+  const openai = client(server);
+  const gen = await openai.completions.create({ model: MODEL_ID, prompt: kPrompt, max_tokens: 6, temperature: 0, logprobs: 1 });
+  const full = kPrompt + gen.choices[0].text;
+  const echo = await openai.completions.create({ model: MODEL_ID, prompt: full, max_tokens: 0, echo: true, logprobs: 1 });
+  const c = echo.choices[0];
+  assert.equal(c.text, full);
+  assert.equal(echo.usage.completion_tokens, 0);
+  assert.equal(c.logprobs.token_logprobs[0], null);
+  assert.equal(c.logprobs.tokens.join(''), full);
+  for (let i = 1; i < c.logprobs.tokens.length; ++i) {
+    assert.equal(full.slice(c.logprobs.text_offset[i], c.logprobs.text_offset[i] + c.logprobs.tokens[i].length),
+                 c.logprobs.tokens[i]);
+  }
+  // The generated tail, scored as prompt, has generation's logprobs.
+  const tail = c.logprobs.token_logprobs.slice(-6);
+  gen.choices[0].logprobs.token_logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - tail[i]) < 1e-3, `${lp} vs ${tail[i]}`));
+  // With generation after it, the generated text follows the echo.
+  const more = await openai.completions.create({ model: MODEL_ID, prompt: kPrompt, max_tokens: 6, temperature: 0, echo: true });
+  assert.equal(more.choices[0].text, full);
+  const p = await http(server, 'POST', '/v1/completions', { model: MODEL_ID, prompt: kPrompt, max_tokens: 1, prompt_logprobs: 2 });
+  assert.equal(p.status, 200, p.text);
+  const list = p.json.choices[0].prompt_logprobs;
+  assert.equal(list[0], null);
+  assert.equal(list.length, echo.choices[0].logprobs.tokens.length - 6);
+  for (const entry of list.slice(1)) {
+    const ranks = Object.values(entry).map((e) => e.rank);
+    assert.ok(ranks.includes(1) && ranks.every((r) => r >= 1));
+  }
+});
