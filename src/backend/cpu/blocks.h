@@ -38,17 +38,72 @@ struct WBlockQ6K {
   int8_t scales[kQKElems / 16];  // one scale per 16 elements
   uint16_t d;                    // f16 super-block scale
 };
+// The other 32-element types (layouts in docs/formats.md, reference codecs
+// in tensor/quant_legacy.cc). Codes: byte j low nibble = element j, high =
+// element j + 16; qh bit i = element i's fifth bit.
+struct WBlockQ4_1 {
+  uint16_t d, m;  // f16: x = d * q + m
+  uint8_t qs[kQ8Elems / 2];
+};
+struct WBlockQ5_0 {
+  uint16_t d;  // f16: x = d * (q - 16)
+  uint8_t qh[4];
+  uint8_t qs[kQ8Elems / 2];
+};
+struct WBlockQ5_1 {
+  uint16_t d, m;  // f16: x = d * q + m
+  uint8_t qh[4];
+  uint8_t qs[kQ8Elems / 2];
+};
+struct WBlockIQ4NL {
+  uint16_t d;  // f16: x = d * kIq4NlValues[q]
+  uint8_t qs[kQ8Elems / 2];
+};
+// The other super-block types (tensor/quant_kquants.cc).
+struct WBlockQ2K {
+  uint8_t scales[16];        // per 16 elements: scale (low nibble), min (high)
+  uint8_t qs[kQKElems / 4];  // element 128h + 32g + l: bits 2g of qs[32h + l]
+  uint16_t d, dmin;
+};
+struct WBlockQ3K {
+  uint8_t hmask[kQKElems / 8];  // element 128h + 32g + l: bit 4h + g of hmask[l] (set: +4)
+  uint8_t qs[kQKElems / 4];     // low two bits, as Q2_K's
+  uint8_t scales[12];           // 16 x 6-bit, stored +32
+  uint16_t d;
+};
+struct WBlockQ5K {
+  uint16_t d, dmin;
+  uint8_t scales[12];        // as Q4_K's
+  uint8_t qh[kQKElems / 8];  // sub-block s's element l: bit s of qh[l]
+  uint8_t qs[kQKElems / 2];  // as Q4_K's
+};
+struct WBlockIQ4XS {
+  uint16_t d;
+  uint16_t scales_h;  // sub-block s: top two bits of its 6-bit scale (stored +32) at bits 2s
+  uint8_t scales_l[4];  // low four bits: nibble s % 2 of byte s / 2
+  uint8_t qs[kQKElems / 2];  // 16 bytes per sub-block, as IQ4_NL's
+};
+static_assert(sizeof(WBlockQ4_1) == 20);
+static_assert(sizeof(WBlockQ5_0) == 22);
+static_assert(sizeof(WBlockQ5_1) == 24);
+static_assert(sizeof(WBlockIQ4NL) == 18);
+static_assert(sizeof(WBlockQ2K) == 84);
+static_assert(sizeof(WBlockQ3K) == 110);
+static_assert(sizeof(WBlockQ5K) == 176);
+static_assert(sizeof(WBlockIQ4XS) == 136);
 static_assert(sizeof(WBlockQ8_0) == 34);
 static_assert(sizeof(WBlockQ4_0) == 18);
 static_assert(sizeof(WBlockQ4K) == 144);
 static_assert(sizeof(WBlockQ6K) == 210);
 
-// Activation block for Q8_0 / Q4_0 weights: x[i] ~= d * qs[i], |qs| <= 127.
+// Activation block for the 32-element weight types (Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, IQ4_NL): x[i] ~= d * qs[i], |qs| <= 127.
 struct ABlockQ8 {
   float d;
   int8_t qs[kQ8Elems];
 };
-// Activation super-block for K-quant weights; bsums[j] = sum of qs[16j..16j+16)
+// Activation super-block for the 256-element weight types (K-quants,
+// IQ4_XS); bsums[j] = sum of qs[16j..16j+16)
 // so that the weights' per-sub-block offsets (mins, Q6_K's -32) cost one
 // multiply per 16 elements instead of one per element.
 struct ABlockQ8K {

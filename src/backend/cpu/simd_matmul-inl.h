@@ -86,14 +86,21 @@ constexpr int kWide = 1;  // 32 vector registers
 constexpr int kWide = 0;  // 16
 #endif
 
-// Q8_0 and Q4_0 weights: 32-element blocks turned into signed bytes, dotted
-// with |w| (unsigned) and sign(x, w) so that the products keep their sign.
+// 32-element block weights (Q8_0, Q4_0 here; Q4_1, Q5_0, Q5_1, IQ4_NL in
+// simd_matmul_types-inl.h): each block turned into 32 bytes and dotted
+// with the activation block; signed codes go through |w| (unsigned) and
+// sign(x, w) so that the products keep their sign.
+// U::Q(block) gives the 32 codes as bytes (element i in byte i); kSigned:
+// they are signed (dotted through |w| and sign(x, w)), else unsigned
+// (dotted directly); kHasMin: the block adds U::Min(block) to every value.
 struct UnpackQ8_0 {
   using Block = WBlockQ8_0;
+  static constexpr bool kSigned = true, kHasMin = false;
   static __m256i Q(const Block& b) { return Load256(b.qs); }
 };
 struct UnpackQ4_0 {
   using Block = WBlockQ4_0;
+  static constexpr bool kSigned = true, kHasMin = false;
   static __m256i Q(const Block& b) {
     const __m128i v = Load128(b.qs);
     const __m128i m4 = _mm_set1_epi8(15);
@@ -121,22 +128,32 @@ struct Q32Kernel {
     const int64_t nb = a.cols / kQ8Elems;
     for (int64_t b = 0; b < nb; ++b) {
       __m256i wq[R], wabs[R];
-      float dw[R];
+      float dw[R], mw[R];
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         Prefetch(&w[r][b]);
         wq[r] = U::Q(w[r][b]);
-        wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
+        if constexpr (U::kSigned) wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
         dw[r] = F16(w[r][b].d);
+        if constexpr (U::kHasMin) mw[r] = F16(w[r][b].m);
       }
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m256i xv = Load256(x[c][b].qs);
         const float dx = x[c][b].d;
+        // The min term: lanes of sum(x) (their total is the block's sum).
+        __m256 xsum = _mm256_setzero_ps();
+        if constexpr (U::kHasMin) xsum = _mm256_cvtepi32_ps(DotU8S8(_mm256_setzero_si256(), _mm256_set1_epi8(1), xv));
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          const __m256i p = DotU8S8(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xv, wq[r]));
+          __m256i p;
+          if constexpr (U::kSigned) {
+            p = DotU8S8(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xv, wq[r]));
+          } else {
+            p = DotU8S8(_mm256_setzero_si256(), wq[r], xv);
+          }
           acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * dx), acc[r][c]);
+          if constexpr (U::kHasMin) acc[r][c] = _mm256_fmadd_ps(xsum, _mm256_set1_ps(mw[r] * dx), acc[r][c]);
         }
       }
     }
@@ -599,104 +616,6 @@ struct HalfKernel {
       for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
   }
 };
-
-// Tokens per pass over a thread's weight rows in the n > 1 path. Quantized
-// kernels take as many as keep their activations within kActBudget bytes,
-// in L1 where every weight tile re-reads them (measured on the TinyLlama
-// FFN shape, 64 tokens: Q8_0 103 -> 144 GMAC/s against a fixed 64-token
-// pass); float kernels, whose activation rows are 4x larger, keep 64 tokens
-// in L2 (an L1-sized pass cost F16 prefill a third).
-constexpr int64_t kActBudget = 32 << 10;
-constexpr int64_t kFloatTokenChunk = 64;
-
-template <class K>
-void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
-  constexpr int R = K::kR, C = K::kC;
-  int64_t chunk = a.xq != nullptr ? kActBudget / a.xq_row_bytes / C * C : kFloatTokenChunk;
-  if (chunk < C) chunk = C;
-  for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
-    const int64_t t1 = a.n < t0 + chunk ? a.n : t0 + chunk;
-    int64_t r = r0;
-    for (; r + R <= r1; r += R) {
-      int64_t t = t0;
-      for (; t + C <= t1; t += C) K::template Tile<R, C>(a, r, t);
-      for (; t < t1; ++t) K::template Tile<R, 1>(a, r, t);
-    }
-    for (; r < r1; ++r) {
-      int64_t t = t0;
-      for (; t + C <= t1; t += C) K::template Tile<1, C>(a, r, t);
-      for (; t < t1; ++t) K::template Tile<1, 1>(a, r, t);
-    }
-  }
-}
-
-// K::kDecodeWholeRows: one stream's row, then the other's; otherwise both
-// rows in one Tile<2, 1>, interleaved load by load. Measured per kernel
-// (kvserve bench tg, 1 thread, alternating best of 3): packed Q4_0 34.5 ->
-// 38.4 tok/s with whole rows (a row is 1152 bytes; interleaving 288-byte
-// groups of two rows ran like adjacent rows do); F16 13.8 -> 13.0 and Q8_0
-// 28.0 -> 26.7 with whole rows.
-template <class K>
-void RunTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) {
-    if constexpr (K::kDecodeWholeRows) {
-      K::template Tile<1, 1>(a, first + i, 0);
-      K::template Tile<1, 1>(a, second + i, 0);
-    } else {
-      K::template Tile<2, 1>(a, first + i, 0, second - first);
-    }
-  }
-}
-
-// Calls Run<Kernel>::Go(a, args...) for a's weight type and layout; F32 is
-// the callers' (the reference's exact order, MatMulRowsF32Exact).
-template <template <class> class Run, class... Args>
-void Dispatch(const MatMulArgs& a, Args... args) {
-  switch (a.type) {
-    case DType::kF32: return;
-    case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
-    case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
-#if defined(__AVX512VNNI__)
-    case DType::kQ8_0: return Run<Q8_0KernelVnni>::Go(a, args...);
-#else
-    case DType::kQ8_0: return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
-#endif
-    case DType::kQ4_0:
-#if defined(__AVX512VNNI__)
-      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_0>>::Go(a, args...);
-#endif
-      return Run<Q32Kernel<UnpackQ4_0>>::Go(a, args...);
-    case DType::kQ4_K:
-#if defined(__AVX512VNNI__)
-      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4K>>::Go(a, args...);
-#endif
-      return Run<Q4KKernel>::Go(a, args...);
-    case DType::kQ6_K: return Run<Q6KKernel>::Go(a, args...);
-  }
-}
-template <class K>
-struct TilesRunner {
-  static void Go(const MatMulArgs& a, int64_t r0, int64_t r1) { RunTiles<K>(a, r0, r1); }
-};
-template <class K>
-struct TwoStreamsRunner {
-  static void Go(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-    RunTwoStreams<K>(a, first, second, count);
-  }
-};
-
-void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
-  if (a.type == DType::kF32) return MatMulRowsF32Exact(a, r0, r1);
-  Dispatch<TilesRunner>(a, r0, r1);
-}
-
-void MatVecTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-  if (a.type == DType::kF32) {
-    MatMulRowsF32Exact(a, first, first + count);
-    return MatMulRowsF32Exact(a, second, second + count);
-  }
-  Dispatch<TwoStreamsRunner>(a, first, second, count);
-}
 
 }  // namespace
 }  // namespace kvs::cpu::KVS_SIMD_NS

@@ -88,7 +88,7 @@ void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols,
 #else
   (void)layout;
 #endif
-  if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
+  if (BlockElems(wtype) == kQ8Elems) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
     for (int64_t b = 0; b < cols / kQ8Elems; ++b) q[b].d = QuantizeBlock<kQ8Elems>(x + b * kQ8Elems, q[b].qs);
     return;

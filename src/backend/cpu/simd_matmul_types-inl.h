@@ -1,0 +1,249 @@
+// Part of simd_kernels-inl.h: MatMul tiles of the block types Q4_1, Q5_0,
+// Q5_1, IQ4_NL (32-element blocks, through simd_matmul-inl.h's Q32Kernel)
+// and Q2_K, Q3_K, Q5_K, IQ4_XS (256-element super-blocks against ABlockQ8K
+// activations). The arithmetic is scalar_dots.cc's: integer dots per block
+// or sub-block (maddubs / VNNI), scaled in float once per block; offsets
+// (mins, Q3_K's -4) go through the activation's 16-element sums.
+// Exempt from the 400-line guideline as a SIMD kernel file.
+#pragma once
+#ifndef KVS_SIMD_NS
+#error "include backend/cpu/simd_kernels-inl.h, not this part"
+#endif
+
+#include "backend/cpu/simd_matmul-inl.h"
+#include "tensor/quant.h"
+
+namespace kvs::cpu::KVS_SIMD_NS {
+namespace {
+
+// ---------------------------------------------------------------- 32-element blocks
+
+// Low nibbles of 16 bytes as elements 0..15, high nibbles as 16..31.
+inline __m256i Nibbles32(const uint8_t* qs) {
+  const __m128i v = Load128(qs);
+  const __m128i m4 = _mm_set1_epi8(15);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+}
+
+// 0x10 in byte i where bit i of the 32-bit little-endian word qh is set.
+inline __m256i FifthBits(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int32_t>(bits)),
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
+                       3, 3, 3, 3));
+  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+inline __m256i Iq4NlTable() {
+  return _mm256_broadcastsi128_si256(Load128(kIq4NlValues));
+}
+
+struct UnpackQ4_1 {
+  using Block = WBlockQ4_1;
+  static constexpr bool kSigned = false, kHasMin = true;
+  static __m256i Q(const Block& b) { return Nibbles32(b.qs); }
+};
+struct UnpackQ5_0 {
+  using Block = WBlockQ5_0;
+  static constexpr bool kSigned = true, kHasMin = false;
+  static __m256i Q(const Block& b) {
+    return _mm256_sub_epi8(_mm256_or_si256(Nibbles32(b.qs), FifthBits(b.qh)), _mm256_set1_epi8(16));
+  }
+};
+struct UnpackQ5_1 {
+  using Block = WBlockQ5_1;
+  static constexpr bool kSigned = false, kHasMin = true;
+  static __m256i Q(const Block& b) { return _mm256_or_si256(Nibbles32(b.qs), FifthBits(b.qh)); }
+};
+struct UnpackIQ4NL {
+  using Block = WBlockIQ4NL;
+  static constexpr bool kSigned = true, kHasMin = false;
+  static __m256i Q(const Block& b) { return _mm256_shuffle_epi8(Iq4NlTable(), Nibbles32(b.qs)); }
+};
+
+// ---------------------------------------------------------------- 256-element super-blocks
+
+// Two 16-bit scales, s0 for the low 128-bit lane and s1 for the high one.
+inline __m256i ScalePair(int s0, int s1) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s1)), _mm_set1_epi16(static_cast<int16_t>(s0)));
+}
+
+// The tile shapes and loop of the super-block kernels; Impl supplies, per
+// row and super-block, Prepare (unpack scales), then for each 32-element
+// run k (0..7) the codes as unsigned bytes Codes(k) and the 16-bit scales
+// of its two 16-element halves Scales(k), and the correction Offset(bsums)
+// (an int32 vector whose lanes sum to what comes off the scaled dot) and
+// its float factor OffsetScale (d or dmin of the block).
+template <class Impl>
+struct SuperBlockKernel {
+  static constexpr int kR = kWide ? 2 : 1;
+  static constexpr int kC = kWide ? 4 : 3;
+  static constexpr bool kDecodeWholeRows = false;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
+    using Block = typename Impl::Block;
+    const Block* w[R];
+    const ABlockQ8K* x[C];
+    TileRows(a.w, row, a.w_row_bytes, w, step);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
+    __m256 acc[R][C];
+    SetAll(acc, _mm256_setzero_ps());
+    const int64_t nb = a.cols / kQKElems;
+    for (int64_t b = 0; b < nb; ++b) {
+      Impl u[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][b]);
+        KVS_UNROLL
+        for (int l = 0; l < static_cast<int>(sizeof(Block)); l += 64) Prefetch(p + l);
+        u[r].Prepare(w[r][b]);
+      }
+      __m256i isum[R][C];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r)
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+      KVS_UNROLL
+      for (int k = 0; k < 8; ++k) {
+        __m256i q[R], sv[R];
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) q[r] = u[r].Codes(w[r][b], k), sv[r] = u[r].Scales(k);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256i xv = Load256(x[c][b].qs + 32 * k);
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) isum[r][c] = DotI16(isum[r][c], Impl::Mul(q[r], xv), sv[r]);
+        }
+      }
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const float d = F16(w[r][b].d);
+        const float off = u[r].OffsetScale(w[r][b]);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256i bs = Load256(x[c][b].bsums);
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][c]), _mm256_set1_ps(d * x[c][b].d), acc[r][c]);
+          if constexpr (Impl::kHasOffset) {
+            acc[r][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(u[r].Offset(bs)), _mm256_set1_ps(off * x[c][b].d),
+                                         acc[r][c]);
+          }
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = Hsum8(acc[r][c]);
+  }
+};
+
+// Unsigned codes times signed activations, pairs summed to int16.
+inline __m256i MulUnsigned(__m256i q, __m256i x) { return _mm256_maddubs_epi16(q, x); }
+
+// Q2_K: the codes of elements 32k..32k+31 are bits
+// 2(k % 4) of qs[32(k / 4) + l]; the 16 scales and mins are 4-bit.
+struct Q2KImpl {
+  using Block = WBlockQ2K;
+  static constexpr bool kHasOffset = true;
+  __m256i mins;  // 16 x int16
+  void Prepare(const Block& b) {
+    blk = &b;
+    mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(Load128(b.scales), 4), _mm_set1_epi8(15)));
+  }
+  static __m256i Codes(const Block& b, int k) {
+    const __m256i v = Load256(b.qs + 32 * (k / 4));
+    return _mm256_and_si256(_mm256_srli_epi16(v, 2 * (k % 4)), _mm256_set1_epi8(3));
+  }
+  // Scales are re-read per run (two bytes): cheaper than keeping 16 in registers.
+  const Block* blk = nullptr;
+  __m256i Scales(int k) const { return ScalePair(blk->scales[2 * k] & 15, blk->scales[2 * k + 1] & 15); }
+  static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
+  __m256i Offset(__m256i bsums) const { return _mm256_madd_epi16(bsums, mins); }
+  float OffsetScale(const Block& b) const { return F16(b.dmin); }
+};
+
+// Q3_K: codes + 4 (0..7) from the two low bits and the third bit; the +4
+// comes off as 4 * sum_s scale_s * bsum_s, applied with d.
+struct Q3KImpl {
+  using Block = WBlockQ3K;
+  static constexpr bool kHasOffset = true;
+  alignas(32) int16_t sc[16];
+  __m256i hm;
+  void Prepare(const Block& b) {
+    for (int s = 0; s < 16; ++s) {
+      const int low = s < 8 ? b.scales[s] & 0xF : b.scales[s - 8] >> 4;
+      const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+      sc[s] = static_cast<int16_t>((low | (high << 4)) - 32);
+    }
+    hm = Load256(b.hmask);
+  }
+  __m256i Codes(const Block& b, int k) const {
+    const __m256i v = Load256(b.qs + 32 * (k / 4));
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (k % 4)), _mm256_set1_epi8(3));
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hm, k), _mm256_set1_epi8(1));
+    return _mm256_or_si256(low, _mm256_slli_epi16(high, 2));
+  }
+  __m256i Scales(int k) const { return ScalePair(sc[2 * k], sc[2 * k + 1]); }
+  static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
+  __m256i Offset(__m256i bsums) const {
+    return _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_load_si256(reinterpret_cast<const __m256i*>(sc))), 2);
+  }
+  float OffsetScale(const Block& b) const { return F16(b.d); }
+};
+
+// Q5_K: Q4_K's nibbles plus fifth bits (bit k of qh[l]); 6-bit scale and
+// min per 32 elements.
+struct Q5KImpl {
+  using Block = WBlockQ5K;
+  static constexpr bool kHasOffset = true;
+  int sc[8];
+  __m256i mins;  // 16 x int16: each sub-block's min twice (its two bsums)
+  __m256i qh;
+  void Prepare(const Block& b) {
+    alignas(32) int16_t mn[16];
+    for (int s = 0; s < 8; ++s) {
+      int m;
+      ScaleMinK4(s, b.scales, &sc[s], &m);
+      mn[2 * s] = mn[2 * s + 1] = static_cast<int16_t>(m);
+    }
+    mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+    qh = Load256(b.qh);
+  }
+  __m256i Codes(const Block& b, int k) const {
+    const __m256i v = Load256(b.qs + 32 * (k / 2));
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi16(v, 4 * (k % 2)), _mm256_set1_epi8(15));
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, k), _mm256_set1_epi8(1));
+    return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+  }
+  __m256i Scales(int k) const { return _mm256_set1_epi16(static_cast<int16_t>(sc[k])); }
+  static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
+  __m256i Offset(__m256i bsums) const { return _mm256_madd_epi16(bsums, mins); }
+  float OffsetScale(const Block& b) const { return F16(b.dmin); }
+};
+
+// IQ4_XS: table values (signed) per 32 elements with a 6-bit scale - 32.
+struct IQ4XSImpl {
+  using Block = WBlockIQ4XS;
+  static constexpr bool kHasOffset = false;
+  int sc[8];
+  void Prepare(const Block& b) {
+    for (int s = 0; s < 8; ++s) {
+      sc[s] = (((b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | (((b.scales_h >> (2 * s)) & 3) << 4)) - 32;
+    }
+  }
+  static __m256i Codes(const Block& b, int k) { return _mm256_shuffle_epi8(Iq4NlTable(), Nibbles32(b.qs + 16 * k)); }
+  __m256i Scales(int k) const { return _mm256_set1_epi16(static_cast<int16_t>(sc[k])); }
+  // Signed codes: |w| times sign(x, w); |w| <= 127, so pairs stay in int16.
+  static __m256i Mul(__m256i q, __m256i x) {
+    return _mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(x, q));
+  }
+  __m256i Offset(__m256i) const { return _mm256_setzero_si256(); }
+  float OffsetScale(const Block&) const { return 0.0f; }
+};
+
+}  // namespace
+}  // namespace kvs::cpu::KVS_SIMD_NS
