@@ -182,9 +182,10 @@ alignas(64) constexpr int16_t kQ8DIdx[32] = {0,  0,  0,  0,  17, 17, 17, 17, 34,
 
 struct Q8_0GroupLoader {
   static constexpr int64_t kBlockBytes = sizeof(WBlockQ8_0);
+  static constexpr bool kHasMin = false;
   template <bool kFull>
   static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
-                                                         __m512i* whi, __m512i* ncorr, __m512* dw) {
+                                                         __m512i* whi, __m512i* ncorr, __m512* dw, __m512*) {
     const __m512i c128 = _mm512_set1_epi8(-128);
     __m512i q01, q23;
     if (kFull) {
@@ -235,11 +236,11 @@ struct Q32KernelVnni {
     for (int c = 0; c < C; ++c) x[c] = x0[c] + b * int64_t{sizeof(ABlockQ8)};
     const __m512i xidx = _mm512_load_si512(kQ32XIdx);
     __m512i wlo[R], whi[R], ncorr[R];
-    __m512 dw[R];
+    __m512 dw[R], mw[R];
     KVS_UNROLL
     for (int r = 0; r < R; ++r) {
       Loader::template Load<kFull>(w0[r] + b * Loader::kBlockBytes, g, &wlo[r], &whi[r], &ncorr[r],
-                                   &dw[r]);
+                                   &dw[r], &mw[r]);
     }
     KVS_UNROLL
     for (int c = 0; c < C; ++c) {
@@ -256,10 +257,19 @@ struct Q32KernelVnni {
         xhi = _mm512_maskz_loadu_epi8(m, x[c] + 20 * g);
       }
       const __m512 dx = _mm512_permutexvar_ps(xidx, _mm512_castps128_ps512(dx4));
+      // Blocks with a min: lanes 4k..4k+3 of xs sum to block k's sum(x)
+      // (each lane adds 8 bytes of x + 128, hence the -1024).
+      __m512 xs = _mm512_setzero_ps();
+      if constexpr (Loader::kHasMin) {
+        const __m512i ones = _mm512_set1_epi8(1);
+        xs = _mm512_cvtepi32_ps(
+            _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_set1_epi32(-1024), xlo, ones), xhi, ones));
+      }
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ncorr[r], xlo, wlo[r]), xhi, whi[r]);
         acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
+        if constexpr (Loader::kHasMin) acc[r][c] = _mm512_fmadd_ps(xs, _mm512_mul_ps(mw[r], dx), acc[r][c]);
       }
     }
   }

@@ -44,6 +44,7 @@ inline __m256i Iq4NlTable() {
 struct UnpackQ4_1 {
   using Block = WBlockQ4_1;
   static constexpr bool kSigned = false, kHasMin = true;
+  static constexpr int kMid = 8;
   static __m256i Q(const Block& b) { return Nibbles32(b.qs); }
 };
 struct UnpackQ5_0 {
@@ -56,6 +57,7 @@ struct UnpackQ5_0 {
 struct UnpackQ5_1 {
   using Block = WBlockQ5_1;
   static constexpr bool kSigned = false, kHasMin = true;
+  static constexpr int kMid = 16;
   static __m256i Q(const Block& b) { return _mm256_or_si256(Nibbles32(b.qs), FifthBits(b.qh)); }
 };
 struct UnpackIQ4NL {
@@ -63,6 +65,52 @@ struct UnpackIQ4NL {
   static constexpr bool kSigned = true, kHasMin = false;
   static __m256i Q(const Block& b) { return _mm256_shuffle_epi8(Iq4NlTable(), Nibbles32(b.qs)); }
 };
+
+#if defined(__AVX512VNNI__)
+// The same four types through Q32KernelVnni (four blocks per step against
+// QuantizeRowQ32Vnni's activations): U::Q unpacks each block, whose low /
+// high 16 codes become 128-bit lane k of wlo / whi. Unsigned codes (Q4_1,
+// Q5_1) are made signed, q - U::kMid, and the min absorbs it:
+// d q + m = d (q - kMid) + (m + kMid d).
+template <class U>
+struct UnpackGroupLoader {
+  using Block = typename U::Block;
+  static constexpr int64_t kBlockBytes = sizeof(Block);
+  static constexpr bool kHasMin = U::kHasMin;
+
+  template <int K>
+  static inline __attribute__((always_inline)) void One(const uint8_t* w, __m512i* lo, __m512i* hi, float* d,
+                                                        float* m) {
+    const Block& b = *reinterpret_cast<const Block*>(w + K * kBlockBytes);
+    __m256i q = U::Q(b);
+    if constexpr (!U::kSigned) q = _mm256_sub_epi8(q, _mm256_set1_epi8(U::kMid));
+    *lo = _mm512_inserti32x4(*lo, _mm256_castsi256_si128(q), K);
+    *hi = _mm512_inserti32x4(*hi, _mm256_extracti128_si256(q, 1), K);
+    d[K] = F16(b.d);
+    if constexpr (U::kHasMin) m[K] = F16(b.m) + static_cast<float>(U::kMid) * d[K];
+  }
+
+  template <bool kFull>
+  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
+                                                         __m512i* whi, __m512i* ncorr, __m512* dw, __m512* mw) {
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+    alignas(16) float d[4] = {}, m[4] = {};
+    if (kFull) Prefetch(w), Prefetch(w + 64);
+    One<0>(w, &lo, &hi, d, m);
+    if (kFull || g > 1) One<1>(w, &lo, &hi, d, m);
+    if (kFull || g > 2) One<2>(w, &lo, &hi, d, m);
+    if (kFull || g > 3) One<3>(w, &lo, &hi, d, m);
+    *wlo = lo;
+    *whi = hi;
+    const __m512i c128 = _mm512_set1_epi8(-128);
+    *ncorr = _mm512_sub_epi32(_mm512_setzero_si512(),
+                              _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, lo), c128, hi));
+    const __m512i lanes = _mm512_load_si512(kQ32XIdx);
+    *dw = _mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(_mm_load_ps(d)));
+    if constexpr (U::kHasMin) *mw = _mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(_mm_load_ps(m)));
+  }
+};
+#endif
 
 // ---------------------------------------------------------------- 256-element super-blocks
 
@@ -172,26 +220,33 @@ struct Q3KImpl {
   using Block = WBlockQ3K;
   static constexpr bool kHasOffset = true;
   alignas(32) int16_t sc[16];
-  __m256i hm;
+  __m256i sc16, hm;
+  // The 16 scales (UnpackScaleK3) at once: low nibbles of bytes 0..7 then
+  // their high nibbles; top bits from byte 8 + s % 4, which 32-bit lane s / 4
+  // of a broadcast holds, shifted by 2 (s / 4) per lane.
   void Prepare(const Block& b) {
-    for (int s = 0; s < 16; ++s) {
-      const int low = s < 8 ? b.scales[s] & 0xF : b.scales[s - 8] >> 4;
-      const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-      sc[s] = static_cast<int16_t>((low | (high << 4)) - 32);
-    }
+    const __m128i lo8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.scales));
+    uint32_t top;
+    std::memcpy(&top, b.scales + 8, 4);
+    const __m128i m4 = _mm_set1_epi8(15);
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(lo8, m4), _mm_and_si128(_mm_srli_epi16(lo8, 4), m4));
+    const __m128i high = _mm_and_si128(
+        _mm_srlv_epi32(_mm_set1_epi32(static_cast<int32_t>(top)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    sc16 = _mm256_cvtepi8_epi16(_mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sc), sc16);
     hm = Load256(b.hmask);
   }
   __m256i Codes(const Block& b, int k) const {
     const __m256i v = Load256(b.qs + 32 * (k / 4));
     const __m256i low = _mm256_and_si256(_mm256_srli_epi16(v, 2 * (k % 4)), _mm256_set1_epi8(3));
-    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hm, k), _mm256_set1_epi8(1));
-    return _mm256_or_si256(low, _mm256_slli_epi16(high, 2));
+    // Third bit (bit k of hmask) moved to bit 2 within each byte.
+    const __m256i bit = _mm256_and_si256(hm, _mm256_set1_epi8(static_cast<char>(1 << k)));
+    const __m256i high = k <= 2 ? _mm256_slli_epi16(bit, 2 - k) : _mm256_srli_epi16(bit, k - 2);
+    return _mm256_or_si256(low, high);
   }
   __m256i Scales(int k) const { return ScalePair(sc[2 * k], sc[2 * k + 1]); }
   static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
-  __m256i Offset(__m256i bsums) const {
-    return _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_load_si256(reinterpret_cast<const __m256i*>(sc))), 2);
-  }
+  __m256i Offset(__m256i bsums) const { return _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 2); }
   float OffsetScale(const Block& b) const { return F16(b.d); }
 };
 
@@ -216,8 +271,9 @@ struct Q5KImpl {
   __m256i Codes(const Block& b, int k) const {
     const __m256i v = Load256(b.qs + 32 * (k / 2));
     const __m256i low = _mm256_and_si256(_mm256_srli_epi16(v, 4 * (k % 2)), _mm256_set1_epi8(15));
-    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, k), _mm256_set1_epi8(1));
-    return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+    // Fifth bit (bit k of qh) moved to bit 4 within each byte.
+    const __m256i bit = _mm256_and_si256(qh, _mm256_set1_epi8(static_cast<char>(1 << k)));
+    return _mm256_or_si256(low, k <= 4 ? _mm256_slli_epi16(bit, 4 - k) : _mm256_srli_epi16(bit, k - 4));
   }
   __m256i Scales(int k) const { return _mm256_set1_epi16(static_cast<int16_t>(sc[k])); }
   static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }

@@ -84,7 +84,9 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512VNNI__)
   if (layout == WeightLayout::kPacked) return QuantizeRowQ8x16(x, cols, out);
-  if (wtype == DType::kQ8_0) return QuantizeRowQ32Vnni(x, cols, out);
+  // Every 32-element type but Q4_0 (packed, or Q32Kernel in the file's
+  // layout) runs Q32KernelVnni.
+  if (BlockElems(wtype) == kQ8Elems && wtype != DType::kQ4_0) return QuantizeRowQ32Vnni(x, cols, out);
 #else
   (void)layout;
 #endif
