@@ -101,9 +101,23 @@ const MatMulCase kMatMulCases[] = {
     {DType::kQ5_K, 67, 768}, {DType::kIQ4_XS, 67, 768},
     // Packed Q4 groups hold 512 elements: two full groups and a partial one.
     {DType::kQ4_0, 37, 1056}, {DType::kQ4_K, 19, 1280},
+    {DType::kQ4_1, 37, 1056}, {DType::kQ5_0, 37, 1056}, {DType::kQ5_1, 37, 1056},
+    {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
 };
 
-bool PacksQ4(Isa isa, DType t) { return isa == Isa::kAvx512 && (t == DType::kQ4_0 || t == DType::kQ4_K); }
+bool PacksQ4(Isa isa, DType t) {
+  switch (t) {
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kIQ4_NL:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kIQ4_XS: return isa == Isa::kAvx512;
+    default: return false;
+  }
+}
 
 TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
   std::mt19937 rng(1);

@@ -111,7 +111,8 @@ struct ABlockQ8K {
   int16_t bsums[kQKElems / 16];
   int8_t qs[kQKElems];
 };
-// ---- Packed Q4 (WeightLayout::kPacked for Q4_0 and Q4_K on AVX-512 VNNI)
+// ---- Packed Q4 (WeightLayout::kPacked on AVX-512 VNNI for Q4_0 and Q4_K, and
+// Q4_1, Q5_0, Q5_1, Q5_K, IQ4_NL, IQ4_XS below)
 // Rows are cut into groups of 16 blocks of 32 elements (512 elements; a
 // row's last group is padded with zero blocks). In a group the quants are
 // transposed so that one 64-byte load brings the same 4 bytes of all 16
@@ -136,8 +137,48 @@ struct PackedQ4KGroup {
   uint8_t min[kGroupBlocks];     // 6-bit
   uint8_t qs[4][64];
 };
+// The other 4- and 5-bit types in the same transposed order. IQ4_NL uses
+// PackedQ4_0Group (its indices in place of Q4_0's codes), IQ4_XS keeps each
+// sub-block's signed scale (stored - 32). Q5_*'s fifth bits are 64-bit
+// masks, bit 4k + j of qh[i][0] for element 4i + j of block k and of
+// qh[i][1] for element 16 + 4i + j, so that one mask register adds 16 to
+// the codes of one 64-byte vector.
+struct PackedQ4_1Group {
+  uint16_t d[kGroupBlocks];  // f16
+  uint16_t m[kGroupBlocks];  // f16 offsets: w = d q + m
+  uint8_t qs[4][64];
+};
+struct PackedIQ4XSGroup {
+  uint16_t d[2];                // f16, per super-block of 8 blocks
+  int8_t scale[kGroupBlocks];   // -32..31
+  uint8_t qs[4][64];
+};
+struct PackedQ5_0Group {
+  uint16_t d[kGroupBlocks];
+  uint8_t qs[4][64];
+  uint64_t qh[4][2];
+};
+struct PackedQ5_1Group {
+  uint16_t d[kGroupBlocks];
+  uint16_t m[kGroupBlocks];
+  uint8_t qs[4][64];
+  uint64_t qh[4][2];
+};
+struct PackedQ5KGroup {
+  uint16_t d[2];
+  uint16_t dmin[2];
+  uint8_t scale[kGroupBlocks];
+  uint8_t min[kGroupBlocks];
+  uint8_t qs[4][64];
+  uint64_t qh[4][2];
+};
 static_assert(sizeof(PackedQ4_0Group) == 288);
 static_assert(sizeof(PackedQ4KGroup) == 296);
+static_assert(sizeof(PackedQ4_1Group) == 320);
+static_assert(sizeof(PackedIQ4XSGroup) == 276);
+static_assert(sizeof(PackedQ5_0Group) == 352);
+static_assert(sizeof(PackedQ5_1Group) == 384);
+static_assert(sizeof(PackedQ5KGroup) == 360);
 
 // Activation group for the packed kernels, in the same transposed order:
 //   qs[2i + h][4k + j] = x(k, 16h + 4i + j), sum[k] = sum of block k's quants.

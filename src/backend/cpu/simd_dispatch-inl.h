@@ -85,10 +85,18 @@ void Dispatch(const MatMulArgs& a, Args... args) {
       return Run<Q4KKernel>::Go(a, args...);
     case DType::kQ6_K: return Run<Q6KKernel>::Go(a, args...);
 #if defined(__AVX512VNNI__)
-    case DType::kQ4_1: return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ4_1>>>::Go(a, args...);
-    case DType::kQ5_0: return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ5_0>>>::Go(a, args...);
-    case DType::kQ5_1: return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ5_1>>>::Go(a, args...);
-    case DType::kIQ4_NL: return Run<Q32KernelVnni<UnpackGroupLoader<UnpackIQ4NL>>>::Go(a, args...);
+    case DType::kQ4_1:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_1>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ4_1>>>::Go(a, args...);
+    case DType::kQ5_0:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5_0>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ5_0>>>::Go(a, args...);
+    case DType::kQ5_1:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5_1>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ5_1>>>::Go(a, args...);
+    case DType::kIQ4_NL:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedIQ4NL>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackIQ4NL>>>::Go(a, args...);
 #else
     case DType::kQ4_1: return Run<Q32Kernel<UnpackQ4_1>>::Go(a, args...);
     case DType::kQ5_0: return Run<Q32Kernel<UnpackQ5_0>>::Go(a, args...);
@@ -97,8 +105,16 @@ void Dispatch(const MatMulArgs& a, Args... args) {
 #endif
     case DType::kQ2_K: return Run<SuperBlockKernel<Q2KImpl>>::Go(a, args...);
     case DType::kQ3_K: return Run<SuperBlockKernel<Q3KImpl>>::Go(a, args...);
-    case DType::kQ5_K: return Run<SuperBlockKernel<Q5KImpl>>::Go(a, args...);
-    case DType::kIQ4_XS: return Run<SuperBlockKernel<IQ4XSImpl>>::Go(a, args...);
+    case DType::kQ5_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5K>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<Q5KImpl>>::Go(a, args...);
+    case DType::kIQ4_XS:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedIQ4XS>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<IQ4XSImpl>>::Go(a, args...);
   }
 }
 template <class K>

@@ -6,6 +6,7 @@
 #endif
 
 #include "backend/cpu/simd_quantize-inl.h"
+#include "tensor/quant.h"
 
 namespace kvs::cpu::KVS_SIMD_NS {
 namespace {
@@ -393,16 +394,23 @@ struct Q4KKernel {
 // signed activations), then one convert, multiply and FMA (plus one FMA
 // for the mins) for 512 elements. Q4_0's -8 offset is exact integer work:
 // the accumulator starts at -8 * sum(x) of each block.
+// Each P: kHasMin (the float min term), kStartShift (the integer offset:
+// the accumulator starts at -(sum(x) << kStartShift)), kFifth (fifth bits
+// from the group's masks), kTable (codes index the IQ4 table, stored + 128
+// so that they stay unsigned).
 struct PackedQ4_0 {
   using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = false;
+  static constexpr int kStartShift = 3;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
     *scale = _mm512_cvtph_ps(Load256(g.d));
   }
 };
-struct PackedQ4K {
-  using Group = PackedQ4KGroup;
-  static constexpr bool kHasMin = true;
+template <class G, bool kFifthBits>
+struct PackedKMin {
+  using Group = G;
+  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false;
+  static constexpr int kStartShift = 0;
   // d * scale and dmin * min are exact in float (11 x 6 significant bits).
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512* min) {
     const __m512 dd = _mm512_castps128_ps512(  // [d0, d1, dmin0, dmin1]
@@ -414,6 +422,59 @@ struct PackedQ4K {
     *min = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(Load128(g.min))));
   }
 };
+
+using PackedQ4K = PackedKMin<PackedQ4KGroup, false>;
+using PackedQ5K = PackedKMin<PackedQ5KGroup, true>;
+
+// IQ4_NL: Q4_0's group, table values + 128, -128 sum(x) to start.
+struct PackedIQ4NL {
+  using Group = PackedQ4_0Group;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = true;
+  static constexpr int kStartShift = 7;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+  }
+};
+// IQ4_XS: per block d of its super-block times its signed 6-bit scale.
+struct PackedIQ4XS {
+  using Group = PackedIQ4XSGroup;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = true;
+  static constexpr int kStartShift = 7;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    uint32_t dd;
+    std::memcpy(&dd, g.d, 4);
+    const __m512 d2 = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd))));
+    const __m512 d = _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), d2);
+    *scale = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load128(g.scale))));
+  }
+};
+// Q4_1 / Q5_1: per block d and offset m (the kernel subtracts min, so -m).
+template <class G, bool kFifthBits>
+struct PackedDMin {
+  using Group = G;
+  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512* min) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+    *min = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_cvtph_ps(Load256(g.m)));
+  }
+};
+using PackedQ4_1 = PackedDMin<PackedQ4_1Group, false>;
+using PackedQ5_1 = PackedDMin<PackedQ5_1Group, true>;
+// Q5_0: Q4_0 with fifth bits, -16 sum(x) to start.
+struct PackedQ5_0 {
+  using Group = PackedQ5_0Group;
+  static constexpr bool kHasMin = false, kFifth = true, kTable = false;
+  static constexpr int kStartShift = 4;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+  }
+};
+
+// The IQ4 table plus 128, as unsigned bytes, in each 128-bit lane.
+inline __m512i Iq4NlTablePlus128() {
+  return _mm512_broadcast_i32x4(_mm_xor_si128(Load128(kIq4NlValues), _mm_set1_epi8(-128)));
+}
 
 template <class P>
 struct PackedQ4Kernel {
@@ -431,20 +492,22 @@ struct PackedQ4Kernel {
     __m512 acc[R][C];
     SetAll(acc, _mm512_setzero_ps());
     const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i table = Iq4NlTablePlus128();
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
         KVS_UNROLL
-        for (int l = 0; l < 5; ++l) Prefetch(p + 64 * l);
+        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(p + 64 * l);
       }
       __m512i isum[R][C];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m512i start =
-            P::kHasMin ? _mm512_setzero_si512()
-                       : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), 3));
+            P::kStartShift == 0
+                ? _mm512_setzero_si512()
+                : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), P::kStartShift));
         KVS_UNROLL
         for (int r = 0; r < R; ++r) isum[r][c] = start;
       }
@@ -457,6 +520,15 @@ struct PackedQ4Kernel {
           asm("" : "+v"(v));  // one load, not one folded into each of the two uses
           lo[r] = _mm512_and_si512(v, m4);
           hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          if constexpr (P::kFifth) {
+            const __m512i sixteen = _mm512_set1_epi8(16);
+            lo[r] = _mm512_mask_add_epi8(lo[r], _cvtu64_mask64(w[r][g].qh[i][0]), lo[r], sixteen);
+            hi[r] = _mm512_mask_add_epi8(hi[r], _cvtu64_mask64(w[r][g].qh[i][1]), hi[r], sixteen);
+          }
+          if constexpr (P::kTable) {
+            lo[r] = _mm512_shuffle_epi8(table, lo[r]);
+            hi[r] = _mm512_shuffle_epi8(table, hi[r]);
+          }
         }
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
