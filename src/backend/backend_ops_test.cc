@@ -103,6 +103,7 @@ const MatMulCase kMatMulCases[] = {
     {DType::kQ4_0, 37, 1056}, {DType::kQ4_K, 19, 1280},
     {DType::kQ4_1, 37, 1056}, {DType::kQ5_0, 37, 1056}, {DType::kQ5_1, 37, 1056},
     {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
+    {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280},
 };
 
 bool PacksQ4(Isa isa, DType t) {
@@ -114,7 +115,9 @@ bool PacksQ4(Isa isa, DType t) {
     case DType::kIQ4_NL:
     case DType::kQ4_K:
     case DType::kQ5_K:
-    case DType::kIQ4_XS: return isa == Isa::kAvx512;
+    case DType::kIQ4_XS:
+    case DType::kQ2_K:
+    case DType::kQ3_K: return isa == Isa::kAvx512;
     default: return false;
   }
 }

@@ -172,6 +172,28 @@ struct PackedQ5KGroup {
   uint8_t qs[4][64];
   uint64_t qh[4][2];
 };
+// Q2_K / Q3_K, whose scales cover 16 elements: the same 16 blocks of 32 per
+// group, each block's two halves (16h + e) with their own scale, and the
+// codes in 8 slices matching the activation's, slice 2i + h holding
+// element 16h + 4i + j of block k at byte 4k + j: slice 4t + s in bits
+// 2s..2s+1 of qs[t]. scales[h][k] / scale[h][k] belong to half h of block k
+// (sub-block 2 (k % 8) + h of super-block k / 8). Q3_K's third bits are one
+// 64-bit mask per slice (bit 4k + j), its codes stored + 4 (0..7).
+struct PackedQ2KGroup {
+  uint16_t d[2];          // f16, per super-block
+  uint16_t dmin[2];       // f16
+  uint8_t scales[2][16];  // scale (low nibble) and min (high), as the file's
+  uint8_t qs[2][64];
+};
+struct PackedQ3KGroup {
+  uint64_t qh[8];
+  uint16_t d[2];
+  int8_t scale[2][16];  // -32..31
+  uint8_t qs[2][64];
+  uint8_t pad[4];
+};
+static_assert(sizeof(PackedQ2KGroup) == 168);
+static_assert(sizeof(PackedQ3KGroup) == 232);
 static_assert(sizeof(PackedQ4_0Group) == 288);
 static_assert(sizeof(PackedQ4KGroup) == 296);
 static_assert(sizeof(PackedQ4_1Group) == 320);

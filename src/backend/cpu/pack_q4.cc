@@ -165,6 +165,71 @@ void PackRowIQ4XS(const uint8_t* src, int64_t cols, uint8_t* dst) {
   }
 }
 
+// Q2_K / Q3_K: element e of a super-block keeps its two low bits in bits
+// 2 ((e % 128) / 32) of qs[32 (e / 128) + e % 32].
+int Code2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+
+// Slice 2i + h (bits 2s of qs[t], sl = 4t + s) of block k holds element
+// 16h + 4i + j at byte 4k + j. code(e) gives the block's element e.
+template <class CodeFn>
+void PutSlices(int k, CodeFn code, uint8_t qs[2][64]) {
+  for (int sl = 0; sl < 8; ++sl) {
+    const int i = sl / 2, h = sl % 2;
+    for (int j = 0; j < 4; ++j) {
+      uint8_t& byte = qs[sl / 4][4 * k + j];
+      byte = static_cast<uint8_t>(byte | ((code(16 * h + 4 * i + j) & 3) << (2 * (sl % 4))));
+    }
+  }
+}
+
+void PackRowQ2K(const uint8_t* src, int64_t cols, uint8_t* dst) {
+  const auto* supers = reinterpret_cast<const WBlockQ2K*>(src);
+  const int64_t nsb = cols / kQKElems;
+  auto* groups = reinterpret_cast<PackedQ2KGroup*>(dst);
+  for (int64_t g = 0; 2 * g < nsb; ++g) {
+    PackedQ2KGroup& out = groups[g];
+    std::memset(&out, 0, sizeof(out));
+    for (int sb = 0; sb < 2 && 2 * g + sb < nsb; ++sb) {
+      const WBlockQ2K& b = supers[2 * g + sb];
+      out.d[sb] = b.d;
+      out.dmin[sb] = b.dmin;
+      for (int blk = 0; blk < 8; ++blk) {
+        const int k = 8 * sb + blk;
+        out.scales[0][k] = b.scales[2 * blk];
+        out.scales[1][k] = b.scales[2 * blk + 1];
+        PutSlices(k, [&](int e) { return Code2(b.qs, 32 * blk + e); }, out.qs);
+      }
+    }
+  }
+}
+
+void PackRowQ3K(const uint8_t* src, int64_t cols, uint8_t* dst) {
+  const auto* supers = reinterpret_cast<const WBlockQ3K*>(src);
+  const int64_t nsb = cols / kQKElems;
+  auto* groups = reinterpret_cast<PackedQ3KGroup*>(dst);
+  for (int64_t g = 0; 2 * g < nsb; ++g) {
+    PackedQ3KGroup& out = groups[g];
+    std::memset(&out, 0, sizeof(out));
+    for (int sb = 0; sb < 2 && 2 * g + sb < nsb; ++sb) {
+      const WBlockQ3K& b = supers[2 * g + sb];
+      out.d[sb] = b.d;
+      auto third = [&](int e) { return (b.hmask[e % 32] >> (4 * (e / 128) + (e % 128) / 32)) & 1; };
+      for (int blk = 0; blk < 8; ++blk) {
+        const int k = 8 * sb + blk;
+        out.scale[0][k] = static_cast<int8_t>(UnpackScaleK3(2 * blk, b.scales) - 32);
+        out.scale[1][k] = static_cast<int8_t>(UnpackScaleK3(2 * blk + 1, b.scales) - 32);
+        PutSlices(k, [&](int e) { return Code2(b.qs, 32 * blk + e); }, out.qs);
+        for (int sl = 0; sl < 8; ++sl) {
+          const int i = sl / 2, h = sl % 2;
+          for (int j = 0; j < 4; ++j) {
+            if (third(32 * blk + 16 * h + 4 * i + j)) out.qh[sl] |= uint64_t{1} << (4 * k + j);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int64_t PackedQ4RowBytes(DType type, int64_t cols) {
@@ -178,6 +243,8 @@ int64_t PackedQ4RowBytes(DType type, int64_t cols) {
     case DType::kQ5_1: return groups * int64_t{sizeof(PackedQ5_1Group)};
     case DType::kQ5_K: return groups * int64_t{sizeof(PackedQ5KGroup)};
     case DType::kIQ4_XS: return groups * int64_t{sizeof(PackedIQ4XSGroup)};
+    case DType::kQ2_K: return groups * int64_t{sizeof(PackedQ2KGroup)};
+    case DType::kQ3_K: return groups * int64_t{sizeof(PackedQ3KGroup)};
     default: return 0;
   }
 }
@@ -197,6 +264,8 @@ void PackQ4Rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8
       case DType::kQ5_1: PackRowLegacy<WBlockQ5_1, PackedQ5_1Group, true, true>(w.row(r), w.cols, out); break;
       case DType::kQ5_K: PackRowQ5K(w.row(r), w.cols, out); break;
       case DType::kIQ4_XS: PackRowIQ4XS(w.row(r), w.cols, out); break;
+      case DType::kQ2_K: PackRowQ2K(w.row(r), w.cols, out); break;
+      case DType::kQ3_K: PackRowQ3K(w.row(r), w.cols, out); break;
       default: KVS_CHECK(false) << DTypeName(w.type) << " has no packed layout";
     }
   }

@@ -103,8 +103,16 @@ void Dispatch(const MatMulArgs& a, Args... args) {
     case DType::kQ5_1: return Run<Q32Kernel<UnpackQ5_1>>::Go(a, args...);
     case DType::kIQ4_NL: return Run<Q32Kernel<UnpackIQ4NL>>::Go(a, args...);
 #endif
-    case DType::kQ2_K: return Run<SuperBlockKernel<Q2KImpl>>::Go(a, args...);
-    case DType::kQ3_K: return Run<SuperBlockKernel<Q3KImpl>>::Go(a, args...);
+    case DType::kQ2_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ16Kernel<PackedQ2KP>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<Q2KImpl>>::Go(a, args...);
+    case DType::kQ3_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ16Kernel<PackedQ3KP>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<Q3KImpl>>::Go(a, args...);
     case DType::kQ5_K:
 #if defined(__AVX512VNNI__)
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5K>>::Go(a, args...);

@@ -112,6 +112,149 @@ struct UnpackGroupLoader {
 };
 #endif
 
+#if defined(__AVX512VNNI__)
+// Packed Q2_K / Q3_K (blocks.h): per row and group two 64-byte loads give
+// the 8 slices of 2-bit codes (a shift and mask each, Q3_K adding 4 under
+// its third-bit mask); per (row, token) eight vpdpbusd, into one
+// accumulator per block half (each half has its own scale), then two
+// converts and FMAs. The halves' activation sums come from the slices
+// (four vpdpbusd with ones per token, shared by the rows): Q2_K's mins use
+// them in float, Q3_K's +4 starts the accumulators at -4 sum.
+inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1]
+  uint32_t dd;
+  std::memcpy(&dd, d, 4);
+  const __m512 d2 = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd))));
+  return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), d2);
+}
+inline __m512 U8Lanes(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(Load128(p))); }
+
+struct PackedQ2KP {
+  using Group = PackedQ2KGroup;
+  static constexpr bool kHasMin = true, kThird = false;
+  // scale[h] = d * scale, min[h] = dmin * min per block half.
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2], __m512 min[2]) {
+    const __m512 d = SuperLanes(g.d), dmin = SuperLanes(g.dmin);
+    KVS_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const __m128i v = Load128(g.scales[h]);
+      alignas(16) uint8_t sc[16], mn[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(sc), _mm_and_si128(v, _mm_set1_epi8(15)));
+      _mm_store_si128(reinterpret_cast<__m128i*>(mn), _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(15)));
+      scale[h] = _mm512_mul_ps(d, U8Lanes(sc));
+      min[h] = _mm512_mul_ps(dmin, U8Lanes(mn));
+    }
+  }
+};
+struct PackedQ3KP {
+  using Group = PackedQ3KGroup;
+  static constexpr bool kHasMin = false, kThird = true;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2], __m512*) {
+    const __m512 d = SuperLanes(g.d);
+    KVS_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      scale[h] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load128(g.scale[h]))));
+    }
+  }
+};
+
+template <class P>
+struct PackedQ16Kernel {
+  static constexpr int kR = 4;
+  static constexpr int kC = 2;
+  static constexpr bool kDecodeWholeRows = true;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
+    using Group = typename P::Group;
+    const Group* w[R];
+    const ABlockQ8x16* x[C];
+    TileRows(a.w, row, a.w_row_bytes, w, step);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
+    __m512 acc[R][C];
+    SetAll(acc, _mm512_setzero_ps());
+    const __m512i m3 = _mm512_set1_epi8(3);
+    const __m512i ones = _mm512_set1_epi8(1);
+    const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
+    for (int64_t g = 0; g < ng; ++g) {
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
+        KVS_UNROLL
+        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(p + 64 * l);
+      }
+      // Per token, each block half's sum of activations.
+      __m512i xsum[C][2];
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        __m512i lo = _mm512_setzero_si512();
+        KVS_UNROLL
+        for (int i = 0; i < 4; ++i) lo = _mm512_dpbusd_epi32(lo, ones, Load512(x[c][g].qs[2 * i]));
+        xsum[c][0] = lo;
+        xsum[c][1] = _mm512_sub_epi32(Load512(x[c][g].sum), lo);
+      }
+      __m512i isum[R][C][2];
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c)
+        KVS_UNROLL
+        for (int h = 0; h < 2; ++h) {
+          const __m512i start =
+              P::kThird ? _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(xsum[c][h], 2))
+                        : _mm512_setzero_si512();
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) isum[r][c][h] = start;
+        }
+      KVS_UNROLL
+      for (int t = 0; t < 2; ++t) {
+        __m512i v[R];
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          v[r] = Load512(w[r][g].qs[t]);
+          asm("" : "+v"(v[r]));  // one load, not one folded into each use
+        }
+        KVS_UNROLL
+        for (int s = 0; s < 4; ++s) {
+          const int sl = 4 * t + s;
+          __m512i q[R];
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            q[r] = _mm512_and_si512(_mm512_srli_epi16(v[r], 2 * s), m3);
+            if constexpr (P::kThird) {
+              q[r] = _mm512_mask_add_epi8(q[r], _cvtu64_mask64(w[r][g].qh[sl]), q[r], _mm512_set1_epi8(4));
+            }
+          }
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) {
+            const __m512i xv = Load512(x[c][g].qs[sl]);
+            KVS_UNROLL
+            for (int r = 0; r < R; ++r) isum[r][c][sl % 2] = _mm512_dpbusd_epi32(isum[r][c][sl % 2], q[r], xv);
+          }
+        }
+      }
+      __m512 scale[R][2], min[R][2];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) P::Scales(w[r][g], scale[r], min[r]);
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m512 dx = _mm512_loadu_ps(x[c][g].d);
+        KVS_UNROLL
+        for (int h = 0; h < 2; ++h) {
+          const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(xsum[c][h])) : dx;
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][h]), _mm512_mul_ps(scale[r][h], dx), acc[r][c]);
+            if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(min[r][h], xs, acc[r][c]);
+          }
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
+  }
+};
+#endif
+
 // ---------------------------------------------------------------- 256-element super-blocks
 
 // Two 16-bit scales, s0 for the low 128-bit lane and s1 for the high one.
