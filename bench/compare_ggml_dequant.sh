@@ -6,6 +6,8 @@
 # with a message when the llama.cpp tree is absent.
 #
 # Usage: bench/compare_ggml_dequant.sh [BUILD_DIR] [FILE.gguf ...]
+#        bench/compare_ggml_dequant.sh BUILD_DIR --fixture FILE.gguf ...  (quant_fixtures_test's data)
+#        bench/compare_ggml_dequant.sh BUILD_DIR --error REF_F32.gguf FILE.gguf ...  (quantizer error)
 # Env: LLAMA_CPP (default ~/.cache/kvserve/node-llama-cpp/llama.cpp);
 #      without files: $KVS_BENCH_CACHE/models/tinyllama-{Q4_1,Q5_0,Q5_1,Q2_K,
 #      Q3_K,Q5_K,IQ4_NL,IQ4_XS,Q4_0,Q8_0,Q4_K,Q6_K}.gguf, those present.

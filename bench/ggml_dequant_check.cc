@@ -5,6 +5,10 @@
 // llama.cpp's libggml-base). Prints one line per file and type: tensors,
 // values and mismatching values; exits 1 on any mismatch.
 //
+// --error REF.gguf: instead prints, per file, the relative RMS error of its
+// quantized matrices against the same tensors of REF (F32): how close a
+// quantizer (ours through kvserve convert, llama-quantize's) gets.
+//
 // --fixture: instead prints, per file, the first block of its first
 // quantized matrix (hex), the FNV-1a hash of ggml's decoded float bits and
 // its first values: the data of src/tensor/quant_fixtures_test.cc.
@@ -13,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -30,7 +35,59 @@ uint64_t Fnv1a(const void* p, size_t n) {
   return h;
 }
 
+struct Mapped {
+  gguf_context* ctx = nullptr;
+  const uint8_t* base = nullptr;
+  size_t size = 0;
+};
+Mapped Map(const char* path) {
+  Mapped m;
+  gguf_init_params params = {/*no_alloc=*/true, /*ctx=*/nullptr};
+  m.ctx = gguf_init_from_file(path, params);
+  if (m.ctx == nullptr) return m;
+  const int fd = open(path, O_RDONLY);
+  struct stat st;
+  fstat(fd, &st);
+  m.size = st.st_size;
+  m.base = static_cast<const uint8_t*>(mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0));
+  close(fd);
+  return m;
+}
+std::vector<float> Decode(const Mapped& m, int64_t i) {
+  const ggml_type type = gguf_get_tensor_type(m.ctx, i);
+  const int64_t* ne = gguf_get_tensor_ne(m.ctx, i);
+  const int64_t n = ne[0] * ne[1] * ne[2] * ne[3];
+  std::vector<float> y(n);
+  const uint8_t* t = m.base + gguf_get_data_offset(m.ctx) + gguf_get_tensor_offset(m.ctx, i);
+  if (type == GGML_TYPE_F32) {
+    std::memcpy(y.data(), t, n * sizeof(float));
+  } else {
+    ggml_get_type_traits(type)->to_float(t, y.data(), n);
+  }
+  return y;
+}
+
+int ErrorMode(int argc, char** argv) {
+  const Mapped ref = Map(argv[2]);
+  if (ref.ctx == nullptr) return 2;
+  for (int a = 3; a < argc; ++a) {
+    const Mapped q = Map(argv[a]);
+    if (q.ctx == nullptr) return 2;
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < gguf_get_n_tensors(q.ctx); ++i) {
+      if (gguf_get_tensor_type(q.ctx, i) == GGML_TYPE_F32) continue;
+      const int64_t j = gguf_find_tensor(ref.ctx, gguf_get_tensor_name(q.ctx, i));
+      if (j < 0) continue;
+      const std::vector<float> x = Decode(ref, j), y = Decode(q, i);
+      for (size_t k = 0; k < x.size(); ++k) num += (double(x[k]) - y[k]) * (double(x[k]) - y[k]), den += double(x[k]) * x[k];
+    }
+    std::printf("%s: relative RMS error of the quantized matrices %.4f\n", argv[a], std::sqrt(num / den));
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "--error") == 0) return ErrorMode(argc, argv);
   int failures = 0;
   const bool fixture = argc > 1 && std::strcmp(argv[1], "--fixture") == 0;
   for (int a = fixture ? 2 : 1; a < argc; ++a) {
