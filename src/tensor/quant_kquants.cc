@@ -75,6 +75,29 @@ void StepAndMin(const float* x, int n, int levels, float* step, float* min) {
   *step = (hi + *min) / static_cast<float>(levels);
 }
 
+// The (scale, min) pair near (sc, mn), each within +-1 and 0..max, whose
+// codes 0..levels give n values x the least squared error (the first
+// rounding of each alone is not always the best pair).
+void RefineScaleMin(const float* x, int n, int levels, int max, float d, float dmin, int* sc, int* mn) {
+  float best = INFINITY;
+  int best_sc = *sc, best_mn = *mn;
+  for (int s = std::max(0, *sc - 1); s <= std::min(max, *sc + 1); ++s) {
+    for (int m = std::max(0, *mn - 1); m <= std::min(max, *mn + 1); ++m) {
+      const float ds = d * static_cast<float>(s), ms = dmin * static_cast<float>(m);
+      const float ids = ds > 0.f ? 1.f / ds : 0.f;
+      float err = 0.f;
+      for (int l = 0; l < n; ++l) {
+        const int q = std::clamp(RoundToInt((x[l] + ms) * ids), 0, levels);
+        const float e = ds * static_cast<float>(q) - ms - x[l];
+        err += e * e;
+      }
+      if (err < best) best = err, best_sc = s, best_mn = m;
+    }
+  }
+  *sc = best_sc;
+  *mn = best_mn;
+}
+
 }  // namespace
 
 void DequantizeQ2K(const void* src, float* y, int64_t nb) {
@@ -141,8 +164,9 @@ void DequantizeIQ4_XS(const void* src, float* y, int64_t nb) {
 }
 
 // Steps and mins per 16 elements, quantized to 4 bits against the largest
-// of each (the min rounded up so the lowest value stays in range), codes
-// chosen for the stored values.
+// of each (the min rounded up so the lowest value stays in range), then
+// each pair refined within +-1 (RefineScaleMin); codes chosen for the
+// stored values.
 void QuantizeQ2K(const float* x, void* dst, int64_t nb) {
   auto* b = static_cast<BlockQ2K*>(dst);
   for (int64_t i = 0; i < nb; ++i, x += kQKK) {
@@ -157,8 +181,9 @@ void QuantizeQ2K(const float* x, void* dst, int64_t nb) {
     const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
     uint8_t q[kQKK];
     for (int s = 0; s < 16; ++s) {
-      const int sc = d > 0.f ? std::clamp(RoundToInt(step[s] / d), 0, 15) : 0;
-      const int mn = dmin > 0.f ? std::clamp(static_cast<int>(std::ceil(mins[s] / dmin)), 0, 15) : 0;
+      int sc = d > 0.f ? std::clamp(RoundToInt(step[s] / d), 0, 15) : 0;
+      int mn = dmin > 0.f ? std::clamp(static_cast<int>(std::ceil(mins[s] / dmin)), 0, 15) : 0;
+      RefineScaleMin(x + 16 * s, 16, 3, 15, d, dmin, &sc, &mn);
       b[i].scales[s] = static_cast<uint8_t>(sc | (mn << 4));
       const float ds = d * static_cast<float>(sc), ms = dmin * static_cast<float>(mn);
       const float ids = ds > 0.f ? 1.f / ds : 0.f;
@@ -171,7 +196,8 @@ void QuantizeQ2K(const float* x, void* dst, int64_t nb) {
 }
 
 // As Q6_K: per 16 elements a signed step mapping the largest-magnitude value
-// to code -4; steps quantized to 6 bits (-31..31) against the largest.
+// to code -4; steps quantized to 6 bits (-31..31) against the largest,
+// each refined within +-1.
 void QuantizeQ3K(const float* x, void* dst, int64_t nb) {
   auto* b = static_cast<BlockQ3K*>(dst);
   for (int64_t i = 0; i < nb; ++i, x += kQKK) {
@@ -189,7 +215,21 @@ void QuantizeQ3K(const float* x, void* dst, int64_t nb) {
     uint8_t sc6[16], q[kQKK];
     std::memset(b[i].hmask, 0, sizeof(b[i].hmask));
     for (int s = 0; s < 16; ++s) {
-      const int sc = d > 0.f ? std::clamp(RoundToInt(step[s] / d), -32, 31) : 0;
+      int sc = d > 0.f ? std::clamp(RoundToInt(step[s] / d), -32, 31) : 0;
+      // Refine within +-1: the rounded step is not always the best one.
+      float best = INFINITY;
+      int best_sc = sc;
+      for (int c = std::max(-32, sc - 1); c <= std::min(31, sc + 1); ++c) {
+        const float dc = d * static_cast<float>(c);
+        const float idc = dc != 0.f ? 1.f / dc : 0.f;
+        float err = 0.f;
+        for (int l = 0; l < 16; ++l) {
+          const float e = dc * static_cast<float>(std::clamp(RoundToInt(x[16 * s + l] * idc), -4, 3)) - x[16 * s + l];
+          err += e * e;
+        }
+        if (err < best) best = err, best_sc = c;
+      }
+      sc = best_sc;
       sc6[s] = static_cast<uint8_t>(sc + 32);
       const float ds = d * static_cast<float>(sc);
       const float ids = ds != 0.f ? 1.f / ds : 0.f;
@@ -211,7 +251,7 @@ void QuantizeQ3K(const float* x, void* dst, int64_t nb) {
   }
 }
 
-// As Q4_K, with codes 0..31.
+// As Q4_K, with codes 0..31, each (scale, min) pair refined within +-1.
 void QuantizeQ5K(const float* x, void* dst, int64_t nb) {
   auto* b = static_cast<BlockQ5K*>(dst);
   for (int64_t i = 0; i < nb; ++i, x += kQKK) {
@@ -226,9 +266,11 @@ void QuantizeQ5K(const float* x, void* dst, int64_t nb) {
     const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
     uint8_t sc[8], mn[8];
     for (int s = 0; s < 8; ++s) {
-      sc[s] = static_cast<uint8_t>(d > 0.f ? std::clamp(RoundToInt(step[s] / d), 0, 63) : 0);
-      mn[s] = static_cast<uint8_t>(
-          dmin > 0.f ? std::clamp(static_cast<int>(std::ceil(mins[s] / dmin)), 0, 63) : 0);
+      int scale = d > 0.f ? std::clamp(RoundToInt(step[s] / d), 0, 63) : 0;
+      int min = dmin > 0.f ? std::clamp(static_cast<int>(std::ceil(mins[s] / dmin)), 0, 63) : 0;
+      RefineScaleMin(x + 32 * s, 32, 31, 63, d, dmin, &scale, &min);
+      sc[s] = static_cast<uint8_t>(scale);
+      mn[s] = static_cast<uint8_t>(min);
     }
     for (int j = 0; j < 4; ++j) {  // Q4_K's packing (see UnpackScaleMinK4)
       b[i].scales[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));

@@ -163,7 +163,8 @@ struct RoundTripCase {
 class QuantTypesRoundTripTest : public ::testing::TestWithParam<RoundTripCase> {};
 
 // quant_test's rows (Gaussian, outliers, one block of large values).
-// Measured with our quantizers: see the bounds' comments.
+// Measured with our quantizers: Q4_1 0.080, Q5_0 0.041, Q5_1 0.035, IQ4_NL
+// 0.075, Q2_K 0.29, Q3_K 0.15, Q5_K 0.033, IQ4_XS 0.076.
 TEST_P(QuantTypesRoundTripTest, ErrorWithinBound) {
   const auto [type, bound] = GetParam();
   const int64_t n = 4096;
