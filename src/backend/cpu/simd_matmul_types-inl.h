@@ -126,7 +126,6 @@ inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1
   const __m512 d2 = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd))));
   return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), d2);
 }
-inline __m512 U8Lanes(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(Load128(p))); }
 
 struct PackedQ2KP {
   using Group = PackedQ2KGroup;
@@ -137,11 +136,10 @@ struct PackedQ2KP {
     KVS_UNROLL
     for (int h = 0; h < 2; ++h) {
       const __m128i v = Load128(g.scales[h]);
-      alignas(16) uint8_t sc[16], mn[16];
-      _mm_store_si128(reinterpret_cast<__m128i*>(sc), _mm_and_si128(v, _mm_set1_epi8(15)));
-      _mm_store_si128(reinterpret_cast<__m128i*>(mn), _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(15)));
-      scale[h] = _mm512_mul_ps(d, U8Lanes(sc));
-      min[h] = _mm512_mul_ps(dmin, U8Lanes(mn));
+      const __m128i sc = _mm_and_si128(v, _mm_set1_epi8(15));
+      const __m128i mn = _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(15));
+      scale[h] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc)));
+      min[h] = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn)));
     }
   }
 };
@@ -157,10 +155,12 @@ struct PackedQ3KP {
   }
 };
 
+// Tile 2 x 3: the shapes without register spills here (4 x 2 spilled ~45
+// vectors per group; 2 x 3 and 3 x 2 none, and 2 x 3 unpacks fewer rows).
 template <class P>
 struct PackedQ16Kernel {
-  static constexpr int kR = 4;
-  static constexpr int kC = 2;
+  static constexpr int kR = 2;
+  static constexpr int kC = 3;
   static constexpr bool kDecodeWholeRows = true;
 
   template <int R, int C>
@@ -230,19 +230,21 @@ struct PackedQ16Kernel {
           }
         }
       }
-      __m512 scale[R][2], min[R][2];
+      // One row's scales at a time: all rows' at once would not fit the
+      // registers beside the accumulators.
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) P::Scales(w[r][g], scale[r], min[r]);
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512 dx = _mm512_loadu_ps(x[c][g].d);
+      for (int r = 0; r < R; ++r) {
+        __m512 scale[2], min[2];
+        P::Scales(w[r][g], scale, min);
         KVS_UNROLL
-        for (int h = 0; h < 2; ++h) {
-          const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(xsum[c][h])) : dx;
+        for (int c = 0; c < C; ++c) {
+          const __m512 dx = _mm512_loadu_ps(x[c][g].d);
           KVS_UNROLL
-          for (int r = 0; r < R; ++r) {
-            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][h]), _mm512_mul_ps(scale[r][h], dx), acc[r][c]);
-            if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(min[r][h], xs, acc[r][c]);
+          for (int h = 0; h < 2; ++h) {
+            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][h]), _mm512_mul_ps(scale[h], dx), acc[r][c]);
+            if (P::kHasMin) {
+              acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(min[h], dx), _mm512_cvtepi32_ps(xsum[c][h]), acc[r][c]);
+            }
           }
         }
       }
