@@ -117,9 +117,9 @@ struct UnpackGroupLoader {
 // the 8 slices of 2-bit codes (a shift and mask each, Q3_K adding 4 under
 // its third-bit mask); per (row, token) eight vpdpbusd, into one
 // accumulator per block half (each half has its own scale), then two
-// converts and FMAs. The halves' activation sums come from the slices
-// (four vpdpbusd with ones per token, shared by the rows): Q2_K's mins use
-// them in float, Q3_K's +4 starts the accumulators at -4 sum.
+// converts and FMAs. The halves' activation sums come with the activations
+// (ABlockQ8x16H): Q2_K's mins use them in float, Q3_K's +4 starts the
+// accumulators at -4 sum.
 inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1]
   uint32_t dd;
   std::memcpy(&dd, d, 4);
@@ -167,13 +167,12 @@ struct PackedQ16Kernel {
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     using Group = typename P::Group;
     const Group* w[R];
-    const ABlockQ8x16* x[C];
+    const ABlockQ8x16H* x[C];
     TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
     SetAll(acc, _mm512_setzero_ps());
     const __m512i m3 = _mm512_set1_epi8(3);
-    const __m512i ones = _mm512_set1_epi8(1);
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
@@ -186,11 +185,8 @@ struct PackedQ16Kernel {
       __m512i xsum[C][2];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
-        __m512i lo = _mm512_setzero_si512();
-        KVS_UNROLL
-        for (int i = 0; i < 4; ++i) lo = _mm512_dpbusd_epi32(lo, ones, Load512(x[c][g].qs[2 * i]));
-        xsum[c][0] = lo;
-        xsum[c][1] = _mm512_sub_epi32(Load512(x[c][g].sum), lo);
+        xsum[c][0] = Load512(x[c][g].sum_lo);
+        xsum[c][1] = _mm512_sub_epi32(Load512(x[c][g].q.sum), xsum[c][0]);
       }
       __m512i isum[R][C][2];
       KVS_UNROLL
@@ -224,7 +220,7 @@ struct PackedQ16Kernel {
           }
           KVS_UNROLL
           for (int c = 0; c < C; ++c) {
-            const __m512i xv = Load512(x[c][g].qs[sl]);
+            const __m512i xv = Load512(x[c][g].q.qs[sl]);
             KVS_UNROLL
             for (int r = 0; r < R; ++r) isum[r][c][sl % 2] = _mm512_dpbusd_epi32(isum[r][c][sl % 2], q[r], xv);
           }
@@ -238,7 +234,7 @@ struct PackedQ16Kernel {
         P::Scales(w[r][g], scale, min);
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
-          const __m512 dx = _mm512_loadu_ps(x[c][g].d);
+          const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
           KVS_UNROLL
           for (int h = 0; h < 2; ++h) {
             acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][h]), _mm512_mul_ps(scale[h], dx), acc[r][c]);
