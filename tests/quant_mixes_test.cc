@@ -50,10 +50,23 @@ TEST_P(QuantMixesTest, LogitsNearF32) {
   auto q = Model::Load(path, "");
   if (!llama_file) std::remove(path.c_str());  // mapped: the bytes stay until the model goes
   ASSERT_TRUE(q.ok()) << q.status().ToString();
-  // The file holds the mix's types, not only its base type.
+  // The file holds the mix's types, not only its base type: exactly the
+  // plan (which bench/compare_quant_mix.sh checks against llama-quantize),
+  // under the mix's general.file_type.
   bool has_base = false;
   for (const TensorInfo& t : (*q)->file().tensors()) has_base |= t.type == mix->base_type();
   EXPECT_TRUE(has_base);
+  if (!llama_file) {
+    const std::vector<DType> plan = PlanTensorTypes(**f32, *mix);
+    ASSERT_EQ(plan.size(), (*q)->file().tensors().size());
+    for (size_t i = 0; i < plan.size(); ++i) {
+      EXPECT_EQ((*q)->file().tensors()[i].type, plan[i]) << (*q)->file().tensors()[i].name;
+    }
+    ASSERT_NE((*q)->file().gguf(), nullptr);
+    const StatusOr<uint32_t> ftype = (*q)->file().gguf()->GetU32("general.file_type");
+    ASSERT_TRUE(ftype.ok());
+    EXPECT_EQ(*ftype, mix->llama_file_type());
+  }
 
   RunnerConfig ref_cfg, cpu_cfg;
   ref_cfg.backend = "reference";
