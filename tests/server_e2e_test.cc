@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,7 +28,9 @@ const std::string kSourceDir = KVS_SOURCE_DIR;
 const std::string kBuildDir = KVS_BUILD_DIR;
 const std::string kSharedDir = KVS_SHARED_DIR;
 const std::string kTestDir = kSourceDir + "/tests/server";
-constexpr const char* kOpenAiVersion = "4.104.0";  // as pinned in package.json
+// As pinned in package.json: node_modules is reinstalled when either differs.
+constexpr const char* kOpenAiVersion = "4.104.0";
+constexpr const char* kPlaywrightVersion = "1.65.2";
 
 struct CommandResult {
   int exit_code = -1;
@@ -47,11 +50,16 @@ CommandResult Run(const std::string& command) {
   return r;
 }
 
-bool OpenAiInstalled() {
-  std::ifstream f(kTestDir + "/node_modules/openai/package.json");
+bool PackageInstalled(const std::string& name, const char* version) {
+  std::ifstream f(kTestDir + "/node_modules/" + name + "/package.json");
   std::stringstream ss;
   ss << f.rdbuf();
-  return ss.str().find(std::string("\"version\": \"") + kOpenAiVersion + "\"") != std::string::npos;
+  return ss.str().find(std::string("\"version\": \"") + version + "\"") != std::string::npos;
+}
+
+bool OpenAiInstalled() {
+  return PackageInstalled("openai", kOpenAiVersion) &&
+         PackageInstalled("playwright-core", kPlaywrightVersion);
 }
 
 // Installs the pinned packages once; safe against concurrent test processes.
@@ -120,3 +128,12 @@ TEST(ServerE2eTest, Families) { RunNodeTest("families.test.mjs"); }
 // (tools named/required/auto/streamed, json_object/json_schema/objects, n,
 // logit_bias, batched prompts, embeddings, a 400 for an unsupported field).
 TEST(ServerE2eTest, Clients) { RunNodeTest("clients.test.mjs"); }
+// The web page in headless Chromium (Debian chromium, playwright-core): no
+// console errors, a streamed reply, stop -> the abort counter rises, the
+// block map moves and shows two chats' shared system prompt, --api-key.
+TEST(ServerE2eTest, WebPage) {
+  ASSERT_TRUE(fs::exists("/usr/bin/chromium") || std::getenv("CHROMIUM") != nullptr)
+      << "the web page test needs Chromium: `make deps` installs the Debian package chromium "
+         "(or set CHROMIUM to a Chromium binary)";
+  RunNodeTest("web.test.mjs");
+}

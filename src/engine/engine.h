@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "engine/engine_config.h"
+#include "engine/kv_snapshot.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
 #include "grammar/token_trie.h"
@@ -61,6 +62,10 @@ class Engine {
 
   bool HasWork() const { return scheduler_.HasWork(); }
   EngineStats Stats() const;
+  // Fills out with the block states, the tenants of blocks in use and
+  // Stats(). O(n_blocks + blocks held); no allocation once out has been
+  // filled for this pool (engine_snapshot.cc).
+  void FillKvSnapshot(KvSnapshot* out) const;
   const KvCacheManager& kv() const { return kv_; }
   const Scheduler& scheduler() const { return scheduler_; }
   // Largest number of tokens in one step so far (for tests of the budget).

@@ -11,6 +11,9 @@ struct EngineConfig {
   int max_waiting = 1024;        // queued requests at most; Submit rejects past it
   bool enable_prefix_caching = true;
   bool enable_chunked_prefill = true;  // off: a prompt is scheduled whole or not at all
+  // EngineLoop publishes a KvSnapshot at most this often while busy (and
+  // once each time it goes idle); 0: after every step (tests).
+  int kv_snapshot_interval_ms = 200;
 };
 
 // A snapshot, safe to read from any thread after EngineLoop::Stats().

@@ -1,6 +1,7 @@
 #include "engine/engine_loop.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -35,11 +36,30 @@ struct EngineLoop::Impl {
   // see a queue emptier than it is and let it grow past max_waiting.
   int64_t in_transit = 0;  // guarded by mu
 
+  KvSnapshot snapshot;  // guarded by mu: swapped in by PublishSnapshot
+  // Engine thread only: the buffer being filled and when it last was.
+  KvSnapshot snapshot_scratch;
+  std::chrono::steady_clock::time_point last_snapshot;
+  int64_t n_snapshots = 0;
+
   std::mutex shutdown_mu;  // serializes Shutdown callers
   std::thread thread;
 
   void Run();
+  // Fills snapshot_scratch when the interval has passed or the engine is
+  // idle; returns whether it did (the caller swaps it in under mu).
+  bool FillSnapshotIfDue();
 };
+
+bool EngineLoop::Impl::FillSnapshotIfDue() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto interval = std::chrono::milliseconds(config.kv_snapshot_interval_ms);
+  if (engine->HasWork() && n_snapshots > 0 && now - last_snapshot < interval) return false;
+  engine->FillKvSnapshot(&snapshot_scratch);
+  snapshot_scratch.sequence = n_snapshots++;
+  last_snapshot = now;
+  return true;
+}
 
 void EngineLoop::Impl::Run() {
   std::deque<Message> inbox;
@@ -62,8 +82,10 @@ void EngineLoop::Impl::Run() {
           }
         }
         engine->AbortAll();
+        const bool publish = FillSnapshotIfDue();
         std::lock_guard<std::mutex> relock(mu);
         stats = engine->Stats();
+        if (publish) std::swap(snapshot, snapshot_scratch);
         return;
       }
     }
@@ -80,8 +102,10 @@ void EngineLoop::Impl::Run() {
       // A runner error has already ended the requests it hit with kError.
       (void)engine->Step();
     }
+    const bool publish = FillSnapshotIfDue();
     std::lock_guard<std::mutex> lock(mu);
     stats = engine->Stats();
+    if (publish) std::swap(snapshot, snapshot_scratch);
     in_transit = 0;
   }
 }
@@ -97,6 +121,8 @@ StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(std::unique_ptr<ModelRu
   impl->engine = std::move(engine);
   impl->config = config;
   impl->stats = impl->engine->Stats();
+  impl->FillSnapshotIfDue();
+  std::swap(impl->snapshot, impl->snapshot_scratch);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->Run(); });
   return std::unique_ptr<EngineLoop>(new EngineLoop(std::move(impl)));
@@ -144,6 +170,11 @@ void EngineLoop::Abort(RequestId id) {
 EngineStats EngineLoop::Stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->stats;
+}
+
+KvSnapshot EngineLoop::Snapshot() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->snapshot;
 }
 
 void EngineLoop::Shutdown() {

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "engine/engine_config.h"
+#include "engine/kv_snapshot.h"
 #include "engine/output_stream.h"
 #include "engine/request_types.h"
 #include "runtime/model_runner.h"
@@ -42,6 +43,13 @@ class EngineLoop {
   void Abort(RequestId id);
 
   EngineStats Stats() const;
+
+  // The latest KvSnapshot the engine thread published: at most every
+  // config.kv_snapshot_interval_ms while busy, and whenever it goes idle, so
+  // an idle engine's snapshot is current. The engine thread fills a buffer
+  // of its own outside the lock and swaps it in (no allocation per step
+  // once both buffers are sized); this copy is made under the lock.
+  KvSnapshot Snapshot() const;
 
   // Ends in-flight requests with kAbort and joins the thread. Idempotent.
   void Shutdown();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -119,6 +120,67 @@ TEST(EngineLoopTest, AbortEndsTheStreamAndShutdownAbortsTheRest) {
   EXPECT_EQ(loop->Stats().kv_blocks_used, 0);
   loop->Shutdown();  // idempotent
   EXPECT_FALSE(loop->Submit(Greedy(RandomPrompt(10, 2), 4)).ok());
+}
+
+int CountState(const KvSnapshot& s, KvBlockState st) {
+  return static_cast<int>(std::count(s.states.begin(), s.states.end(), static_cast<uint8_t>(st)));
+}
+
+TEST(EngineLoopTest, SnapshotShowsSharedBlocksAndTheirTenantThenGoesIdle) {
+  auto tok = testing::LoadTok512();
+  auto loop = MakeLoop(tok.get(), 256, std::chrono::microseconds(1000));
+  GenerationRequest a = Greedy(RandomPrompt(40, 7), 400);  // 10 blocks of 4
+  a.cache_salt = "tenant-a";
+  GenerationRequest b = a;
+  auto sa = loop->Submit(std::move(a));
+  ASSERT_TRUE(sa.ok());
+  ASSERT_TRUE((*sa)->Next(std::chrono::milliseconds(5000)).has_value());
+  auto sb = loop->Submit(std::move(b));
+  ASSERT_TRUE(sb.ok());
+  ASSERT_TRUE((*sb)->Next(std::chrono::milliseconds(5000)).has_value());
+  // Published at most every 200 ms while busy: wait for one after b started.
+  KvSnapshot snap;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    snap = loop->Snapshot();
+  } while (CountState(snap, KvBlockState::kShared) == 0 &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(snap.states.size(), 256u);
+  ASSERT_EQ(snap.tenants.size(), 256u);
+  EXPECT_GE(CountState(snap, KvBlockState::kShared), 9);  // the prompt's full blocks
+  EXPECT_EQ(snap.stats.requests_running, 2);
+  for (size_t i = 0; i < snap.states.size(); ++i) {
+    const bool held = snap.states[i] >= static_cast<uint8_t>(KvBlockState::kInUse);
+    EXPECT_EQ(snap.tenants[i], held ? TenantTag("tenant-a") : KvSnapshot::kNoTenant) << i;
+  }
+  loop->Abort((*sa)->id());
+  loop->Abort((*sb)->id());
+  (*sa)->WaitAll();
+  (*sb)->WaitAll();
+  // Going idle publishes at once, whatever the interval.
+  KvSnapshot idle;
+  const auto idle_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    idle = loop->Snapshot();
+  } while (idle.stats.requests_running != 0 && std::chrono::steady_clock::now() < idle_deadline);
+  EXPECT_EQ(CountState(idle, KvBlockState::kInUse) + CountState(idle, KvBlockState::kShared), 0);
+  EXPECT_GE(CountState(idle, KvBlockState::kCached), 9);
+  EXPECT_GT(idle.sequence, snap.sequence);
+}
+
+TEST(EngineLoopTest, SnapshotsAreRateLimitedWhileBusy) {
+  auto tok = testing::LoadTok512();
+  auto loop = MakeLoop(tok.get(), 256, std::chrono::microseconds(1000));
+  auto s = loop->Submit(Greedy(RandomPrompt(10, 3), 300));
+  ASSERT_TRUE(s.ok());
+  const auto start = std::chrono::steady_clock::now();
+  (*s)->WaitAll();
+  const double elapsed_ms = std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - start).count();
+  const int64_t steps = loop->Stats().steps;
+  EXPECT_GE(steps, 300);
+  // One at creation, one per 200 ms while busy, one on going idle.
+  EXPECT_LE(loop->Snapshot().sequence, 3 + static_cast<int64_t>(elapsed_ms / 200));
 }
 
 }  // namespace

@@ -215,6 +215,18 @@ int64_t KvCacheManager::TokensHeld() const {
   return total;
 }
 
+void KvCacheManager::FillBlockStates(std::span<uint8_t> out) const {
+  KVS_CHECK_EQ(static_cast<int>(out.size()), pool_.n_blocks()) << "one state per block";
+  for (int b = 0; b < pool_.n_blocks(); ++b) {
+    const int refs = pool_.ref_count(b);
+    KvBlockState st = refs > 1    ? KvBlockState::kShared
+                      : refs == 1 ? KvBlockState::kInUse
+                      : pool_.is_cached(b) ? KvBlockState::kCached
+                                           : KvBlockState::kFree;
+    out[b] = static_cast<uint8_t>(st);
+  }
+}
+
 void KvCacheManager::CheckInvariants() const {
   pool_.CheckInvariants();
   std::vector<int> refs(pool_.n_blocks(), 0);

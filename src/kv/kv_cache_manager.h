@@ -67,6 +67,14 @@ struct KvManagerConfig {
   bool enable_prefix_caching = true;
 };
 
+// What a block holds, for pictures of the pool (KvCacheManager::FillBlockStates).
+enum class KvBlockState : uint8_t {
+  kFree = 0,    // ref count 0, holds nothing findable
+  kCached = 1,  // ref count 0, still findable by hash (evictable)
+  kInUse = 2,   // held by one sequence
+  kShared = 3,  // held by several sequences (a shared prefix, forked choices)
+};
+
 // A copy the backend must perform before the step runs (copy-on-write).
 struct BlockCopy {
   BlockId src;
@@ -140,6 +148,10 @@ class KvCacheManager {
   // tokens_held / (blocks_used * block_size) is the KV memory efficiency.
   // O(blocks in use); no allocation after the first call.
   int64_t TokensHeld() const;
+
+  // Writes every block's state into out. O(n_blocks), no allocation.
+  // REQUIRES: out.size() == n_blocks().
+  void FillBlockStates(std::span<uint8_t> out) const;
 
   // Aborts (KVS_CHECK) if any invariant above is broken. For tests.
   void CheckInvariants() const;

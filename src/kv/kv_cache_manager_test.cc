@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -378,6 +379,32 @@ TEST(KvCacheManagerTest, TokensHeldCountsSharedBlocksOnce) {
   m.Free(2);
   EXPECT_EQ(m.TokensHeld(), 0);
   EXPECT_EQ(m.TokensHeld(), 0);  // scratch is left zeroed
+}
+
+}  // namespace
+}  // namespace kvs
+
+namespace kvs {
+namespace {
+
+TEST(KvCacheManagerTest, FillBlockStatesTellsFreeCachedInUseAndShared) {
+  KvCacheManager m(Config(8));
+  const std::vector<TokenId> prompt = Range(9);  // 2 full blocks + 1 partial
+  Prefill(m, 1, prompt);
+  Prefill(m, 2, prompt);  // shares the 2 full blocks, its own third block
+  std::vector<uint8_t> st(8);
+  m.FillBlockStates(st);
+  auto count = [&](KvBlockState s) {
+    return std::count(st.begin(), st.end(), static_cast<uint8_t>(s));
+  };
+  EXPECT_EQ(count(KvBlockState::kShared), 2);
+  EXPECT_EQ(count(KvBlockState::kInUse), 2);
+  EXPECT_EQ(count(KvBlockState::kFree), 4);
+  m.Free(1);
+  m.Free(2);
+  m.FillBlockStates(st);
+  EXPECT_EQ(count(KvBlockState::kCached), 2);  // the two hashed full blocks stay findable
+  EXPECT_EQ(count(KvBlockState::kFree), 6);
 }
 
 }  // namespace

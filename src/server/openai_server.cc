@@ -16,6 +16,7 @@
 #include "server/listen_socket.h"
 #include "server/openai_response.h"
 #include "server/server_metrics.h"
+#include "server/web_routes.h"
 #include "server/tool_request.h"
 
 namespace kvs::server {
@@ -265,6 +266,8 @@ void OpenAiServer::InstallRoutes() {
              }
              SendJson(res, model_json());
            });
+
+  InstallWebRoutes(http, engine_, auth_.get());
 
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     if (draining_.load()) return SendError(res, Unavailable("the server is shutting down"));

@@ -2,7 +2,8 @@
 //
 // Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,
 // GET /v1/models/{id}, GET /health, GET /metrics, POST /tokenize,
-// POST /detokenize. Every error is an OpenAI-style JSON body.
+// POST /detokenize, and the web page at GET / with GET /v1/kv/snapshot
+// (web_routes.h). Every error is an OpenAI-style JSON body.
 //
 // Ownership: borrows the EngineLoop and the Tokenizer (they must outlive the
 // server); owns the httplib server, its worker threads, the metrics and the
