@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -29,8 +30,6 @@ const std::string kBuildDir = KVS_BUILD_DIR;
 const std::string kSharedDir = KVS_SHARED_DIR;
 const std::string kTestDir = kSourceDir + "/tests/server";
 // As pinned in package.json: node_modules is reinstalled when either differs.
-constexpr const char* kOpenAiVersion = "4.104.0";
-constexpr const char* kPlaywrightVersion = "1.65.2";
 
 struct CommandResult {
   int exit_code = -1;
@@ -57,9 +56,16 @@ bool PackageInstalled(const std::string& name, const char* version) {
   return ss.str().find(std::string("\"version\": \"") + version + "\"") != std::string::npos;
 }
 
+// Every dependency pinned in package.json is in node_modules at its version
+// (a checkout whose package.json gained a package installs again).
 bool OpenAiInstalled() {
-  return PackageInstalled("openai", kOpenAiVersion) &&
-         PackageInstalled("playwright-core", kPlaywrightVersion);
+  std::ifstream f(kTestDir + "/package.json");
+  const nlohmann::json pkg = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!pkg.is_object() || !pkg.contains("dependencies")) return false;
+  for (const auto& [name, version] : pkg["dependencies"].items()) {
+    if (!version.is_string() || !PackageInstalled(name, version.get<std::string>().c_str())) return false;
+  }
+  return true;
 }
 
 // Installs the pinned packages once; safe against concurrent test processes.
