@@ -213,6 +213,43 @@ TEST(HfConvertTest, TheGgufKeepsLogitsAndTokenizer) {
   std::filesystem::remove(out);
 }
 
+// `kvserve convert --type MIX` from a folder: the quantized file's logits
+// are within the mix's error bound of the folder's (tests/quant_mixes_test.cc
+// calibrates those bounds against llama.cpp's own files), for a Llama and a
+// Qwen3 folder.
+TEST(HfConvertTest, QuantizedConvertStaysWithinTheMixBound) {
+  for (const Case& c : {Case{"test-llama3", "F32", "hf-llama3.1"}, Case{"test-qwen3", "F32", "hf-qwen3"}}) {
+    const std::string folder = MakeModel(c, "hf");
+    auto f32 = Model::Load(folder, "");
+    ASSERT_TRUE(f32.ok()) << f32.status().ToString();
+    const std::vector<TokenId> ids = (*f32)->tokenizer().Encode("Once upon a time, in a land far away", true);
+    const auto want = OurLogits(**f32, ids);
+    for (const auto& [mix, bound] : {std::pair{"Q8_0", 0.04}, std::pair{"Q4_K_M", 0.34}}) {
+      const std::string out = folder + "-" + mix + ".gguf";
+      const std::string cmd = testing::KvserveBinary() + " convert -q -i " + Quote(folder) + " -o " + Quote(out) +
+                              " --type " + mix;
+      ASSERT_EQ(RunCommand(cmd).exit_code, 0) << cmd;
+      auto q = Model::Load(out, "");
+      ASSERT_TRUE(q.ok()) << q.status().ToString();
+      const auto got = OurLogits(**q, ids);
+      ASSERT_EQ(got.size(), want.size());
+      double num = 0, den = 0;
+      for (size_t t = 0; t < want.size(); ++t) {
+        for (size_t v = 0; v < want[t].size(); ++v) {
+          const double e = double{got[t][v]} - want[t][v];
+          num += e * e;
+          den += double{want[t][v]} * want[t][v];
+        }
+      }
+      const double rel_rms = std::sqrt(num / den);
+      std::printf("%s %s: relative RMS error of the logits %.3g (bound %.2g)\n", c.shape, mix, rel_rms, bound);
+      EXPECT_LE(rel_rms, bound) << c.shape << " " << mix;
+      std::filesystem::remove(out);
+    }
+    std::filesystem::remove_all(folder);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Families, HfModelTest,
     ::testing::Values(Case{"tiny-llama3", "F32", "hf-llama3.1"}, Case{"tiny-llama3", "BF16", "hf-llama3.1"},
