@@ -171,6 +171,8 @@ test('the block map changes while requests run and shows blocks two chats share'
     assert.ok(Number(busy.inuse) + Number(busy.shared) > Number(idle.inuse) + Number(idle.shared));
     if (process.env.SCREENSHOT_DIR) {
       await a.page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/web-desktop.png`, fullPage: true });
+      await a.page.waitForFunction(() => /tokens/.test(document.querySelector('.msg.assistant .meta').textContent),
+                                   null, { timeout: 30000 });
       const phone = await openPage(server.url + '/', { width: 390, height: 844 });
       await phone.page.evaluate((chat) => localStorage.setItem('kvserve.chat', chat),
                                 await a.page.evaluate(() => localStorage.getItem('kvserve.chat')));
