@@ -223,3 +223,17 @@ test('with --api-key the page asks for the key and the snapshot refuses without 
     assert.equal((await secured.stop()).code, 0);
   }
 });
+
+test('a long unbroken message and a wide code block do not widen the page at a phone\'s width', async () => {
+  const { page, close } = await openPage(server.url + '/', { width: 390, height: 844 });
+  await page.evaluate(() => localStorage.setItem('kvserve.chat', JSON.stringify([
+    { role: 'user', content: 'x'.repeat(3000) },
+    { role: 'assistant', content: 'y'.repeat(3000) + '\n\n```\n' + 'z'.repeat(500) + '\n```' },
+  ])));
+  await page.reload();
+  await page.waitForSelector('.msg.assistant pre');
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(scroll <= client, `page ${scroll} px wide in a ${client} px viewport`);
+  await close();
+});
