@@ -84,6 +84,9 @@ test('a chat message streams a reply with TTFT and tokens/s; it survives a reloa
   const reply = await page.textContent('.msg.assistant .body');
   assert.ok(reply.trim().length > 0, 'a reply');
   assert.match(await page.textContent('.msg.assistant .meta'), /TTFT \d+ ms · [\d.]+ tok\/s · \d+ tokens/);
+  // The dashboard's latency histograms count it (from /metrics, every 2 s).
+  await page.waitForFunction(() => Number(document.querySelector('#ttft-hist').dataset.count) >= 1 &&
+                                   Number(document.querySelector('#itl-hist').dataset.count) >= 1);
   await page.reload();
   assert.equal((await page.textContent('.msg.assistant .body')).trim(), reply.trim());
   assert.deepEqual(errors, []);
