@@ -77,7 +77,7 @@ fuzz: build
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz \
-	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz template_fuzz
+	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz template_fuzz grammar_fuzz
 	@# A file argument alone would make libFuzzer just run it once: give each
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
@@ -116,6 +116,12 @@ fuzz: build
 	  $(SHARED)/models/vocab/$$m/tokenizer_config.json > $(BUILD)-fuzz/template-corpus/$$m.jinja || exit 1; done
 	$(BUILD)-fuzz/template_fuzz -max_total_time=60 -max_len=16384 -print_final_stats=1 \
 	  $(BUILD)-fuzz/template-corpus
+	@# Grammars: first byte 0 GBNF, 1 JSON schema, 2 regex; seeded with the test grammars.
+	mkdir -p $(BUILD)-fuzz/grammar-corpus
+	for f in tests/data/grammar/gbnf/*.gbnf; do { printf '\000'; cat $$f; } > $(BUILD)-fuzz/grammar-corpus/$$(basename $$f); done
+	python3 -c 'import json; [open("$(BUILD)-fuzz/grammar-corpus/schema%d" % i, "w").write("\x01" + json.dumps(s)) for i, s in enumerate(json.load(open("tests/data/grammar/schemas.json")))]; [open("$(BUILD)-fuzz/grammar-corpus/regex%d" % i, "w").write("\x02" + r) for i, r in enumerate(json.load(open("tests/data/grammar/regexes.json")))]'
+	$(BUILD)-fuzz/grammar_fuzz -max_total_time=60 -max_len=4096 -print_final_stats=1 \
+	  $(BUILD)-fuzz/grammar-corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

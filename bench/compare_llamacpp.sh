@@ -2,7 +2,10 @@
 # Compares kvserve with llama.cpp on this machine, on the same GGUF files:
 # prompt processing (pp, P tokens) and generation (tg, N tokens) at 1 and 2
 # threads, for random-weight TinyLlama-shape models in F16, Q8_0, Q4_0 and
-# Q4_K; prints kvserve/llama.cpp ratios and each kvserve decode speed as a
+# Q4_K by default (TYPES: any of F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K
+# Q4_K Q5_K Q6_K IQ4_NL IQ4_XS; every matrix in that one type, as
+# llama-quantize --pure, so that each row measures that type's kernels);
+# prints kvserve/llama.cpp ratios and each kvserve decode speed as a
 # fraction of the memory-bandwidth ceiling (read bandwidth / bytes read per
 # token). `kvserve bench` samples the read bandwidth with its own threads
 # right before and right after each of its tg runs. The table gives three
@@ -53,7 +56,7 @@ cp "$ROOT/bench/llamacpp_bench.mjs" "$NLC/llamacpp_bench.mjs"  # resolves node_m
 # 2. Models (random weights, real TinyLlama-1.1B shapes), generated once.
 for t in $TYPES; do
   f=$CACHE/models/tinyllama-$t.gguf
-  [ -f "$f" ] || "$KVSERVE" make-model --shape tinyllama --type "$t" \
+  [ -f "$f" ] || "$KVSERVE" make-model --shape tinyllama --type "$t" --pure \
     --vocab "$SHARED/models/tokenizer.bin" -o "$f"
 done
 

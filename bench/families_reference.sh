@@ -10,6 +10,7 @@
 # Full-size shapes, the same comparison at real sizes (minutes, GBs of disk):
 #   FILES="llama3.2-1b:vocab/ggml-vocab-llama-bpe.gguf qwen2.5-0.5b:vocab/ggml-vocab-qwen2.gguf
 #          qwen3-0.6b:vocab/ggml-vocab-qwen2.gguf" OUT=/tmp/full.json bench/families_reference.sh
+# (TYPES="F16" for half the time and disk.)
 #   KVS_FAMILIES_REFERENCE=/tmp/full.json build/families_test
 # Hugging Face folders: HF_FILES (shape:tokenizer folder) are written with
 # make-model --format hf and turned into GGUF by `kvserve convert`; llama.cpp
@@ -27,6 +28,7 @@ OUT=${OUT:-$ROOT/tests/data/families/llamacpp-greedy.json}
 FILES=${FILES:-"test-llama3:vocab/ggml-vocab-llama-bpe.gguf test-qwen2:vocab/ggml-vocab-qwen2.gguf
   test-qwen3:vocab/ggml-vocab-qwen2.gguf"}
 # shape:Hugging Face tokenizer folder, for folders written with --format hf.
+TYPES=${TYPES:-"F32 F16"}
 HF_FILES=${HF_FILES-"test-llama3:vocab/hf-llama3.1 test-qwen3:vocab/hf-qwen3"}
 PROMPTS=("text:Once upon a time, in a land far away, there lived a"
   "text:<|im_start|>user
@@ -72,7 +74,7 @@ entry() {
   for e in $FILES; do
     shape=${e%%:*}
     vocab=${e#*:}
-    for type in F32 F16; do
+    for type in $TYPES; do
       f=$tmp/$shape-$type.gguf
       "$BUILD/kvserve" make-model --shape "$shape" --type "$type" --vocab "$SHARED/models/$vocab" \
         --seed 1 -o "$f" 2>/dev/null
@@ -86,7 +88,7 @@ entry() {
   for e in $HF_FILES; do
     shape=${e%%:*}
     vocab=${e#*:}
-    for type in F32 F16; do
+    for type in $TYPES; do
       d=$tmp/$shape-$type-hf  # its name becomes general.name: tests/families_test.cc uses the same
       f=$tmp/$shape-$type-hf.gguf
       "$BUILD/kvserve" make-model --shape "$shape" --type "$type" --vocab "$SHARED/models/$vocab" \

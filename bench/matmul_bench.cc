@@ -90,6 +90,14 @@ BENCHMARK_CAPTURE(BM_MatMul, F16, DType::kF16)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0, DType::kQ8_0)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_0, DType::kQ4_0)->Apply(Args);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K, DType::kQ4_K)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q4_1, DType::kQ4_1)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q5_0, DType::kQ5_0)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q5_1, DType::kQ5_1)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, IQ4_NL, DType::kIQ4_NL)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q2_K, DType::kQ2_K)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q3_K, DType::kQ3_K)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, Q5_K, DType::kQ5_K)->Apply(Args);
+BENCHMARK_CAPTURE(BM_MatMul, IQ4_XS, DType::kIQ4_XS)->Apply(Args);
 
 // The decode step's matrices alone: every MatMul of a TinyLlama-shaped
 // token (22 layers of QKV, output, gate/up and down, then the classifier),

@@ -57,6 +57,7 @@ struct Rng {
 struct Options {
   std::string shape = "tinyllama";
   std::string type = "Q8_0";
+  bool pure = false;  // every matrix in --type's base type
   std::string vocab_path;
   std::string chat_template_path;  // "" : the vocabulary's own, if any
   std::string format = "gguf";     // or "hf": a Hugging Face folder
@@ -73,10 +74,12 @@ struct TensorPlan {
   std::vector<float> values;  // kFixed: the vector's values
 };
 
-std::vector<TensorPlan> PlanTensors(const ModelShape& shape, const ModelConfig& c, DType type) {
+std::vector<TensorPlan> PlanTensors(const ModelShape& shape, const ModelConfig& c, const QuantMix& mix) {
   const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim;
+  const MixModelShape mix_shape = MixShapeOf(c, shape.tied_output);
   std::vector<TensorPlan> plan;
   auto matrix = [&](std::string name, int64_t cols, int64_t rows) {
+    const DType type = mix.TensorType(mix_shape, name, 2, cols);
     plan.push_back({std::move(name), type, cols, rows, TensorPlan::kMatrix, {}});
   };
   auto vec = [&](std::string name, int64_t n, TensorPlan::Kind kind) {
@@ -202,11 +205,13 @@ int MakeModel(const Options& opt) {
                  ModelShapeNames().c_str());
     return 2;
   }
-  const std::optional<DType> type = DTypeFromName(opt.type);
-  if (!type) {
+  std::optional<QuantMix> mix = QuantMix::FromName(opt.type);
+  if (!mix) {
     std::fprintf(stderr, "kvserve make-model: unknown type '%s'\n", opt.type.c_str());
     return 2;
   }
+  if (opt.pure) mix = mix->AsPure();
+  const DType type = mix->base_type();
   ModelConfig hp = shape->config;
   if (opt.layers > 0) hp.n_layers = opt.layers;
   GgufWriter w;
@@ -224,7 +229,7 @@ int MakeModel(const Options& opt) {
   }
   const bool hf = opt.format == "hf";
   if (hf && (!HfFolder::IsFolder(opt.vocab_path) ||
-             (*type != DType::kF32 && *type != DType::kF16 && *type != DType::kBF16))) {
+             (type != DType::kF32 && type != DType::kF16 && type != DType::kBF16))) {
     std::fprintf(stderr,
                  "kvserve make-model: --format hf needs --vocab a Hugging Face tokenizer folder "
                  "(with tokenizer.json) and --type F32, F16 or BF16\n");
@@ -232,8 +237,8 @@ int MakeModel(const Options& opt) {
   }
   // A folder is written as GGUF first, then exported.
   const std::string gguf_path = hf ? opt.out + ".make-model.gguf" : opt.out;
-  SetModelMetadata(hp, *type, &w);
-  const std::vector<TensorPlan> plan = PlanTensors(*shape, hp, *type);
+  SetModelMetadata(hp, *mix, &w);
+  const std::vector<TensorPlan> plan = PlanTensors(*shape, hp, *mix);
   uint64_t total_bytes = 0;
   for (const TensorPlan& t : plan) {
     const std::vector<int64_t> dims =
@@ -293,7 +298,7 @@ int MakeModel(const Options& opt) {
     return 1;
   }
   std::fprintf(stderr, "wrote %s: %s, %s, %d layers, %.2f GB of tensors\n", opt.out.c_str(),
-               hp.name.c_str(), std::string(DTypeName(*type)).c_str(), hp.n_layers,
+               hp.name.c_str(), (std::string(mix->name()) + (mix->pure() ? "" : " mix")).c_str(), hp.n_layers,
                total_bytes / 1e9);
   return 0;
 }
@@ -304,7 +309,12 @@ int RunMakeModel(int argc, char** argv) {
   Options opt;
   CLI::App app{"Write a random-weight GGUF at a real model's shapes", "kvserve make-model"};
   app.add_option("--shape", opt.shape, ModelShapeNames());
-  app.add_option("--type", opt.type, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K");
+  app.add_option("--type", opt.type,
+                 "weights as llama-quantize's mix of that name (Q2_K, Q3_K_S/M/L, Q4_K_S/M, "
+                 "Q5_K_S/M, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS; Q3_K/Q4_K/Q5_K are "
+                 "the _M mixes) or F32, F16, BF16");
+  app.add_flag("--pure", opt.pure,
+               "every matrix in --type's base type (as llama-quantize --pure): no bumps, no fallbacks");
   app.add_option("--vocab", opt.vocab_path,
                  "llama2.c tokenizer.bin, a GGUF file whose tokenizer is copied "
                  "(e.g. models/vocab/ggml-vocab-qwen2.gguf) or a Hugging Face tokenizer folder "

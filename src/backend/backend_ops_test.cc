@@ -96,11 +96,31 @@ const MatMulCase kMatMulCases[] = {
     {DType::kF32, 133, 259}, {DType::kF16, 133, 259}, {DType::kBF16, 133, 259},
     {DType::kQ8_0, 133, 288}, {DType::kQ4_0, 133, 288}, {DType::kQ4_K, 67, 768},
     {DType::kQ6_K, 67, 768},
+    {DType::kQ4_1, 133, 288}, {DType::kQ5_0, 133, 288}, {DType::kQ5_1, 133, 288},
+    {DType::kIQ4_NL, 133, 288}, {DType::kQ2_K, 67, 768}, {DType::kQ3_K, 67, 768},
+    {DType::kQ5_K, 67, 768}, {DType::kIQ4_XS, 67, 768},
     // Packed Q4 groups hold 512 elements: two full groups and a partial one.
     {DType::kQ4_0, 37, 1056}, {DType::kQ4_K, 19, 1280},
+    {DType::kQ4_1, 37, 1056}, {DType::kQ5_0, 37, 1056}, {DType::kQ5_1, 37, 1056},
+    {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
+    {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280},
 };
 
-bool PacksQ4(Isa isa, DType t) { return isa == Isa::kAvx512 && (t == DType::kQ4_0 || t == DType::kQ4_K); }
+bool PacksQ4(Isa isa, DType t) {
+  switch (t) {
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kIQ4_NL:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kIQ4_XS:
+    case DType::kQ2_K:
+    case DType::kQ3_K: return isa == Isa::kAvx512;
+    default: return false;
+  }
+}
 
 TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
   std::mt19937 rng(1);
@@ -125,7 +145,7 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
         ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
         continue;
       }
-      const int64_t act_block = c.type == DType::kQ4_K || c.type == DType::kQ6_K ? 256 : 32;
+      const int64_t act_block = BlockElems(c.type) == 256 ? 256 : 32;
       for (int64_t t = 0; t < n; ++t) {
         const float* xt = x.data() + t * c.cols;
         for (int64_t r = 0; r < c.rows; ++r) {

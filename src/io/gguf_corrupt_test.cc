@@ -149,10 +149,15 @@ TEST(GgufCorruptTest, UnknownTypes) {
   ExpectError(Builder().Header(0, 1).Str("k").U32(9).U32(77).U64(0).bytes(),
               {"unknown array element type 77"});
   ExpectError(Builder().Header(1, 0).Tensor("w", {32}, 99, 0).bytes(),
-              {"tensor 'w'", "unsupported tensor type 99"});
-  // Q4_1 (3) is a real ggml type that kvserve does not read.
-  ExpectError(Builder().Header(1, 0).Tensor("blk.0.w", {32}, 3, 0).bytes(),
-              {"tensor 'blk.0.w'", "unsupported tensor type 3"});
+              {"tensor 'w'", "unsupported tensor type 99", "not a ggml type"});
+  // Real ggml types that kvserve does not read are named.
+  ExpectError(Builder().Header(1, 0).Tensor("blk.0.w", {256}, 16, 0).bytes(),
+              {"tensor 'blk.0.w'", "unsupported tensor type 16", "IQ2_XXS"});
+  ExpectError(Builder().Header(1, 0).Tensor("w", {32}, 9, 0).bytes(), {"type 9", "Q8_1"});
+  ExpectError(Builder().Header(1, 0).Tensor("w", {32}, 39, 0).bytes(), {"type 39", "MXFP4"});
+  ExpectError(Builder().Header(1, 0).Tensor("w", {32}, 42, 0).bytes(), {"type 42", "Q2_0"});
+  ExpectError(Builder().Header(1, 0).Tensor("w", {32}, 4, 0).bytes(), {"type 4", "not a ggml type"});
+  ExpectError(Builder().Header(1, 0).Tensor("w", {32}, 43, 0).bytes(), {"type 43", "not a ggml type"});
   ExpectError(Builder().Header(0, 1).Str("b").U32(7).Raw("\x02", 1).bytes(), {"bool value 2"});
 }
 

@@ -150,7 +150,12 @@ Status ReadTensorInfo(Cursor& c, TensorInfo* t) {
   uint32_t type_num;
   KVS_RETURN_IF_ERROR(c.Read(&type_num, "type of " + tensor));
   const auto type = DTypeFromGgml(type_num);
-  if (!type) return c.Error(tensor + " has unsupported tensor type " + std::to_string(type_num));
+  if (!type) {
+    const std::string_view name = GgmlTypeName(type_num);
+    return c.Error(tensor + " has unsupported tensor type " + std::to_string(type_num) +
+                   (name.empty() ? std::string(" (not a ggml type)")
+                                 : " (ggml's " + std::string(name) + ", which kvserve does not read)"));
+  }
   t->type = *type;
   if (t->dims[0] % BlockElems(t->type) != 0) {
     return c.Error(tensor + " row length " + std::to_string(t->dims[0]) +

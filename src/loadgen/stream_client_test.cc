@@ -55,7 +55,15 @@ TEST(StreamClientTest, TimesFirstTokenAndGapsBetweenContentChunks) {
   EXPECT_EQ(r.text, "tok 0tok 1tok 2tok 3tok 4");
   EXPECT_GE(r.ttft_ms, 60);  // the role-only chunk before does not count
   ASSERT_EQ(r.itl_ms.size(), 4u);
-  for (double gap : r.itl_ms) EXPECT_GE(gap, 19);  // sleep granularity
+  // The server sleeps 20 ms between chunks; a client descheduled under load
+  // may read two at once (one gap near 0, the next near 40), so the gaps
+  // are checked in sum, each only for sign.
+  double gaps = 0;
+  for (double gap : r.itl_ms) {
+    EXPECT_GE(gap, 0);
+    gaps += gap;
+  }
+  EXPECT_GE(gaps, 4 * 19);  // sleep granularity
   EXPECT_GE(r.e2e_ms, r.ttft_ms + 4 * 19);
   EXPECT_TRUE(r.usage_seen);
   EXPECT_EQ(r.output_tokens, 5);

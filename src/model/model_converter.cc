@@ -9,21 +9,6 @@ namespace {
 
 constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581
 
-// llama.cpp's general.file_type (enum llama_ftype) for a model whose
-// matrices are all `t`.
-uint32_t LlamaFileType(DType t) {
-  switch (t) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ8_0: return 7;
-    case DType::kQ4_K: return 15;  // "Q4_K_M"
-    case DType::kQ6_K: return 18;
-    case DType::kBF16: return 32;
-  }
-  return 0;
-}
-
 std::vector<std::string> GgufPieces(const Vocab& vocab) {
   if (vocab.model == "gpt2") return vocab.pieces;  // byte-level pieces are stored as they are
   bool spm_style = false;
@@ -46,12 +31,20 @@ std::vector<std::string> GgufPieces(const Vocab& vocab) {
 
 }  // namespace
 
+MixModelShape MixShapeOf(const ModelConfig& c, bool tied_output) {
+  return MixModelShape{c.arch, c.n_layers, c.n_heads, c.n_kv_heads, tied_output};
+}
+
 void SetModelMetadata(const ModelConfig& hp, DType type, GgufWriter* w) {
+  SetModelMetadata(hp, QuantMix::Pure(type), w);
+}
+
+void SetModelMetadata(const ModelConfig& hp, const QuantMix& mix, GgufWriter* w) {
   const std::string a = hp.arch + ".";
   w->SetString("general.architecture", hp.arch);
   w->SetString("general.name", hp.name.empty() ? hp.arch : hp.name);
-  w->SetU32("general.file_type", LlamaFileType(type));
-  if (BlockElems(type) > 1) w->SetU32("general.quantization_version", 2);
+  w->SetU32("general.file_type", mix.llama_file_type());
+  if (BlockElems(mix.base_type()) > 1) w->SetU32("general.quantization_version", 2);
   w->SetU32(a + "context_length", static_cast<uint32_t>(hp.context_length));
   w->SetU32(a + "embedding_length", static_cast<uint32_t>(hp.dim));
   w->SetU32(a + "feed_forward_length", static_cast<uint32_t>(hp.hidden_dim));
@@ -108,11 +101,28 @@ void SetVocabMetadata(const Vocab& vocab, GgufWriter* w) {
   }
 }
 
+std::vector<DType> PlanTensorTypes(const Model& model, const QuantMix& mix) {
+  const ModelFile& in = model.file();
+  bool tied_output = true;
+  for (const TensorInfo& t : in.tensors()) tied_output &= t.name != "output.weight";
+  const MixModelShape shape = MixShapeOf(model.config(), tied_output);
+  std::vector<DType> types;
+  for (const TensorInfo& t : in.tensors()) {
+    types.push_back(mix.TensorType(shape, t.name, static_cast<int>(t.dims.size()), t.dims[0]));
+  }
+  return types;
+}
+
 Status ConvertToGguf(const Model& model, const std::string& out_path, DType type,
+                     const GgufWriter::ProgressFn& progress) {
+  return ConvertToGguf(model, out_path, QuantMix::Pure(type), progress);
+}
+
+Status ConvertToGguf(const Model& model, const std::string& out_path, const QuantMix& mix,
                      const GgufWriter::ProgressFn& progress) {
   const ModelFile& in = model.file();
   GgufWriter w;
-  SetModelMetadata(model.config(), type, &w);
+  SetModelMetadata(model.config(), mix, &w);
   SetVocabMetadata(in.vocab(), &w);
   const SamplingDefaults& d = model.sampling_defaults();
   for (const auto& [key, value] : {std::pair{"temp", d.temperature}, std::pair{"top_p", d.top_p},
@@ -121,9 +131,10 @@ Status ConvertToGguf(const Model& model, const std::string& out_path, DType type
     if (value) w.SetF32(std::string("general.sampling.") + key, *value);
   }
   if (d.top_k) w.SetU32("general.sampling.top_k", static_cast<uint32_t>(*d.top_k));
-  std::vector<DType> out_types;
-  for (const TensorInfo& t : in.tensors()) {
-    const DType out = t.dims.size() >= 2 ? type : DType::kF32;
+  const std::vector<DType> out_types = PlanTensorTypes(model, mix);
+  for (size_t i = 0; i < in.tensors().size(); ++i) {
+    const TensorInfo& t = in.tensors()[i];
+    const DType out = out_types[i];
     if (t.dims[0] % BlockElems(out) != 0) {
       return InvalidArgumentError("cannot convert tensor '" + t.name + "' to " +
                                   std::string(DTypeName(out)) + ": its row length " +
@@ -131,7 +142,6 @@ Status ConvertToGguf(const Model& model, const std::string& out_path, DType type
                                   std::to_string(BlockElems(out)));
     }
     KVS_RETURN_IF_ERROR(w.AddTensor(t.name, out, t.dims));
-    out_types.push_back(out);
   }
   std::vector<float> row_f32;
   std::vector<uint8_t> row_out;

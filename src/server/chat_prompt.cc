@@ -90,8 +90,19 @@ StatusOr<ChatPrompt> MakeChatPrompt(const Tokenizer* tokenizer, const std::strin
   special.eos = piece(vocab.eos_id);
   out.encode = [tokenizer, tmpl, special](const OpenAiRequest& request)
       -> StatusOr<std::vector<TokenId>> {
-    KVS_ASSIGN_OR_RETURN(jinja::Dict ctx, ChatTemplateContext(request, special, LocalNow()));
+    KVS_ASSIGN_OR_RETURN(jinja::Dict ctx, ChatTemplateContext(request, special, LocalNow(),
+                                                              request.add_generation_prompt));
     KVS_ASSIGN_OR_RETURN(std::string text, tmpl->Render(ctx));
+    if (request.continue_final_message) {
+      // Assistant prefill: cut what the template writes after the final
+      // message's content (its end-of-turn), as vLLM does.
+      const std::string& last = request.messages.back().content;
+      size_t at = last.empty() ? std::string::npos : text.rfind(last);
+      if (at == std::string::npos) {
+        return InvalidArgumentError("continue_final_message: the template does not write the final message's content as sent");
+      }
+      text.resize(at + last.size());
+    }
     const bool has_bos = !special.bos.empty() && text.rfind(special.bos, 0) == 0;
     return tokenizer->EncodeWithSpecial(text, /*add_bos=*/!has_bos);
   };

@@ -12,7 +12,9 @@
 // The template is parsed here, so a template outside our Jinja subset fails
 // at startup naming the construct and line. BOS is prepended when the
 // vocabulary asks for it and the rendered text does not already start with
-// it (Llama 3's template writes bos_token itself).
+// it (Llama 3's template writes bos_token itself). A request's
+// add_generation_prompt goes to the template; with continue_final_message
+// the rendering is cut right after the final (assistant) message's content.
 #pragma once
 
 #include <string>

@@ -54,6 +54,28 @@ TEST(ChatPromptTest, PlainJoinsTurnsAndContinuesAssistantText) {
   EXPECT_EQ(*joined, direct);
 }
 
+TEST(ChatPromptTest, AssistantPrefillLeavesTheTurnOpen) {
+  auto tok = Tok512();
+  const std::string file = WriteTemp("chatml.jinja", kChatmlTemplate);
+  auto chatml = MakeChatPrompt(tok.get(), file);
+  ASSERT_TRUE(chatml.ok()) << chatml.status().ToString();
+  OpenAiRequest r = Chat({{"user", "Hi"}, {"assistant", "The answer is"}});
+  r.continue_final_message = true;
+  r.add_generation_prompt = false;
+  auto ids = chatml->encode(r);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(tok->Decode(*ids, /*render_special=*/true),
+            tok->Decode(tok->EncodeWithSpecial("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nThe answer is", true), true));
+  // Without it, the same messages close the assistant turn and (by default) open a new one.
+  OpenAiRequest closed = Chat({{"user", "Hi"}, {"assistant", "The answer is"}});
+  auto closed_ids = chatml->encode(closed);
+  ASSERT_TRUE(closed_ids.ok());
+  EXPECT_NE(tok->Decode(*closed_ids, true).find("The answer is<|im_end|>\n<|im_start|>assistant\n"), std::string::npos);
+  closed.add_generation_prompt = false;
+  const std::string no_prompt = tok->Decode(*chatml->encode(closed), true);
+  EXPECT_TRUE(no_prompt.ends_with("The answer is<|im_end|>\n")) << no_prompt;
+}
+
 TEST(ChatPromptTest, TemplateFileOverridesAndErrorsNameTheProblem) {
   auto tok = Tok512();
   std::string file = WriteTemp("t.jinja", "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}");

@@ -330,7 +330,7 @@ MaybeError CheckKnownFields(Endpoint endpoint, const Json& body) {
       "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier"};
   static const std::set<std::string, std::less<>> kChat = {
       "messages", "max_completion_tokens", "top_logprobs", "tools", "tool_choice",
-      "parallel_tool_calls", "chat_template_kwargs"};
+      "parallel_tool_calls", "chat_template_kwargs", "add_generation_prompt", "continue_final_message"};
   static const std::set<std::string, std::less<>> kCompletion = {"prompt", "best_of", "echo"};
   for (const auto& [key, value] : body.items()) {
     if (kBoth.count(key) != 0 || (endpoint == Endpoint::kChat ? kChat : kCompletion).count(key) != 0) continue;
@@ -376,6 +376,19 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
   }
   req.n = static_cast<int>(n);
   req.best_of = static_cast<int>(best_of);
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "add_generation_prompt", &req.add_generation_prompt));
+  KVS_API_RETURN_IF_ERROR(ReadBool(body, "continue_final_message", &req.continue_final_message));
+  if (req.continue_final_message) {
+    if (req.messages.empty() || req.messages.back().role != "assistant") {
+      return InvalidParam("continue_final_message", "'continue_final_message' needs a final assistant message",
+                          "invalid_value");
+    }
+    if (Field(body, "add_generation_prompt") != nullptr && req.add_generation_prompt) {
+      return InvalidParam("continue_final_message",
+                          "'continue_final_message' and 'add_generation_prompt' cannot both be true", "invalid_value");
+    }
+    req.add_generation_prompt = false;
+  }
   KVS_API_RETURN_IF_ERROR(ReadBool(body, "echo", &req.echo));
   if (req.echo && endpoint == Endpoint::kChat) {
     return InvalidParam("echo", "'echo' is a completions parameter", "invalid_value");

@@ -67,6 +67,11 @@ struct OpenAiRequest {
   ToolChoice tool_choice;
   bool parallel_tool_calls = true;
   std::string chat_template_kwargs_json;  // kChat: the object as sent, "" when none
+  // kChat, vLLM's: the template's add_generation_prompt, and assistant
+  // prefill (the last message, an assistant's, is continued: the rendered
+  // prompt ends with its content, the turn left open).
+  bool add_generation_prompt = true;
+  bool continue_final_message = false;
   struct Prompt {
     std::string text;          // a string prompt
     std::vector<TokenId> ids;  // a token-id prompt

@@ -240,6 +240,11 @@ TEST(OpenAiRequestTest, CompletionPromptErrors) {
   EXPECT_EQ(CompletionError(R"({"prompt": [[1], []]})").param, "prompt");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "logprobs": 21})").param, "logprobs");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "echo": "yes"})").param, "echo");
+  EXPECT_EQ(ChatError(R"({"messages": [{"role": "user", "content": "x"}], "continue_final_message": true})").param,
+            "continue_final_message");  // the last message is not an assistant's
+  EXPECT_EQ(ChatError(R"({"messages": [{"role": "assistant", "content": "x"}], "continue_final_message": true,
+                         "add_generation_prompt": true})").param,
+            "continue_final_message");
   EXPECT_EQ(ChatError(R"({"messages": [{"role": "user", "content": "x"}], "echo": true})").param, "echo");
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "max_tokens": 0})").param, "max_tokens");  // 0 needs echo
   EXPECT_EQ(CompletionError(R"({"prompt": "x", "prompt_logprobs": 21})").param, "prompt_logprobs");

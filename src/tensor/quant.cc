@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "tensor/quant_codecs.h"
 
 namespace kvs {
 namespace {
@@ -352,6 +353,14 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
     case DType::kQ4_0: return DequantizeQ4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
     case DType::kQ4_K: return DequantizeQ4K(static_cast<const BlockQ4K*>(src), dst, nb);
     case DType::kQ6_K: return DequantizeQ6K(static_cast<const BlockQ6K*>(src), dst, nb);
+    case DType::kQ4_1: return quant_internal::DequantizeQ4_1(src, dst, nb);
+    case DType::kQ5_0: return quant_internal::DequantizeQ5_0(src, dst, nb);
+    case DType::kQ5_1: return quant_internal::DequantizeQ5_1(src, dst, nb);
+    case DType::kIQ4_NL: return quant_internal::DequantizeIQ4_NL(src, dst, nb);
+    case DType::kQ2_K: return quant_internal::DequantizeQ2K(src, dst, nb);
+    case DType::kQ3_K: return quant_internal::DequantizeQ3K(src, dst, nb);
+    case DType::kQ5_K: return quant_internal::DequantizeQ5K(src, dst, nb);
+    case DType::kIQ4_XS: return quant_internal::DequantizeIQ4_XS(src, dst, nb);
   }
   KVS_CHECK(false) << "unknown dtype " << static_cast<uint32_t>(t);
 }
@@ -383,6 +392,14 @@ void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
     case DType::kQ4_0: return QuantizeQ4_0(src, static_cast<BlockQ4_0*>(dst), nb);
     case DType::kQ4_K: return QuantizeQ4K(src, static_cast<BlockQ4K*>(dst), nb);
     case DType::kQ6_K: return QuantizeQ6K(src, static_cast<BlockQ6K*>(dst), nb);
+    case DType::kQ4_1: return quant_internal::QuantizeQ4_1(src, dst, nb);
+    case DType::kQ5_0: return quant_internal::QuantizeQ5_0(src, dst, nb);
+    case DType::kQ5_1: return quant_internal::QuantizeQ5_1(src, dst, nb);
+    case DType::kIQ4_NL: return quant_internal::QuantizeIQ4_NL(src, dst, nb);
+    case DType::kQ2_K: return quant_internal::QuantizeQ2K(src, dst, nb);
+    case DType::kQ3_K: return quant_internal::QuantizeQ3K(src, dst, nb);
+    case DType::kQ5_K: return quant_internal::QuantizeQ5K(src, dst, nb);
+    case DType::kIQ4_XS: return quant_internal::QuantizeIQ4_XS(src, dst, nb);
   }
   KVS_CHECK(false) << "unknown dtype " << static_cast<uint32_t>(t);
 }

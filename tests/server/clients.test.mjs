@@ -6,6 +6,20 @@
 // must ban and force; n, batched prompts and embeddings must have their
 // shapes; an unsupported field is a 400 naming it.
 //
+// The table (test names below say which rows each covers):
+//   row                     openai   AI SDK               LangChain
+//   tool call, named        yes      yes                  yes
+//   tool call, required     yes      yes                  yes
+//   tool call, auto         yes      -                    -
+//   streamed tool call      yes      yes (streamText)     yes (stream)
+//   json_object             yes      -                    -
+//   json_schema             yes      yes (generateObject) yes (withStructuredOutput, both methods)
+//   n                       yes      - (no such option)   yes
+//   logit_bias ban/force    yes/yes  -/yes (providerOptions) -/yes
+//   batched prompts         yes      - (no batch API)     yes (completions model)
+//   embeddings              yes      yes (embedMany)      yes (OpenAIEmbeddings)
+//   400 for a field         yes      yes                  yes
+//
 // Clients (pinned in package.json): openai 4.104.0, the Vercel AI SDK
 // (ai 5.0.277 with @ai-sdk/openai-compatible 1.0.61), LangChain
 // (@langchain/openai 0.6.7).
@@ -254,4 +268,27 @@ test('LangChain: n, logit_bias, batched completions and embeddings', async () =>
   const vectors = await emb.embedDocuments(['a', 'b']);
   assert.equal(vectors.length, 2);
   assert.ok(vectors[0].length > 0);
+});
+
+test('AI SDK: logit_bias through providerOptions, and a 400 named', async () => {
+  const provider = aiSdk();
+  const hello = (await http(server, 'POST', '/tokenize', { prompt: 'hello', add_special_tokens: false })).json.tokens;
+  const forced = await generateText({
+    model: provider.chatModel(modelId), prompt: 'Hi', maxOutputTokens: 4, temperature: 1, seed: 17,
+    providerOptions: { kvserve: { logit_bias: { [hello[0]]: 100 } } } });
+  assert.equal(forced.text, 'hello'.repeat(4));
+  await assert.rejects(
+    generateText({ model: provider.chatModel(modelId), prompt: 'Hi', maxOutputTokens: 2, maxRetries: 0,
+                   providerOptions: { kvserve: { bad_words: ['x'] } } }),
+    (err) => err.statusCode === 400 && /bad_words/.test(err.responseBody));
+});
+
+test('LangChain: a streamed tool call, and a 400 named', async () => {
+  const model = chat().bindTools(tools, { tool_choice: 'get_weather' });
+  let merged;
+  for await (const chunk of await model.stream('Weather in Rome?')) merged = merged ? merged.concat(chunk) : chunk;
+  assert.equal(merged.tool_calls.length, 1);
+  assertWeatherCall(merged.tool_calls[0].name, merged.tool_calls[0].args);
+  await assert.rejects(chat({ maxRetries: 0, modelKwargs: { bad_words: ['x'] } }).invoke('Hi'),
+                       (err) => err.status === 400 || /400/.test(String(err)));
 });

@@ -38,17 +38,72 @@ struct WBlockQ6K {
   int8_t scales[kQKElems / 16];  // one scale per 16 elements
   uint16_t d;                    // f16 super-block scale
 };
+// The other 32-element types (layouts in docs/formats.md, reference codecs
+// in tensor/quant_legacy.cc). Codes: byte j low nibble = element j, high =
+// element j + 16; qh bit i = element i's fifth bit.
+struct WBlockQ4_1 {
+  uint16_t d, m;  // f16: x = d * q + m
+  uint8_t qs[kQ8Elems / 2];
+};
+struct WBlockQ5_0 {
+  uint16_t d;  // f16: x = d * (q - 16)
+  uint8_t qh[4];
+  uint8_t qs[kQ8Elems / 2];
+};
+struct WBlockQ5_1 {
+  uint16_t d, m;  // f16: x = d * q + m
+  uint8_t qh[4];
+  uint8_t qs[kQ8Elems / 2];
+};
+struct WBlockIQ4NL {
+  uint16_t d;  // f16: x = d * kIq4NlValues[q]
+  uint8_t qs[kQ8Elems / 2];
+};
+// The other super-block types (tensor/quant_kquants.cc).
+struct WBlockQ2K {
+  uint8_t scales[16];        // per 16 elements: scale (low nibble), min (high)
+  uint8_t qs[kQKElems / 4];  // element 128h + 32g + l: bits 2g of qs[32h + l]
+  uint16_t d, dmin;
+};
+struct WBlockQ3K {
+  uint8_t hmask[kQKElems / 8];  // element 128h + 32g + l: bit 4h + g of hmask[l] (set: +4)
+  uint8_t qs[kQKElems / 4];     // low two bits, as Q2_K's
+  uint8_t scales[12];           // 16 x 6-bit, stored +32
+  uint16_t d;
+};
+struct WBlockQ5K {
+  uint16_t d, dmin;
+  uint8_t scales[12];        // as Q4_K's
+  uint8_t qh[kQKElems / 8];  // sub-block s's element l: bit s of qh[l]
+  uint8_t qs[kQKElems / 2];  // as Q4_K's
+};
+struct WBlockIQ4XS {
+  uint16_t d;
+  uint16_t scales_h;  // sub-block s: top two bits of its 6-bit scale (stored +32) at bits 2s
+  uint8_t scales_l[4];  // low four bits: nibble s % 2 of byte s / 2
+  uint8_t qs[kQKElems / 2];  // 16 bytes per sub-block, as IQ4_NL's
+};
+static_assert(sizeof(WBlockQ4_1) == 20);
+static_assert(sizeof(WBlockQ5_0) == 22);
+static_assert(sizeof(WBlockQ5_1) == 24);
+static_assert(sizeof(WBlockIQ4NL) == 18);
+static_assert(sizeof(WBlockQ2K) == 84);
+static_assert(sizeof(WBlockQ3K) == 110);
+static_assert(sizeof(WBlockQ5K) == 176);
+static_assert(sizeof(WBlockIQ4XS) == 136);
 static_assert(sizeof(WBlockQ8_0) == 34);
 static_assert(sizeof(WBlockQ4_0) == 18);
 static_assert(sizeof(WBlockQ4K) == 144);
 static_assert(sizeof(WBlockQ6K) == 210);
 
-// Activation block for Q8_0 / Q4_0 weights: x[i] ~= d * qs[i], |qs| <= 127.
+// Activation block for the 32-element weight types (Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, IQ4_NL): x[i] ~= d * qs[i], |qs| <= 127.
 struct ABlockQ8 {
   float d;
   int8_t qs[kQ8Elems];
 };
-// Activation super-block for K-quant weights; bsums[j] = sum of qs[16j..16j+16)
+// Activation super-block for the 256-element weight types (K-quants,
+// IQ4_XS); bsums[j] = sum of qs[16j..16j+16)
 // so that the weights' per-sub-block offsets (mins, Q6_K's -32) cost one
 // multiply per 16 elements instead of one per element.
 struct ABlockQ8K {
@@ -56,7 +111,8 @@ struct ABlockQ8K {
   int16_t bsums[kQKElems / 16];
   int8_t qs[kQKElems];
 };
-// ---- Packed Q4 (WeightLayout::kPacked for Q4_0 and Q4_K on AVX-512 VNNI)
+// ---- Packed Q4 (WeightLayout::kPacked on AVX-512 VNNI for Q4_0 and Q4_K, and
+// Q4_1, Q5_0, Q5_1, Q5_K, IQ4_NL, IQ4_XS below)
 // Rows are cut into groups of 16 blocks of 32 elements (512 elements; a
 // row's last group is padded with zero blocks). In a group the quants are
 // transposed so that one 64-byte load brings the same 4 bytes of all 16
@@ -81,8 +137,70 @@ struct PackedQ4KGroup {
   uint8_t min[kGroupBlocks];     // 6-bit
   uint8_t qs[4][64];
 };
+// The other 4- and 5-bit types in the same transposed order. IQ4_NL uses
+// PackedQ4_0Group (its indices in place of Q4_0's codes), IQ4_XS keeps each
+// sub-block's signed scale (stored - 32). Q5_*'s fifth bits are 64-bit
+// masks, bit 4k + j of qh[i][0] for element 4i + j of block k and of
+// qh[i][1] for element 16 + 4i + j, so that one mask register adds 16 to
+// the codes of one 64-byte vector.
+struct PackedQ4_1Group {
+  uint16_t d[kGroupBlocks];  // f16
+  uint16_t m[kGroupBlocks];  // f16 offsets: w = d q + m
+  uint8_t qs[4][64];
+};
+struct PackedIQ4XSGroup {
+  uint16_t d[2];                // f16, per super-block of 8 blocks
+  int8_t scale[kGroupBlocks];   // -32..31
+  uint8_t qs[4][64];
+};
+struct PackedQ5_0Group {
+  uint16_t d[kGroupBlocks];
+  uint8_t qs[4][64];
+  uint64_t qh[4][2];
+};
+struct PackedQ5_1Group {
+  uint16_t d[kGroupBlocks];
+  uint16_t m[kGroupBlocks];
+  uint8_t qs[4][64];
+  uint64_t qh[4][2];
+};
+struct PackedQ5KGroup {
+  uint16_t d[2];
+  uint16_t dmin[2];
+  uint8_t scale[kGroupBlocks];
+  uint8_t min[kGroupBlocks];
+  uint8_t qs[4][64];
+  uint64_t qh[4][2];
+};
+// Q2_K / Q3_K, whose scales cover 16 elements: the same 16 blocks of 32 per
+// group, each block's two halves (16h + e) with their own scale, and the
+// codes in 8 slices matching the activation's, slice 2i + h holding
+// element 16h + 4i + j of block k at byte 4k + j: slice 4t + s in bits
+// 2s..2s+1 of qs[t]. scales[h][k] / scale[h][k] belong to half h of block k
+// (sub-block 2 (k % 8) + h of super-block k / 8). Q3_K's third bits are one
+// 64-bit mask per slice (bit 4k + j), its codes stored + 4 (0..7).
+struct PackedQ2KGroup {
+  uint16_t d[2];          // f16, per super-block
+  uint16_t dmin[2];       // f16
+  uint8_t scales[2][16];  // scale (low nibble) and min (high), as the file's
+  uint8_t qs[2][64];
+};
+struct PackedQ3KGroup {
+  uint64_t qh[8];
+  uint16_t d[2];
+  int8_t scale[2][16];  // -32..31
+  uint8_t qs[2][64];
+  uint8_t pad[4];
+};
+static_assert(sizeof(PackedQ2KGroup) == 168);
+static_assert(sizeof(PackedQ3KGroup) == 232);
 static_assert(sizeof(PackedQ4_0Group) == 288);
 static_assert(sizeof(PackedQ4KGroup) == 296);
+static_assert(sizeof(PackedQ4_1Group) == 320);
+static_assert(sizeof(PackedIQ4XSGroup) == 276);
+static_assert(sizeof(PackedQ5_0Group) == 352);
+static_assert(sizeof(PackedQ5_1Group) == 384);
+static_assert(sizeof(PackedQ5KGroup) == 360);
 
 // Activation group for the packed kernels, in the same transposed order:
 //   qs[2i + h][4k + j] = x(k, 16h + 4i + j), sum[k] = sum of block k's quants.
@@ -92,6 +210,15 @@ struct ABlockQ8x16 {
   int8_t qs[8][64];
 };
 static_assert(sizeof(ABlockQ8x16) == 640);
+// Activation group for packed Q2_K / Q3_K, whose scales cover half blocks:
+// ABlockQ8x16 plus each block's sum of its first 16 quants (the second
+// half's is sum - sum_lo), computed once per activation row rather than
+// once per weight row.
+struct ABlockQ8x16H {
+  ABlockQ8x16 q;
+  int32_t sum_lo[kGroupBlocks];
+};
+static_assert(sizeof(ABlockQ8x16H) == 704);
 
 static_assert(sizeof(ABlockQ8) == 36);
 static_assert(sizeof(ABlockQ8K) == 292);

@@ -48,7 +48,8 @@ struct KernelTable {
   bool reads_packed_q4;
   // Quantizes one activation row x[cols] into the layout the kernels for
   // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
-  // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4);
+  // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4, ABlockQ8x16H for
+  // packed Q2_K / Q3_K);
   // ActRowBytes(wtype, layout, cols) bytes.
   void (*quantize_row)(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out);
   // Computes out[t, r] for every t < n and r in [row_begin, row_end).

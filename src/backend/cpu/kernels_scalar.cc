@@ -7,6 +7,7 @@
 
 #include "backend/cpu/blocks.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/scalar_dots.h"
 #include "base/check.h"
 #include "tensor/quant.h"
 
@@ -46,7 +47,7 @@ void QuantizeQ8KBlocks(const float* x, int64_t cols, ABlockQ8K* out) {
 
 void QuantizeRowScalar(DType wtype, WeightLayout /*file only*/, const float* x, int64_t cols,
                        uint8_t* out) {
-  if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
+  if (BlockElems(wtype) == kQ8Elems) {
     QuantizeQ8Blocks(x, cols, reinterpret_cast<ABlockQ8*>(out));
   } else {
     QuantizeQ8KBlocks(x, cols, reinterpret_cast<ABlockQ8K*>(out));
@@ -144,6 +145,7 @@ float DotHalf(const uint8_t* wrow, const float* x, int64_t cols) {
 
 void MatMulRowsScalar(const MatMulArgs& a, int64_t r0, int64_t r1) {
   if (a.type == DType::kF32) return MatMulRowsF32Exact(a, r0, r1);
+  const ScalarDotFn dot = ScalarDotFor(a.type);
   for (int64_t t = 0; t < a.n; ++t) {
     const uint8_t* xq = a.xq + t * a.xq_row_bytes;
     const float* x = a.x + t * a.cols;
@@ -158,6 +160,14 @@ void MatMulRowsScalar(const MatMulArgs& a, int64_t r0, int64_t r1) {
         case DType::kQ4_0: out[r] = DotQ4_0(w, xq, a.cols); break;
         case DType::kQ4_K: out[r] = DotQ4K(w, xq, a.cols); break;
         case DType::kQ6_K: out[r] = DotQ6K(w, xq, a.cols); break;
+        case DType::kQ4_1:
+        case DType::kQ5_0:
+        case DType::kQ5_1:
+        case DType::kIQ4_NL:
+        case DType::kQ2_K:
+        case DType::kQ3_K:
+        case DType::kQ5_K:
+        case DType::kIQ4_XS: out[r] = dot(w, xq, a.cols); break;
       }
     }
   }
@@ -269,14 +279,14 @@ void MatMulRowsF32Exact(const MatMulArgs& a, int64_t r0, int64_t r1) {
 
 int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
   if (layout == WeightLayout::kPacked) {
-    return (cols + kGroupElems - 1) / kGroupElems * int64_t{sizeof(ABlockQ8x16)};
+    const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K;
+    return (cols + kGroupElems - 1) / kGroupElems *
+           int64_t{halves ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16)};
   }
-  switch (wtype) {
-    case DType::kQ8_0:
-    case DType::kQ4_0: return cols / kQ8Elems * int64_t{sizeof(ABlockQ8)};
-    case DType::kQ4_K:
-    case DType::kQ6_K: return cols / kQKElems * int64_t{sizeof(ABlockQ8K)};
-    default: return 0;
+  switch (BlockElems(wtype)) {
+    case kQ8Elems: return cols / kQ8Elems * int64_t{sizeof(ABlockQ8)};
+    case kQKElems: return cols / kQKElems * int64_t{sizeof(ABlockQ8K)};
+    default: return 0;  // float types read x itself
   }
 }
 

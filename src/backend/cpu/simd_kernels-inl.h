@@ -21,6 +21,8 @@
 #include "backend/cpu/simd_vec-inl.h"       // vector primitives
 #include "backend/cpu/simd_quantize-inl.h"  // activation quantization
 #include "backend/cpu/simd_matmul-inl.h"    // MatMul tiles
+#include "backend/cpu/simd_matmul_types-inl.h"  // MatMul tiles of the other block types
+#include "backend/cpu/simd_dispatch-inl.h"  // tiles over a MatMul, kernel per type
 #include "backend/cpu/simd_attention-inl.h" // attention, SwiGLU
 
 #undef KVS_UNROLL

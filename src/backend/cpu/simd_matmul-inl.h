@@ -6,6 +6,7 @@
 #endif
 
 #include "backend/cpu/simd_quantize-inl.h"
+#include "tensor/quant.h"
 
 namespace kvs::cpu::KVS_SIMD_NS {
 namespace {
@@ -86,14 +87,21 @@ constexpr int kWide = 1;  // 32 vector registers
 constexpr int kWide = 0;  // 16
 #endif
 
-// Q8_0 and Q4_0 weights: 32-element blocks turned into signed bytes, dotted
-// with |w| (unsigned) and sign(x, w) so that the products keep their sign.
+// 32-element block weights (Q8_0, Q4_0 here; Q4_1, Q5_0, Q5_1, IQ4_NL in
+// simd_matmul_types-inl.h): each block turned into 32 bytes and dotted
+// with the activation block; signed codes go through |w| (unsigned) and
+// sign(x, w) so that the products keep their sign.
+// U::Q(block) gives the 32 codes as bytes (element i in byte i); kSigned:
+// they are signed (dotted through |w| and sign(x, w)), else unsigned
+// (dotted directly); kHasMin: the block adds U::Min(block) to every value.
 struct UnpackQ8_0 {
   using Block = WBlockQ8_0;
+  static constexpr bool kSigned = true, kHasMin = false;
   static __m256i Q(const Block& b) { return Load256(b.qs); }
 };
 struct UnpackQ4_0 {
   using Block = WBlockQ4_0;
+  static constexpr bool kSigned = true, kHasMin = false;
   static __m256i Q(const Block& b) {
     const __m128i v = Load128(b.qs);
     const __m128i m4 = _mm_set1_epi8(15);
@@ -121,22 +129,32 @@ struct Q32Kernel {
     const int64_t nb = a.cols / kQ8Elems;
     for (int64_t b = 0; b < nb; ++b) {
       __m256i wq[R], wabs[R];
-      float dw[R];
+      float dw[R], mw[R];
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         Prefetch(&w[r][b]);
         wq[r] = U::Q(w[r][b]);
-        wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
+        if constexpr (U::kSigned) wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
         dw[r] = F16(w[r][b].d);
+        if constexpr (U::kHasMin) mw[r] = F16(w[r][b].m);
       }
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m256i xv = Load256(x[c][b].qs);
         const float dx = x[c][b].d;
+        // The min term: lanes of sum(x) (their total is the block's sum).
+        __m256 xsum = _mm256_setzero_ps();
+        if constexpr (U::kHasMin) xsum = _mm256_cvtepi32_ps(DotU8S8(_mm256_setzero_si256(), _mm256_set1_epi8(1), xv));
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          const __m256i p = DotU8S8(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xv, wq[r]));
+          __m256i p;
+          if constexpr (U::kSigned) {
+            p = DotU8S8(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xv, wq[r]));
+          } else {
+            p = DotU8S8(_mm256_setzero_si256(), wq[r], xv);
+          }
           acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * dx), acc[r][c]);
+          if constexpr (U::kHasMin) acc[r][c] = _mm256_fmadd_ps(xsum, _mm256_set1_ps(mw[r] * dx), acc[r][c]);
         }
       }
     }
@@ -165,9 +183,10 @@ alignas(64) constexpr int16_t kQ8DIdx[32] = {0,  0,  0,  0,  17, 17, 17, 17, 34,
 
 struct Q8_0GroupLoader {
   static constexpr int64_t kBlockBytes = sizeof(WBlockQ8_0);
+  static constexpr bool kHasMin = false;
   template <bool kFull>
   static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
-                                                         __m512i* whi, __m512i* ncorr, __m512* dw) {
+                                                         __m512i* whi, __m512i* ncorr, __m512* dw, __m512*) {
     const __m512i c128 = _mm512_set1_epi8(-128);
     __m512i q01, q23;
     if (kFull) {
@@ -218,11 +237,11 @@ struct Q32KernelVnni {
     for (int c = 0; c < C; ++c) x[c] = x0[c] + b * int64_t{sizeof(ABlockQ8)};
     const __m512i xidx = _mm512_load_si512(kQ32XIdx);
     __m512i wlo[R], whi[R], ncorr[R];
-    __m512 dw[R];
+    __m512 dw[R], mw[R];
     KVS_UNROLL
     for (int r = 0; r < R; ++r) {
       Loader::template Load<kFull>(w0[r] + b * Loader::kBlockBytes, g, &wlo[r], &whi[r], &ncorr[r],
-                                   &dw[r]);
+                                   &dw[r], &mw[r]);
     }
     KVS_UNROLL
     for (int c = 0; c < C; ++c) {
@@ -239,10 +258,19 @@ struct Q32KernelVnni {
         xhi = _mm512_maskz_loadu_epi8(m, x[c] + 20 * g);
       }
       const __m512 dx = _mm512_permutexvar_ps(xidx, _mm512_castps128_ps512(dx4));
+      // Blocks with a min: lanes 4k..4k+3 of xs sum to block k's sum(x)
+      // (each lane adds 8 bytes of x + 128, hence the -1024).
+      __m512 xs = _mm512_setzero_ps();
+      if constexpr (Loader::kHasMin) {
+        const __m512i ones = _mm512_set1_epi8(1);
+        xs = _mm512_cvtepi32_ps(
+            _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_set1_epi32(-1024), xlo, ones), xhi, ones));
+      }
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ncorr[r], xlo, wlo[r]), xhi, whi[r]);
         acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[r], dx), acc[r][c]);
+        if constexpr (Loader::kHasMin) acc[r][c] = _mm512_fmadd_ps(xs, _mm512_mul_ps(mw[r], dx), acc[r][c]);
       }
     }
   }
@@ -366,16 +394,23 @@ struct Q4KKernel {
 // signed activations), then one convert, multiply and FMA (plus one FMA
 // for the mins) for 512 elements. Q4_0's -8 offset is exact integer work:
 // the accumulator starts at -8 * sum(x) of each block.
+// Each P: kHasMin (the float min term), kStartShift (the integer offset:
+// the accumulator starts at -(sum(x) << kStartShift)), kFifth (fifth bits
+// from the group's masks), kTable (codes index the IQ4 table, stored + 128
+// so that they stay unsigned).
 struct PackedQ4_0 {
   using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = false;
+  static constexpr int kStartShift = 3;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
     *scale = _mm512_cvtph_ps(Load256(g.d));
   }
 };
-struct PackedQ4K {
-  using Group = PackedQ4KGroup;
-  static constexpr bool kHasMin = true;
+template <class G, bool kFifthBits>
+struct PackedKMin {
+  using Group = G;
+  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false;
+  static constexpr int kStartShift = 0;
   // d * scale and dmin * min are exact in float (11 x 6 significant bits).
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512* min) {
     const __m512 dd = _mm512_castps128_ps512(  // [d0, d1, dmin0, dmin1]
@@ -387,6 +422,59 @@ struct PackedQ4K {
     *min = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(Load128(g.min))));
   }
 };
+
+using PackedQ4K = PackedKMin<PackedQ4KGroup, false>;
+using PackedQ5K = PackedKMin<PackedQ5KGroup, true>;
+
+// IQ4_NL: Q4_0's group, table values + 128, -128 sum(x) to start.
+struct PackedIQ4NL {
+  using Group = PackedQ4_0Group;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = true;
+  static constexpr int kStartShift = 7;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+  }
+};
+// IQ4_XS: per block d of its super-block times its signed 6-bit scale.
+struct PackedIQ4XS {
+  using Group = PackedIQ4XSGroup;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = true;
+  static constexpr int kStartShift = 7;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    uint32_t dd;
+    std::memcpy(&dd, g.d, 4);
+    const __m512 d2 = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd))));
+    const __m512 d = _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), d2);
+    *scale = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load128(g.scale))));
+  }
+};
+// Q4_1 / Q5_1: per block d and offset m (the kernel subtracts min, so -m).
+template <class G, bool kFifthBits>
+struct PackedDMin {
+  using Group = G;
+  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512* min) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+    *min = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_cvtph_ps(Load256(g.m)));
+  }
+};
+using PackedQ4_1 = PackedDMin<PackedQ4_1Group, false>;
+using PackedQ5_1 = PackedDMin<PackedQ5_1Group, true>;
+// Q5_0: Q4_0 with fifth bits, -16 sum(x) to start.
+struct PackedQ5_0 {
+  using Group = PackedQ5_0Group;
+  static constexpr bool kHasMin = false, kFifth = true, kTable = false;
+  static constexpr int kStartShift = 4;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+  }
+};
+
+// The IQ4 table plus 128, as unsigned bytes, in each 128-bit lane.
+inline __m512i Iq4NlTablePlus128() {
+  return _mm512_broadcast_i32x4(_mm_xor_si128(Load128(kIq4NlValues), _mm_set1_epi8(-128)));
+}
 
 template <class P>
 struct PackedQ4Kernel {
@@ -404,20 +492,22 @@ struct PackedQ4Kernel {
     __m512 acc[R][C];
     SetAll(acc, _mm512_setzero_ps());
     const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i table = Iq4NlTablePlus128();
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
         KVS_UNROLL
-        for (int l = 0; l < 5; ++l) Prefetch(p + 64 * l);
+        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(p + 64 * l);
       }
       __m512i isum[R][C];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m512i start =
-            P::kHasMin ? _mm512_setzero_si512()
-                       : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), 3));
+            P::kStartShift == 0
+                ? _mm512_setzero_si512()
+                : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), P::kStartShift));
         KVS_UNROLL
         for (int r = 0; r < R; ++r) isum[r][c] = start;
       }
@@ -430,6 +520,15 @@ struct PackedQ4Kernel {
           asm("" : "+v"(v));  // one load, not one folded into each of the two uses
           lo[r] = _mm512_and_si512(v, m4);
           hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+          if constexpr (P::kFifth) {
+            const __m512i sixteen = _mm512_set1_epi8(16);
+            lo[r] = _mm512_mask_add_epi8(lo[r], _cvtu64_mask64(w[r][g].qh[i][0]), lo[r], sixteen);
+            hi[r] = _mm512_mask_add_epi8(hi[r], _cvtu64_mask64(w[r][g].qh[i][1]), hi[r], sixteen);
+          }
+          if constexpr (P::kTable) {
+            lo[r] = _mm512_shuffle_epi8(table, lo[r]);
+            hi[r] = _mm512_shuffle_epi8(table, hi[r]);
+          }
         }
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
@@ -599,104 +698,6 @@ struct HalfKernel {
       for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
   }
 };
-
-// Tokens per pass over a thread's weight rows in the n > 1 path. Quantized
-// kernels take as many as keep their activations within kActBudget bytes,
-// in L1 where every weight tile re-reads them (measured on the TinyLlama
-// FFN shape, 64 tokens: Q8_0 103 -> 144 GMAC/s against a fixed 64-token
-// pass); float kernels, whose activation rows are 4x larger, keep 64 tokens
-// in L2 (an L1-sized pass cost F16 prefill a third).
-constexpr int64_t kActBudget = 32 << 10;
-constexpr int64_t kFloatTokenChunk = 64;
-
-template <class K>
-void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
-  constexpr int R = K::kR, C = K::kC;
-  int64_t chunk = a.xq != nullptr ? kActBudget / a.xq_row_bytes / C * C : kFloatTokenChunk;
-  if (chunk < C) chunk = C;
-  for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
-    const int64_t t1 = a.n < t0 + chunk ? a.n : t0 + chunk;
-    int64_t r = r0;
-    for (; r + R <= r1; r += R) {
-      int64_t t = t0;
-      for (; t + C <= t1; t += C) K::template Tile<R, C>(a, r, t);
-      for (; t < t1; ++t) K::template Tile<R, 1>(a, r, t);
-    }
-    for (; r < r1; ++r) {
-      int64_t t = t0;
-      for (; t + C <= t1; t += C) K::template Tile<1, C>(a, r, t);
-      for (; t < t1; ++t) K::template Tile<1, 1>(a, r, t);
-    }
-  }
-}
-
-// K::kDecodeWholeRows: one stream's row, then the other's; otherwise both
-// rows in one Tile<2, 1>, interleaved load by load. Measured per kernel
-// (kvserve bench tg, 1 thread, alternating best of 3): packed Q4_0 34.5 ->
-// 38.4 tok/s with whole rows (a row is 1152 bytes; interleaving 288-byte
-// groups of two rows ran like adjacent rows do); F16 13.8 -> 13.0 and Q8_0
-// 28.0 -> 26.7 with whole rows.
-template <class K>
-void RunTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) {
-    if constexpr (K::kDecodeWholeRows) {
-      K::template Tile<1, 1>(a, first + i, 0);
-      K::template Tile<1, 1>(a, second + i, 0);
-    } else {
-      K::template Tile<2, 1>(a, first + i, 0, second - first);
-    }
-  }
-}
-
-// Calls Run<Kernel>::Go(a, args...) for a's weight type and layout; F32 is
-// the callers' (the reference's exact order, MatMulRowsF32Exact).
-template <template <class> class Run, class... Args>
-void Dispatch(const MatMulArgs& a, Args... args) {
-  switch (a.type) {
-    case DType::kF32: return;
-    case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
-    case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
-#if defined(__AVX512VNNI__)
-    case DType::kQ8_0: return Run<Q8_0KernelVnni>::Go(a, args...);
-#else
-    case DType::kQ8_0: return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
-#endif
-    case DType::kQ4_0:
-#if defined(__AVX512VNNI__)
-      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_0>>::Go(a, args...);
-#endif
-      return Run<Q32Kernel<UnpackQ4_0>>::Go(a, args...);
-    case DType::kQ4_K:
-#if defined(__AVX512VNNI__)
-      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4K>>::Go(a, args...);
-#endif
-      return Run<Q4KKernel>::Go(a, args...);
-    case DType::kQ6_K: return Run<Q6KKernel>::Go(a, args...);
-  }
-}
-template <class K>
-struct TilesRunner {
-  static void Go(const MatMulArgs& a, int64_t r0, int64_t r1) { RunTiles<K>(a, r0, r1); }
-};
-template <class K>
-struct TwoStreamsRunner {
-  static void Go(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-    RunTwoStreams<K>(a, first, second, count);
-  }
-};
-
-void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
-  if (a.type == DType::kF32) return MatMulRowsF32Exact(a, r0, r1);
-  Dispatch<TilesRunner>(a, r0, r1);
-}
-
-void MatVecTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-  if (a.type == DType::kF32) {
-    MatMulRowsF32Exact(a, first, first + count);
-    return MatMulRowsF32Exact(a, second, second + count);
-  }
-  Dispatch<TwoStreamsRunner>(a, first, second, count);
-}
 
 }  // namespace
 }  // namespace kvs::cpu::KVS_SIMD_NS

@@ -55,14 +55,27 @@ void QuantizeRowQ32Vnni(const float* x, int64_t cols, uint8_t* out) {
 // against a scalar sum and per-dword copies it measured 0.83-0.91 -> 0.59-0.60
 // us per row at 2048 columns, 2.34-2.36 -> 1.65-1.66 at 5632 (the kernel
 // alone, best of 20 x 2000 calls, builds alternating).
+// kHalves: ABlockQ8x16H groups, with each block's first-half sum.
+template <bool kHalves>
+struct Q8x16Out {
+  using T = ABlockQ8x16;
+};
+template <>
+struct Q8x16Out<true> {
+  using T = ABlockQ8x16H;
+};
+template <bool kHalves = false>
 void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
+  using Out = typename Q8x16Out<kHalves>::T;
   const int64_t nb = cols / kQ8Elems;
-  auto* groups = reinterpret_cast<ABlockQ8x16*>(out);
+  auto* outs = reinterpret_cast<Out*>(out);
   // Vector 2i + h of a group holds dword 4h + i of each block.
   const __m512i block = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   const __m512i lane_dword = _mm512_mullo_epi32(block, _mm512_set1_epi32(kQ8Elems / 4));
   for (int64_t g = 0; g * kGroupBlocks < nb; ++g) {
-    ABlockQ8x16& o = groups[g];
+    ABlockQ8x16& o = [&]() -> ABlockQ8x16& {
+      if constexpr (kHalves) return outs[g].q; else return outs[g];
+    }();
     alignas(64) int8_t q[kGroupBlocks][kQ8Elems] = {};
     for (int k = 0; k < kGroupBlocks; ++k) {
       const int64_t b = g * kGroupBlocks + k;
@@ -70,6 +83,7 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
       const __m512i lo = _mm512_cvtepi8_epi32(Load128(q[k]));
       const __m512i hi = _mm512_cvtepi8_epi32(Load128(q[k] + 16));
       o.sum[k] = _mm512_reduce_add_epi32(_mm512_add_epi32(lo, hi));
+      if constexpr (kHalves) outs[g].sum_lo[k] = _mm512_reduce_add_epi32(lo);
     }
     for (int h = 0; h < 2; ++h) {
       for (int i = 0; i < 4; ++i) {
@@ -83,12 +97,17 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 
 void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512VNNI__)
-  if (layout == WeightLayout::kPacked) return QuantizeRowQ8x16(x, cols, out);
-  if (wtype == DType::kQ8_0) return QuantizeRowQ32Vnni(x, cols, out);
+  if (layout == WeightLayout::kPacked) {
+    if (wtype == DType::kQ2_K || wtype == DType::kQ3_K) return QuantizeRowQ8x16<true>(x, cols, out);
+    return QuantizeRowQ8x16(x, cols, out);
+  }
+  // Every 32-element type but Q4_0 (packed, or Q32Kernel in the file's
+  // layout) runs Q32KernelVnni.
+  if (BlockElems(wtype) == kQ8Elems && wtype != DType::kQ4_0) return QuantizeRowQ32Vnni(x, cols, out);
 #else
   (void)layout;
 #endif
-  if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) {
+  if (BlockElems(wtype) == kQ8Elems) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);
     for (int64_t b = 0; b < cols / kQ8Elems; ++b) q[b].d = QuantizeBlock<kQ8Elems>(x + b * kQ8Elems, q[b].qs);
     return;

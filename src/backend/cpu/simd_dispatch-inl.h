@@ -1,0 +1,153 @@
+// Part of simd_kernels-inl.h: running a kernel's tiles over a MatMul's rows
+// and tokens, and choosing the kernel for a weight type.
+// Exempt from the 400-line guideline as a SIMD kernel file.
+#pragma once
+#ifndef KVS_SIMD_NS
+#error "include backend/cpu/simd_kernels-inl.h, not this part"
+#endif
+
+#include "backend/cpu/simd_matmul-inl.h"
+#include "backend/cpu/simd_matmul_types-inl.h"
+
+namespace kvs::cpu::KVS_SIMD_NS {
+namespace {
+
+// Tokens per pass over a thread's weight rows in the n > 1 path. Quantized
+// kernels take as many as keep their activations within kActBudget bytes,
+// in L1 where every weight tile re-reads them (measured on the TinyLlama
+// FFN shape, 64 tokens: Q8_0 103 -> 144 GMAC/s against a fixed 64-token
+// pass); float kernels, whose activation rows are 4x larger, keep 64 tokens
+// in L2 (an L1-sized pass cost F16 prefill a third).
+constexpr int64_t kActBudget = 32 << 10;
+constexpr int64_t kFloatTokenChunk = 64;
+
+template <class K>
+void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
+  constexpr int R = K::kR, C = K::kC;
+  int64_t chunk = a.xq != nullptr ? kActBudget / a.xq_row_bytes / C * C : kFloatTokenChunk;
+  if (chunk < C) chunk = C;
+  for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
+    const int64_t t1 = a.n < t0 + chunk ? a.n : t0 + chunk;
+    int64_t r = r0;
+    for (; r + R <= r1; r += R) {
+      int64_t t = t0;
+      for (; t + C <= t1; t += C) K::template Tile<R, C>(a, r, t);
+      for (; t < t1; ++t) K::template Tile<R, 1>(a, r, t);
+    }
+    for (; r < r1; ++r) {
+      int64_t t = t0;
+      for (; t + C <= t1; t += C) K::template Tile<1, C>(a, r, t);
+      for (; t < t1; ++t) K::template Tile<1, 1>(a, r, t);
+    }
+  }
+}
+
+// K::kDecodeWholeRows: one stream's row, then the other's; otherwise both
+// rows in one Tile<2, 1>, interleaved load by load. Measured per kernel
+// (kvserve bench tg, 1 thread, alternating best of 3): packed Q4_0 34.5 ->
+// 38.4 tok/s with whole rows (a row is 1152 bytes; interleaving 288-byte
+// groups of two rows ran like adjacent rows do); F16 13.8 -> 13.0 and Q8_0
+// 28.0 -> 26.7 with whole rows.
+template <class K>
+void RunTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    if constexpr (K::kDecodeWholeRows) {
+      K::template Tile<1, 1>(a, first + i, 0);
+      K::template Tile<1, 1>(a, second + i, 0);
+    } else {
+      K::template Tile<2, 1>(a, first + i, 0, second - first);
+    }
+  }
+}
+
+// Calls Run<Kernel>::Go(a, args...) for a's weight type and layout; F32 is
+// the callers' (the reference's exact order, MatMulRowsF32Exact).
+template <template <class> class Run, class... Args>
+void Dispatch(const MatMulArgs& a, Args... args) {
+  switch (a.type) {
+    case DType::kF32: return;
+    case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
+    case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
+#if defined(__AVX512VNNI__)
+    case DType::kQ8_0: return Run<Q8_0KernelVnni>::Go(a, args...);
+#else
+    case DType::kQ8_0: return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
+#endif
+    case DType::kQ4_0:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_0>>::Go(a, args...);
+#endif
+      return Run<Q32Kernel<UnpackQ4_0>>::Go(a, args...);
+    case DType::kQ4_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4K>>::Go(a, args...);
+#endif
+      return Run<Q4KKernel>::Go(a, args...);
+    case DType::kQ6_K: return Run<Q6KKernel>::Go(a, args...);
+#if defined(__AVX512VNNI__)
+    case DType::kQ4_1:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_1>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ4_1>>>::Go(a, args...);
+    case DType::kQ5_0:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5_0>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ5_0>>>::Go(a, args...);
+    case DType::kQ5_1:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5_1>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackQ5_1>>>::Go(a, args...);
+    case DType::kIQ4_NL:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedIQ4NL>>::Go(a, args...);
+      return Run<Q32KernelVnni<UnpackGroupLoader<UnpackIQ4NL>>>::Go(a, args...);
+#else
+    case DType::kQ4_1: return Run<Q32Kernel<UnpackQ4_1>>::Go(a, args...);
+    case DType::kQ5_0: return Run<Q32Kernel<UnpackQ5_0>>::Go(a, args...);
+    case DType::kQ5_1: return Run<Q32Kernel<UnpackQ5_1>>::Go(a, args...);
+    case DType::kIQ4_NL: return Run<Q32Kernel<UnpackIQ4NL>>::Go(a, args...);
+#endif
+    case DType::kQ2_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ16Kernel<PackedQ2KP>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<Q2KImpl>>::Go(a, args...);
+    case DType::kQ3_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ16Kernel<PackedQ3KP>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<Q3KImpl>>::Go(a, args...);
+    case DType::kQ5_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5K>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<Q5KImpl>>::Go(a, args...);
+    case DType::kIQ4_XS:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedIQ4XS>>::Go(a, args...);
+#endif
+      return Run<SuperBlockKernel<IQ4XSImpl>>::Go(a, args...);
+  }
+}
+template <class K>
+struct TilesRunner {
+  static void Go(const MatMulArgs& a, int64_t r0, int64_t r1) { RunTiles<K>(a, r0, r1); }
+};
+template <class K>
+struct TwoStreamsRunner {
+  static void Go(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+    RunTwoStreams<K>(a, first, second, count);
+  }
+};
+
+void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
+  if (a.type == DType::kF32) return MatMulRowsF32Exact(a, r0, r1);
+  Dispatch<TilesRunner>(a, r0, r1);
+}
+
+void MatVecTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
+  if (a.type == DType::kF32) {
+    MatMulRowsF32Exact(a, first, first + count);
+    return MatMulRowsF32Exact(a, second, second + count);
+  }
+  Dispatch<TwoStreamsRunner>(a, first, second, count);
+}
+
+}  // namespace
+}  // namespace kvs::cpu::KVS_SIMD_NS
