@@ -41,7 +41,8 @@ const WebAsset* FindAsset(std::string_view name) {
 std::string KvSnapshotJson(const KvSnapshot& snap) {
   using Json = nlohmann::json;
   std::string states(snap.states.size(), '0');
-  for (size_t i = 0; i < snap.states.size(); ++i) states[i] = static_cast<char>('0' + snap.states[i]);
+  for (size_t i = 0; i < snap.states.size(); ++i)
+    states[i] = static_cast<char>('0' + snap.states[i]);
   std::unordered_map<uint32_t, size_t> index;  // tag -> position in tenants
   Json tenants = Json::array();
   std::vector<int> block_tenants(snap.tenants.size(), 0);

@@ -43,11 +43,5 @@ TEST(WebRoutesTest, ThePageAndItsFilesAreBuiltIn) {
   EXPECT_NE(std::find(names.begin(), names.end(), "style.css"), names.end());
 }
 
-TEST(WebRoutesTest, TenantTagIsStableAndNeverTheNoTenantValue) {
-  EXPECT_EQ(TenantTag("x"), TenantTag("x"));
-  EXPECT_NE(TenantTag("x"), TenantTag("y"));
-  EXPECT_NE(TenantTag(""), KvSnapshot::kNoTenant);
-}
-
 }  // namespace
 }  // namespace kvs::server

@@ -84,6 +84,9 @@ test('a chat message streams a reply with TTFT and tokens/s; it survives a reloa
   const reply = await page.textContent('.msg.assistant .body');
   assert.ok(reply.trim().length > 0, 'a reply');
   assert.match(await page.textContent('.msg.assistant .meta'), /TTFT \d+ ms · [\d.]+ tok\/s · \d+ tokens/);
+  // The dashboard's latency histograms count it (from /metrics, every 2 s).
+  await page.waitForFunction(() => Number(document.querySelector('#ttft-hist').dataset.count) >= 1 &&
+                                   Number(document.querySelector('#itl-hist').dataset.count) >= 1);
   await page.reload();
   assert.equal((await page.textContent('.msg.assistant .body')).trim(), reply.trim());
   assert.deepEqual(errors, []);
@@ -171,6 +174,8 @@ test('the block map changes while requests run and shows blocks two chats share'
     assert.ok(Number(busy.inuse) + Number(busy.shared) > Number(idle.inuse) + Number(idle.shared));
     if (process.env.SCREENSHOT_DIR) {
       await a.page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/web-desktop.png`, fullPage: true });
+      await a.page.waitForFunction(() => /tokens/.test(document.querySelector('.msg.assistant .meta').textContent),
+                                   null, { timeout: 30000 });
       const phone = await openPage(server.url + '/', { width: 390, height: 844 });
       await phone.page.evaluate((chat) => localStorage.setItem('kvserve.chat', chat),
                                 await a.page.evaluate(() => localStorage.getItem('kvserve.chat')));
@@ -220,4 +225,18 @@ test('with --api-key the page asks for the key and the snapshot refuses without 
   } finally {
     assert.equal((await secured.stop()).code, 0);
   }
+});
+
+test('a long unbroken message and a wide code block do not widen the page at a phone\'s width', async () => {
+  const { page, close } = await openPage(server.url + '/', { width: 390, height: 844 });
+  await page.evaluate(() => localStorage.setItem('kvserve.chat', JSON.stringify([
+    { role: 'user', content: 'x'.repeat(3000) },
+    { role: 'assistant', content: 'y'.repeat(3000) + '\n\n```\n' + 'z'.repeat(500) + '\n```' },
+  ])));
+  await page.reload();
+  await page.waitForSelector('.msg.assistant pre');
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(scroll <= client, `page ${scroll} px wide in a ${client} px viewport`);
+  await close();
 });

@@ -385,7 +385,58 @@ async function poll() {
   setTimeout(poll, document.hidden ? 2000 : POLL_MS);
 }
 
+// ---- latency histograms from /metrics (Prometheus text) ---------------------
+// Per-bucket counts (not cumulative) of a histogram: [{le, n}], +Inf last.
+function parseHistogram(text, name) {
+  const buckets = [];
+  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (m) buckets.push({ le: m[1], cum: Number(m[2]) });
+  }
+  return buckets.map((b, i) => ({ le: b.le, n: b.cum - (i ? buckets[i - 1].cum : 0) }));
+}
+
+function formatSeconds(le) {
+  if (le === '+Inf') return '> last';
+  const s = Number(le);
+  return s < 1 ? `≤ ${+(s * 1000).toFixed(1)} ms` : `≤ ${s} s`;
+}
+
+function showHistogram(list, buckets) {
+  const max = Math.max(1, ...buckets.map((b) => b.n));
+  const total = buckets.reduce((a, b) => a + b.n, 0);
+  list.dataset.count = String(total);
+  // Only the range that has counts, so that the bars stay readable.
+  const first = buckets.findIndex((b) => b.n > 0);
+  const last = buckets.length - 1 - [...buckets].reverse().findIndex((b) => b.n > 0);
+  const shown = first < 0 ? [] : buckets.slice(first, last + 1);
+  list.replaceChildren(...shown.map((b) => {
+    const li = document.createElement('li');
+    const bar = Object.assign(document.createElement('span'), { className: 'bar' });
+    bar.style.width = `${(100 * b.n) / max}%`;
+    li.append(Object.assign(document.createElement('span'), { textContent: formatSeconds(b.le) }),
+              bar, Object.assign(document.createElement('span'), { className: 'n', textContent: b.n }));
+    return li;
+  }));
+  if (!shown.length) list.append(Object.assign(document.createElement('li'), {
+    className: 'muted', textContent: 'no requests yet' }));
+}
+
+async function pollMetrics() {
+  try {
+    const res = await api('/metrics', { cache: 'no-store' });
+    if (res.ok) {
+      const text = await res.text();
+      showHistogram($('ttft-hist'), parseHistogram(text, 'kvserve_time_to_first_token_seconds'));
+      showHistogram($('itl-hist'), parseHistogram(text, 'kvserve_inter_token_latency_seconds'));
+    }
+  } catch { /* shown by the snapshot's poll */ }
+  setTimeout(pollMetrics, document.hidden ? 10000 : 2000);
+}
+
 window.addEventListener('resize', () => { drawMap(); drawHitRate(); });
 renderChat();
 loadModel();
 poll();
+pollMetrics();
