@@ -193,8 +193,6 @@ int32_t GrammarMatcher::Intern(const State& s) {
   const auto id = static_cast<int32_t>(dfa_states_.size());
   dfa_states_.push_back(s);
   dfa_next_.resize(dfa_next_.size() + 256, kUnknown);
-  dfa_loops_.emplace_back();
-  dfa_loops_ready_.push_back(false);
   dfa_ids_.emplace(std::move(key), id);
   return id;
 }
@@ -206,19 +204,6 @@ int32_t GrammarMatcher::Next(int32_t id, uint8_t byte) {
   const int32_t n = Intern(scratch_);  // may grow dfa_next_: index again
   if (n != kNoRoom) dfa_next_[static_cast<size_t>(id) * 256 + byte] = n;
   return n;
-}
-
-const TokenTrie::ByteSet& GrammarMatcher::Loops(int32_t id) {
-  if (!dfa_loops_ready_[id]) {
-    TokenTrie::ByteSet loops{};
-    for (int b = 0; b < 256; ++b) {
-      if (Next(id, static_cast<uint8_t>(b)) == id) loops[b / 64] |= uint64_t{1} << (b % 64);
-    }
-    // Next may have grown the tables: index again.
-    dfa_loops_[id] = loops;
-    dfa_loops_ready_[id] = true;
-  }
-  return dfa_loops_[id];
 }
 
 void GrammarMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth,
@@ -235,21 +220,6 @@ void GrammarMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth,
       if (!Step(in, child.byte, &next.state)) continue;
     }
     next.id = to == kNoRoom ? -1 : to;
-    // Worth a look only above many tokens: a state's loops cost 256 steps
-    // the first time.
-    if (child.n_children > 0 && to >= 0 && child.subtree_end - child.first_token >= kShortcutTokens) {
-      // Every byte below leads back to this state: the whole subtree is allowed.
-      const TokenTrie::ByteSet& below = trie.byte_sets()[child.below_bytes];
-      const TokenTrie::ByteSet& loops = Loops(to);
-      if ((below[0] & ~loops[0]) == 0 && (below[1] & ~loops[1]) == 0 && (below[2] & ~loops[2]) == 0 &&
-          (below[3] & ~loops[3]) == 0) {
-        for (uint32_t t = child.first_token; t < child.subtree_end; ++t) {
-          const auto id = static_cast<uint32_t>(trie.tokens()[t]);
-          allowed[id / 64] |= uint64_t{1} << (id % 64);
-        }
-        continue;
-      }
-    }
     for (uint32_t t = child.first_token; t < child.first_token + child.n_tokens; ++t) {
       const auto id = static_cast<uint32_t>(trie.tokens()[t]);
       allowed[id / 64] |= uint64_t{1} << (id % 64);
@@ -273,8 +243,6 @@ void GrammarMatcher::FillMask(const TokenTrie& trie, std::span<uint64_t> allowed
     dfa_states_.clear();
     dfa_next_.clear();
     dfa_ids_.clear();
-    dfa_loops_.clear();
-    dfa_loops_ready_.clear();
   }
   levels_[0].id = Intern(state_);
   if (levels_[0].id == kNoRoom) levels_[0].state = state_;

@@ -81,15 +81,11 @@ class GrammarMatcher {
   static constexpr int32_t kUnknown = -1;
   static constexpr int32_t kDead = -2;
   static constexpr int32_t kNoRoom = -3;
-  static constexpr uint32_t kShortcutTokens = 64;
 
   // The id of `s` in the DFA, or kNoRoom.
   int32_t Intern(const State& s);
   // The DFA's transition from state `id` on `byte`: a state id, kDead or kNoRoom.
   int32_t Next(int32_t id, uint8_t byte);
-  // The bytes that lead from state `id` back to itself (computed once per
-  // state): a trie subtree whose edges all lie in it is allowed whole.
-  const TokenTrie::ByteSet& Loops(int32_t id);
   // `out` = `in` after one byte; false (out unspecified) if rejected.
   bool Step(const State& in, uint8_t byte, State* out);
   // `in` advanced over code point cp, stacks into out.
@@ -110,8 +106,6 @@ class GrammarMatcher {
   std::vector<Level> levels_;    // FillMask: the state after each byte of the trie path
   std::vector<State> dfa_states_;
   std::vector<int32_t> dfa_next_;  // [state * 256 + byte]: a state id, kUnknown or kDead
-  std::vector<TokenTrie::ByteSet> dfa_loops_;  // [state], valid where dfa_loops_ready_
-  std::vector<bool> dfa_loops_ready_;
   std::unordered_map<std::string, int32_t> dfa_ids_;
   bool overflow_ = false;
   std::unordered_map<std::string, std::vector<uint64_t>> masks_;

@@ -101,35 +101,6 @@ TEST(GrammarMatcherTest, RepetitionKeepsTheStateSoTheMaskIsCached) {
   EXPECT_FALSE(m.CanContinue());
 }
 
-// Subtrees whose every byte loops back to the state are allowed whole,
-// without walking them: the mask still equals token-by-token acceptance.
-TEST(GrammarMatcherTest, LoopingSubtreesAreAllowedWhole) {
-  auto g = ParseGbnf(R"(root ::= "\"" [a-d]* "\"" [x]?)");
-  ASSERT_TRUE(g.ok());
-  std::vector<std::string> vocab = {"", "\"", "a\"", "\"a", "\"x", "x"};
-  std::vector<std::string> level = {""};
-  for (int len = 1; len <= 4; ++len) {
-    std::vector<std::string> next;
-    for (const std::string& p : level) {
-      for (char c : std::string("abcd")) next.push_back(p + c);
-    }
-    vocab.insert(vocab.end(), next.begin(), next.end());
-    level = next;
-  }
-  const TokenTrie trie(static_cast<int>(vocab.size()), [&](int id) { return std::string_view(vocab[id]); });
-  std::vector<uint64_t> bits((vocab.size() + 63) / 64);
-  GrammarMatcher m(&*g);
-  for (const char* step : {"", "\"", "ab", "\""}) {
-    ASSERT_TRUE(m.Accept(step));
-    m.FillMask(trie, bits);
-    for (int id = 0; id < static_cast<int>(vocab.size()); ++id) {
-      GrammarMatcher copy = m;
-      const bool want = !vocab[id].empty() && copy.Accept(vocab[id]);
-      ASSERT_EQ(Allowed(bits, id), want) << "after '" << step << "': '" << vocab[id] << "'";
-    }
-  }
-}
-
 TEST(GrammarMatcherTest, RejectedTokenLeavesTheStateAlone) {
   auto g = ParseGbnf(R"(root ::= "ab" "c"*)");
   ASSERT_TRUE(g.ok());

@@ -8,7 +8,6 @@
 // complete).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -24,13 +23,7 @@ class TokenTrie {
     uint8_t byte = 0;          // the edge into this node
     uint32_t first_token = 0;  // tokens ending here: [first_token, first_token + n_tokens) of tokens()
     uint32_t n_tokens = 0;
-    // Every token at or below this node: [first_token, subtree_end) of
-    // tokens() (tokens() is in byte order, so a subtree is one range).
-    uint32_t subtree_end = 0;
-    uint32_t below_bytes = 0;  // index into byte_sets(): the bytes on edges below this node
   };
-  // 256-bit sets of bytes, four words each.
-  using ByteSet = std::array<uint64_t, 4>;
 
   // piece(id) is token id's bytes, for id in [0, n_vocab).
   TokenTrie(int n_vocab, const std::function<std::string_view(int)>& piece);
@@ -38,14 +31,12 @@ class TokenTrie {
   int n_vocab() const { return n_vocab_; }
   const std::vector<Node>& nodes() const { return nodes_; }  // nodes()[0] is the root
   const std::vector<int32_t>& tokens() const { return tokens_; }
-  const std::vector<ByteSet>& byte_sets() const { return byte_sets_; }
   size_t max_depth() const { return max_depth_; }
 
  private:
   int n_vocab_;
   std::vector<Node> nodes_;
   std::vector<int32_t> tokens_;
-  std::vector<ByteSet> byte_sets_;  // deduplicated: most nodes share a few sets
   size_t max_depth_ = 0;
 };
 
