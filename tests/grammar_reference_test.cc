@@ -24,6 +24,7 @@
 #include "grammar/grammar_matcher.h"
 #include "grammar/json_schema.h"
 #include "grammar/regex.h"
+#include "grammar/utf8.h"
 #include "test_util.h"
 
 namespace kvs {
@@ -213,14 +214,9 @@ TEST_P(RegexReferenceTest, AcceptsExactlyWhatPythonReFullmatchAccepts) {
   // Drop texts that are not valid UTF-8 (a pattern byte cut from a
   // multi-byte character): neither side is about them.
   std::erase_if(texts, [](const std::string& t) {
-    for (size_t i = 0; i < t.size(); ++i) {
-      const auto c = static_cast<unsigned char>(t[i]);
-      const int n = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
-      if (n < 0 || i + n >= t.size() + (n == 0)) return true;
-      for (int k = 1; k <= n; ++k) {
-        if ((static_cast<unsigned char>(t[i + k]) & 0xC0) != 0x80) return true;
-      }
-      i += n;
+    uint32_t cp;
+    for (size_t i = 0, len; i < t.size(); i += len) {
+      if ((len = DecodeUtf8(t, i, &cp)) == 0) return true;
     }
     return false;
   });

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "grammar/grammar_builder.h"
+#include "grammar/utf8.h"
 
 namespace kvs {
 namespace {
@@ -91,15 +92,10 @@ class GbnfParser {
         default: --pos_; return Error(std::string("unknown escape '\\") + e + "'");
       }
     }
-    const int n = c < 0x80 ? 0 : c >= 0xF0 && c < 0xF8 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
-    if (n < 0 || pos_ + n >= s_.size() + (n == 0 ? 1 : 0)) return Error("invalid UTF-8");
-    uint32_t cp = n == 0 ? c : c & (0x3F >> n);
-    for (int k = 1; k <= n; ++k) {
-      const auto t = static_cast<unsigned char>(s_[pos_ + k]);
-      if ((t & 0xC0) != 0x80) return Error("invalid UTF-8");
-      cp = (cp << 6) | (t & 0x3F);
-    }
-    pos_ += n + 1;
+    uint32_t cp;
+    const int len = DecodeUtf8(s_, pos_, &cp);
+    if (len == 0) return Error("invalid UTF-8");
+    pos_ += len;
     return cp;
   }
 

@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "grammar/utf8.h"
+
 namespace kvs {
 
 GrammarSymbol GrammarBuilder::Char(uint32_t cp) {
@@ -27,22 +29,10 @@ GrammarSymbol GrammarBuilder::Ref(uint32_t rule) {
 GrammarSequence GrammarBuilder::Literal(std::string_view s) {
   GrammarSequence out;
   for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const int n = b < 0x80 ? 0 : b >= 0xF0 && b < 0xF8 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : -1;
-    uint32_t cp = n <= 0 ? b : b & (0x3F >> n);
-    bool ok = n >= 0 && i + n < s.size();
-    for (int k = 1; ok && k <= n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      ok = (c & 0xC0) == 0x80;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    if (!ok) {
-      out.push_back(Char(b));
-      ++i;
-      continue;
-    }
-    out.push_back(Char(cp));
-    i += n + 1;
+    uint32_t cp;
+    const int len = DecodeUtf8(s, i, &cp);
+    out.push_back(Char(len > 0 ? cp : static_cast<uint8_t>(s[i])));
+    i += len > 0 ? len : 1;
   }
   return out;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "grammar/utf8.h"
+
 namespace kvs {
 
 using Kind = GrammarElement::Kind;
@@ -126,7 +128,7 @@ bool GrammarMatcher::Step(const State& in, uint8_t byte, State* out) {
       Advance(in, byte, out);
       return out->n_stacks() > 0 && !overflow_;
     }
-    remaining = byte >= 0xF8 ? -1 : byte >= 0xF0 ? 3 : byte >= 0xE0 ? 2 : byte >= 0xC0 ? 1 : -1;
+    remaining = Utf8Continuations(byte);
     if (remaining < 0) return false;  // a continuation byte or 0xF8-0xFF where a code point starts
     value = byte & (0x3F >> remaining);
     length = remaining;

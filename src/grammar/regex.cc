@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "grammar/utf8.h"
+
 namespace kvs {
 namespace {
 
@@ -40,12 +42,10 @@ class RegexConverter {
   bool AtEnd() const { return pos_ >= p_.size(); }
 
   StatusOr<uint32_t> CodePoint() {
-    const auto c = static_cast<unsigned char>(p_[pos_]);
-    const int n = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
-    if (n < 0 || pos_ + n >= p_.size() + (n == 0)) return Error("invalid UTF-8");
-    uint32_t cp = n == 0 ? c : c & (0x3F >> n);
-    for (int k = 1; k <= n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(p_[pos_ + k]) & 0x3F);
-    pos_ += n + 1;
+    uint32_t cp;
+    const int len = DecodeUtf8(p_, pos_, &cp);
+    if (len == 0) return Error("invalid UTF-8");
+    pos_ += len;
     return cp;
   }
 
