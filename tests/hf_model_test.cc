@@ -35,7 +35,12 @@ struct Case {
 };
 
 std::string MakeModel(const Case& c, const std::string& format) {
-  const std::string out = std::string(KVS_BUILD_DIR) + "/hf_model_test_" + c.shape + "-" + c.type +
+  // ctest runs tests in parallel, each in its own process: the running
+  // test's name keeps one test's files out of another's way.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string test = std::string(info->test_suite_name()) + "." + info->name();
+  for (char& ch : test) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+  const std::string out = std::string(KVS_BUILD_DIR) + "/hf_model_test_" + test + "_" + c.shape + "-" + c.type +
                           (format == "hf" ? "-hf" : ".gguf");
   std::filesystem::remove_all(out);
   const std::string cmd = testing::KvserveBinary() + " make-model --shape " + c.shape +

@@ -167,6 +167,9 @@ StatusOr<std::string> ToolCallGrammar(ToolCallFormat format, const std::string& 
   const OJson tools = OJson::parse(tools_json, nullptr, /*allow_exceptions=*/false);
   if (!tools.is_array()) return InvalidArgumentError("tools: not an array");
   const char* args_key = format == ToolCallFormat::kLlama3Json ? "parameters" : "arguments";
+  // A named tool_choice asks for that one call (OpenAI and vLLM answer it
+  // with exactly one), whatever parallel_tool_calls says.
+  if (choice.mode == ToolChoice::Mode::kFunction) parallel = false;
   OJson calls = OJson::array();
   for (size_t i = 0; i < tools.size(); ++i) {
     const OJson& f = tools[i]["function"];

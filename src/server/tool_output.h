@@ -37,11 +37,11 @@ struct ToolOutput {
 // parse as one stays content.
 ToolOutput ParseToolOutput(ToolCallFormat format, std::string_view text, std::string_view id_prefix);
 
-// GBNF for a reply that is exactly one call (or, with parallel, one or more)
-// of the tools `tools_json` (the request's array) allows under `choice`
-// (kRequired: any of them; kFunction: the named one), each call's
-// arguments valid under the tool's parameters schema. InvalidArgument
-// naming the tool when a schema cannot be compiled (json_schema.h).
+// GBNF for a reply of calls to the tools `tools_json` (the request's array)
+// under `choice`: kRequired, any of them, one call or (with parallel) more;
+// kFunction, exactly one call of the named one. Each call's arguments are
+// valid under the tool's parameters schema. InvalidArgument naming the tool
+// when a schema cannot be compiled (json_schema.h).
 StatusOr<std::string> ToolCallGrammar(ToolCallFormat format, const std::string& tools_json,
                                       const ToolChoice& choice, bool parallel);
 

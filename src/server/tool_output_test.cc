@@ -129,6 +129,12 @@ TEST(ToolOutputTest, GrammarForcesAValidCall) {
   ASSERT_TRUE(llama.ok());
   EXPECT_TRUE(Accepts(*llama, "{\"name\": \"now\", \"parameters\": {}}"));
   EXPECT_FALSE(Accepts(*llama, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"x\"}}"));
+  // Named means one call, even where parallel calls are allowed.
+  auto one = ToolCallGrammar(ToolCallFormat::kHermes, tools, named, /*parallel=*/true);
+  ASSERT_TRUE(one.ok());
+  EXPECT_TRUE(Accepts(*one, "<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>"));
+  EXPECT_FALSE(Accepts(*one, "<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>\n"
+                             "<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>"));
   auto mistral = ToolCallGrammar(ToolCallFormat::kMistral, tools, named, false);
   ASSERT_TRUE(mistral.ok());
   EXPECT_TRUE(Accepts(*mistral, "[TOOL_CALLS][{\"name\": \"now\", \"arguments\": {\"x\": 1}}]"));
