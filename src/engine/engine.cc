@@ -115,8 +115,10 @@ void Engine::AddRequest(RequestId id, GenerationRequest request,
     choice_template.prompt.clear();
   }
   std::shared_ptr<OutputStream> first = streams[0];
+  std::shared_ptr<GrammarCache> grammar_cache =
+      request.grammar != nullptr ? grammar_caches_.Get(request.grammar) : nullptr;
   auto r = std::make_unique<Request>(id, next_arrival_++, std::move(request), tokenizer_,
-                                     std::move(first));
+                                     std::move(first), grammar_cache);
   if (streams.size() > 1) {
     streams.erase(streams.begin());
     r->SetUnforkedChoices(std::move(streams), std::move(choice_template));
@@ -203,8 +205,9 @@ void Engine::ForkChoices(Request& parent, std::vector<Request*>* out) {
     g.prompt.assign(parent.prompt().begin(), parent.prompt().end());
     g.sampling.seed += i + 1;
     const RequestId id = streams[i]->id();
+    std::shared_ptr<GrammarCache> grammar_cache = g.grammar != nullptr ? grammar_caches_.Get(g.grammar) : nullptr;
     auto child = std::make_unique<Request>(id, parent.arrival(), std::move(g), tokenizer_,
-                                           std::move(streams[i]));
+                                           std::move(streams[i]), std::move(grammar_cache));
     KVS_CHECK(kv_.Fork(parent.id(), id).ok()) << "fork of request " << parent.id();
     child->n_computed_tokens = parent.n_computed_tokens;
     child->n_cached_tokens = parent.n_cached_tokens;

@@ -21,6 +21,7 @@
 #include "engine/kv_snapshot.h"
 #include "engine/request.h"
 #include "engine/scheduler.h"
+#include "grammar/grammar_cache_lru.h"
 #include "grammar/token_trie.h"
 #include "kv/kv_cache_manager.h"
 #include "model/batch.h"
@@ -112,6 +113,11 @@ class Engine {
   std::vector<Request*> forked_;              // reused
   // Built on the first request with a grammar (tens of ms at 150k tokens).
   std::unique_ptr<TokenTrie> token_trie_;
+  // Requests with equal grammars (n choices, a service's one schema) share
+  // the DFA and the masks: the first step inside a JSON string costs
+  // milliseconds at a 150k vocabulary, once per grammar instead of per
+  // request. Eight: a cache can reach a few MB at that vocabulary.
+  GrammarCacheLru grammar_caches_{8};
   std::vector<TokenId> eog_ids_;
   bool eog_ready_ = false;
   Batch batch_;                                // reused

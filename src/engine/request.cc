@@ -18,7 +18,8 @@ const char* RequestStateName(RequestState s) {
 }
 
 Request::Request(RequestId id, int64_t arrival, GenerationRequest request,
-                 const Tokenizer* tokenizer, std::shared_ptr<OutputStream> stream)
+                 const Tokenizer* tokenizer, std::shared_ptr<OutputStream> stream,
+                 std::shared_ptr<GrammarCache> grammar_cache)
     : id_(id),
       arrival_(arrival),
       priority_(request.priority),
@@ -29,9 +30,11 @@ Request::Request(RequestId id, int64_t arrival, GenerationRequest request,
       sampler_(request.sampling),
       embedding_(request.embedding),
       prompt_logprobs_(request.prompt_logprobs),
-      grammar_(std::move(request.grammar)),
       stream_(std::move(stream)) {
-  if (grammar_ != nullptr) matcher_ = std::make_unique<GrammarMatcher>(grammar_.get());
+  if (request.grammar != nullptr) {
+    if (grammar_cache == nullptr) grammar_cache = std::make_shared<GrammarCache>(std::move(request.grammar));
+    matcher_ = std::make_unique<GrammarMatcher>(std::move(grammar_cache));
+  }
   KVS_CHECK(!request.prompt.empty()) << "the engine validates prompts before building requests";
   // Reserve once so that decoding never reallocates the token list.
   tokens_.reserve(request.prompt.size() + static_cast<size_t>(stop_.max_tokens));

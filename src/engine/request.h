@@ -39,8 +39,11 @@ class Request {
  public:
   // arrival orders requests of equal priority (FCFS). tokenizer may be null
   // (no text, no stop strings); it is borrowed.
+  // grammar_cache: where request.grammar's matcher keeps its DFA and masks
+  // (shared with other requests of an equal grammar); null for a cache of
+  // its own.
   Request(RequestId id, int64_t arrival, GenerationRequest request, const Tokenizer* tokenizer,
-          std::shared_ptr<OutputStream> stream);
+          std::shared_ptr<OutputStream> stream, std::shared_ptr<GrammarCache> grammar_cache = nullptr);
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
 
@@ -131,8 +134,7 @@ class Request {
   const int prompt_logprobs_;
   std::vector<SampleResult> prompt_samples_;
   bool prompt_samples_sent_ = false;
-  std::shared_ptr<const Grammar> grammar_;  // keeps what matcher_ points into alive
-  std::unique_ptr<GrammarMatcher> matcher_;
+  std::unique_ptr<GrammarMatcher> matcher_;  // holds its cache, which holds the grammar
   std::vector<uint64_t> grammar_mask_;
   std::unique_ptr<IncrementalDetokenizer> detokenizer_;  // null without a tokenizer
   std::shared_ptr<OutputStream> stream_;

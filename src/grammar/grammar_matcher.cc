@@ -9,19 +9,6 @@ namespace kvs {
 
 using Kind = GrammarElement::Kind;
 
-std::span<const uint32_t> GrammarMatcher::State::stack(size_t i) const {
-  const uint32_t begin = i == 0 ? 0 : ends[i - 1];
-  return {data.data() + begin, ends[i] - begin};
-}
-
-void GrammarMatcher::State::Clear() {
-  data.clear();
-  ends.clear();
-  partial = 0;
-  remaining = 0;
-  length = 0;
-}
-
 namespace {
 
 // The code points a UTF-8 sequence with `length` continuation bytes may
@@ -34,8 +21,8 @@ bool IsSurrogate(uint32_t cp) { return cp >= 0xD800 && cp <= 0xDFFF; }
 
 }  // namespace
 
-GrammarMatcher::GrammarMatcher(const Grammar* grammar, size_t max_dfa_states)
-    : g_(grammar), max_dfa_states_(max_dfa_states) {
+GrammarMatcher::GrammarMatcher(std::shared_ptr<GrammarCache> cache)
+    : cache_(std::move(cache)), g_(&cache_->grammar()) {
   work_.push_back(0);
   // The root's alternatives, each expanded: the start state.
   for (uint32_t alt : g_->rules[g_->root]) {
@@ -44,6 +31,9 @@ GrammarMatcher::GrammarMatcher(const Grammar* grammar, size_t max_dfa_states)
   }
   work_.clear();
 }
+
+GrammarMatcher::GrammarMatcher(const Grammar* grammar, size_t max_dfa_states)
+    : GrammarMatcher(std::make_shared<GrammarCache>(grammar, max_dfa_states)) {}
 
 void GrammarMatcher::AddStack(State* out) {
   for (size_t i = 0; i < out->n_stacks(); ++i) {
@@ -137,7 +127,8 @@ bool GrammarMatcher::Step(const State& in, uint8_t byte, State* out) {
     value = (in.partial << 6) | (byte & 0x3F);
     remaining = in.remaining - 1;
     if (remaining == 0) {
-      if (value < kMinCodePoint[length] || value > kMaxCodePoint || IsSurrogate(value)) return false;
+      if (value < kMinCodePoint[length] || value > kMaxCodePoint || IsSurrogate(value))
+        return false;
       Advance(in, value, out);
       return out->n_stacks() > 0 && !overflow_;
     }
@@ -175,39 +166,14 @@ bool GrammarMatcher::CanContinue() const {
   return false;
 }
 
-std::string GrammarMatcher::Key(const State& s) {
-  std::string key(sizeof(uint32_t) * (2 + s.ends.size() + s.data.size()), '\0');
-  char* p = key.data();
-  const uint32_t head[2] = {s.partial, static_cast<uint32_t>(s.remaining | (s.length << 8))};
-  std::memcpy(p, head, sizeof(head));
-  p += sizeof(head);
-  std::memcpy(p, s.ends.data(), s.ends.size() * sizeof(uint32_t));
-  p += s.ends.size() * sizeof(uint32_t);
-  std::memcpy(p, s.data.data(), s.data.size() * sizeof(uint32_t));
-  return key;
-}
-
-int32_t GrammarMatcher::Intern(const State& s) {
-  std::string key = Key(s);
-  const auto it = dfa_ids_.find(key);
-  if (it != dfa_ids_.end()) return it->second;
-  if (dfa_states_.size() >= max_dfa_states_) return kNoRoom;
-  const auto id = static_cast<int32_t>(dfa_states_.size());
-  dfa_states_.push_back(s);
-  dfa_next_.resize(dfa_next_.size() + 256, kUnknown);
-  dfa_ids_.emplace(std::move(key), id);
-  return id;
-}
-
 int32_t GrammarMatcher::Next(int32_t id, uint8_t byte) {
-  int32_t& next = dfa_next_[static_cast<size_t>(id) * 256 + byte];
-  if (next != kUnknown) return next;
-  if (!Step(dfa_states_[id], byte, &scratch_)) return dfa_next_[static_cast<size_t>(id) * 256 + byte] = kDead;
-  const int32_t n = Intern(scratch_);  // may grow dfa_next_: index again
-  if (n != kNoRoom) dfa_next_[static_cast<size_t>(id) * 256 + byte] = n;
+  const int32_t known = cache_->transition(id, byte);
+  if (known != GrammarCache::kUnknown) return known;
+  if (!Step(cache_->state(id), byte, &scratch_)) return cache_->transition(id, byte) = kDead;
+  const int32_t n = cache_->Intern(scratch_);  // may grow the table: look the slot up again
+  if (n != kNoRoom) cache_->transition(id, byte) = n;
   return n;
 }
-
 void GrammarMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth,
                           std::span<uint64_t> allowed) {
   const TokenTrie::Node& n = trie.nodes()[node];
@@ -218,7 +184,7 @@ void GrammarMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth,
     const int32_t to = from >= 0 ? Next(from, child.byte) : kNoRoom;
     if (to == kDead) continue;
     if (to == kNoRoom) {
-      const State& in = from >= 0 ? dfa_states_[from] : levels_[depth].state;
+      const State& in = from >= 0 ? cache_->state(from) : levels_[depth].state;
       if (!Step(in, child.byte, &next.state)) continue;
     }
     next.id = to == kNoRoom ? -1 : to;
@@ -232,25 +198,20 @@ void GrammarMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth,
 
 void GrammarMatcher::FillMask(const TokenTrie& trie, std::span<uint64_t> allowed) {
   ++masks_computed_;
-  std::string key = Key(state_);
-  const auto it = masks_.find(key);
-  if (it != masks_.end() && it->second.size() == allowed.size()) {
+  std::string key = state_.Key();
+  const std::vector<uint64_t>* cached = cache_->FindMask(key);
+  if (cached != nullptr && cached->size() == allowed.size()) {
     ++masks_cached_;
-    std::copy(it->second.begin(), it->second.end(), allowed.begin());
+    std::copy(cached->begin(), cached->end(), allowed.begin());
     return;
   }
   std::fill(allowed.begin(), allowed.end(), 0);
   if (levels_.size() < trie.max_depth() + 1) levels_.resize(trie.max_depth() + 1);
-  if (dfa_states_.size() >= max_dfa_states_) {
-    dfa_states_.clear();
-    dfa_next_.clear();
-    dfa_ids_.clear();
-  }
-  levels_[0].id = Intern(state_);
+  if (cache_->full()) cache_->ClearDfa();
+  levels_[0].id = cache_->Intern(state_);
   if (levels_[0].id == kNoRoom) levels_[0].state = state_;
   Walk(trie, 0, 0, allowed);
-  if (masks_.size() >= kMaxCachedMasks) masks_.clear();
-  masks_.emplace(std::move(key), std::vector<uint64_t>(allowed.begin(), allowed.end()));
+  cache_->AddMask(std::move(key), std::vector<uint64_t>(allowed.begin(), allowed.end()));
 }
 
 }  // namespace kvs

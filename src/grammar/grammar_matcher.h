@@ -9,27 +9,30 @@
 // tail position is not kept as a return address, so repetition (x*) does
 // not deepen the stack and a state repeats while generation stays in the
 // same place (inside a string, say). Two caches keep the mask's cost per
-// step low (BENCHMARKS.md): masks by state, and a lazily built DFA: states
+// step low (BENCHMARKS.md), both in a GrammarCache that every matcher of
+// the grammar may share: masks by state, and a lazily built DFA: states
 // met during trie walks are interned and their transitions by byte
 // remembered, so a walk that stays in a few states (the inside of a
 // string, where nearly every token is allowed) costs a table lookup per
 // trie node instead of a stack expansion.
 //
 // Bounds: at most kMaxStacks stacks (an ambiguous grammar beyond it rejects
-// the byte that would exceed it), kMaxCachedMasks cached masks and
-// kMaxDfaStates interned states (256 transitions each; beyond it a walk
-// goes on uncached, and the next FillMask starts a fresh table).
-// One per request; not thread-safe. The grammar and trie must outlive it.
+// the byte that would exceed it); the cache's own bounds (grammar_cache.h:
+// beyond the DFA's, a walk goes on uncached, and the next FillMask starts a
+// fresh table).
+// One per request (or choice); not thread-safe, and neither is the cache
+// it shares. The cache (and so the grammar) and the trie must outlive it.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "grammar/grammar.h"
+#include "grammar/grammar_cache.h"
 #include "grammar/token_trie.h"
 
 namespace kvs {
@@ -37,11 +40,13 @@ namespace kvs {
 class GrammarMatcher {
  public:
   static constexpr size_t kMaxStacks = 1024;
-  static constexpr size_t kMaxCachedMasks = 128;
-  static constexpr size_t kMaxDfaStates = 2048;
 
-  // max_dfa_states: tests set it small to exercise the uncached walk.
-  explicit GrammarMatcher(const Grammar* grammar, size_t max_dfa_states = kMaxDfaStates);
+  // Shares `cache`, which holds (or points at) the grammar.
+  explicit GrammarMatcher(std::shared_ptr<GrammarCache> cache);
+  // A cache of its own. max_dfa_states: tests set it small to exercise the
+  // uncached walk.
+  explicit GrammarMatcher(const Grammar* grammar,
+                          size_t max_dfa_states = GrammarCache::kMaxDfaStates);
 
   // Advances over `bytes` if the grammar allows all of them; otherwise
   // returns false and leaves the state as it was.
@@ -60,30 +65,16 @@ class GrammarMatcher {
   int64_t masks_cached() const { return masks_cached_; }
 
  private:
-  // Stacks back to back; stack i is data[ends[i-1], ends[i]).
-  struct State {
-    std::vector<uint32_t> data;
-    std::vector<uint32_t> ends;
-    uint32_t partial = 0;  // bits of a code point whose UTF-8 bytes have not all arrived
-    int remaining = 0;     // continuation bytes still to come
-    int length = 0;        // continuation bytes of that code point in all (1-3)
-    size_t n_stacks() const { return ends.size(); }
-    std::span<const uint32_t> stack(size_t i) const;
-    void Clear();
-  };
-
+  using State = ParseState;
   // A trie walk's position: an interned state (id >= 0) or, when the DFA
   // is full, a state of its own.
   struct Level {
     int32_t id = -1;
     State state;
   };
-  static constexpr int32_t kUnknown = -1;
-  static constexpr int32_t kDead = -2;
-  static constexpr int32_t kNoRoom = -3;
+  static constexpr int32_t kDead = GrammarCache::kDead;
+  static constexpr int32_t kNoRoom = GrammarCache::kNoRoom;
 
-  // The id of `s` in the DFA, or kNoRoom.
-  int32_t Intern(const State& s);
   // The DFA's transition from state `id` on `byte`: a state id, kDead or kNoRoom.
   int32_t Next(int32_t id, uint8_t byte);
   // `out` = `in` after one byte; false (out unspecified) if rejected.
@@ -96,19 +87,14 @@ class GrammarMatcher {
   // Whether some stack top could match a code point beginning with the partial bytes.
   bool PartialFits(const State& s) const;
   void Walk(const TokenTrie& trie, uint32_t node, size_t depth, std::span<uint64_t> allowed);
-  static std::string Key(const State& s);
 
+  std::shared_ptr<GrammarCache> cache_;
   const Grammar* g_;
-  size_t max_dfa_states_;
   State state_;
   State scratch_;
-  std::vector<uint32_t> work_;   // the stack Expand is working on
-  std::vector<Level> levels_;    // FillMask: the state after each byte of the trie path
-  std::vector<State> dfa_states_;
-  std::vector<int32_t> dfa_next_;  // [state * 256 + byte]: a state id, kUnknown or kDead
-  std::unordered_map<std::string, int32_t> dfa_ids_;
+  std::vector<uint32_t> work_;  // the stack Expand is working on
+  std::vector<Level> levels_;   // FillMask: the state after each byte of the trie path
   bool overflow_ = false;
-  std::unordered_map<std::string, std::vector<uint64_t>> masks_;
   int64_t masks_computed_ = 0;
   int64_t masks_cached_ = 0;
 };

@@ -47,7 +47,9 @@ constexpr const char* kJsonish = R"(
 )";
 
 // With the default DFA size and with one so small that walks mostly run
-// uncached.
+// uncached. The walks share one cache, as an engine's requests with the
+// same grammar do: later walks read masks and transitions earlier ones
+// left, and every mask is still checked token by token.
 class MaskTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(MaskTest, MaskEqualsTokenByTokenAcceptance) {
@@ -58,8 +60,10 @@ TEST_P(MaskTest, MaskEqualsTokenByTokenAcceptance) {
   const TokenTrie trie(static_cast<int>(vocab.size()), [&](int id) { return std::string_view(vocab[id]); });
   std::vector<uint64_t> bits((vocab.size() + 63) / 64);
   int checked_states = 0;
+  int64_t cached_in_later_walks = 0;
+  const auto cache = std::make_shared<GrammarCache>(&*g, GetParam());
   for (int walk = 0; walk < 40; ++walk) {
-    GrammarMatcher m(&*g, GetParam());
+    GrammarMatcher m(cache);
     for (int step = 0; step < 30; ++step) {
       m.FillMask(trie, bits);
       std::vector<int> allowed;
@@ -74,11 +78,13 @@ TEST_P(MaskTest, MaskEqualsTokenByTokenAcceptance) {
       if (allowed.empty()) break;
       ASSERT_TRUE(m.Accept(vocab[allowed[rng() % allowed.size()]]));
     }
+    if (walk > 0) cached_in_later_walks += m.masks_cached();
   }
   EXPECT_GT(checked_states, 400);
+  EXPECT_GT(cached_in_later_walks, 40);  // at least the start state's mask, every walk after the first
 }
 
-INSTANTIATE_TEST_SUITE_P(DfaSizes, MaskTest, ::testing::Values(GrammarMatcher::kMaxDfaStates, 3));
+INSTANTIATE_TEST_SUITE_P(DfaSizes, MaskTest, ::testing::Values(GrammarCache::kMaxDfaStates, 3));
 
 TEST(GrammarMatcherTest, RepetitionKeepsTheStateSoTheMaskIsCached) {
   auto g = ParseGbnf(R"(root ::= "\"" [a-z]* "\"")");
