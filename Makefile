@@ -17,7 +17,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 # whose nodejs package ships npm and conflicts with Debian's npm package).
 NODE_PACKAGES := nodejs npm
 
-.PHONY: all deps configure build run serve generate test bench bench-serving fuzz clean format
+.PHONY: all deps configure build run serve generate test test-asan test-tsan bench bench-serving fuzz clean format
 
 all: build
 
@@ -58,8 +58,32 @@ serve:
 	      echo "  $$KVS_CURL_EXAMPLE"; echo;; esac; \
 	  done
 
+# make test: every test on the plain build, then (SANITIZE=1, the default)
+# the unit and end-to-end tests again under AddressSanitizer with
+# UndefinedBehaviorSanitizer, and the engine and server unit tests under
+# ThreadSanitizer, each in a build of its own ($(BUILD)-asan, $(BUILD)-tsan).
+# SANITIZE=0 runs the plain build's tests only.
+SANITIZE ?= 1
+SANITIZER_OPTIONS := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+ifeq ($(SANITIZE),1)
+	@$(MAKE) --no-print-directory test-asan test-tsan
+endif
+
+test-asan: configure
+	@[ -f $(BUILD)-asan/build.ninja ] || cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=address,undefined
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
+
+test-tsan: configure
+	@[ -f $(BUILD)-tsan/build.ninja ] || cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=thread
+	cmake --build $(BUILD)-tsan -j $(JOBS) --target kvs_engine_test kvs_server_test
+	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) -L '^(engine|server)$$'
 
 bench: build
 	@for b in $(BUILD)/*_bench; do [ -x $$b ] && $$b; done; true
