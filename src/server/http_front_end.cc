@@ -385,6 +385,11 @@ asio::awaitable<void> Connection::Run() {
       break;
     }
     parser.body_limit(config().max_body_bytes);
+    // Set after the head, the body limit does not see Content-Length itself.
+    if (parser.content_length() && *parser.content_length() > config().max_body_bytes) {
+      co_await SendErrorAndClose(&req, PayloadTooLarge(config().max_body_bytes));
+      break;
+    }
     if (!parser.is_done()) {
       if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
         if (!co_await WriteAll("HTTP/1.1 100 Continue\r\n\r\n")) break;
