@@ -152,3 +152,28 @@ test('Expect: 100-continue gets 100 Continue, then the answer', async () => {
     assert.match(r.text, /"text_completion"/);
   });
 });
+
+test('a stream whose client does not read is aborted past --max-stream-buffer-bytes; others flow', async () => {
+  await withServer(['--max-stream-buffer-bytes', '4096'], async (s) => {
+    const abort = 'kvserve_requests_total{finish_reason="abort"}';
+    const length = 'kvserve_requests_total{finish_reason="length"}';
+    const aborts = await metric(s, abort);
+    const lengths = await metric(s, length);
+    // ~1.3 MB of SSE (4 choices x 480 tokens with logprobs): more than the
+    // socket buffers hold for a reader that never reads.
+    const body = JSON.stringify({ prompt: 'Once upon a time', max_tokens: 480, ignore_eos: true, stream: true,
+                                  logprobs: 5, n: 4 });
+    const c = connect(s, 20000);
+    c.send(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    c.sock.pause();
+    // Meanwhile a reading client is served in full.
+    const ok = await http(s, 'POST', '/v1/completions', { prompt: 'Once', max_tokens: 16, stream: true });
+    assert.equal(ok.status, 200);
+    assert.ok(ok.text.trimEnd().endsWith('data: [DONE]'), ok.text.slice(-100));
+    await waitFor(async () => (await metric(s, abort)) === aborts + 1, { what: 'the abort', timeoutMs: 15000 });
+    assert.equal(await metric(s, length), lengths + 1, 'only the reading client ran to its length');
+    await waitFor(async () => (await metric(s, 'kvserve_kv_blocks_used')) === 0, { what: 'blocks back' });
+    c.sock.destroy();
+  });
+});
