@@ -307,8 +307,7 @@ asio::awaitable<bool> Connection::Pump(HttpResponse& res, bool keep_alive) {
 }
 
 asio::awaitable<void> Connection::Run() {
-  loop_->connections.insert(shared_from_this());
-  fe_->open.fetch_add(1);
+  loop_->connections.insert(shared_from_this());  // counted in `open` by Accept
   bool first = true;
   while (!closing_) {
     // The next request's first bytes: a fresh connection gets the head
@@ -489,6 +488,9 @@ asio::awaitable<void> HttpFrontEnd::Impl::Accept() {
       });
       continue;
     }
+    // Counted here, not when its coroutine starts, so that a burst of
+    // accepts cannot overshoot the limit.
+    open.fetch_add(1);
     auto c = std::make_shared<Connection>(std::move(socket), &loop, this);
     asio::co_spawn(loop.io, RunConnection(std::move(c)), asio::detached);
   }
