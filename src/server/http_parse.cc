@@ -1,11 +1,20 @@
 #include "server/http_parse.h"
 
-// Boost 1.74's Asio needs <utility> before its headers under C++20.
+// clang-format off
+// Boost 1.74's Asio needs <utility> before its headers under C++20, and
+// detects C++20 coroutines only on GCC and MSVC: clang (make fuzz) is told.
+#include <utility>
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#include <coroutine>
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#define BOOST_ASIO_HAS_STD_COROUTINE 1
+#endif
+// clang-format on
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdint>
 #include <limits>
-#include <utility>
 
 namespace kvs::server {
 
