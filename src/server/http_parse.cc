@@ -38,13 +38,16 @@ HttpParseResult ParseHttpRequest(std::string_view bytes, const ServerConfig& con
         boost::asio::buffer(bytes.data() + out.consumed, bytes.size() - out.consumed), ec);
     out.consumed += n;
     if (ec == bhttp::error::need_more) {
-      if (out.consumed >= bytes.size()) return fail(-1, "incomplete head");
+      // All the bytes were offered: "more" can only be bytes we lack (the
+      // fuzzer found the loop that offered the same ones forever).
+      if (n == 0 || out.consumed >= bytes.size()) return fail(-1, "incomplete head");
       ec = {};
       continue;
     }
     if (ec == bhttp::error::header_limit) return fail(431, "head too large");
     if (ec) return fail(400, ec.message());
-    if (n == 0 && out.consumed >= bytes.size()) return fail(-1, "incomplete head");
+    // Nothing taken and no error: likewise.
+    if (n == 0) return fail(-1, "incomplete head");
   }
   const auto& msg = parser.get();
   HttpRequest& req = out.request;
@@ -72,12 +75,14 @@ HttpParseResult ParseHttpRequest(std::string_view bytes, const ServerConfig& con
       return fail(413, "body too large");
     }
     if (ec == bhttp::error::need_more) {
-      if (out.consumed >= bytes.size()) return fail(-1, "incomplete body");
+      // All the bytes were offered: "more" can only be bytes we lack (the
+      // fuzzer found the loop that offered the same ones forever).
+      if (n == 0 || out.consumed >= bytes.size()) return fail(-1, "incomplete body");
       ec = {};
       continue;
     }
     if (ec) return fail(400, ec.message());
-    if (n == 0 && out.consumed >= bytes.size()) return fail(-1, "incomplete body");
+    if (n == 0) return fail(-1, "incomplete body");
   }
   req.body = std::move(parser.get().body());
   return out;
