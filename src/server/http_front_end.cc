@@ -47,7 +47,8 @@ std::string ReasonPhrase(int status) {
 }
 
 // Status line and headers; `content_length` < 0: chunked.
-std::string SerializeHead(const HttpResponse& res, bool keep_alive, long long content_length) {
+std::string SerializeHead(const HttpResponse& res, bool keep_alive, long long content_length,
+                          int keep_alive_timeout_s = 0) {
   std::string head =
       "HTTP/1.1 " + std::to_string(res.status) + " " + ReasonPhrase(res.status) + "\r\n";
   if (!res.content_type.empty()) head += "Content-Type: " + res.content_type + "\r\n";
@@ -58,7 +59,14 @@ std::string SerializeHead(const HttpResponse& res, bool keep_alive, long long co
   } else if (!no_body) {
     head += "Content-Length: " + std::to_string(content_length) + "\r\n";
   }
-  if (!keep_alive) head += "Connection: close\r\n";
+  if (!keep_alive) {
+    head += "Connection: close\r\n";
+  } else if (keep_alive_timeout_s > 0) {
+    // Clients that pool connections (undici, Node's fetch) keep an idle one
+    // for their own timeout unless told ours; without this they reuse a
+    // connection just as we close it ("fetch failed").
+    head += "Keep-Alive: timeout=" + std::to_string(keep_alive_timeout_s) + "\r\n";
+  }
   head += "\r\n";
   return head;
 }
@@ -258,7 +266,7 @@ asio::awaitable<bool> Connection::Pump(HttpResponse& res, bool keep_alive) {
       done = body.Poll(&bytes, &status, &type);
       if (res.streaming) {
         if (!head_sent) {
-          outbox = SerializeHead(res, keep_alive, -1);
+          outbox = SerializeHead(res, keep_alive, -1, config().keep_alive_timeout_s);
           head_sent = true;
         }
         AppendChunk(&outbox, bytes);
@@ -448,7 +456,8 @@ asio::awaitable<void> Connection::Run() {
         continue;
       }
     }
-    if (!co_await WriteAll(SerializeHead(res, keep_alive, static_cast<long long>(res.body.size())) +
+    if (!co_await WriteAll(SerializeHead(res, keep_alive, static_cast<long long>(res.body.size()),
+                                         config().keep_alive_timeout_s) +
                            res.body)) {
       break;
     }
