@@ -82,6 +82,8 @@ test('an idle keep-alive connection closes after --keep-alive-timeout', async ()
     const c = connect(s);
     c.send('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
     await waitFor(async () => c.received().includes('{"status":"ok"}'), { what: 'the answer' });
+    // Pooling clients learn the timeout, so they do not reuse a connection as we close it.
+    assert.match(c.received(), /\r\nKeep-Alive: timeout=1\r\n/i);
     const t0 = Date.now();
     const r = await c.closed;
     assert.equal(r.timeout, false);
