@@ -8,7 +8,7 @@ PORT      ?= 8080
 JOBS      ?= $(shell nproc)
 
 DEBIAN_PACKAGES := cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev \
-  nlohmann-json3-dev libcpp-httplib-dev libssl-dev \
+  nlohmann-json3-dev libcpp-httplib-dev libboost-dev libssl-dev \
   libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium
 # chromium: the web page's browser tests (tests/server/web.test.mjs).
 # Only `make fuzz` needs clang and its sanitizer runtimes.
@@ -101,7 +101,8 @@ fuzz: build
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKVS_FUZZ=ON \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED))
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target gguf_reader_fuzz model_load_fuzz \
-	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz template_fuzz grammar_fuzz
+	  safetensors_reader_fuzz byte_bpe_fuzz openai_request_fuzz template_fuzz grammar_fuzz \
+	  http_request_fuzz
 	@# A file argument alone would make libFuzzer just run it once: give each
 	@# target a corpus directory seeded with real GGUF files (the reader: their
 	@# first 64 KiB; the model loader: whole tiny models of each family, written by make-model).
@@ -133,6 +134,14 @@ fuzz: build
 	  > $(BUILD)-fuzz/request-corpus/completion.json
 	$(BUILD)-fuzz/openai_request_fuzz -max_total_time=60 -max_len=65536 -print_final_stats=1 \
 	  $(BUILD)-fuzz/request-corpus
+	@# The whole request path: raw HTTP bytes (head, any body coding) to a parsed request.
+	mkdir -p $(BUILD)-fuzz/http-corpus
+	printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 41\r\n\r\n{"prompt":[[1,2,3]],"max_tokens":4,"n":2}' \
+	  > $(BUILD)-fuzz/http-corpus/completion.http
+	printf 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10;e=1\r\n{"messages":[{"r\r\n1d\r\nole":"user","content":"hi"}]}\r\n0\r\n\r\n' \
+	  > $(BUILD)-fuzz/http-corpus/chat-chunked.http
+	$(BUILD)-fuzz/http_request_fuzz -max_total_time=60 -max_len=65536 -print_final_stats=1 \
+	  $(BUILD)-fuzz/http-corpus
 	@# Chat templates: parse + render arbitrary template text, seeded with the real ones.
 	mkdir -p $(BUILD)-fuzz/template-corpus
 	cp tests/data/chat_templates/*.jinja $(BUILD)-fuzz/template-corpus/

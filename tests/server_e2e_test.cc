@@ -124,6 +124,10 @@ TEST(ServerE2eTest, Concurrency) { RunNodeTest("concurrency.test.mjs"); }
 TEST(ServerE2eTest, Tenants) { RunNodeTest("tenants.test.mjs"); }
 // Hostile clients: /metrics auth, WWW-Authenticate, priority clamping.
 TEST(ServerE2eTest, Hostile) { RunNodeTest("hostile.test.mjs"); }
+// The front end's limits: head bytes/fields 431, head deadline, keep-alive
+// timeout, --max-connections 503, body counted on the wire, a leaving
+// non-streaming client aborted, 100-continue.
+TEST(ServerE2eTest, FrontEndLimits) { RunNodeTest("front.test.mjs"); }
 
 }  // namespace
 // Llama-3- and Qwen-shaped files with their real vocabularies and templates:

@@ -1,12 +1,13 @@
 // kvserve serve: the OpenAI-compatible HTTP server over one model.
 //
-// Threads: main (loads, then blocks in Serve), the engine thread, httplib's
-// workers, and a signal thread that turns SIGINT/SIGTERM into an orderly
+// Threads: main (loads, then runs the first HTTP I/O loop), the engine
+// thread, the other I/O loops (--http-threads), and a signal thread that turns SIGINT/SIGTERM into an orderly
 // shutdown (no async-signal-unsafe work in a handler, no global flag): new
 // requests get 503, in-flight streams end with "abort" and [DONE], then the
 // listener closes and main returns.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -54,6 +55,13 @@ int Serve(ServeOptions opt) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Each connection is a descriptor: allow as many as the hard limit does
+  // (--max-connections refuses the rest cleanly).
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) return Fail("loading the model", model_or.status());
@@ -93,8 +101,7 @@ int Serve(ServeOptions opt) {
   std::atomic<bool> serve_returned{false};
   // The first signal starts the shutdown on its own thread, so that this
   // one can wait for a second signal (exit at once) while it runs; a
-  // shutdown that has not ended 1 s past the drain (a client that keeps
-  // trickling bytes holds an httplib worker) exits anyway.
+  // shutdown that has not ended 1 s past the drain exits anyway.
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -171,8 +178,30 @@ int RunServe(int argc, char** argv) {
   app.add_option("--max-body-bytes", opt.server.max_body_bytes, "413 past it")
       ->check(CLI::Range(1024, 1 << 30));
   app.add_option("--http-threads", opt.server.n_http_threads,
-                 "HTTP worker threads (0: max-concurrent-requests + 32)")
-      ->check(CLI::Range(0, 100000));
+                 "HTTP I/O threads (event loops, each holding any number of connections; 0: 2)")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--max-connections", opt.server.max_connections,
+                 "open connections; a new one past it gets 503 and is closed")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-header-bytes", opt.server.max_header_bytes,
+                 "request line and headers; 431 past it")
+      ->check(CLI::Range(256, 1 << 24));
+  app.add_option("--max-header-count", opt.server.max_header_count, "header fields; 431 past it")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--header-timeout", opt.server.header_timeout_s,
+                 "seconds for a whole request head (slow clients are closed)")
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--body-timeout", opt.server.body_timeout_s, "seconds for a whole request body")
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--keep-alive-timeout", opt.server.keep_alive_timeout_s,
+                 "seconds an idle keep-alive connection stays open")
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--write-timeout", opt.server.write_timeout_s,
+                 "seconds one write to a client may take before its connection is closed")
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--max-stream-buffer-bytes", opt.server.max_stream_buffer_bytes,
+                 "bytes a stream may hold unsent for a slow reader; its request is aborted past it")
+      ->check(CLI::Range(4096, 1 << 30));
   app.add_option("--max-json-depth", opt.server.parse_limits.max_json_depth,
                  "400 for request JSON nested deeper, checked before parsing")
       ->check(CLI::Range(2, 1000));

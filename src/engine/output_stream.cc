@@ -39,8 +39,10 @@ const char* FinishReasonName(FinishReason r) {
 RequestId OutputStream::id() const { return id_; }
 
 void OutputStream::Push(StreamDelta delta) {
+  std::shared_ptr<StreamListener> listener;  // copied (no allocation), told outside the lock
   {
     std::lock_guard<std::mutex> lock(mu_);
+    listener = listener_;
     KVS_CHECK(!pushed_finished_) << "request " << id_ << ": delta pushed after the last one";
     pushed_finished_ = delta.finished;
     if (has_pending_) {
@@ -51,6 +53,12 @@ void OutputStream::Push(StreamDelta delta) {
     }
   }
   cv_.notify_all();
+  if (listener) listener->OnPush();
+}
+
+void OutputStream::SetListener(std::shared_ptr<StreamListener> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = std::move(listener);
 }
 
 bool OutputStream::finished() const {

@@ -5,11 +5,22 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <memory>
 #include <optional>
 
 #include "engine/request_types.h"
 
 namespace kvs {
+
+// Told when a stream has something new, for consumers that wait without a
+// thread of their own (the HTTP front end's event loop). OnPush runs on the
+// producer's thread (the engine's) right after a Push: it must be quick and
+// must not call back into the stream.
+class StreamListener {
+ public:
+  virtual ~StreamListener() = default;
+  virtual void OnPush() = 0;
+};
 
 class OutputStream {
  public:
@@ -34,6 +45,10 @@ class OutputStream {
   // Consumer side: reads every delta until finished and returns them merged.
   StreamDelta WaitAll();
 
+  // Consumer side: `listener` (may be null) is told of every later Push.
+  // Holding a shared_ptr, the stream keeps it alive while it is set.
+  void SetListener(std::shared_ptr<StreamListener> listener);
+
  private:
   const RequestId id_;
   mutable std::mutex mu_;
@@ -42,6 +57,7 @@ class OutputStream {
   bool has_pending_ = false;   // guarded by mu_
   bool pushed_finished_ = false;    // guarded by mu_
   bool returned_finished_ = false;  // guarded by mu_
+  std::shared_ptr<StreamListener> listener_;  // guarded by mu_
 };
 
 }  // namespace kvs

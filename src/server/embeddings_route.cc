@@ -1,7 +1,5 @@
 #include "server/embeddings_route.h"
 
-#include <httplib.h>
-
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +12,85 @@ namespace kvs::server {
 namespace {
 
 using Json = nlohmann::json;
+
+std::string Base64(const std::vector<float>& v);
+
+// The embeddings' answer once every input's request has ended, polled by
+// the transport (never waits).
+class EmbeddingBody final : public DeferredBody {
+ public:
+  EmbeddingBody(std::vector<std::shared_ptr<OutputStream>> streams,
+                std::unique_ptr<ConcurrencyLimiter::Slot> slot, EngineLoop* engine,
+                bool base64, std::string model_id, int prompt_tokens)
+      : streams_(std::move(streams)),
+        slot_(std::move(slot)),
+        engine_(engine),
+        base64_(base64),
+        model_id_(std::move(model_id)),
+        prompt_tokens_(prompt_tokens) {}
+  ~EmbeddingBody() override { Cancel(); }
+
+  void SetWaker(std::shared_ptr<StreamListener> waker) override {
+    for (const auto& s : streams_) s->SetListener(waker);
+  }
+
+  bool Poll(std::string* out, int* status, std::string* content_type) override {
+    if (done_) return true;
+    for (const auto& s : streams_) {
+      if (!s->finished()) return false;
+    }
+    Finish();
+    *content_type = "application/json";
+    Json data = Json::array();
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      const StreamDelta d = streams_[i]->WaitAll();  // finished: returns at once
+      if (d.finish_reason != FinishReason::kStop) {
+        const ApiError e = d.finish_reason == FinishReason::kError
+                               ? FromStatus(d.error)
+                               : Unavailable("the request was aborted");
+        *status = e.http_status;
+        *out = DumpJson(e.ToJson());
+        return true;
+      }
+      Json e = {{"object", "embedding"}, {"index", i}};
+      if (base64_) {
+        e["embedding"] = Base64(d.embedding);
+      } else {
+        e["embedding"] = d.embedding;
+      }
+      data.push_back(std::move(e));
+    }
+    const Json body = {{"object", "list"},
+                       {"data", std::move(data)},
+                       {"model", model_id_},
+                       {"usage", {{"prompt_tokens", prompt_tokens_}, {"total_tokens", prompt_tokens_}}}};
+    *out = DumpJson(body);
+    return true;
+  }
+
+  void Cancel() override {
+    if (done_) return;
+    for (const auto& s : streams_) {
+      if (!s->finished()) engine_->Abort(s->id());
+    }
+    Finish();
+  }
+
+ private:
+  void Finish() {
+    done_ = true;
+    for (const auto& s : streams_) s->SetListener(nullptr);
+    slot_.reset();
+  }
+
+  std::vector<std::shared_ptr<OutputStream>> streams_;
+  std::unique_ptr<ConcurrencyLimiter::Slot> slot_;
+  EngineLoop* engine_;
+  const bool base64_;
+  const std::string model_id_;
+  const int prompt_tokens_;
+  bool done_ = false;
+};
 
 std::string Base64(const std::vector<float>& v) {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -96,9 +173,9 @@ EmbeddingsRoute::EmbeddingsRoute(const ServerConfig* config, EngineLoop* engine,
       limiter_(limiter),
       draining_(draining) {}
 
-void EmbeddingsRoute::Handle(const httplib::Request& req, std::string_view body_text,
-                             httplib::Response& res) {
-  std::optional<std::string> salt = auth_->Authenticate(req.get_header_value("Authorization"));
+void EmbeddingsRoute::Handle(const HttpRequest& req, std::string_view body_text,
+                             HttpResponse& res) {
+  std::optional<std::string> salt = auth_->Authenticate(req.Header("Authorization"));
   if (!salt) return SendError(res, Unauthorized());
   if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
   const int max_depth = config_->parse_limits.max_json_depth;
@@ -151,27 +228,9 @@ void EmbeddingsRoute::Handle(const httplib::Request& req, std::string_view body_
     }
     streams.push_back(*std::move(s));
   }
-  Json data = Json::array();
-  for (size_t i = 0; i < streams.size(); ++i) {
-    const StreamDelta d = streams[i]->WaitAll();
-    if (d.finish_reason != FinishReason::kStop) {
-      for (size_t k = i + 1; k < streams.size(); ++k) engine_->Abort(streams[k]->id());
-      return SendError(res, d.finish_reason == FinishReason::kError ? FromStatus(d.error)
-                                                                    : Unavailable("the request was aborted"));
-    }
-    Json e = {{"object", "embedding"}, {"index", i}};
-    if (format == "base64") {
-      e["embedding"] = Base64(d.embedding);
-    } else {
-      e["embedding"] = d.embedding;
-    }
-    data.push_back(std::move(e));
-  }
-  const Json out = {{"object", "list"},
-                    {"data", std::move(data)},
-                    {"model", config_->model_id},
-                    {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}};
-  res.set_content(DumpJson(out), "application/json");
+  res.deferred = std::make_shared<EmbeddingBody>(std::move(streams), std::move(slot), engine_,
+                                                 format == "base64", config_->model_id,
+                                                 prompt_tokens);
 }
 
 }  // namespace kvs::server

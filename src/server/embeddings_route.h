@@ -6,7 +6,8 @@
 // float32, as OpenAI's SDKs decode it). `dimensions` other than the
 // model's width is a 400: we do not truncate.
 //
-// Borrows everything it is given; thread-safe (one call per HTTP worker).
+// Borrows everything it is given; thread-safe (Handle runs on any I/O
+// thread and never waits: the answer is a DeferredBody).
 #pragma once
 
 #include <atomic>
@@ -15,13 +16,9 @@
 #include "engine/engine_loop.h"
 #include "server/admission.h"
 #include "server/auth.h"
+#include "server/http_message.h"
 #include "server/server_config.h"
 #include "tokenizer/tokenizer.h"
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace kvs::server {
 
@@ -31,7 +28,7 @@ class EmbeddingsRoute {
                   int hidden_size, const ApiKeyAuth* auth, ConcurrencyLimiter* limiter,
                   const std::atomic<bool>* draining);
 
-  void Handle(const httplib::Request& req, std::string_view body, httplib::Response& res);
+  void Handle(const HttpRequest& req, std::string_view body, HttpResponse& res);
 
  private:
   const ServerConfig* config_;

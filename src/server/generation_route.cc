@@ -1,7 +1,5 @@
 #include "server/generation_route.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <ctime>
 #include <optional>
@@ -19,50 +17,74 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long one content-provider call waits for engine output before it
-// returns to httplib (which then checks whether it is shutting down).
-constexpr std::chrono::milliseconds kPollInterval(50);
-// A stream with nothing to say for this long sends an SSE comment: a write
-// is how a vanished client is noticed while its request still waits.
-constexpr std::chrono::milliseconds kHeartbeatInterval(500);
+// A generation's answer, polled by the transport on the connection's I/O
+// thread: SSE bytes as they come (streaming) or the whole JSON once done.
+class GenerationBody final : public DeferredBody {
+ public:
+  GenerationBody(std::unique_ptr<GenerationSession> session,
+                 std::unique_ptr<ConcurrencyLimiter::Slot> slot, EngineLoop* engine, bool streaming)
+      : session_(std::move(session)), slot_(std::move(slot)), engine_(engine), streaming_(streaming) {}
+  ~GenerationBody() override { Cancel(); }
 
-// Everything a streaming response needs after the handler has returned.
-struct StreamState {
-  std::unique_ptr<GenerationSession> session;
-  std::unique_ptr<ConcurrencyLimiter::Slot> slot;  // held until the final event is sent
-  EngineLoop* engine = nullptr;
-  Clock::time_point last_write;
-};
+  void SetWaker(std::shared_ptr<StreamListener> waker) override { session_->SetListener(waker); }
 
-// One content-provider call: returns false to drop the connection.
-bool PumpStream(StreamState& st, httplib::DataSink& sink) {
-  std::string bytes = st.session->NextSse(kPollInterval);
-  // The engine is done with a finished request: give its slot back before
-  // the final event goes out, or a client that sends its next request on
-  // [DONE] finds the slot still taken (a spurious 429, issue 16).
-  if (st.session->finished()) st.slot.reset();
-  const Clock::time_point now = Clock::now();
-  if (bytes.empty() && now - st.last_write >= kHeartbeatInterval) bytes = SseComment("keep-alive");
-  if (!bytes.empty()) {
-    if (!sink.write(bytes.data(), bytes.size())) {
-      for (RequestId id : st.session->ids()) st.engine->Abort(id);
-      st.session->OnClientGone();
-      return false;
+  bool Poll(std::string* out, int* status, std::string* content_type) override {
+    if (done_) return true;
+    if (streaming_) {
+      // Everything there is now; NextSse(0) never waits.
+      while (!session_->finished()) {
+        std::string bytes = session_->NextSse(std::chrono::milliseconds(0));
+        if (bytes.empty()) break;
+        *out += bytes;
+      }
+      if (!session_->finished()) return false;
+    } else {
+      if (!session_->CollectStep(std::chrono::milliseconds(0))) return false;
+      ApiOr<nlohmann::json> body = session_->CollectResult();
+      *content_type = "application/json";
+      if (body.ok()) {
+        *out = DumpJson(body.value());
+      } else {
+        *status = body.error().http_status;
+        *out = DumpJson(body.error().ToJson());
+      }
     }
-    st.last_write = now;
+    // The engine is done with a finished request: its slot is given back
+    // before the final event goes out, or a client that sends its next
+    // request on [DONE] finds the slot still taken (a spurious 429, issue 16).
+    done_ = true;
+    session_->SetListener(nullptr);
+    slot_.reset();
+    return true;
   }
-  if (st.session->finished()) sink.done();
-  return true;
-}
+
+  void Cancel() override {
+    if (done_) return;
+    done_ = true;
+    session_->SetListener(nullptr);
+    for (RequestId id : session_->ids()) engine_->Abort(id);
+    session_->OnClientGone();
+    slot_.reset();
+  }
+
+  std::string Heartbeat() override { return streaming_ ? SseComment("keep-alive") : ""; }
+
+ private:
+  std::unique_ptr<GenerationSession> session_;
+  std::unique_ptr<ConcurrencyLimiter::Slot> slot_;
+  EngineLoop* engine_;
+  const bool streaming_;
+  bool done_ = false;
+};
 
 }  // namespace
 
-void SendError(httplib::Response& res, const ApiError& error) {
+void SendError(HttpResponse& res, const ApiError& error) {
   res.status = error.http_status;
-  if (error.retry_after_s > 0) res.set_header("Retry-After", std::to_string(error.retry_after_s));
+  if (error.retry_after_s > 0) res.SetHeader("Retry-After", std::to_string(error.retry_after_s));
   // RFC 6750: a 401 names the scheme the client must use.
-  if (error.http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  res.set_content(DumpJson(error.ToJson()), "application/json");
+  if (error.http_status == 401) res.SetHeader("WWW-Authenticate", "Bearer");
+  res.SetContent(DumpJson(error.ToJson()), "application/json");
 }
 
 GenerationRoute::GenerationRoute(const ServerConfig* config, EngineLoop* engine,
@@ -150,10 +172,10 @@ ApiOr<std::vector<TokenId>> GenerationRoute::PromptIds(const OpenAiRequest& requ
   return ids;
 }
 
-void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
-                             std::string_view body, httplib::Response& res) {
+void GenerationRoute::Handle(Endpoint endpoint, const HttpRequest& req, std::string_view body,
+                             HttpResponse& res) {
   const Clock::time_point arrival = Clock::now();
-  std::optional<std::string> salt = auth_->Authenticate(req.get_header_value("Authorization"));
+  std::optional<std::string> salt = auth_->Authenticate(req.Header("Authorization"));
   if (!salt) return SendError(res, Unauthorized());
   if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
 
@@ -281,32 +303,14 @@ void GenerationRoute::Handle(Endpoint endpoint, const httplib::Request& req,
     echo.prompt_logprobs = request.prompt_logprobs >= 0;
     session->EnableEcho(std::move(echo));
   }
-  if (!request.stream) {
-    ApiOr<nlohmann::json> body = session->Collect();
-    if (!body.ok()) return SendError(res, body.error());
-    res.set_content(DumpJson(body.value()), "application/json");
-    return;
+  if (request.stream) {
+    res.SetHeader("Cache-Control", "no-cache");
+    res.SetHeader("X-Accel-Buffering", "no");
+    res.content_type = "text/event-stream";
   }
-
-  auto state = std::make_shared<StreamState>();
-  state->session = std::move(session);
-  state->slot = std::move(slot);
-  state->engine = engine_;
-  state->last_write = Clock::now();
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [state](size_t /*offset*/, httplib::DataSink& sink) { return PumpStream(*state, sink); },
-      [state](bool /*success*/) {
-        // Runs when the response is done with, however it ended: a stream
-        // that did not reach its end (write failure, server stopping, the
-        // provider never called) is aborted so its blocks are freed.
-        if (!state->session->finished()) {
-          for (RequestId id : state->session->ids()) state->engine->Abort(id);
-          state->session->OnClientGone();
-        }
-      });
+  res.streaming = request.stream;
+  res.deferred = std::make_shared<GenerationBody>(std::move(session), std::move(slot), engine_,
+                                                  request.stream);
 }
 
 }  // namespace kvs::server

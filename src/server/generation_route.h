@@ -4,12 +4,13 @@
 // shutting down (503), JSON and parameters (400), model name (404), prompt
 // token ids and context length (400 context_length_exceeded), concurrency
 // (429 + Retry-After), engine admission (503 + Retry-After when its queue is
-// full). Then the request runs: the whole response at once, or an SSE stream
-// whose failed writes (the client went away) abort the request in the
-// engine, so its KV blocks are freed within a step or two.
+// full). Then the request runs: the answer is a DeferredBody
+// (http_message.h), the whole response once done or an SSE stream, which
+// the transport cancels when the client leaves: the request is then aborted
+// in the engine, so its KV blocks are freed within a step.
 //
 // Borrows everything it is built with. Thread-safety: Handle may run on
-// many HTTP worker threads at once.
+// several I/O threads at once; it never waits on the engine.
 #pragma once
 
 #include <atomic>
@@ -17,19 +18,15 @@
 
 #include "engine/engine_loop.h"
 #include "server/admission.h"
+#include "server/http_message.h"
 #include "server/auth.h"
 #include "server/server_config.h"
 #include "server/server_metrics.h"
 
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace kvs::server {
 
 // Writes `error` as the response (status, JSON body, Retry-After).
-void SendError(httplib::Response& res, const ApiError& error);
+void SendError(HttpResponse& res, const ApiError& error);
 
 class GenerationRoute {
  public:
@@ -39,8 +36,8 @@ class GenerationRoute {
                   const std::atomic<bool>* draining);
 
   // `body` is the request body, read (within the limits) by the caller.
-  void Handle(Endpoint endpoint, const httplib::Request& req, std::string_view body,
-              httplib::Response& res);
+  void Handle(Endpoint endpoint, const HttpRequest& req, std::string_view body,
+              HttpResponse& res);
 
   // Prompt token ids for a parsed request (chat template, or plain encode
   // of completions prompt `index`), with ids checked against the vocabulary.

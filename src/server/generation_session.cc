@@ -205,22 +205,40 @@ void GenerationSession::OnClientGone() {
   Finish(FinishReason::kAbort);
 }
 
+void GenerationSession::SetListener(const std::shared_ptr<StreamListener>& listener) {
+  for (Choice& c : choices_) c.stream->SetListener(listener);
+}
+
 ApiOr<nlohmann::json> GenerationSession::Collect() {
   // Bounded by the request's max_tokens; the engine always ends a stream
   // (Shutdown ends it with kAbort), so this loop terminates.
+  while (!CollectStep(std::chrono::milliseconds(100))) {
+  }
+  return CollectResult();
+}
+
+bool GenerationSession::CollectStep(std::chrono::milliseconds timeout) {
+  if (collect_error_) return true;
   while (!AllDone()) {
     size_t i = 0;
-    std::optional<StreamDelta> delta = NextDelta(std::chrono::milliseconds(100), &i);
-    if (!delta) continue;
+    std::optional<StreamDelta> delta = NextDelta(timeout, &i);
+    if (!delta) return false;
+    timeout = std::chrono::milliseconds(0);  // then take only what is there
     Choice& c = choices_[i];
     std::vector<LogprobToken> entries = Absorb(c, *delta);
     c.logprobs.insert(c.logprobs.end(), std::make_move_iterator(entries.begin()),
                       std::make_move_iterator(entries.end()));
     if (delta->finished && delta->finish_reason == FinishReason::kError) {
       Finish(FinishReason::kError);
-      return FromStatus(delta->error);
+      collect_error_ = delta->error;
+      return true;
     }
   }
+  return true;
+}
+
+ApiOr<nlohmann::json> GenerationSession::CollectResult() {
+  if (collect_error_) return FromStatus(*collect_error_);
   Finish(choices_[0].finish);
   // Per group (prompt), in order; best_of: the group's n_returned choices
   // with the highest cumulative logprob, in that order (vLLM's rule).

@@ -66,6 +66,14 @@ class GenerationSession {
   // Non-streaming: waits until the request ends. An engine error becomes an
   // ApiError (e.g. a request the engine rejected after queueing).
   ApiOr<nlohmann::json> Collect();
+  // Collect in steps, for a caller that must not block: absorbs what the
+  // streams hold (waiting up to `timeout` for the first delta); true once
+  // every choice has ended (or one failed). Then CollectResult, once.
+  bool CollectStep(std::chrono::milliseconds timeout);
+  ApiOr<nlohmann::json> CollectResult();
+
+  // Every choice's stream tells `listener` when it has new output.
+  void SetListener(const std::shared_ptr<StreamListener>& listener);
 
   // Streaming: the SSE bytes to send now. The first call returns the role
   // chunk at once; later calls wait up to `timeout` for engine output and
@@ -124,6 +132,7 @@ class GenerationSession {
   EchoOptions echo_;
   ToolCallFormat tool_format_ = ToolCallFormat::kHermes;
   bool finished_ = false;
+  std::optional<Status> collect_error_;  // CollectStep saw an engine error
   bool recorded_finish_ = false;
   bool seen_token_ = false;
   Clock::time_point last_token_time_;

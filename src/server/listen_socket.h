@@ -1,7 +1,8 @@
-// Options for the server's listening socket, set through httplib's hooks.
+// Options for the server's listening socket (the front end binds with them).
 //
-// Two defaults of Debian's precompiled httplib (0.11.4) are wrong for a
-// server:
+// They were written against two defaults of Debian's precompiled httplib
+// (0.11.4), which the server no longer uses (the loadgen client still does);
+// both still matter for any listener:
 // - It sets SO_REUSEPORT, so a second `kvserve serve` on a port that is
 //   already served binds it without error and the kernel splits new
 //   connections between the two processes. We set SO_REUSEADDR only: a
@@ -13,6 +14,8 @@
 //   drops the extra SYNs and each client retries after its 1 s SYN timeout,
 //   a one-second stall before the first token. Calling listen() again on a
 //   listening socket widens its queue.
+// The Beast front end sets SO_REUSEADDR alone and listens with
+// kListenBacklog from the start.
 //
 // Free functions on a socket descriptor; no state, thread-compatible.
 #pragma once

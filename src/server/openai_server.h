@@ -1,4 +1,6 @@
-// OpenAiServer: the OpenAI-compatible HTTP front end (cpp-httplib).
+// OpenAiServer: the OpenAI-compatible routes over the event-driven HTTP
+// front end (http_front_end.h, Boost.Beast); the routes see only
+// HttpRequest/HttpResponse (http_message.h).
 //
 // Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,
 // GET /v1/models/{id}, GET /health, GET /metrics, POST /tokenize,
@@ -6,16 +8,16 @@
 // (web_routes.h). Every error is an OpenAI-style JSON body.
 //
 // Ownership: borrows the EngineLoop and the Tokenizer (they must outlive the
-// server); owns the httplib server, its worker threads, the metrics and the
+// server); owns the front end, its I/O threads, the metrics and the
 // admission limiter. Thread-safety: Serve() blocks one thread; BeginShutdown
 // and Stop may be called from any other thread (e.g. a signal thread).
 //
 // Shutdown order (what `kvserve serve` does on SIGINT/SIGTERM):
 // BeginShutdown() (new requests get 503), EngineLoop::Shutdown() (in-flight
 // requests end with finish_reason "abort", their streams close with
-// [DONE]), then Stop() (waits for those streams up to shutdown_timeout_s,
-// then closes the listening socket; Serve returns once httplib's workers
-// are idle, which a trickling client can delay: kvserve serve bounds that).
+// [DONE]), then Stop() (waits for those streams to be written, up to
+// shutdown_timeout_s, then closes the listener and every connection,
+// whatever the clients do; Serve returns within half a second more).
 #pragma once
 
 #include <atomic>
@@ -24,11 +26,8 @@
 #include "base/status.h"
 #include "engine/engine_loop.h"
 #include "server/cors.h"
+#include "server/http_front_end.h"
 #include "server/server_config.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace kvs::server {
 
@@ -38,13 +37,13 @@ class ServerMetrics;
 class ApiKeyAuth;
 class ConcurrencyLimiter;
 
-class OpenAiServer {
+class OpenAiServer final : public HttpApp {
  public:
   static StatusOr<std::unique_ptr<OpenAiServer>> Create(const ServerConfig& config,
                                                         EngineLoop* engine,
                                                         const Tokenizer* tokenizer,
                                                         ChatEncoder encode_chat);
-  ~OpenAiServer();
+  ~OpenAiServer() override;
 
   // Binds the listening socket; returns the port (the chosen one when
   // config.port is 0).
@@ -55,9 +54,16 @@ class OpenAiServer {
   void BeginShutdown();
   void Stop();
 
+  // HttpApp: the routes.
+  bool RefuseHead(const HttpRequest& req, HttpResponse& res) override;
+  void Handle(const HttpRequest& req, HttpResponse& res) override;
+  void Finalize(const HttpRequest& req, HttpResponse& res) override;
+
  private:
   OpenAiServer() = default;
-  void InstallRoutes();
+  void Options(const HttpRequest& req, HttpResponse& res);
+  void Tokenize(const HttpRequest& req, HttpResponse& res);
+  void Detokenize(const HttpRequest& req, HttpResponse& res);
 
   ServerConfig config_;
   EngineLoop* engine_ = nullptr;
@@ -69,8 +75,7 @@ class OpenAiServer {
   std::unique_ptr<ConcurrencyLimiter> limiter_;
   std::unique_ptr<GenerationRoute> generation_;
   std::unique_ptr<EmbeddingsRoute> embeddings_;
-  std::unique_ptr<httplib::Server> http_;
-  int listen_fd_ = -1;  // owned by http_; set when Bind() creates it
+  std::unique_ptr<HttpFrontEnd> http_;
   std::atomic<bool> draining_{false};
 };
 

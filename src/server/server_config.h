@@ -22,12 +22,19 @@ struct ServerConfig {
   int max_model_len = 0;              // context length in tokens
   int max_concurrent_requests = 64;   // generation requests in flight; 429 past it
   size_t max_body_bytes = 1 << 20;    // 413 past it
-  // HTTP worker threads. Each streaming request holds one for its whole
-  // life, and keep-alive connections hold one while idle, so there must be
-  // spare threads past max_concurrent_requests for /health, /metrics and
-  // the 429 answers. 0: max_concurrent_requests + 32.
+  // The HTTP front end (http_front_end.h). I/O threads (event loops), each
+  // holding any number of connections; 0: 2.
   int n_http_threads = 0;
-  int keep_alive_timeout_s = 2;
+  int keep_alive_timeout_s = 2;  // an idle keep-alive connection is closed after it
+  size_t max_header_bytes = 16384;  // request line and headers: 431 past it
+  int max_header_count = 100;       // header fields: 431 past it
+  int header_timeout_s = 10;        // the whole head, from its first byte (or the connection's start)
+  int body_timeout_s = 30;          // the whole body, once the head is in
+  int write_timeout_s = 30;         // one write left unfinished this long closes the connection
+  int max_connections = 10240;      // open connections: a new one past it gets 503 and is closed
+  // A stream whose client lets this many bytes wait unsent (it reads slower
+  // than the model writes) is aborted.
+  size_t max_stream_buffer_bytes = 1 << 20;
   // On shutdown, how long in-flight streams get to send their final events
   // before the server stops (kvserve serve then exits within 1 s more,
   // whatever the clients do).

@@ -1,7 +1,5 @@
 #include "server/web_routes.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -19,14 +17,25 @@ std::string TagHex(uint32_t tag) {
   return s;
 }
 
-void ServeAsset(const WebAsset& a, httplib::Response& res) {
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Content-Type-Options", "nosniff");
+void ServeAsset(const WebAsset& a, HttpResponse& res) {
+  res.SetHeader("Cache-Control", "no-cache");
+  res.SetHeader("X-Content-Type-Options", "nosniff");
   // The page loads only its own files and talks only to this server.
-  res.set_header("Content-Security-Policy",
-                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                 "connect-src 'self'; frame-ancestors 'none'");
-  res.set_content(std::string(a.body), std::string(a.content_type));
+  res.SetHeader("Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "connect-src 'self'; frame-ancestors 'none'");
+  res.SetContent(std::string(a.body), std::string(a.content_type));
+}
+
+// Names the page's files may have (what the old route pattern allowed).
+bool IsAssetName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 const WebAsset* FindAsset(std::string_view name) {
@@ -78,24 +87,38 @@ std::string KvSnapshotJson(const KvSnapshot& snap) {
   return j.dump();
 }
 
-void InstallWebRoutes(httplib::Server& http, EngineLoop* engine, const ApiKeyAuth* auth) {
-  http.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+bool HandleWebRoute(const HttpRequest& req, HttpResponse& res, EngineLoop* engine,
+                    const ApiKeyAuth* auth) {
+  if (req.method != "GET") return false;
+  if (req.path == "/") {
     const WebAsset* page = FindAsset("index.html");
-    if (page == nullptr) return SendError(res, NotFoundRoute(req.path));
-    ServeAsset(*page, res);
-  });
-  http.Get(R"(/web/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
-    const WebAsset* a = FindAsset(req.matches[1].str());
-    if (a == nullptr) return SendError(res, NotFoundRoute(req.path));
-    ServeAsset(*a, res);
-  });
-  http.Get("/v1/kv/snapshot", [engine, auth](const httplib::Request& req, httplib::Response& res) {
-    if (!auth->Authenticate(req.get_header_value("Authorization"))) {
-      return SendError(res, Unauthorized());
+    if (page == nullptr) {
+      SendError(res, NotFoundRoute(req.path));
+    } else {
+      ServeAsset(*page, res);
     }
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(KvSnapshotJson(engine->Snapshot()), "application/json");
-  });
+    return true;
+  }
+  constexpr std::string_view kWeb = "/web/";
+  if (req.path.starts_with(kWeb) && IsAssetName(std::string_view(req.path).substr(kWeb.size()))) {
+    const WebAsset* a = FindAsset(std::string_view(req.path).substr(kWeb.size()));
+    if (a == nullptr) {
+      SendError(res, NotFoundRoute(req.path));
+    } else {
+      ServeAsset(*a, res);
+    }
+    return true;
+  }
+  if (req.path == "/v1/kv/snapshot") {
+    if (!auth->Authenticate(req.Header("Authorization"))) {
+      SendError(res, Unauthorized());
+      return true;
+    }
+    res.SetHeader("Cache-Control", "no-store");
+    res.SetContent(KvSnapshotJson(engine->Snapshot()), "application/json");
+    return true;
+  }
+  return false;
 }
 
 }  // namespace kvs::server

@@ -4,7 +4,7 @@
 //
 // The page itself is public (it holds no data; it asks for the key when the
 // API answers 401). Ownership: the routes borrow engine and auth, which must
-// outlive the server. Thread-safety: handlers run on httplib's workers;
+// outlive the server. Thread-safety: handlers run on the I/O threads;
 // EngineLoop::Snapshot is thread-safe.
 #pragma once
 
@@ -13,10 +13,7 @@
 #include "engine/engine_loop.h"
 #include "engine/kv_snapshot.h"
 #include "server/auth.h"
-
-namespace httplib {
-class Server;
-}
+#include "server/http_message.h"
 
 namespace kvs::server {
 
@@ -26,6 +23,9 @@ namespace kvs::server {
 // + 1, 0 for none, per block], "tenants": [{"tag", "blocks"}], "stats": {...}}.
 std::string KvSnapshotJson(const KvSnapshot& snapshot);
 
-void InstallWebRoutes(httplib::Server& http, EngineLoop* engine, const ApiKeyAuth* auth);
+// Answers GET /, /web/NAME and /v1/kv/snapshot; false (res untouched) for
+// any other request.
+bool HandleWebRoute(const HttpRequest& req, HttpResponse& res, EngineLoop* engine,
+                    const ApiKeyAuth* auth);
 
 }  // namespace kvs::server

@@ -281,7 +281,7 @@ int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
   if (layout == WeightLayout::kPacked) {
     const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K;
     return (cols + kGroupElems - 1) / kGroupElems *
-           int64_t{halves ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16)};
+           static_cast<int64_t>(halves ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16));
   }
   switch (BlockElems(wtype)) {
     case kQ8Elems: return cols / kQ8Elems * int64_t{sizeof(ABlockQ8)};
