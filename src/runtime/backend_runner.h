@@ -21,6 +21,9 @@ struct RunnerConfig {
   int block_size = 16;          // tokens per KV block
   int64_t kv_cache_bytes = 0;   // 0: enough for max_kv_tokens (or the context)
   int64_t max_kv_tokens = 0;    // used when kv_cache_bytes == 0; 0: 4 full contexts
+  // What the KV cache stores (IsKvCacheDType): F32 exact; F16/BF16 fit 2x
+  // the tokens in kv_cache_bytes, Q8_0 128/34 (3.76x).
+  DType kv_cache_dtype = DType::kF32;
 };
 
 class BackendRunner final : public ModelRunner {
