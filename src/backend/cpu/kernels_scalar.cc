@@ -153,26 +153,13 @@ void MatMulRowsScalar(const MatMulArgs& a, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const uint8_t* w = a.w + r * a.w_row_bytes;
       switch (a.type) {
-        case DType::kF32:
-          break;  // handled above
-        case DType::kF16:
-          out[r] = DotHalf<F16ToF32>(w, x, a.cols);
-          break;
-        case DType::kBF16:
-          out[r] = DotHalf<BF16ToF32>(w, x, a.cols);
-          break;
-        case DType::kQ8_0:
-          out[r] = DotQ8_0(w, xq, a.cols);
-          break;
-        case DType::kQ4_0:
-          out[r] = DotQ4_0(w, xq, a.cols);
-          break;
-        case DType::kQ4_K:
-          out[r] = DotQ4K(w, xq, a.cols);
-          break;
-        case DType::kQ6_K:
-          out[r] = DotQ6K(w, xq, a.cols);
-          break;
+        case DType::kF32: break;  // handled above
+        case DType::kF16: out[r] = DotHalf<F16ToF32>(w, x, a.cols); break;
+        case DType::kBF16: out[r] = DotHalf<BF16ToF32>(w, x, a.cols); break;
+        case DType::kQ8_0: out[r] = DotQ8_0(w, xq, a.cols); break;
+        case DType::kQ4_0: out[r] = DotQ4_0(w, xq, a.cols); break;
+        case DType::kQ4_K: out[r] = DotQ4K(w, xq, a.cols); break;
+        case DType::kQ6_K: out[r] = DotQ6K(w, xq, a.cols); break;
         case DType::kQ4_1:
         case DType::kQ5_0:
         case DType::kQ5_1:
@@ -180,9 +167,7 @@ void MatMulRowsScalar(const MatMulArgs& a, int64_t r0, int64_t r1) {
         case DType::kQ2_K:
         case DType::kQ3_K:
         case DType::kQ5_K:
-        case DType::kIQ4_XS:
-          out[r] = dot(w, xq, a.cols);
-          break;
+        case DType::kIQ4_XS: out[r] = dot(w, xq, a.cols); break;
       }
     }
   }
@@ -336,12 +321,9 @@ int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
            int64_t{halves ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16)};
   }
   switch (BlockElems(wtype)) {
-    case kQ8Elems:
-      return cols / kQ8Elems * int64_t{sizeof(ABlockQ8)};
-    case kQKElems:
-      return cols / kQKElems * int64_t{sizeof(ABlockQ8K)};
-    default:
-      return 0;  // float types read x itself
+    case kQ8Elems: return cols / kQ8Elems * int64_t{sizeof(ABlockQ8)};
+    case kQKElems: return cols / kQKElems * int64_t{sizeof(ABlockQ8K)};
+    default: return 0;  // float types read x itself
   }
 }
 
@@ -373,21 +355,18 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 }  // namespace
 
 const KernelTable& ScalarKernels() {
-  static constexpr KernelTable kTable = {
-      Isa::kScalar,           false,           QuantizeRowScalar, MatMulRowsScalar,
-      MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,  SwiGluScalar,
-      ReadFoldScalar};
+  static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
+                                         MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
+                                         SwiGluScalar,
+                                         ReadFoldScalar};
   return kTable;
 }
 
 const KernelTable& KernelsFor(Isa isa) {
   switch (isa) {
-    case Isa::kScalar:
-      return ScalarKernels();
-    case Isa::kAvx2:
-      return Avx2Kernels();
-    case Isa::kAvx512:
-      return Avx512Kernels();
+    case Isa::kScalar: return ScalarKernels();
+    case Isa::kAvx2: return Avx2Kernels();
+    case Isa::kAvx512: return Avx512Kernels();
   }
   KVS_CHECK(false) << "unknown Isa";
   return ScalarKernels();
