@@ -23,6 +23,7 @@ StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* mode
   }
   std::unique_ptr<BackendRunner> r(new BackendRunner());
   r->model_ = model;
+  r->context_override_ = config.context_override;
   r->backend_ = std::move(backend);
   const ModelConfig& hp = model->config();
   int n_blocks;

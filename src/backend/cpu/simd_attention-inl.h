@@ -243,8 +243,28 @@ void AttentionT(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch)
   // Position p0 + i is slot `slot` of block table[block], walked rather
   // than divided out per position.
   int32_t block = 0, slot = 0;
+  // A second walk runs a chunk ahead and asks for its rows into L2, so that
+  // they come from DRAM while this chunk computes (the per-chunk requests
+  // below then mostly hit L2). Without it each chunk waited for its own rows.
+  int32_t pf_block = 0, pf_slot = 0, pf_pos = 0;
+  auto prefetch_until = [&](int32_t end) {
+    for (; pf_pos < end; ++pf_pos) {
+      const int64_t row = int64_t{table[pf_block]} * a.block_size + pf_slot;
+      if (++pf_slot == a.block_size) {
+        pf_slot = 0;
+        ++pf_block;
+      }
+      const uint8_t* kp = a.k_cache + row * row_bytes + head_offset;
+      const uint8_t* vp = a.v_cache + row * row_bytes + head_offset;
+      for (int64_t j = 0; j < head_bytes || j == 0; j += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(kp + j), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(vp + j), _MM_HINT_T1);
+      }
+    }
+  };
   for (int32_t p0 = 0; p0 < n_pos; p0 += kAttnChunk) {
     const int np = n_pos - p0 < kAttnChunk ? n_pos - p0 : kAttnChunk;
+    prefetch_until(n_pos - p0 < 2 * kAttnChunk ? n_pos : p0 + 2 * kAttnChunk);
     // The chunk's K and V rows are in DRAM (the layer's weights streamed
     // through the caches since this layer last ran), one short row per
     // position: ask for all of them at once rather than one row's latency
