@@ -1,8 +1,9 @@
 // CpuBackend PagedAttention alone, for one decode token on the TinyLlama
 // shape (32 query heads, 4 KV heads, head_dim 64, 16-position blocks) over
-// 22 layers' caches, each filled up to the token's position.
+// 22 layers' caches, each filled up to the token's position, in each KV
+// cache dtype (0 F32, 1 F16, 2 BF16, 3 Q8_0).
 //
-//   build/attention_bench [--benchmark_filter=pos:512]
+//   build/attention_bench [--benchmark_filter=pos:4096]
 //
 // Reports time per token (all 22 layers), the figure to set against a
 // decode step; the caches (2 KiB per position per layer) do not fit in the
@@ -14,25 +15,35 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "tensor/quant.h"
 
 namespace kvs {
 namespace {
 
 constexpr int kLayers = 22, kHeads = 32, kKvHeads = 4, kHeadDim = 64, kBlock = 16;
 
+constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0};
+
 void BM_DecodeAttention(benchmark::State& state) {
   const int32_t pos = static_cast<int32_t>(state.range(0));
+  const DType dtype = kDTypes[state.range(2)];
   CpuBackendOptions o;
   o.n_threads = static_cast<int>(state.range(1));
   std::unique_ptr<CpuBackend> backend = std::move(CpuBackend::Create(o)).value();
   const int n_blocks = pos / kBlock + 1;
-  const int64_t layer_floats = int64_t{n_blocks} * kBlock * kKvHeads * kHeadDim;
+  const int64_t n_rows = int64_t{n_blocks} * kBlock;
+  const int64_t row_bytes = KvRowBytes(dtype, kKvHeads * kHeadDim);
+  const int64_t layer_bytes = n_rows * row_bytes;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> k(kLayers * layer_floats), v(kLayers * layer_floats), q(kHeads * kHeadDim),
-      out(kHeads * kHeadDim);
-  for (float& f : k) f = dist(rng);
-  for (float& f : v) f = dist(rng);
+  std::vector<uint8_t> k(kLayers * layer_bytes), v(kLayers * layer_bytes);
+  std::vector<float> q(kHeads * kHeadDim), out(kHeads * kHeadDim), row(kKvHeads * kHeadDim);
+  for (std::vector<uint8_t>* cache : {&k, &v}) {
+    for (int64_t r = 0; r < kLayers * n_rows; ++r) {
+      for (float& f : row) f = dist(rng);
+      QuantizeRow(dtype, row.data(), cache->data() + r * row_bytes, kKvHeads * kHeadDim);
+    }
+  }
   for (float& f : q) f = 3.0f * dist(rng);
   // Blocks in a shuffled order, as a block table has them after some churn.
   std::vector<int32_t> table(n_blocks);
@@ -50,10 +61,11 @@ void BM_DecodeAttention(benchmark::State& state) {
   a.block_tables = &table_ptr;
   a.block_size = kBlock;
   a.scale = 0.125f;
+  a.kv_dtype = dtype;
   for (auto _ : state) {
     for (int l = 0; l < kLayers; ++l) {
-      a.k_cache = k.data() + l * layer_floats;
-      a.v_cache = v.data() + l * layer_floats;
+      a.k_cache = k.data() + l * layer_bytes;
+      a.v_cache = v.data() + l * layer_bytes;
       backend->PagedAttention(a);
     }
     benchmark::DoNotOptimize(out.data());
@@ -61,8 +73,8 @@ void BM_DecodeAttention(benchmark::State& state) {
 }
 
 BENCHMARK(BM_DecodeAttention)
-    ->ArgsProduct({{128, 512, 2048}, {1, 2}})
-    ->ArgNames({"pos", "threads"})
+    ->ArgsProduct({{128, 512, 2048, 4096}, {1, 2}, {0, 1, 2, 3}})
+    ->ArgNames({"pos", "threads", "dtype"})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -2,7 +2,10 @@
 //
 // pp: a prompt of -p tokens through the forward pass in batches of
 // --ubatch tokens, from an empty cache. tg: -n single-token decode steps
-// from an empty cache (as llama-bench's tg test). --batch B adds a batched
+// from an empty cache (as llama-bench's tg test). With -d N both start at
+// depth N instead, as llama-bench -d: N random tokens are prefilled (not
+// timed) once, and every pp and tg run reads them and writes after them.
+// --kv-cache-dtype picks what the cache holds (as llama-bench -ctk/-ctv). --batch B adds a batched
 // decode test: B sequences decoding together, one token each per step, so
 // every step reads the weights once for all B. Each test runs -r times
 // after a warm-up; mean +- sd of tokens/s is printed (or JSON with --json).
@@ -41,12 +44,14 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/reference/reference_backend.h"
+#include "backend/kv_storage.h"
 #include "base/huge_pages.h"
 #include "model/model.h"
 #include "model/batch.h"
 #include "base/check.h"
 #include "runtime/backend_runner.h"
 #include "tools/commands.h"
+#include "tools/engine_flags.h"
 
 namespace kvs::tools {
 namespace {
@@ -61,6 +66,8 @@ struct BenchOptions {
   int ubatch = 512;
   int batch = 0;  // sequences in the batched-decode test; 0: skip
   int block_size = 16;
+  int depth = 0;  // tokens in the cache before each test (llama-bench -d)
+  DType kv_dtype = DType::kF32;
   std::string isa;  // empty: best
   std::string backend = "cpu";
   bool json = false;
@@ -94,12 +101,15 @@ class BenchRig {
   // Takes the backend; the runner it builds owns it.
   static StatusOr<std::unique_ptr<BenchRig>> Create(const Model* model,
                                                     std::unique_ptr<Backend> backend, int n_seqs,
-                                                    int max_tokens, int block_size) {
+                                                    int max_tokens, int block_size,
+                                                    DType kv_dtype, int context) {
     std::unique_ptr<BenchRig> rig(new BenchRig());
     rig->blocks_per_seq_ = (max_tokens + block_size - 1) / block_size;
     RunnerConfig rc;
     rc.block_size = block_size;
     rc.max_kv_tokens = int64_t{n_seqs} * rig->blocks_per_seq_ * block_size;
+    rc.kv_cache_dtype = kv_dtype;
+    rc.context_override = context;
     KVS_ASSIGN_OR_RETURN(rig->runner_, BackendRunner::Create(model, std::move(backend), rc));
     rig->tables_.resize(n_seqs);
     for (int s = 0; s < n_seqs; ++s) {
@@ -127,6 +137,7 @@ class BenchRig {
   }
 
   Backend& backend() { return runner_->backend(); }
+  const KvStorage& kv() const { return runner_->kv_storage(); }
 
  private:
   BenchRig() = default;
@@ -169,14 +180,17 @@ int Bench(const BenchOptions& opt) {
     cpu_backend = b.value().get();
     backend = std::move(b).value();
   }
-  const int max_tokens = std::max({opt.n_prompt, opt.n_gen + 1, 16});
-  if (max_tokens > hp.context_length) {
+  const int max_tokens = opt.depth + std::max({opt.n_prompt, opt.n_gen + 1, 16});
+  // Beyond the model's context only with -d, as llama-bench (whose context
+  // is p + n + d): the speed of a step does not depend on what was trained.
+  if (max_tokens > hp.context_length && opt.depth == 0) {
     std::fprintf(stderr, "kvserve bench: %d tokens exceed the context of %d\n", max_tokens,
                  hp.context_length);
     return 2;
   }
   const int n_seqs = std::max(1, opt.batch);
-  auto rig_or = BenchRig::Create(&model, std::move(backend), n_seqs, max_tokens, opt.block_size);
+  auto rig_or = BenchRig::Create(&model, std::move(backend), n_seqs, max_tokens, opt.block_size,
+                                 opt.kv_dtype, std::max(max_tokens, hp.context_length));
   if (!rig_or.ok()) {
     std::fprintf(stderr, "kvserve bench: %s\n", rig_or.status().ToString().c_str());
     return 1;
@@ -193,6 +207,18 @@ int Bench(const BenchOptions& opt) {
   // Warm-up: touches every weight page and grows every scratch buffer.
   rig.Run(0, random_tokens(std::min(opt.ubatch, std::max(opt.n_prompt, 1))), 0);
   rig.Run(0, random_tokens(1), 0);
+  // The depth every test starts from, filled once: the tests write only
+  // after it, so it stays.
+  double depth_s = 0;
+  if (opt.depth > 0) {
+    const std::vector<TokenId> fill = random_tokens(opt.depth);
+    const double t0 = Now();
+    for (int i = 0; i < opt.depth; i += opt.ubatch) {
+      const int n = std::min(opt.ubatch, opt.depth - i);
+      rig.Run(0, std::vector<TokenId>(fill.begin() + i, fill.begin() + i + n), i);
+    }
+    depth_s = Now() - t0;
+  }
 
   // Two read-bandwidth buffers, every page faulted in before timing: a
   // textbook read loop over 4 KiB pages, and the decode kernels' own access
@@ -220,9 +246,10 @@ int Bench(const BenchOptions& opt) {
   };
 
   // Bytes one decode step reads: every weight, plus the KV cache up to the
-  // step's position (mean over the tg test's positions).
+  // step's position (mean over the tg test's positions), in the cache's dtype.
   const double weight_bytes = static_cast<double>(model.weight_bytes());
-  const double kv_bytes = 2.0 * hp.n_layers * model.kv_dim() * sizeof(float) * (opt.n_gen / 2.0);
+  const double kv_bytes_per_pos = 2.0 * hp.n_layers * static_cast<double>(rig.kv().row_bytes());
+  const double kv_bytes = kv_bytes_per_pos * (opt.depth + opt.n_gen / 2.0);
   std::vector<double> pp, tg, bg;
   std::vector<double> tg_paired;  // per tg run: % of the better sample on either side
   for (int r = 0; r < opt.reps; ++r) {
@@ -231,7 +258,7 @@ int Bench(const BenchOptions& opt) {
       const double t0 = Now();
       for (int i = 0; i < opt.n_prompt; i += opt.ubatch) {
         const int n = std::min(opt.ubatch, opt.n_prompt - i);
-        rig.Run(0, std::vector<TokenId>(prompt.begin() + i, prompt.begin() + i + n), i);
+        rig.Run(0, std::vector<TokenId>(prompt.begin() + i, prompt.begin() + i + n), opt.depth + i);
       }
       pp.push_back(opt.n_prompt / (Now() - t0));
     }
@@ -239,7 +266,7 @@ int Bench(const BenchOptions& opt) {
       const std::vector<TokenId> gen = random_tokens(opt.n_gen);
       sample_bandwidth();
       const double t0 = Now();
-      for (int i = 0; i < opt.n_gen; ++i) rig.Run(0, {gen[i]}, i);
+      for (int i = 0; i < opt.n_gen; ++i) rig.Run(0, {gen[i]}, opt.depth + i);
       tg.push_back(opt.n_gen / (Now() - t0));
       sample_bandwidth();
       if (bw.size() >= 2) {
@@ -267,16 +294,23 @@ int Bench(const BenchOptions& opt) {
         "\"reps\": %d, \"pp_tps\": %.3f, \"pp_sd\": %.3f, \"tg_tps\": %.3f, \"tg_sd\": %.3f, "
         "\"batch\": %d, \"batched_tps\": %.3f, \"batched_sd\": %.3f, \"weight_bytes\": %.0f, "
         "\"kv_bytes_per_token\": %.0f, \"read_bw_gbs\": %.2f, \"read_bw_min_gbs\": %.2f, "
-        "\"read_bw_samples\": %zu, \"tg_ceiling_pct\": %.1f, \"tg_paired_ceiling_pct\": %.1f}\n",
+        "\"read_bw_samples\": %zu, \"tg_ceiling_pct\": %.1f, \"tg_paired_ceiling_pct\": %.1f, "
+        "\"depth\": %d, \"kv_dtype\": \"%s\", \"kv_bytes_per_position\": %.0f, \"depth_fill_s\": %.2f}\n",
         opt.model.c_str(), be.c_str(), threads, opt.n_prompt, opt.n_gen, opt.reps, spp.mean, spp.sd,
         stg.mean, stg.sd, opt.batch, sbg.mean, sbg.sd, weight_bytes, kv_bytes, read_bw, read_bw_min,
-        bw.size(), ceiling_pct, paired_pct);
+        bw.size(), ceiling_pct, paired_pct, opt.depth, KvCacheDTypeName(opt.kv_dtype).c_str(),
+        kv_bytes_per_pos, depth_s);
     return 0;
   }
   std::printf("model: %s\nbackend: %s, %d threads\n", model.Describe().c_str(), be.c_str(), threads);
+  std::printf("KV cache: %s, %.0f bytes per position; depth %d (filled in %.1f s)\n",
+              KvCacheDTypeName(opt.kv_dtype).c_str(), kv_bytes_per_pos, opt.depth, depth_s);
   std::printf("| test | tokens/s |\n|---|---|\n");
-  if (opt.n_prompt > 0) std::printf("| pp%d | %.2f ± %.2f |\n", opt.n_prompt, spp.mean, spp.sd);
-  if (opt.n_gen > 0) std::printf("| tg%d | %.2f ± %.2f |\n", opt.n_gen, stg.mean, stg.sd);
+  const std::string at = opt.depth > 0 ? " @ d" + std::to_string(opt.depth) : "";
+  if (opt.n_prompt > 0) {
+    std::printf("| pp%d%s | %.2f ± %.2f |\n", opt.n_prompt, at.c_str(), spp.mean, spp.sd);
+  }
+  if (opt.n_gen > 0) std::printf("| tg%d%s | %.2f ± %.2f |\n", opt.n_gen, at.c_str(), stg.mean, stg.sd);
   if (!bg.empty()) {
     std::printf("| tg%d x %d seqs (aggregate) | %.2f ± %.2f |\n", opt.n_gen, opt.batch, sbg.mean,
                 sbg.sd);
@@ -308,6 +342,9 @@ int RunBench(int argc, char** argv) {
   app.add_option("-u,--ubatch", opt.ubatch, "prompt tokens per forward pass")->check(CLI::Range(1, 1 << 16));
   app.add_option("-b,--batch", opt.batch, "sequences in the batched-decode test (0: skip)")
       ->check(CLI::Range(0, 4096));
+  app.add_option("-d,--n-depth", opt.depth, "tokens already in the KV cache before each test")
+      ->check(CLI::Range(0, 1 << 20));
+  AddKvCacheDTypeFlag(&app, &opt.kv_dtype);
   app.add_option("--isa", opt.isa, "kernel path: scalar, avx2, avx512 (default: best)");
   app.add_option("--backend", opt.backend, "cpu or reference");
   app.add_flag("--json", opt.json, "one JSON object on stdout");

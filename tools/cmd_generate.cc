@@ -14,6 +14,7 @@
 #include "sampling/sampler.h"
 #include "tokenizer/detokenizer.h"
 #include "tools/commands.h"
+#include "tools/engine_flags.h"
 
 namespace kvs::tools {
 namespace {
@@ -139,6 +140,7 @@ int RunGenerate(int argc, char** argv) {
   app.add_option("--backend", opt.runner.backend, "cpu or reference");
   app.add_option("--kv-block-size", opt.runner.block_size, "tokens per KV block")
       ->check(CLI::Range(1, 1024));
+  AddKvCacheDTypeFlag(&app, &opt.runner.kv_cache_dtype);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

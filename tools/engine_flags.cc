@@ -25,7 +25,21 @@ int64_t AvailableMemoryBytes() {
 
 }  // namespace
 
+void AddKvCacheDTypeFlag(CLI::App* app, DType* dtype) {
+  app->add_option_function<std::string>(
+         "--kv-cache-dtype", [dtype](const std::string& s) { *dtype = ParseKvCacheDType(s).value(); },
+         "KV cache element type: f32 (default, exact), f16, bf16 (2x the tokens per MiB), q8_0 "
+         "(3.76x)")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            const StatusOr<DType> d = ParseKvCacheDType(s);
+            return d.ok() ? std::string() : d.status().message();
+          },
+          "f32|f16|bf16|q8_0", "KV cache dtype"));
+}
+
 void AddEngineFlags(CLI::App* app, EngineFlags* f) {
+  AddKvCacheDTypeFlag(app, &f->runner.kv_cache_dtype);
   app->add_option("--kv-cache-mb", f->kv_cache_mb,
                   "KV cache budget in MiB (default: 16 contexts, at most 1/5 of free memory)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
@@ -58,7 +72,8 @@ RunnerConfig ResolveRunnerConfig(const EngineFlags& f, const Model& model) {
   } else {
     const ModelConfig& hp = model.config();
     const int64_t per_token =
-        KvStorage::BytesPerBlock(hp.n_layers, rc.block_size, model.kv_dim()) / rc.block_size;
+        KvStorage::BytesPerBlock(hp.n_layers, rc.block_size, model.kv_dim(), rc.kv_cache_dtype) /
+        rc.block_size;
     int64_t bytes = 16 * int64_t{hp.context_length} * per_token;
     const int64_t available = AvailableMemoryBytes();
     if (available > 0) bytes = std::min(bytes, available / 5);

@@ -20,12 +20,18 @@ struct EngineFlags {
   bool no_chunked_prefill = false;
 };
 
-// --kv-cache-mb, --kv-cache-tokens, --kv-block-size, --max-batched-tokens,
+// --kv-cache-dtype f32|f16|bf16|q8_0 into *dtype (default: as it is, F32);
+// a bad name fails the parse with ParseKvCacheDType's message. For every
+// command that builds a runner (serve, batch, generate, bench).
+void AddKvCacheDTypeFlag(CLI::App* app, DType* dtype);
+
+// --kv-cache-dtype, --kv-cache-mb, --kv-cache-tokens, --kv-block-size, --max-batched-tokens,
 // --max-running, --max-waiting, --no-prefix-cache, --no-chunked-prefill,
 // -t/--threads, --backend.
 void AddEngineFlags(CLI::App* app, EngineFlags* flags);
 
-// The KV budget: --kv-cache-tokens, else --kv-cache-mb, else 16 full
+// The KV budget: --kv-cache-tokens, else --kv-cache-mb (bytes, so a
+// 16-bit cache holds 2x the tokens of F32's and Q8_0 3.76x), else 16 full
 // contexts capped at a fifth of the memory available now (MemAvailable), so
 // that the default neither starves a busy server nor takes the machine.
 RunnerConfig ResolveRunnerConfig(const EngineFlags& flags, const Model& model);

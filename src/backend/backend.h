@@ -20,9 +20,19 @@
 
 #include "backend/backend_buffer.h"
 #include "base/huge_pages.h"
+#include "tensor/dtype.h"
 #include "tensor/tensor.h"
 
 namespace kvs {
+
+// The element types a KV cache may hold: F32 (exact), F16, BF16 (half the
+// bytes) and Q8_0 (blocks of 32 int8 values and an f16 scale along a row:
+// 34 bytes per 32 values). Every backend reads each of them directly.
+inline bool IsKvCacheDType(DType t) {
+  return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kQ8_0;
+}
+// Bytes of one cache row of kv_dim values. REQUIRES: kv_dim % BlockElems(t) == 0.
+inline int64_t KvRowBytes(DType t, int64_t kv_dim) { return RowBytes(t, kv_dim); }
 
 // Attention of a flattened batch of query tokens over the paged KV cache.
 struct PagedAttentionArgs {
@@ -37,9 +47,11 @@ struct PagedAttentionArgs {
   // block_tables[i] is token i's sequence's block table: position p lives in
   // block block_tables[i][p / block_size], slot p % block_size.
   const int32_t* const* block_tables = nullptr;  // [n_tokens] -> [n_blocks_of_seq]
-  // One layer's cache; [n_blocks, block_size, n_kv_heads, head_dim] each.
-  const float* k_cache = nullptr;
-  const float* v_cache = nullptr;
+  // One layer's cache, [n_blocks, block_size, row] each, a row being
+  // n_kv_heads * head_dim values stored as kv_dtype (KvRowBytes bytes).
+  const uint8_t* k_cache = nullptr;
+  const uint8_t* v_cache = nullptr;
+  DType kv_dtype = DType::kF32;  // IsKvCacheDType
   int block_size = 0;
   float scale = 0;  // usually 1 / sqrt(head_dim)
 };
@@ -103,14 +115,17 @@ class Backend {
   virtual void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) = 0;
   // x[count] += y[count]
   virtual void Add(float* x, const float* y, int64_t count) = 0;
-  // Writes k, v [n, n_kv_heads * head_dim] into the cache slots
-  // slots[i] = block * block_size + offset, cache [n_slots_total, n_kv_heads * head_dim].
+  // Writes k, v [n, kv_dim] into the cache slots slots[i] = block *
+  // block_size + offset, each row rounded to `dtype` as QuantizeRow
+  // (tensor/quant.h) defines it: cache [n_slots_total, KvRowBytes(dtype,
+  // kv_dim)] bytes. REQUIRES: IsKvCacheDType(dtype), kv_dim %
+  // BlockElems(dtype) == 0.
   virtual void StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n,
-                       int64_t kv_dim, float* k_cache, float* v_cache) = 0;
+                       int64_t kv_dim, DType dtype, uint8_t* k_cache, uint8_t* v_cache) = 0;
   virtual void PagedAttention(const PagedAttentionArgs& args) = 0;
-  // Copies whole blocks within one layer's cache (copy-on-write).
-  // cache [n_blocks, block_elems].
-  virtual void CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) = 0;
+  // Copies whole blocks within one layer's cache (copy-on-write), as bytes
+  // whatever the dtype: cache [n_blocks, block_bytes].
+  virtual void CopyBlock(uint8_t* cache, int64_t block_bytes, int32_t src, int32_t dst) = 0;
 };
 
 }  // namespace kvs

@@ -11,8 +11,10 @@
 //   |err| <= sum_j |w_j| * d(block of j) / 2 + 1e-5 * sum_j |w_j x_j| + 1e-6,
 //   computed per output from the dequantized weights. A wrong nibble, scale
 //   or block order errs by about sum_j |w_j x_j|, far outside.
-// - PagedAttention: online softmax and a polynomial exp:
+// - PagedAttention, every KV cache dtype (F32, F16, BF16, Q8_0) read
+//   directly by each path: online softmax and a polynomial exp:
 //   |err| <= 2e-5 * max|v| (+1e-6).
+// - StoreKv in every KV dtype: bit-exact with the reference's QuantizeRow.
 // - SwiGlu: polynomial exp: |err| <= 2e-6 * |out| + 1e-6.
 // Batch invariance: MatMul of a batch equals each row alone, bit for bit,
 // for every type, path and thread count.
@@ -386,41 +388,72 @@ TEST_P(BackendOpsTest, SwiGluWithinBound) {
   }
 }
 
+constexpr DType kKvDTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0};
+
+// StoreKv rounds each row to the cache's dtype bit for bit as the reference
+// (QuantizeRow) does, in every dtype; CopyBlock moves a block's bytes.
 TEST_P(BackendOpsTest, StoreKvAndCopyBlockAreExact) {
   std::mt19937 rng(6);
   ReferenceBackend ref;
   auto fast = MakeCpu(GetParam(), 2);
-  const int64_t kv_dim = 24, n_slots = 40;
-  std::vector<float> k = RandomFloats(rng, 3 * kv_dim, -1, 1), v = RandomFloats(rng, 3 * kv_dim, -1, 1);
-  std::vector<float> kc1(n_slots * kv_dim, 0), vc1(n_slots * kv_dim, 0);
-  std::vector<float> kc2 = kc1, vc2 = vc1;
-  const int32_t slots[] = {7, 31, 0};
-  ref.StoreKv(k.data(), v.data(), slots, 3, kv_dim, kc1.data(), vc1.data());
-  fast->StoreKv(k.data(), v.data(), slots, 3, kv_dim, kc2.data(), vc2.data());
-  ASSERT_EQ(kc1, kc2);
-  ASSERT_EQ(vc1, vc2);
-  ref.CopyBlock(kc1.data(), 8 * kv_dim, 0, 3);
-  fast->CopyBlock(kc2.data(), 8 * kv_dim, 0, 3);
-  ASSERT_EQ(kc1, kc2);
+  for (DType dtype : kKvDTypes) {
+    SCOPED_TRACE(DTypeName(dtype));
+    // 96 values: three Q8_0 blocks, and F16 rows with a vector tail on neither path.
+    for (int64_t kv_dim : {int64_t{24}, int64_t{96}, int64_t{100}}) {
+      if (kv_dim % BlockElems(dtype) != 0) continue;
+      const int64_t n_slots = 40, row_bytes = KvRowBytes(dtype, kv_dim);
+      std::vector<float> k = RandomFloats(rng, 3 * kv_dim, -1, 1);
+      std::vector<float> v = RandomFloats(rng, 3 * kv_dim, -70000, 70000);  // F16 overflows
+      k[5] = 0.0f;
+      std::fill(k.begin() + kv_dim, k.begin() + kv_dim + std::min<int64_t>(kv_dim, 32), 0.0f);
+      std::vector<uint8_t> kc1(n_slots * row_bytes, 0), vc1(n_slots * row_bytes, 0);
+      std::vector<uint8_t> kc2 = kc1, vc2 = vc1;
+      const int32_t slots[] = {7, 31, 0};
+      ref.StoreKv(k.data(), v.data(), slots, 3, kv_dim, dtype, kc1.data(), vc1.data());
+      fast->StoreKv(k.data(), v.data(), slots, 3, kv_dim, dtype, kc2.data(), vc2.data());
+      ASSERT_EQ(kc1, kc2) << kv_dim;
+      ASSERT_EQ(vc1, vc2) << kv_dim;
+      ref.CopyBlock(kc1.data(), 8 * row_bytes, 0, 3);
+      fast->CopyBlock(kc2.data(), 8 * row_bytes, 0, 3);
+      ASSERT_EQ(kc1, kc2);
+      ASSERT_EQ(0, std::memcmp(kc2.data(), kc2.data() + 3 * 8 * row_bytes, 8 * row_bytes));
+    }
+  }
 }
 
 struct AttnCase {
   int n_heads, n_kv_heads, head_dim, block_size;
 };
 
+// Every KV dtype on every path against the reference reading the same
+// cache bytes (each row decoded by DequantizeRow): only the summation order
+// and the exp differ, so the F32 bound holds for all: the values the
+// kernels decode are exactly the reference's (an F16 or BF16 value widens
+// exactly; a Q8_0 value is f16 scale times int8, exact in float).
 TEST_P(BackendOpsTest, PagedAttentionWithinBound) {
   std::mt19937 rng(7);
   ReferenceBackend ref;
   auto fast = MakeCpu(GetParam(), 3);
-  const AttnCase cases[] = {{4, 4, 8, 16}, {8, 2, 12, 5}, {6, 2, 40, 16}, {32, 4, 64, 16},
-                            {4, 1, 128, 7}, {3, 3, 18, 32}};
+  // Q8_0 needs rows of whole blocks (kv_dim % 32 == 0): {4, 4, 8}, {4, 2, 16}
+  // put several heads in one block, at offsets 0, 8, 16, 24.
+  const AttnCase cases[] = {{4, 4, 8, 16},  {8, 2, 12, 5},  {6, 2, 40, 16}, {32, 4, 64, 16},
+                            {4, 1, 128, 7}, {3, 3, 18, 32}, {4, 2, 16, 16}, {2, 1, 32, 3}};
+  for (DType dtype : kKvDTypes) {
   for (const AttnCase& c : cases) {
-    SCOPED_TRACE("heads " + std::to_string(c.n_heads) + "/" + std::to_string(c.n_kv_heads) +
-                 " hd " + std::to_string(c.head_dim) + " bs " + std::to_string(c.block_size));
-    const int n_blocks = 48;
     const int64_t kv_dim = int64_t{c.n_kv_heads} * c.head_dim;
-    std::vector<float> kc = RandomFloats(rng, n_blocks * c.block_size * kv_dim, -1, 1);
-    std::vector<float> vc = RandomFloats(rng, n_blocks * c.block_size * kv_dim, -1, 1);
+    if (kv_dim % BlockElems(dtype) != 0) continue;
+    SCOPED_TRACE(std::string(DTypeName(dtype)) + " heads " + std::to_string(c.n_heads) + "/" +
+                 std::to_string(c.n_kv_heads) + " hd " + std::to_string(c.head_dim) + " bs " +
+                 std::to_string(c.block_size));
+    const int n_blocks = 48;
+    const int64_t n_rows = int64_t{n_blocks} * c.block_size, row_bytes = KvRowBytes(dtype, kv_dim);
+    std::vector<uint8_t> kc(n_rows * row_bytes), vc(n_rows * row_bytes);
+    for (std::vector<uint8_t>* cache : {&kc, &vc}) {
+      const std::vector<float> values = RandomFloats(rng, n_rows * kv_dim, -1, 1);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        QuantizeRow(dtype, values.data() + r * kv_dim, cache->data() + r * row_bytes, kv_dim);
+      }
+    }
     // Two sequences with shuffled block tables; tokens at odd positions,
     // one beyond several attention chunks.
     std::vector<int32_t> table_a(n_blocks / 2), table_b(n_blocks / 2);
@@ -447,6 +480,7 @@ TEST_P(BackendOpsTest, PagedAttentionWithinBound) {
     args.block_tables = tables.data();
     args.k_cache = kc.data();
     args.v_cache = vc.data();
+    args.kv_dtype = dtype;
     args.block_size = c.block_size;
     args.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     args.out = want.data();
@@ -467,6 +501,7 @@ TEST_P(BackendOpsTest, PagedAttentionWithinBound) {
       ASSERT_EQ(0, std::memcmp(alone.data(), got.data() + t * c.n_heads * c.head_dim,
                                alone.size() * sizeof(float)));
     }
+  }
   }
 }
 

@@ -87,6 +87,7 @@ const float* DecoderForward::Run(Batch& batch) {
   attn.positions = batch.positions();
   attn.block_tables = batch.block_tables();
   attn.block_size = kv_->block_size();
+  attn.kv_dtype = kv_->dtype();
   attn.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
 
   backend_->GetRows(w.token_embd, batch.tokens(), n, x_.data());  // x [n, dim]
@@ -112,7 +113,7 @@ const float* DecoderForward::Run(Batch& batch) {
     }
     backend_->Rope(q, batch.positions(), n, hp.n_heads, head_dim, rope_);
     backend_->Rope(k, batch.positions(), n, hp.n_kv_heads, head_dim, rope_);
-    backend_->StoreKv(k, v, batch.slots(), n, kv_dim, kv_->k(l), kv_->v(l));
+    backend_->StoreKv(k, v, batch.slots(), n, kv_dim, kv_->dtype(), kv_->k(l), kv_->v(l));
     attn.k_cache = kv_->k(l);
     attn.v_cache = kv_->v(l);
     backend_->PagedAttention(attn);                          // att [n, n_heads, head_dim]

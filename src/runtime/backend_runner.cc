@@ -1,5 +1,6 @@
 #include "runtime/backend_runner.h"
 
+#include <algorithm>
 #include <string>
 
 #include "backend/create_backend.h"
@@ -22,16 +23,19 @@ StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* mode
   }
   std::unique_ptr<BackendRunner> r(new BackendRunner());
   r->model_ = model;
+  r->context_override_ = config.context_override;
   r->backend_ = std::move(backend);
   const ModelConfig& hp = model->config();
   int n_blocks;
   if (config.kv_cache_bytes > 0) {
     n_blocks = KvStorage::BlocksForBytes(config.kv_cache_bytes, hp.n_layers, config.block_size,
-                                         model->kv_dim());
-    if (n_blocks == 0) {
+                                         model->kv_dim(), config.kv_cache_dtype);
+    if (n_blocks == 0 && KvStorage::BytesPerBlock(hp.n_layers, config.block_size, model->kv_dim(),
+                                                  config.kv_cache_dtype) > 0) {
       return InvalidArgumentError(
           "KV cache budget too small: one block needs " +
-          std::to_string(KvStorage::BytesPerBlock(hp.n_layers, config.block_size, model->kv_dim())) +
+          std::to_string(KvStorage::BytesPerBlock(hp.n_layers, config.block_size, model->kv_dim(),
+                                                 config.kv_cache_dtype)) +
           " bytes");
     }
   } else {
@@ -39,8 +43,10 @@ StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* mode
         config.max_kv_tokens > 0 ? config.max_kv_tokens : 4 * int64_t{hp.context_length};
     n_blocks = static_cast<int>((tokens + config.block_size - 1) / config.block_size);
   }
-  KVS_ASSIGN_OR_RETURN(r->kv_, KvStorage::Create(*r->backend_, hp.n_layers, n_blocks, config.block_size,
-                                                 model->kv_dim()));
+  // A dtype the shape cannot hold leaves n_blocks at 0 above: Create says why.
+  KVS_ASSIGN_OR_RETURN(r->kv_, KvStorage::Create(*r->backend_, hp.n_layers, std::max(n_blocks, 1),
+                                                 config.block_size, model->kv_dim(),
+                                                 config.kv_cache_dtype));
   r->forward_ = std::make_unique<DecoderForward>(model, r->backend_.get(), r->kv_.get());
   return r;
 }
@@ -48,8 +54,8 @@ StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* mode
 void BackendRunner::CopyBlocks(std::span<const BlockCopy> copies) {
   for (const BlockCopy& c : copies) {
     for (int l = 0; l < kv_->n_layers(); ++l) {
-      backend_->CopyBlock(kv_->k(l), kv_->block_elems(), c.src, c.dst);
-      backend_->CopyBlock(kv_->v(l), kv_->block_elems(), c.src, c.dst);
+      backend_->CopyBlock(kv_->k(l), kv_->block_bytes(), c.src, c.dst);
+      backend_->CopyBlock(kv_->v(l), kv_->block_bytes(), c.src, c.dst);
     }
   }
 }

@@ -21,6 +21,13 @@ struct RunnerConfig {
   int block_size = 16;          // tokens per KV block
   int64_t kv_cache_bytes = 0;   // 0: enough for max_kv_tokens (or the context)
   int64_t max_kv_tokens = 0;    // used when kv_cache_bytes == 0; 0: 4 full contexts
+  // What the KV cache stores (IsKvCacheDType): F32 exact; F16/BF16 fit 2x
+  // the tokens in kv_cache_bytes, Q8_0 128/34 (3.76x).
+  DType kv_cache_dtype = DType::kF32;
+  // Positions the runner accepts: 0 for the model's context_length. Larger
+  // only for benchmarks (`kvserve bench -d`, as llama-bench sizes its
+  // context to p + n + d whatever the model was trained for).
+  int context_override = 0;
 };
 
 class BackendRunner final : public ModelRunner {
@@ -36,7 +43,9 @@ class BackendRunner final : public ModelRunner {
   int vocab_size() const override { return model_->config().n_vocab; }
   int block_size() const override { return kv_->block_size(); }
   int n_kv_blocks() const override { return kv_->n_blocks(); }
-  int max_context() const override { return model_->config().context_length; }
+  int max_context() const override {
+    return context_override_ > 0 ? context_override_ : model_->config().context_length;
+  }
   void CopyBlocks(std::span<const BlockCopy> copies) override;
   StatusOr<const float*> Run(Batch& batch) override;
   int hidden_size() const override { return model_->config().dim; }
@@ -50,6 +59,7 @@ class BackendRunner final : public ModelRunner {
   BackendRunner() = default;
 
   const Model* model_ = nullptr;
+  int context_override_ = 0;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<KvStorage> kv_;
   std::unique_ptr<DecoderForward> forward_;

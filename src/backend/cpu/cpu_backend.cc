@@ -307,10 +307,18 @@ void CpuBackend::Add(float* x, const float* y, int64_t count) {
 }
 
 void CpuBackend::StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n,
-                         int64_t kv_dim, float* k_cache, float* v_cache) {
+                         int64_t kv_dim, DType dtype, uint8_t* k_cache, uint8_t* v_cache) {
+  const int64_t row_bytes = KvRowBytes(dtype, kv_dim);
   for (int64_t t = 0; t < n; ++t) {
-    std::memcpy(k_cache + int64_t{slots[t]} * kv_dim, k + t * kv_dim, kv_dim * sizeof(float));
-    std::memcpy(v_cache + int64_t{slots[t]} * kv_dim, v + t * kv_dim, kv_dim * sizeof(float));
+    uint8_t* kd = k_cache + int64_t{slots[t]} * row_bytes;
+    uint8_t* vd = v_cache + int64_t{slots[t]} * row_bytes;
+    if (dtype == DType::kF32) {
+      std::memcpy(kd, k + t * kv_dim, row_bytes);
+      std::memcpy(vd, v + t * kv_dim, row_bytes);
+    } else {
+      kernels_.store_kv_row(dtype, k + t * kv_dim, kv_dim, kd);
+      kernels_.store_kv_row(dtype, v + t * kv_dim, kv_dim, vd);
+    }
   }
 }
 
@@ -345,9 +353,8 @@ void CpuBackend::PagedAttention(const PagedAttentionArgs& args) {
   }
 }
 
-void CpuBackend::CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) {
-  std::memcpy(cache + int64_t{dst} * block_elems, cache + int64_t{src} * block_elems,
-              block_elems * sizeof(float));
+void CpuBackend::CopyBlock(uint8_t* cache, int64_t block_bytes, int32_t src, int32_t dst) {
+  std::memcpy(cache + int64_t{dst} * block_bytes, cache + int64_t{src} * block_bytes, block_bytes);
 }
 
 double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes,

@@ -64,9 +64,9 @@ class CpuBackend final : public Backend {
   void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) override;
   void Add(float* x, const float* y, int64_t count) override;
   void StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n, int64_t kv_dim,
-               float* k_cache, float* v_cache) override;
+               DType dtype, uint8_t* k_cache, uint8_t* v_cache) override;
   void PagedAttention(const PagedAttentionArgs& args) override;
-  void CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) override;
+  void CopyBlock(uint8_t* cache, int64_t block_bytes, int32_t src, int32_t dst) override;
 
   // The read bandwidth (GB/s, best of `passes`) that this backend's threads
   // reach over buf[0, bytes), each reading its own contiguous slice with the

@@ -38,7 +38,9 @@ struct MatMulArgs {
 // softmax rescales the running output once per chunk.
 constexpr int kAttnChunk = 64;
 // Scratch one attention item needs, in floats:
-// acc [group, head_dim], scores [group, kAttnChunk], max [group], sum [group].
+// acc [group, head_dim], scores [group, kAttnChunk], max [group], sum [group],
+// and a chunk's K and V rows decoded to float [2, kAttnChunk, head_dim]
+// (16-bit and Q8_0 caches).
 int64_t AttentionScratchFloats(int group, int head_dim);
 
 struct KernelTable {
@@ -64,6 +66,9 @@ struct KernelTable {
   // heads of its group), one pass with online softmax. scratch holds
   // AttentionScratchFloats(n_heads / n_kv_heads, head_dim) floats.
   void (*attention)(const PagedAttentionArgs& args, int64_t token, int kv_head, float* scratch);
+  // One KV cache row x[n] rounded to `dtype` (F16, BF16 or Q8_0) exactly as
+  // QuantizeRow (tensor/quant.h) rounds it: KvRowBytes(dtype, n) bytes.
+  void (*store_kv_row)(DType dtype, const float* x, int64_t n, uint8_t* out);
   // out[i] = silu(gate[i]) * up[i] for i < count.
   void (*swiglu)(const float* gate, const float* up, int64_t count, float* out);
   // XOR-folds the 64-bit words of p[0, bytes) with the widest loads of the

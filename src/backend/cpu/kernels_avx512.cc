@@ -12,7 +12,7 @@ namespace kvs::cpu {
 const KernelTable& Avx512Kernels() {
   static constexpr KernelTable kTable = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
                                          avx512::MatVecTwoStreams,
-                                         avx512::Attention, avx512::SwiGlu, avx512::ReadFold};
+                                         avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold};
   return kTable;
 }
 

@@ -175,16 +175,49 @@ void MatMulRowsScalar(const MatMulArgs& a, int64_t r0, int64_t r1) {
 
 // ---- attention ----
 
+// Values [e0, e0 + n) of a KV cache row stored as t, as float.
+void KvValuesToFloat(DType t, const uint8_t* row, int64_t e0, int n, float* out) {
+  switch (t) {
+    case DType::kF16:
+    case DType::kBF16:
+      for (int i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * (e0 + i), sizeof h);
+        out[i] = t == DType::kF16 ? F16ToF32(h) : BF16ToF32(h);
+      }
+      return;
+    case DType::kQ8_0:
+      for (int i = 0; i < n; ++i) {
+        const auto* b = reinterpret_cast<const WBlockQ8_0*>(row) + (e0 + i) / kQ8Elems;
+        out[i] = F16ToF32(b->d) * b->qs[(e0 + i) % kQ8Elems];
+      }
+      return;
+    default:
+      std::memcpy(out, reinterpret_cast<const float*>(row) + e0, n * sizeof(float));
+      return;
+  }
+}
+
 void AttentionScalar(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) {
   const int group = a.n_heads / a.n_kv_heads;
   const int hd = a.head_dim;
   const int64_t kv_dim = int64_t{a.n_kv_heads} * hd;
-  float* acc = scratch;                      // [group, hd]
-  float* scores = acc + group * hd;          // [group, kAttnChunk]
-  float* mx = scores + group * kAttnChunk;   // [group]
-  float* sum = mx + group;                   // [group]
+  const int64_t row_bytes = KvRowBytes(a.kv_dtype, kv_dim);
+  const bool f32 = a.kv_dtype == DType::kF32;
+  float* acc = scratch;                     // [group, hd]
+  float* scores = acc + group * hd;         // [group, kAttnChunk]
+  float* mx = scores + group * kAttnChunk;  // [group]
+  float* sum = mx + group;                  // [group]
+  float* row = sum + group;                 // [hd]: one decoded K or V head
   const float* q = a.q + (t * a.n_heads + int64_t{kvh} * group) * hd;  // [group, hd]
   const int32_t* table = a.block_tables[t];
+  // Head kvh of cache row `slot`, as float.
+  auto head = [&](const uint8_t* cache, int64_t slot) -> const float* {
+    const uint8_t* r = cache + slot * row_bytes;
+    if (f32) return reinterpret_cast<const float*>(r) + int64_t{kvh} * hd;
+    KvValuesToFloat(a.kv_dtype, r, int64_t{kvh} * hd, hd, row);
+    return row;
+  };
   for (int g = 0; g < group; ++g) {
     mx[g] = -INFINITY;
     sum[g] = 0.0f;
@@ -196,7 +229,7 @@ void AttentionScalar(const PagedAttentionArgs& a, int64_t t, int kvh, float* scr
     for (int i = 0; i < np; ++i) {
       const int32_t p = p0 + i;
       const int64_t slot = int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size;
-      const float* k = a.k_cache + slot * kv_dim + int64_t{kvh} * hd;
+      const float* k = head(a.k_cache, slot);
       for (int g = 0; g < group; ++g) {
         float s = 0.0f;
         for (int j = 0; j < hd; ++j) s += q[g * hd + j] * k[j];
@@ -220,7 +253,7 @@ void AttentionScalar(const PagedAttentionArgs& a, int64_t t, int kvh, float* scr
     for (int i = 0; i < np; ++i) {
       const int32_t p = p0 + i;
       const int64_t slot = int64_t{table[p / a.block_size]} * a.block_size + p % a.block_size;
-      const float* v = a.v_cache + slot * kv_dim + int64_t{kvh} * hd;
+      const float* v = head(a.v_cache, slot);
       for (int g = 0; g < group; ++g) {
         const float w = scores[g * kAttnChunk + i];
         for (int j = 0; j < hd; ++j) acc[g * hd + j] += w * v[j];
@@ -232,6 +265,10 @@ void AttentionScalar(const PagedAttentionArgs& a, int64_t t, int kvh, float* scr
     const float inv = 1.0f / sum[g];
     for (int j = 0; j < hd; ++j) o[j] = acc[g * hd + j] * inv;
   }
+}
+
+void StoreKvRowScalar(DType dtype, const float* x, int64_t n, uint8_t* out) {
+  QuantizeRow(dtype, x, out, n);
 }
 
 void SwiGluScalar(const float* gate, const float* up, int64_t count, float* out) {
@@ -297,7 +334,8 @@ void MatVecTwoStreamsScalar(const MatMulArgs& a, int64_t first, int64_t second, 
 }
 
 int64_t AttentionScratchFloats(int group, int head_dim) {
-  return int64_t{group} * head_dim + int64_t{group} * kAttnChunk + 2 * int64_t{group};
+  return int64_t{group} * head_dim + int64_t{group} * kAttnChunk + 2 * int64_t{group} +
+         2 * int64_t{kAttnChunk} * head_dim;
 }
 
 namespace {
@@ -318,7 +356,8 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
-                                         MatVecTwoStreamsScalar, AttentionScalar, SwiGluScalar,
+                                         MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
+                                         SwiGluScalar,
                                          ReadFoldScalar};
   return kTable;
 }

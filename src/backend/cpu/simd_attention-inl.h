@@ -154,14 +154,81 @@ inline void AccumulateValues(const float* scores, const float* const* vrows, int
   }
 }
 
-void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) {
+// How attention reads a cache row's head: Offset(e) is the byte offset in
+// a row of the storage unit (value or block) holding value e; Decode(start,
+// e0, hd, out) writes the hd values of the head that begins at value e0
+// (stored from start = row + Offset(e0)) as float. F32 caches are read in
+// place.
+struct KvF32 {
+  static constexpr bool kInPlace = true;
+  static int64_t Offset(int64_t e) { return 4 * e; }
+  static void Decode(const uint8_t*, int64_t, int, float*) {}
+};
+
+struct KvF16 {
+  static constexpr bool kInPlace = false;
+  static int64_t Offset(int64_t e) { return 2 * e; }
+  static void Decode(const uint8_t* h, int64_t, int hd, float* out) {
+    const auto* p = reinterpret_cast<const uint16_t*>(h);
+    int j = 0;
+    for (; j + kW <= hd; j += kW) VStore(out + j, VLoadF16(p + j));
+    if (j < hd) VStoreN(out + j, VLoadF16N(p + j, hd - j), hd - j);
+  }
+};
+
+struct KvBF16 {
+  static constexpr bool kInPlace = false;
+  static int64_t Offset(int64_t e) { return 2 * e; }
+  static void Decode(const uint8_t* h, int64_t, int hd, float* out) {
+    const auto* p = reinterpret_cast<const uint16_t*>(h);
+    int j = 0;
+    for (; j + kW <= hd; j += kW) VStore(out + j, VLoadBF16(p + j));
+    if (j < hd) VStoreN(out + j, VLoadBF16N(p + j, hd - j), hd - j);
+  }
+};
+
+// Q8_0 blocks run along the whole row, so a head narrower than a block, or
+// not starting at one, shares its block's scale: decoded value by value.
+// A head of whole blocks (head_dim 32, 64, 128) decodes kW values at a time.
+struct KvQ8 {
+  static constexpr bool kInPlace = false;
+  static int64_t Offset(int64_t e) { return e / kQ8Elems * int64_t{sizeof(WBlockQ8_0)}; }
+  static void Decode(const uint8_t* h, int64_t e0, int hd, float* out) {
+    const auto* b = reinterpret_cast<const WBlockQ8_0*>(h);
+    const int o = static_cast<int>(e0 % kQ8Elems);
+    if (o == 0 && hd % kW == 0) {
+      for (int j = 0; j < hd; j += kW) {
+        const WBlockQ8_0& blk = b[j / kQ8Elems];
+        const int8_t* qs = blk.qs + j % kQ8Elems;
+#if defined(__AVX512F__)
+        const VF f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load128(qs)));
+#else
+        const VF f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs))));
+#endif
+        VStore(out + j, VMul(f, VSet1(F16(blk.d))));
+      }
+      return;
+    }
+    for (int j = 0; j < hd; ++j) {
+      const WBlockQ8_0& blk = b[(o + j) / kQ8Elems];
+      out[j] = F16(blk.d) * blk.qs[(o + j) % kQ8Elems];
+    }
+  }
+};
+
+template <class C>
+void AttentionT(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) {
   const int group = a.n_heads / a.n_kv_heads;
   const int hd = a.head_dim;
   const int64_t kv_dim = int64_t{a.n_kv_heads} * hd;
+  const int64_t row_bytes = KvRowBytes(a.kv_dtype, kv_dim);
+  const int64_t e0 = int64_t{kvh} * hd;  // the head's first value in a row
   float* acc = scratch;                     // [group, hd]
   float* scores = acc + group * hd;         // [group, kAttnChunk]
   float* mx = scores + group * kAttnChunk;  // [group]
   float* sum = mx + group;                  // [group]
+  float* kf = sum + group;                  // [kAttnChunk, hd]: decoded K heads
+  float* vf = kf + kAttnChunk * hd;         // [kAttnChunk, hd]: decoded V heads
   const float* q = a.q + (t * a.n_heads + int64_t{kvh} * group) * hd;  // [group, hd]
   const int32_t* table = a.block_tables[t];
   for (int g = 0; g < group; ++g) {
@@ -169,33 +236,74 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
     sum[g] = 0.0f;
     std::memset(acc + g * hd, 0, hd * sizeof(float));
   }
+  // Bytes of one head in the cache, for the prefetches.
+  const int64_t head_offset = C::Offset(e0);
+  const int64_t head_bytes = C::Offset(e0 + hd) - head_offset;
   const int32_t n_pos = a.positions[t] + 1;
   // Position p0 + i is slot `slot` of block table[block], walked rather
   // than divided out per position.
   int32_t block = 0, slot = 0;
+  // A second walk runs a chunk ahead and asks for its rows into L2, so that
+  // they come from DRAM while this chunk computes (the per-chunk requests
+  // below then mostly hit L2). Without it each chunk waited for its own rows.
+  int32_t pf_block = 0, pf_slot = 0, pf_pos = 0;
+  auto prefetch_until = [&](int32_t end) {
+    for (; pf_pos < end; ++pf_pos) {
+      const int64_t row = int64_t{table[pf_block]} * a.block_size + pf_slot;
+      if (++pf_slot == a.block_size) {
+        pf_slot = 0;
+        ++pf_block;
+      }
+      const uint8_t* kp = a.k_cache + row * row_bytes + head_offset;
+      const uint8_t* vp = a.v_cache + row * row_bytes + head_offset;
+      for (int64_t j = 0; j < head_bytes || j == 0; j += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(kp + j), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(vp + j), _MM_HINT_T1);
+      }
+    }
+  };
   for (int32_t p0 = 0; p0 < n_pos; p0 += kAttnChunk) {
     const int np = n_pos - p0 < kAttnChunk ? n_pos - p0 : kAttnChunk;
+    prefetch_until(n_pos - p0 < 2 * kAttnChunk ? n_pos : p0 + 2 * kAttnChunk);
     // The chunk's K and V rows are in DRAM (the layer's weights streamed
     // through the caches since this layer last ran), one short row per
     // position: ask for all of them at once rather than one row's latency
     // per position.
+    const uint8_t* kraw[kAttnChunk];
+    const uint8_t* vraw[kAttnChunk];
     const float* krows[kAttnChunk];
     const float* vrows[kAttnChunk];
     for (int i = 0; i < np; ++i) {
       const int64_t row = int64_t{table[block]} * a.block_size + slot;
-      const int64_t off = row * kv_dim + int64_t{kvh} * hd;
       if (++slot == a.block_size) {
         slot = 0;
         ++block;
       }
-      krows[i] = a.k_cache + off;
-      vrows[i] = a.v_cache + off;
-      for (int j = 0; j < hd; j += 16) {
-        _mm_prefetch(reinterpret_cast<const char*>(krows[i] + j), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(vrows[i] + j), _MM_HINT_T0);
+      kraw[i] = a.k_cache + row * row_bytes + head_offset;
+      vraw[i] = a.v_cache + row * row_bytes + head_offset;
+      for (int64_t j = 0; j < head_bytes || j == 0; j += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(kraw[i] + j), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(vraw[i] + j), _MM_HINT_T0);
+      }
+    }
+    // A 16-bit or 8-bit cache is decoded once per chunk into L1, where each
+    // query head of the group reads it (8 heads per KV head in Llama 2 /
+    // TinyLlama shapes): decoding at every load would repeat the work per
+    // head and per accumulator pass.
+    for (int i = 0; i < np; ++i) {
+      if constexpr (C::kInPlace) {
+        krows[i] = reinterpret_cast<const float*>(kraw[i]);
+        vrows[i] = reinterpret_cast<const float*>(vraw[i]);
+      } else {
+        C::Decode(kraw[i], e0, hd, kf + i * hd);
+        krows[i] = kf + i * hd;
+        vrows[i] = vf + i * hd;
       }
     }
     Scores(q, krows, np, group, hd, a.scale, scores);
+    if constexpr (!C::kInPlace) {
+      for (int i = 0; i < np; ++i) C::Decode(vraw[i], e0, hd, vf + i * hd);
+    }
     // Online softmax: rescale what came before once per chunk.
     for (int g = 0; g < group; ++g) {
       float* sg = scores + g * kAttnChunk;
@@ -229,6 +337,60 @@ void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) 
     int j = 0;
     for (; j + kW <= hd; j += kW) VStore(o + j, VMul(VLoad(acc + g * hd + j), inv));
     if (j < hd) VStoreN(o + j, VMul(VLoadN(acc + g * hd + j, hd - j), inv), hd - j);
+  }
+}
+
+void Attention(const PagedAttentionArgs& a, int64_t t, int kvh, float* scratch) {
+  switch (a.kv_dtype) {
+    case DType::kF16: return AttentionT<KvF16>(a, t, kvh, scratch);
+    case DType::kBF16: return AttentionT<KvBF16>(a, t, kvh, scratch);
+    case DType::kQ8_0: return AttentionT<KvQ8>(a, t, kvh, scratch);
+    default: return AttentionT<KvF32>(a, t, kvh, scratch);
+  }
+}
+
+// ---------------------------------------------------------------- KV store
+
+// One row rounded as QuantizeRow (tensor/quant.h) rounds it; the
+// hardware's F16 conversion rounds to nearest even like F32ToF16 (NaN
+// payloads aside).
+void StoreKvRow(DType dtype, const float* x, int64_t n, uint8_t* out) {
+  constexpr int kRne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  if (dtype == DType::kF16) {
+    auto* o = reinterpret_cast<uint16_t*>(out);
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) {
+#if defined(__AVX512F__)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + i), _mm512_cvtps_ph(VLoad(x + i), kRne));
+#else
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + i), _mm256_cvtps_ph(VLoad(x + i), kRne));
+#endif
+    }
+    for (; i < n; ++i) o[i] = _cvtss_sh(x[i], kRne);
+  } else if (dtype == DType::kBF16) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t u;
+      std::memcpy(&u, x + i, sizeof u);
+      const uint16_t h = (u & 0x7FFFFFFF) > 0x7F800000
+                             ? static_cast<uint16_t>((u >> 16) | 0x40)  // quiet NaN
+                             : static_cast<uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+      std::memcpy(out + 2 * i, &h, sizeof h);
+    }
+  } else if (dtype == DType::kQ8_0) {
+    auto* b = reinterpret_cast<WBlockQ8_0*>(out);
+    for (int64_t k = 0; k < n / kQ8Elems; ++k, x += kQ8Elems) {
+      VF m = VZero();
+      KVS_UNROLL
+      for (int j = 0; j < kQ8Elems; j += kW) m = VMax(m, VAbs(VLoad(x + j)));
+      // The scale as stored (f16), and the quants against it.
+      b[k].d = _cvtss_sh(VHmax(m) / 127.0f, kRne);
+      const float d = F16(b[k].d);
+      const VF id = VSet1(d != 0.0f ? 1.0f / d : 0.0f);
+      KVS_UNROLL
+      for (int j = 0; j < kQ8Elems; j += kW) {
+        VStoreI8(b[k].qs + j, VMin(VMax(VMul(VLoad(x + j), id), VSet1(-127.0f)), VSet1(127.0f)));
+      }
+    }
   }
 }
 

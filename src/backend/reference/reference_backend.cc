@@ -86,16 +86,24 @@ void ReferenceBackend::Add(float* x, const float* y, int64_t count) {
 }
 
 void ReferenceBackend::StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n,
-                               int64_t kv_dim, float* k_cache, float* v_cache) {
+                               int64_t kv_dim, DType dtype, uint8_t* k_cache, uint8_t* v_cache) {
+  const int64_t row_bytes = KvRowBytes(dtype, kv_dim);
   for (int64_t t = 0; t < n; ++t) {
-    std::memcpy(k_cache + int64_t{slots[t]} * kv_dim, k + t * kv_dim, kv_dim * sizeof(float));
-    std::memcpy(v_cache + int64_t{slots[t]} * kv_dim, v + t * kv_dim, kv_dim * sizeof(float));
+    QuantizeRow(dtype, k + t * kv_dim, k_cache + int64_t{slots[t]} * row_bytes, kv_dim);
+    QuantizeRow(dtype, v + t * kv_dim, v_cache + int64_t{slots[t]} * row_bytes, kv_dim);
   }
 }
 
 void ReferenceBackend::PagedAttention(const PagedAttentionArgs& a) {
   const int group = a.n_heads / a.n_kv_heads;
   const int64_t kv_dim = int64_t{a.n_kv_heads} * a.head_dim;
+  const int64_t row_bytes = KvRowBytes(a.kv_dtype, kv_dim);
+  kv_row_.resize(kv_dim);
+  // Row `slot` of a cache, decoded into kv_row_.
+  auto row = [&](const uint8_t* cache, int64_t slot) {
+    DequantizeRow(a.kv_dtype, cache + slot * row_bytes, kv_row_.data(), kv_dim);
+    return kv_row_.data();
+  };
   for (int64_t t = 0; t < a.n_tokens; ++t) {
     const int32_t last = a.positions[t];
     const int32_t* table = a.block_tables[t];
@@ -108,7 +116,7 @@ void ReferenceBackend::PagedAttention(const PagedAttentionArgs& a) {
       };
       float max_score = -INFINITY;
       for (int32_t p = 0; p <= last; ++p) {
-        const float* k = a.k_cache + slot_of(p) * kv_dim + head_off;
+        const float* k = row(a.k_cache, slot_of(p)) + head_off;
         float s = 0.0f;
         for (int i = 0; i < a.head_dim; ++i) s += q[i] * k[i];
         s *= a.scale;
@@ -124,16 +132,16 @@ void ReferenceBackend::PagedAttention(const PagedAttentionArgs& a) {
       float* o = a.out + (t * a.n_heads + h) * a.head_dim;
       for (int i = 0; i < a.head_dim; ++i) o[i] = 0.0f;
       for (int32_t p = 0; p <= last; ++p) {
-        const float* v = a.v_cache + slot_of(p) * kv_dim + head_off;
+        const float* v = row(a.v_cache, slot_of(p)) + head_off;
         for (int i = 0; i < a.head_dim; ++i) o[i] += scores_[p] * v[i];
       }
     }
   }
 }
 
-void ReferenceBackend::CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) {
-  std::memcpy(cache + int64_t{dst} * block_elems, cache + int64_t{src} * block_elems,
-              block_elems * sizeof(float));
+void ReferenceBackend::CopyBlock(uint8_t* cache, int64_t block_bytes, int32_t src, int32_t dst) {
+  std::memcpy(cache + int64_t{dst} * block_bytes, cache + int64_t{src} * block_bytes,
+              block_bytes);
 }
 
 }  // namespace kvs

@@ -26,13 +26,15 @@ class ReferenceBackend final : public Backend {
   void SwiGlu(const float* gate, const float* up, int64_t n, int64_t d, float* out) override;
   void Add(float* x, const float* y, int64_t count) override;
   void StoreKv(const float* k, const float* v, const int32_t* slots, int64_t n, int64_t kv_dim,
-               float* k_cache, float* v_cache) override;
+               DType dtype, uint8_t* k_cache, uint8_t* v_cache) override;
+  // Reads each cache row through DequantizeRow (tensor/quant.h).
   void PagedAttention(const PagedAttentionArgs& args) override;
-  void CopyBlock(float* cache, int64_t block_elems, int32_t src, int32_t dst) override;
+  void CopyBlock(uint8_t* cache, int64_t block_bytes, int32_t src, int32_t dst) override;
 
  private:
   std::vector<float> row_;     // one dequantized weight row
   std::vector<float> scores_;  // attention scores of one head
+  std::vector<float> kv_row_;  // one dequantized cache row
 };
 
 }  // namespace kvs
