@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <string>
 
 #include "engine/engine_config.h"
 #include "model/model.h"
@@ -18,11 +19,12 @@ struct EngineFlags {
   int64_t kv_cache_tokens = 0;  // exact capacity in tokens; wins over kv_cache_mb
   bool no_prefix_cache = false;
   bool no_chunked_prefill = false;
+  std::string prefix_hash = "native";  // native or sha256_cbor
 };
 
 // --kv-cache-mb, --kv-cache-tokens, --kv-block-size, --max-batched-tokens,
 // --max-running, --max-waiting, --no-prefix-cache, --no-chunked-prefill,
-// -t/--threads, --backend.
+// -t/--threads, --backend, --prefix-hash, --prefix-hash-seed.
 void AddEngineFlags(CLI::App* app, EngineFlags* flags);
 
 // The KV budget: --kv-cache-tokens, else --kv-cache-mb, else 16 full
