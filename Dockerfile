@@ -19,8 +19,10 @@ COPY src ./src
 COPY tools ./tools
 COPY tests ./tests
 COPY bench ./bench
+# JOBS: parallel compile jobs (default: ninja's, cores + 2).
+ARG JOBS=
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    && cmake --build build --target kvserve \
+    && cmake --build build --target kvserve ${JOBS:+-j $JOBS} \
     && strip build/kvserve
 
 FROM debian:12-slim AS runtime
