@@ -26,10 +26,11 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
     && strip build/kvserve
 
 FROM debian:12-slim AS runtime
-# Runtime libraries only: OpenSSL (block hashes), PCRE2 + ICU (tokenizers),
-# ZeroMQ (KV events); curl for the image's own health check.
+# Runtime libraries only (the binary's NEEDED entries): OpenSSL (block
+# hashes), PCRE2 + ICU (tokenizers), cpp-httplib (HTTP), ZeroMQ (KV events);
+# curl for the image's own health check.
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libssl3 libpcre2-8-0 libicu72 libzmq5 ca-certificates curl \
+      libssl3 libpcre2-8-0 libicu72 libcpp-httplib0.11 libzmq5 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 kvserve \
     && useradd --system --uid 10001 --gid kvserve --home-dir /nonexistent --shell /usr/sbin/nologin kvserve
