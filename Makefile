@@ -9,7 +9,13 @@ JOBS      ?= $(shell nproc)
 
 DEBIAN_PACKAGES := cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev \
   nlohmann-json3-dev libcpp-httplib-dev libboost-dev libssl-dev \
-  libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium
+  libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium \
+  libzmq3-dev libmsgpack-cxx-dev python3-zmq python3-msgpack python3-cbor2 python3-yaml \
+  python3-prometheus-client
+# libzmq3-dev, libmsgpack-cxx-dev: KV events (src/events). python3-zmq, -msgpack,
+# -cbor2: the independent KV-event subscriber (tests/kv_events_subscriber.py);
+# python3-yaml: deploy/validate_manifests.py; python3-prometheus-client: its text parser
+# checks /metrics in tests/scaleout_serve_check.py.
 # chromium: the web page's browser tests (tests/server/web.test.mjs).
 # Only `make fuzz` needs clang and its sanitizer runtimes.
 FUZZ_PACKAGES := clang libclang-rt-14-dev

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/engine_loop.h"
+#include "events/kv_event_publisher.h"
 #include "model/model.h"
 #include "runtime/backend_runner.h"
 #include "server/chat_prompt.h"
@@ -38,6 +39,7 @@ struct ServeOptions {
   std::string embedding_pooling = "mean";
   server::ServerConfig server;
   EngineFlags engine;
+  events::KvEventPublisherConfig kv_events;  // endpoint "": off
 };
 
 int Fail(const char* what, const Status& s) {
@@ -72,8 +74,19 @@ int Serve(ServeOptions opt) {
   auto chat_or = server::MakeChatPrompt(tokenizer, opt.chat_template);
   if (!chat_or.ok()) return Fail("chat template", chat_or.status());
   opt.server.tool_format = server::DetectToolCallFormat(chat_or->text);
+  std::unique_ptr<events::KvEventPublisher> kv_events;
+  if (!opt.kv_events.endpoint.empty()) {
+    auto pub_or = events::KvEventPublisher::Create(opt.kv_events);
+    if (!pub_or.ok()) return Fail("KV events", pub_or.status());
+    kv_events = std::move(pub_or).value();
+    std::fprintf(stderr, "kvserve serve: KV events on %s%s%s (prefix hash %s)\n",
+                 kv_events->endpoint().c_str(),
+                 kv_events->replay_endpoint().empty() ? "" : ", replay on ",
+                 kv_events->replay_endpoint().c_str(), opt.engine.prefix_hash.c_str());
+  }
+  // Declared after kv_events: the engine, which publishes into it, goes first.
   auto engine_or = EngineLoop::Create(std::move(runner_or).value(), tokenizer,
-                                    ResolveEngineConfig(opt.engine));
+                                    ResolveEngineConfig(opt.engine), kv_events.get());
   if (!engine_or.ok()) return Fail("creating the engine", engine_or.status());
   EngineLoop* engine = engine_or->get();
 
@@ -151,6 +164,7 @@ int Serve(ServeOptions opt) {
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // no-op if it already returned
   signal_thread.join();
   engine->Shutdown();
+  if (kv_events != nullptr) kv_events->Shutdown();
   if (!served.ok()) return Fail("serving", served);
   std::fprintf(stderr, "kvserve serve: stopped\n");
   return 0;
@@ -225,6 +239,16 @@ int RunServe(int argc, char** argv) {
                  "browser origins allowed to call the API (CORS; repeatable or comma-separated; "
                  "'*' for any); default none")
       ->delimiter(',');
+  app.add_option("--kv-events-endpoint", opt.kv_events.endpoint,
+                 "publish KV-cache events (vLLM's ZeroMQ/msgpack format) on a PUB socket bound "
+                 "here, e.g. tcp://*:5557 (default: off)");
+  app.add_option("--kv-events-replay-endpoint", opt.kv_events.replay_endpoint,
+                 "ROUTER socket bound here answers replay requests for missed batches, e.g. "
+                 "tcp://*:5558");
+  app.add_option("--kv-events-topic", opt.kv_events.topic, "first frame of every event message");
+  app.add_option("--kv-events-buffer-steps", opt.kv_events.buffer_steps,
+                 "batches kept for replay")
+      ->check(CLI::Range(1, 1000000));
   AddEngineFlags(&app, &opt.engine);
   try {
     app.parse(argc, argv);

@@ -60,6 +60,13 @@ void AddEngineFlags(CLI::App* app, EngineFlags* f) {
   app->add_option("-t,--threads", f->runner.n_threads, "compute threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   app->add_option("--backend", f->runner.backend, "cpu or reference");
+  app->add_option("--prefix-hash", f->prefix_hash,
+                  "how prefix-cache blocks are named: native, or sha256_cbor (vLLM's, which a "
+                  "KV-aware router recomputes from token ids)")
+      ->check(CLI::IsMember({"native", "sha256_cbor"}));
+  app->add_option("--prefix-hash-seed", f->engine.prefix_hash_seed,
+                  "sha256_cbor's seed for the first block's parent (vLLM: PYTHONHASHSEED, else "
+                  "\"vllm-none-hash\")");
 }
 
 RunnerConfig ResolveRunnerConfig(const EngineFlags& f, const Model& model) {
@@ -87,6 +94,8 @@ EngineConfig ResolveEngineConfig(const EngineFlags& f) {
   EngineConfig ec = f.engine;
   ec.enable_prefix_caching = !f.no_prefix_cache;
   ec.enable_chunked_prefill = !f.no_chunked_prefill;
+  ec.prefix_hash =
+      f.prefix_hash == "sha256_cbor" ? PrefixHashAlgo::kSha256Cbor : PrefixHashAlgo::kNative;
   return ec;
 }
 

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <string>
 
 #include "engine/engine_config.h"
 #include "model/model.h"
@@ -18,6 +19,7 @@ struct EngineFlags {
   int64_t kv_cache_tokens = 0;  // exact capacity in tokens; wins over kv_cache_mb
   bool no_prefix_cache = false;
   bool no_chunked_prefill = false;
+  std::string prefix_hash = "native";  // native or sha256_cbor
 };
 
 // --kv-cache-dtype f32|f16|bf16|q8_0 into *dtype (default: as it is, F32);
@@ -27,7 +29,7 @@ void AddKvCacheDTypeFlag(CLI::App* app, DType* dtype);
 
 // --kv-cache-dtype, --kv-cache-mb, --kv-cache-tokens, --kv-block-size, --max-batched-tokens,
 // --max-running, --max-waiting, --no-prefix-cache, --no-chunked-prefill,
-// -t/--threads, --backend.
+// -t/--threads, --backend, --prefix-hash, --prefix-hash-seed.
 void AddEngineFlags(CLI::App* app, EngineFlags* flags);
 
 // The KV budget: --kv-cache-tokens, else --kv-cache-mb (bytes, so a

@@ -38,7 +38,8 @@ Engine::Engine(std::unique_ptr<ModelRunner> runner, const Tokenizer* tokenizer,
       block_size_(runner_->block_size()),
       n_kv_blocks_(runner_->n_kv_blocks()),
       kv_(KvManagerConfig{runner_->n_kv_blocks(), runner_->block_size(),
-                          config.enable_prefix_caching}),
+                          config.enable_prefix_caching, config.prefix_hash,
+                          config.prefix_hash_seed}),
       scheduler_(config, &kv_),
       seed_rng_(std::random_device{}()) {
   stats_.kv_blocks_total = kv_.n_blocks();

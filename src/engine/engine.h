@@ -68,6 +68,9 @@ class Engine {
   // filled for this pool (engine_snapshot.cc).
   void FillKvSnapshot(KvSnapshot* out) const;
   const KvCacheManager& kv() const { return kv_; }
+  // Prefix-cache stores and evictions are appended to log from now on
+  // (kv/kv_events.h); nullptr stops it. Borrowed: keep it alive until replaced.
+  void SetKvEventLog(KvEventLog* log) { kv_.SetEventLog(log); }
   const Scheduler& scheduler() const { return scheduler_; }
   // Largest number of tokens in one step so far (for tests of the budget).
   int max_step_tokens() const { return max_step_tokens_; }

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+
+#include "kv/block_hash.h"
 
 namespace kvs {
 
@@ -14,6 +17,10 @@ struct EngineConfig {
   // EngineLoop publishes a KvSnapshot at most this often while busy (and
   // once each time it goes idle); 0: after every step (tests).
   int kv_snapshot_interval_ms = 200;
+  // How prefix-cache blocks are named (kv/block_hash.h): kSha256Cbor is
+  // vLLM's sha256_cbor, which a router can recompute from token ids.
+  PrefixHashAlgo prefix_hash = PrefixHashAlgo::kNative;
+  std::string prefix_hash_seed = std::string(kDefaultNoneHashSeed);
 };
 
 // A snapshot, safe to read from any thread after EngineLoop::Stats().

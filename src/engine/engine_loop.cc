@@ -42,6 +42,11 @@ struct EngineLoop::Impl {
   std::chrono::steady_clock::time_point last_snapshot;
   int64_t n_snapshots = 0;
 
+  // Engine thread only (after Create): where the engine's KV events go and
+  // the log it is filling.
+  KvEventSink* kv_events = nullptr;
+  std::unique_ptr<KvEventLog> kv_log;
+
   std::mutex shutdown_mu;  // serializes Shutdown callers
   std::thread thread;
 
@@ -49,7 +54,18 @@ struct EngineLoop::Impl {
   // Fills snapshot_scratch when the interval has passed or the engine is
   // idle; returns whether it did (the caller swaps it in under mu).
   bool FillSnapshotIfDue();
+  // Hands the filled event log, if any, to kv_events for an empty one.
+  void FlushKvEvents();
 };
+
+void EngineLoop::Impl::FlushKvEvents() {
+  if (kv_events == nullptr || kv_log->empty()) return;
+  kv_log->timestamp =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  kv_log = kv_events->Exchange(std::move(kv_log));
+  kv_log->Clear();
+  engine->SetKvEventLog(kv_log.get());
+}
 
 bool EngineLoop::Impl::FillSnapshotIfDue() {
   const auto now = std::chrono::steady_clock::now();
@@ -82,6 +98,8 @@ void EngineLoop::Impl::Run() {
           }
         }
         engine->AbortAll();
+        FlushKvEvents();
+        engine->SetKvEventLog(nullptr);
         const bool publish = FillSnapshotIfDue();
         std::lock_guard<std::mutex> relock(mu);
         stats = engine->Stats();
@@ -102,6 +120,7 @@ void EngineLoop::Impl::Run() {
       // A runner error has already ended the requests it hit with kError.
       (void)engine->Step();
     }
+    FlushKvEvents();
     const bool publish = FillSnapshotIfDue();
     std::lock_guard<std::mutex> lock(mu);
     stats = engine->Stats();
@@ -114,13 +133,22 @@ EngineLoop::EngineLoop(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(std::unique_ptr<ModelRunner> runner,
                                                          const Tokenizer* tokenizer,
-                                                         const EngineConfig& config) {
+                                                         const EngineConfig& config,
+                                                         KvEventSink* kv_events) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
                        Engine::Create(std::move(runner), tokenizer, config));
   auto impl = std::make_unique<Impl>();
   impl->engine = std::move(engine);
   impl->config = config;
   impl->stats = impl->engine->Stats();
+  if (kv_events != nullptr) {
+    // A subscriber that knew this server before a restart drops its blocks.
+    impl->kv_events = kv_events;
+    impl->kv_log = std::make_unique<KvEventLog>();
+    impl->kv_log->AddAllCleared();
+    impl->engine->SetKvEventLog(impl->kv_log.get());
+    impl->FlushKvEvents();
+  }
   impl->FillSnapshotIfDue();
   std::swap(impl->snapshot, impl->snapshot_scratch);
   Impl* raw = impl.get();

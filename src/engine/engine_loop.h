@@ -15,6 +15,7 @@
 #include "engine/kv_snapshot.h"
 #include "engine/output_stream.h"
 #include "engine/request_types.h"
+#include "kv/kv_events.h"
 #include "runtime/model_runner.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,10 +23,14 @@ namespace kvs {
 
 class EngineLoop {
  public:
-  // tokenizer is borrowed and must outlive the loop.
+  // tokenizer is borrowed and must outlive the loop. kv_events (may be
+  // null) is borrowed too: it gets an AllBlocksCleared batch at once, then
+  // after each step that stored or evicted prefix-cache blocks the step's
+  // events (kv/kv_events.h), from the engine thread.
   static StatusOr<std::unique_ptr<EngineLoop>> Create(std::unique_ptr<ModelRunner> runner,
                                                       const Tokenizer* tokenizer,
-                                                      const EngineConfig& config);
+                                                      const EngineConfig& config,
+                                                      KvEventSink* kv_events = nullptr);
   ~EngineLoop();
 
   // Queues a request. Errors (returned at once, nothing queued): an empty

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -187,5 +188,57 @@ TEST(EngineLoopTest, SnapshotsAreRateLimitedWhileBusy) {
   EXPECT_LE(idle.sequence, 3 + static_cast<int64_t>(elapsed_ms / 200));
 }
 
+// Records what the engine thread hands over (a KvEventSink for tests).
+class RecordingSink final : public KvEventSink {
+ public:
+  std::unique_ptr<KvEventLog> Exchange(std::unique_ptr<KvEventLog> full) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const KvEvent& e : full->events()) {
+      kinds_.push_back(e.kind);
+      if (e.kind == KvEventKind::kStored) n_stored_blocks_ += static_cast<int>(e.n_hashes);
+    }
+    EXPECT_GT(full->timestamp, 1.7e9);
+    ++n_batches_;
+    return std::make_unique<KvEventLog>();
+  }
+  std::vector<KvEventKind> kinds() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return kinds_;
+  }
+  int n_stored_blocks() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return n_stored_blocks_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<KvEventKind> kinds_;
+  int n_stored_blocks_ = 0;
+  int n_batches_ = 0;
+};
+
+TEST(EngineLoopTest, KvEventsStartWithAllClearedThenCarryEveryStoredBlock) {
+  RecordingSink sink;
+  auto runner = std::make_unique<FakeModelRunner>(kFakeVocab, 4, 64, 512);
+  EngineConfig config;
+  auto loop_or = EngineLoop::Create(std::move(runner), nullptr, config, &sink);
+  ASSERT_TRUE(loop_or.ok());
+  GenerationRequest r;
+  for (int i = 0; i < 10; ++i) r.prompt.push_back(1 + i);
+  r.stop.max_tokens = 7;
+  r.stop.ignore_eos = true;
+  auto stream = (*loop_or)->Submit(std::move(r));
+  ASSERT_TRUE(stream.ok());
+  (*stream)->WaitAll();
+  (*loop_or)->Shutdown();
+  const std::vector<KvEventKind> kinds = sink.kinds();
+  ASSERT_FALSE(kinds.empty());
+  EXPECT_EQ(kinds[0], KvEventKind::kAllCleared);
+  // 10 prompt + 7 output tokens, the last one never computed: 16 tokens in
+  // KV, so 4 full blocks of 4 were stored.
+  EXPECT_EQ(sink.n_stored_blocks(), 4);
+}
+
 }  // namespace
 }  // namespace kvs
+

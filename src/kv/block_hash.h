@@ -11,6 +11,16 @@
 // another tenant's keys and values. Lengths are framed so that no two distinct
 // (tokens, salt) inputs produce the same byte stream.
 //
+// Router-computable mode (PrefixHashAlgo::kSha256Cbor), vLLM's sha256_cbor:
+//   hash(block) = SHA-256(CBOR([parent, [tokens...], extra_keys]))
+// with parent a 32-byte CBOR byte string (for the first block NONE_HASH =
+// SHA-256(CBOR(seed)), seed "vllm-none-hash" by default, or the value vLLM
+// is given through PYTHONHASHSEED) and extra_keys null, or [salt] on the
+// first block of a salted sequence (vLLM's cache_salt). A router that knows
+// the seed recomputes every block hash of a prompt from its token ids. The
+// salt needs to enter only the first block: every later hash covers it
+// through the parent chain.
+//
 // Thread-safety: BlockHash is a value. A BlockHasher owns an OpenSSL digest
 // context and must be used by one thread at a time.
 #pragma once
@@ -40,9 +50,20 @@ struct BlockHash {
   friend bool operator==(const BlockHash& a, const BlockHash& b) { return a.bytes == b.bytes; }
 };
 
+enum class PrefixHashAlgo : uint8_t {
+  kNative = 0,      // the framed SHA-256 above (salt in every block)
+  kSha256Cbor = 1,  // vLLM's sha256_cbor
+};
+
+// vLLM's DEFAULT_NONE_HASH_SEED: the first block's parent is derived from it.
+inline constexpr std::string_view kDefaultNoneHashSeed = "vllm-none-hash";
+
 class BlockHasher {
  public:
-  BlockHasher();  // aborts if OpenSSL has no SHA-256 (a broken install)
+  // Aborts if OpenSSL has no SHA-256 (a broken install). seed is used by
+  // kSha256Cbor only.
+  explicit BlockHasher(PrefixHashAlgo algo = PrefixHashAlgo::kNative,
+                       std::string_view seed = kDefaultNoneHashSeed);
   ~BlockHasher();
   BlockHasher(const BlockHasher&) = delete;
   BlockHasher& operator=(const BlockHasher&) = delete;
@@ -51,7 +72,18 @@ class BlockHasher {
   // first block of a sequence). Does not allocate.
   BlockHash Hash(const BlockHash* parent, std::span<const TokenId> tokens, std::string_view salt);
 
+  PrefixHashAlgo algo() const { return algo_; }
+  // kSha256Cbor: the first block's parent (vLLM's NONE_HASH).
+  const BlockHash& none_hash() const { return none_hash_; }
+
  private:
+  BlockHash HashNative(const BlockHash* parent, std::span<const TokenId> tokens,
+                       std::string_view salt);
+  BlockHash HashCbor(const BlockHash* parent, std::span<const TokenId> tokens,
+                     std::string_view salt);
+
+  PrefixHashAlgo algo_;
+  BlockHash none_hash_;
   evp_md_ctx_st* ctx_;  // owned
   evp_md_st* sha256_;   // owned (fetched once: EVP_MD_fetch is not free)
 };

@@ -73,3 +73,54 @@ TEST(BlockHashTest, LongSaltAndLongBlock) {
 
 }  // namespace
 }  // namespace kvs
+
+namespace kvs {
+namespace {
+
+// Expected values computed independently with Python's cbor2 5.4.6 and
+// hashlib, as vLLM's sha256_cbor does:
+//   H = lambda x: hashlib.sha256(cbor2.dumps(x, canonical=True)).digest()
+//   none = H("vllm-none-hash"); h1 = H((none, (1, 2, 3, 4), None)); ...
+std::string CborHex(const BlockHash& h) {
+  std::string s;
+  char buf[3];
+  for (uint8_t b : h.bytes) {
+    std::snprintf(buf, sizeof(buf), "%02x", b);
+    s += buf;
+  }
+  return s;
+}
+
+TEST(BlockHashTest, Sha256CborMatchesCbor2AndHashlib) {
+  BlockHasher hasher(PrefixHashAlgo::kSha256Cbor);
+  EXPECT_EQ(CborHex(hasher.none_hash()),
+            "9bd96a485ad84efdafb72ee48a1d7a69bcead0f8f0433173941b276b9581eef0");
+  const std::vector<TokenId> a = {1, 2, 3, 4};
+  const BlockHash h1 = hasher.Hash(nullptr, a, "");
+  EXPECT_EQ(CborHex(h1), "58d0879dff3800f65f8c5fd449d73048c0f7699dd238a03b84b146b151d55111");
+  // Token ids that need 2- and 4-byte CBOR heads.
+  const std::vector<TokenId> b = {5, 300, 70000, 8};
+  EXPECT_EQ(CborHex(hasher.Hash(&h1, b, "ignored-after-first-block")),
+            "38f871f2e50e1f7ceef69412d18f94cdea2cbaa150305e735644090884a4749f");
+  // The salt is the first block's extra key: H((none, (1, 2, 3, 4), ("tenant-a",))).
+  EXPECT_EQ(CborHex(hasher.Hash(nullptr, a, "tenant-a")),
+            "3572f8b43e1079aa80e6577902c95235cee7e0242311f273cfcd3fa3d534f295");
+  // A block larger than the staging buffer: H((h1, tuple(range(1000)), None)).
+  std::vector<TokenId> big(1000);
+  for (int i = 0; i < 1000; ++i) big[i] = i;
+  EXPECT_EQ(CborHex(hasher.Hash(&h1, big, "")),
+            "a5d704f6e74c856ab17cb94a3be40694a96223a0d2ce3781bc044ef3ee4619dc");
+}
+
+TEST(BlockHashTest, Sha256CborSeedIsPythonHashSeed) {
+  // vLLM with PYTHONHASHSEED=42: NONE_HASH = H("42").
+  BlockHasher hasher(PrefixHashAlgo::kSha256Cbor, "42");
+  EXPECT_EQ(CborHex(hasher.none_hash()),
+            "9fa6eb003f14425eb9c8e6baacfbcaab26257357b829c7bfa74ffcc4f31c1780");
+  const std::vector<TokenId> a = {1, 2, 3, 4};
+  EXPECT_EQ(CborHex(hasher.Hash(nullptr, a, "")),
+            "0a99040f25d8a5f22275b867f403918da98c9d140eaea10f5319d4d1d84429df");
+}
+
+}  // namespace
+}  // namespace kvs

@@ -19,6 +19,7 @@ int32_t BlockPool::Allocate() {
   if (cached_[block]) {
     // Lazy eviction: the hash goes only now that the contents will change.
     KVS_CHECK(cache_.Erase(hashes_[block], block)) << "cached block " << block << " not in map";
+    if (event_log_ != nullptr) event_log_->AddRemoved(hashes_[block]);
     cached_[block] = 0;
     --n_cached_free_;
     ++n_evictions_;

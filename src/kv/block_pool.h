@@ -24,6 +24,7 @@
 
 #include "kv/block_hash.h"
 #include "kv/free_block_list.h"
+#include "kv/kv_events.h"
 #include "kv/prefix_cache.h"
 
 namespace kvs {
@@ -66,6 +67,18 @@ class BlockPool {
   // simply reused once freed. REQUIRES: ref_count(block) >= 1, !is_cached(block).
   bool Register(int32_t block, const BlockHash& hash);
 
+  // Evictions are appended to log from now on (nullptr: not recorded).
+  // The log is borrowed and must outlive its use here.
+  void set_event_log(KvEventLog* log) { event_log_ = log; }
+
+  // Calls fn(block, hash) on every block findable by hash. O(n_blocks).
+  template <typename Fn>
+  void ForEachCached(Fn&& fn) const {
+    for (int32_t b = 0; b < n_blocks(); ++b) {
+      if (cached_[b]) fn(b, hashes_[b]);
+    }
+  }
+
   // Aborts (KVS_CHECK) if an invariant above is broken. O(n_blocks).
   void CheckInvariants() const;
 
@@ -77,6 +90,7 @@ class BlockPool {
   PrefixCache cache_;
   int n_cached_free_ = 0;
   int64_t n_evictions_ = 0;
+  KvEventLog* event_log_ = nullptr;
 };
 
 }  // namespace kvs

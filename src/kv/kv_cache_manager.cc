@@ -17,7 +17,8 @@ constexpr size_t kMaxSpareTables = 1024;
 KvCacheManager::KvCacheManager(const KvManagerConfig& config)
     : block_size_(config.block_size),
       enable_prefix_caching_(config.enable_prefix_caching),
-      pool_(config.n_blocks) {
+      pool_(config.n_blocks),
+      hasher_(config.hash_algo, config.hash_seed) {
   KVS_CHECK(config.block_size > 0 && config.n_blocks >= 0)
       << "bad KvManagerConfig: n_blocks " << config.n_blocks << ", block_size " << config.block_size
       << " (validate the config in main)";
@@ -124,12 +125,15 @@ void KvCacheManager::CommitTokens(SeqId seq, std::span<const TokenId> tokens, in
   if (!enable_prefix_caching_) return;
   const int n_full = n_computed / block_size_;
   for (int i = s.n_hashed; i < n_full; ++i) {
-    s.last_hash =
-        hasher_.Hash(i == 0 ? nullptr : &s.last_hash,
-                     tokens.subspan(static_cast<size_t>(i) * block_size_, block_size_), salt);
+    const std::span<const TokenId> block_tokens =
+        tokens.subspan(static_cast<size_t>(i) * block_size_, block_size_);
+    const BlockHash parent = s.last_hash;
+    s.last_hash = hasher_.Hash(i == 0 ? nullptr : &parent, block_tokens, salt);
     // A false return (prefix already cached in another block) leaves this
     // block unregistered; the chain still continues from its hash.
-    pool_.Register(s.blocks[i], s.last_hash);
+    if (pool_.Register(s.blocks[i], s.last_hash) && event_log_ != nullptr) {
+      event_log_->AddStored(i == 0 ? nullptr : &parent, s.last_hash, block_tokens);
+    }
   }
   s.n_hashed = std::max(s.n_hashed, n_full);
 }
@@ -170,6 +174,12 @@ Status KvCacheManager::Fork(SeqId parent, SeqId child) {
   c.last_hash = p.last_hash;
   for (BlockId b : c.blocks) pool_.Acquire(b);
   return Status::Ok();
+}
+
+void KvCacheManager::SetEventLog(KvEventLog* log) {
+  event_log_ = log;
+  pool_.set_event_log(log);
+  if (log != nullptr) log->block_size = block_size_;
 }
 
 std::span<const BlockId> KvCacheManager::BlockTable(SeqId seq) const {
@@ -219,8 +229,8 @@ void KvCacheManager::FillBlockStates(std::span<uint8_t> out) const {
   KVS_CHECK_EQ(static_cast<int>(out.size()), pool_.n_blocks()) << "one state per block";
   for (int b = 0; b < pool_.n_blocks(); ++b) {
     const int refs = pool_.ref_count(b);
-    KvBlockState st = refs > 1    ? KvBlockState::kShared
-                      : refs == 1 ? KvBlockState::kInUse
+    KvBlockState st = refs > 1             ? KvBlockState::kShared
+                      : refs == 1          ? KvBlockState::kInUse
                       : pool_.is_cached(b) ? KvBlockState::kCached
                                            : KvBlockState::kFree;
     out[b] = static_cast<uint8_t>(st);

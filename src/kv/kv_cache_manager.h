@@ -54,10 +54,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/ids.h"
 #include "base/status.h"
 #include "kv/block_hash.h"
 #include "kv/block_pool.h"
-#include "base/ids.h"
+#include "kv/kv_events.h"
 
 namespace kvs {
 
@@ -65,6 +66,10 @@ struct KvManagerConfig {
   int n_blocks = 0;     // total blocks in the pool
   int block_size = 16;  // tokens per block
   bool enable_prefix_caching = true;
+  // How blocks are named (block_hash.h); kSha256Cbor lets a router
+  // recompute the names from token ids. hash_seed: kSha256Cbor's seed.
+  PrefixHashAlgo hash_algo = PrefixHashAlgo::kNative;
+  std::string hash_seed = std::string(kDefaultNoneHashSeed);
 };
 
 // What a block holds, for pictures of the pool (KvCacheManager::FillBlockStates).
@@ -153,6 +158,17 @@ class KvCacheManager {
   // REQUIRES: out.size() == n_blocks().
   void FillBlockStates(std::span<uint8_t> out) const;
 
+  // Blocks registered in the prefix cache (BlockStored) and evicted from it
+  // (BlockRemoved) are appended to log from now on; nullptr stops it. The
+  // log is borrowed: it must stay alive until replaced.
+  void SetEventLog(KvEventLog* log);
+
+  // Calls fn(hash) on every block findable by hash. O(n_blocks).
+  template <typename Fn>
+  void ForEachCachedHash(Fn&& fn) const {
+    pool_.ForEachCached([&](int32_t, const BlockHash& h) { fn(h); });
+  }
+
   // Aborts (KVS_CHECK) if any invariant above is broken. For tests.
   void CheckInvariants() const;
 
@@ -188,6 +204,7 @@ class KvCacheManager {
   int64_t n_queried_tokens_ = 0;
   int64_t n_hit_tokens_ = 0;
   int64_t n_cow_copies_ = 0;
+  KvEventLog* event_log_ = nullptr;        // borrowed; see SetEventLog
   mutable std::vector<int> held_scratch_;  // TokensHeld: filled slots per block, zeroed after use
 };
 

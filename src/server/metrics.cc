@@ -91,7 +91,7 @@ struct MetricsRegistry::Family {
   std::string name, help, type;
   std::vector<std::pair<Labels, std::unique_ptr<Counter>>> counters;
   std::vector<std::pair<Labels, std::unique_ptr<Gauge>>> gauges;
-  std::unique_ptr<Histogram> histogram;
+  std::vector<std::pair<Labels, std::unique_ptr<Histogram>>> histograms;
 };
 
 MetricsRegistry::MetricsRegistry() = default;
@@ -137,11 +137,14 @@ Gauge* MetricsRegistry::AddGauge(const std::string& name, const std::string& hel
 }
 
 Histogram* MetricsRegistry::AddHistogram(const std::string& name, const std::string& help,
-                                         std::vector<double> bounds) {
+                                         std::vector<double> bounds, const Labels& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   Family* f = FindOrAddFamily(name, help, "histogram");
-  if (!f->histogram) f->histogram = std::make_unique<Histogram>(std::move(bounds));
-  return f->histogram.get();
+  for (auto& [l, h] : f->histograms) {
+    if (l == labels) return h.get();
+  }
+  f->histograms.emplace_back(labels, std::make_unique<Histogram>(std::move(bounds)));
+  return f->histograms.back().second.get();
 }
 
 std::string MetricsRegistry::Render() const {
@@ -156,14 +159,17 @@ std::string MetricsRegistry::Render() const {
     for (const auto& [labels, g] : f->gauges) {
       out += f->name + FormatLabels(labels) + " " + FormatValue(g->value()) + "\n";
     }
-    if (f->histogram) {
-      Histogram::Snapshot s = f->histogram->Read();
+    for (const auto& [labels, h] : f->histograms) {
+      Histogram::Snapshot s = h->Read();
+      const std::string series = FormatLabels(labels);
       for (size_t i = 0; i <= s.bounds.size(); ++i) {
-        std::string le = i < s.bounds.size() ? FormatValue(s.bounds[i]) : "+Inf";
-        out += f->name + "_bucket{le=\"" + le + "\"} " + std::to_string(s.cumulative[i]) + "\n";
+        Labels with_le = labels;
+        with_le.emplace_back("le", i < s.bounds.size() ? FormatValue(s.bounds[i]) : "+Inf");
+        out += f->name + "_bucket" + FormatLabels(with_le) + " " + std::to_string(s.cumulative[i]) +
+               "\n";
       }
-      out += f->name + "_sum " + FormatValue(s.sum) + "\n";
-      out += f->name + "_count " + std::to_string(s.count) + "\n";
+      out += f->name + "_sum" + series + " " + FormatValue(s.sum) + "\n";
+      out += f->name + "_count" + series + " " + std::to_string(s.count) + "\n";
     }
   }
   return out;

@@ -76,7 +76,7 @@ class MetricsRegistry {
   Counter* AddCounter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge* AddGauge(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram* AddHistogram(const std::string& name, const std::string& help,
-                          std::vector<double> bounds);
+                          std::vector<double> bounds, const Labels& labels = {});
 
   // "# HELP", "# TYPE" and one line per series, families in the order they
   // were first added.

@@ -80,7 +80,7 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(const ServerConfig&
   s->engine_ = engine;
   s->tokenizer_ = tokenizer;
   s->encode_chat_ = std::move(encode_chat);
-  s->metrics_ = std::make_unique<ServerMetrics>();
+  s->metrics_ = std::make_unique<ServerMetrics>(config.model_id);
   s->auth_ = std::make_unique<ApiKeyAuth>(config.api_keys);
   s->cors_ = std::make_unique<CorsPolicy>(config.allowed_origins);
   s->limiter_ = std::make_unique<ConcurrencyLimiter>(config.max_concurrent_requests);
