@@ -9,7 +9,7 @@ JOBS      ?= $(shell nproc)
 
 DEBIAN_PACKAGES := cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev \
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev \
-  libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium
+  libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium libucx-dev
 # chromium: the web page's browser tests (tests/server/web.test.mjs).
 # Only `make fuzz` needs clang and its sanitizer runtimes.
 FUZZ_PACKAGES := clang libclang-rt-14-dev

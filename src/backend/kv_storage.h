@@ -29,6 +29,14 @@ class KvStorage {
 
   float* k(int layer) { return reinterpret_cast<float*>(k_->data()) + layer * layer_elems_; }
   float* v(int layer) { return reinterpret_cast<float*>(v_->data()) + layer * layer_elems_; }
+  // A block's bytes in one layer, opaque to callers that move blocks
+  // between pools (src/disagg): K (v == false) or V of `block` in `layer`,
+  // block_bytes() long. REQUIRES: layer and block in range.
+  uint8_t* block_data(int layer, bool v, int block) {
+    return reinterpret_cast<uint8_t*>(v ? this->v(layer) : k(layer)) + block * block_bytes();
+  }
+  int64_t block_bytes() const { return block_elems() * int64_t{sizeof(float)}; }
+  const char* dtype_name() const { return "f32"; }
   int n_layers() const { return n_layers_; }
   int n_blocks() const { return n_blocks_; }
   int block_size() const { return block_size_; }
