@@ -13,19 +13,25 @@ using Clock = std::chrono::steady_clock;
 StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(Engine* engine, KvStorage* storage,
                                                              const ModelConfig& config,
                                                              const Fingerprint& model,
-                                                             std::unique_ptr<Transport> transport) {
+                                                             std::unique_ptr<Transport> transport,
+                                                             const DecodeWorkerConfig& dc) {
   if (engine == nullptr || storage == nullptr || transport == nullptr) {
     return InvalidArgumentError("decode worker needs an engine, its KV storage and a transport");
   }
   const KvLayout layout = MakeKvLayout(model, config, *storage);
   KVS_RETURN_IF_ERROR(Handshake(*transport, layout, "decode"));
+  if (dc.frame_stall_ms < 1) return InvalidArgumentError("frame_stall_ms < 1");
   return std::unique_ptr<DecodeWorker>(
-      new DecodeWorker(engine, storage, std::move(transport), layout));
+      new DecodeWorker(engine, storage, std::move(transport), layout, dc));
 }
 
 DecodeWorker::DecodeWorker(Engine* engine, KvStorage* storage, std::unique_ptr<Transport> transport,
-                           const KvLayout& layout)
-    : engine_(engine), storage_(storage), transport_(std::move(transport)), layout_(layout) {
+                           const KvLayout& layout, const DecodeWorkerConfig& config)
+    : engine_(engine),
+      storage_(storage),
+      transport_(std::move(transport)),
+      layout_(layout),
+      config_(config) {
   scratch_.resize(static_cast<size_t>(layout_.block_bytes));
   reader_ = std::thread([this] { ReaderLoop(); });
 }
@@ -186,7 +192,7 @@ void DecodeWorker::Poll() {
 Status DecodeWorker::Discard(uint64_t n) {
   while (n > 0) {
     const size_t k = static_cast<size_t>(std::min<uint64_t>(n, scratch_.size()));
-    KVS_RETURN_IF_ERROR(transport_->Receive(scratch_.data(), k));
+    KVS_RETURN_IF_ERROR(transport_->ReceiveWithin(scratch_.data(), k, config_.frame_stall_ms));
     n -= k;
   }
   return Status::Ok();
@@ -194,7 +200,7 @@ Status DecodeWorker::Discard(uint64_t n) {
 
 Status DecodeWorker::ReceiveLayer(const FrameHeader& h) {
   LayerPayload lp;
-  KVS_RETURN_IF_ERROR(transport_->Receive(&lp, sizeof(lp)));
+  KVS_RETURN_IF_ERROR(transport_->ReceiveWithin(&lp, sizeof(lp), config_.frame_stall_ms));
   const int64_t bb = layout_.block_bytes;
   if (lp.n_blocks < 1 || lp.n_blocks > kMaxBlocksPerFrame || lp.layer < 0 ||
       lp.layer >= layout_.n_layers ||
@@ -229,7 +235,8 @@ Status DecodeWorker::ReceiveLayer(const FrameHeader& h) {
   Status s;
   for (int kv = 0; kv < 2 && s.ok(); ++kv) {
     for (int i = 0; i < lp.n_blocks && s.ok(); ++i) {
-      s = transport_->Receive(storage_->block_data(lp.layer, kv == 1, dst[i]), size_t(bb));
+      s = transport_->ReceiveWithin(storage_->block_data(lp.layer, kv == 1, dst[i]), size_t(bb),
+                                    config_.frame_stall_ms);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -270,7 +277,7 @@ void DecodeWorker::ReaderLoop() {
       }
       case MsgType::kFail: {
         std::string reason(h.payload_bytes, '\0');
-        s = transport_->Receive(reason.data(), reason.size());
+        s = transport_->ReceiveWithin(reason.data(), reason.size(), config_.frame_stall_ms);
         if (!s.ok()) break;
         std::lock_guard<std::mutex> lock(mu_);
         if (auto it = imports_.find(h.request_id); it != imports_.end() && it->second.error.ok()) {
@@ -282,6 +289,8 @@ void DecodeWorker::ReaderLoop() {
         s = DataLossError("prefill engine sent an unexpected frame type " + std::to_string(h.type));
     }
   }
+  // The stream is out of step or gone: end it for both sides.
+  transport_->Close();
   std::lock_guard<std::mutex> lock(mu_);
   conn_status_ = UnavailableError("link to the prefill engine lost: " + s.message());
 }

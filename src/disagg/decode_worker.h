@@ -39,14 +39,19 @@
 
 namespace kvs {
 
+struct DecodeWorkerConfig {
+  // A frame's sender writes it whole: bytes of a frame that stop coming for
+  // this long mean the link is gone (a peer that vanished without a reset).
+  int frame_stall_ms = 10000;
+};
+
 class DecodeWorker {
  public:
   // Runs the handshake on `transport`; refuses a peer with another model,
   // layout or dtype. `storage` is the pool the engine's runner reads.
-  static StatusOr<std::unique_ptr<DecodeWorker>> Create(Engine* engine, KvStorage* storage,
-                                                        const ModelConfig& config,
-                                                        const Fingerprint& model,
-                                                        std::unique_ptr<Transport> transport);
+  static StatusOr<std::unique_ptr<DecodeWorker>> Create(
+      Engine* engine, KvStorage* storage, const ModelConfig& config, const Fingerprint& model,
+      std::unique_ptr<Transport> transport, const DecodeWorkerConfig& worker_config = {});
   ~DecodeWorker();
 
   // Queues a request whose prompt KV the prefill engine will send under the
@@ -83,7 +88,7 @@ class DecodeWorker {
   };
 
   DecodeWorker(Engine* engine, KvStorage* storage, std::unique_ptr<Transport> transport,
-               const KvLayout& layout);
+               const KvLayout& layout, const DecodeWorkerConfig& config);
   void ReaderLoop();
   // Receives one kLayer frame's payload (header already read).
   Status ReceiveLayer(const FrameHeader& h);
@@ -94,6 +99,7 @@ class DecodeWorker {
   KvStorage* const storage_;
   const std::unique_ptr<Transport> transport_;
   const KvLayout layout_;
+  const DecodeWorkerConfig config_;
   std::deque<Waiting> waiting_;  // engine thread
   int n_imports_ = 0;            // engine thread: imports_.size()
 

@@ -154,12 +154,15 @@ Pair MakePair(TransportKind kind, const PairOptions& o = {}) {
       std::move(link.decode), -1, o.close_decode_after_receives);
   PrefillWorkerConfig pc;
   pc.max_chunk_tokens = o.prefill_chunk;
+  pc.frame_stall_ms = 1000;
   StatusOr<std::unique_ptr<PrefillWorker>> pw = InternalError("not run");
   std::thread t([&] {
     pw = PrefillWorker::Create(p.prefill_runner.get(), StoriesFingerprint(), std::move(pt), pc);
   });
+  DecodeWorkerConfig dc;
+  dc.frame_stall_ms = 1000;
   auto dw = DecodeWorker::Create(p.engine.get(), &p.decode_runner->mutable_kv_storage(), m.config(),
-                                 StoriesFingerprint(), std::move(dt));
+                                 StoriesFingerprint(), std::move(dt), dc);
   t.join();
   KVS_CHECK(pw.ok()) << pw.status().ToString();
   KVS_CHECK(dw.ok()) << dw.status().ToString();
@@ -293,12 +296,14 @@ TEST_P(DisaggTest, DecodeLostMidTransferEndsTheRequestAndLeaksNoBlock) {
   const int free_d = p.engine->kv().n_free_blocks();
   Served got = Serve(p, {Req(RandomIds(150, 41), 8, false, 0)});
   EXPECT_EQ(got.results[0].finish_reason, FinishReason::kError);
-  EXPECT_FALSE(got.prefill_status[0].ok());
   EXPECT_EQ(p.engine->kv().n_free_blocks(), free_d);
+  // The prefill side may have handed every frame to its socket before the
+  // loss showed (a send completes locally): it fails or succeeds, but its
+  // blocks are back either way.
   EXPECT_EQ(p.prefill->kv().n_free_blocks(), p.prefill->kv().n_blocks());
   const TransferStats ps = p.prefill->Stats();
-  EXPECT_EQ(ps.requests_failed, 1);
-  EXPECT_EQ(ps.requests_ok, 0);
+  EXPECT_EQ(ps.requests_failed + ps.requests_ok, 1);
+  EXPECT_EQ(p.decode->Stats().requests_failed, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, DisaggTest,

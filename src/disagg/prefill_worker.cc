@@ -22,6 +22,7 @@ StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(BackendRunner* ru
     return InvalidArgumentError("prefill worker needs a runner and a transport");
   }
   if (config.max_chunk_tokens < 1) return InvalidArgumentError("max_chunk_tokens < 1");
+  if (config.frame_stall_ms < 1) return InvalidArgumentError("frame_stall_ms < 1");
   const KvLayout layout =
       MakeKvLayout(model, runner->model().config(), runner->mutable_kv_storage());
   KVS_RETURN_IF_ERROR(Handshake(*transport, layout, "prefill"));
@@ -73,13 +74,13 @@ void PrefillWorker::ReaderLoop() {
     const auto type = static_cast<MsgType>(h.type);
     if (type == MsgType::kAlloc) {
       AllocPayload a;
-      s = transport_->Receive(&a, sizeof(a));
+      s = transport_->ReceiveWithin(&a, sizeof(a), config_.frame_stall_ms);
       if (!s.ok()) break;
       std::lock_guard<std::mutex> lock(mu_);
       allocs_[h.request_id] = a;
     } else if (type == MsgType::kFail) {
       std::string reason(h.payload_bytes, '\0');
-      s = transport_->Receive(reason.data(), reason.size());
+      s = transport_->ReceiveWithin(reason.data(), reason.size(), config_.frame_stall_ms);
       if (!s.ok()) break;
       std::lock_guard<std::mutex> lock(mu_);
       peer_fails_[h.request_id] = std::move(reason);
@@ -89,6 +90,7 @@ void PrefillWorker::ReaderLoop() {
     }
     cv_.notify_all();
   }
+  transport_->Close();  // the sender's next Send fails at once
   {
     std::lock_guard<std::mutex> lock(mu_);
     conn_status_ = UnavailableError("link to the decode engine lost: " + s.message());

@@ -49,6 +49,7 @@ struct PrefillWorkerConfig {
   int max_chunk_tokens = 512;    // prompt tokens per forward pass
   int alloc_timeout_ms = 30000;  // how long to wait for the decode side's kAlloc
   bool enable_prefix_caching = true;
+  int frame_stall_ms = 10000;  // as DecodeWorkerConfig::frame_stall_ms
 };
 
 class PrefillWorker final : private LayerKvObserver {

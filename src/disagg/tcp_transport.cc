@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -84,10 +85,21 @@ Status TcpTransport::Send(std::span<const ConstBuffer> parts) {
   return Status::Ok();
 }
 
-Status TcpTransport::Receive(void* dst, size_t n) {
+Status TcpTransport::ReceiveWithin(void* dst, size_t n, int timeout_ms) {
   char* p = static_cast<char*>(dst);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (n > 0) {
     if (closed_.load(std::memory_order_relaxed)) return CancelledError("transport closed");
+    if (timeout_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd pfd{fd_, POLLIN, 0};
+      const int r = ::poll(&pfd, 1, std::max<int>(0, int(left.count())));
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) {
+        return UnavailableError("peer sent nothing for " + std::to_string(timeout_ms) + " ms");
+      }
+    }
     const ssize_t got = ::recv(fd_, p, n, 0);
     if (got == 0) return UnavailableError("peer closed the connection");
     if (got < 0) {

@@ -17,7 +17,7 @@ class TcpTransport final : public Transport {
   explicit TcpTransport(int fd);
   ~TcpTransport() override;
   Status Send(std::span<const ConstBuffer> parts) override;
-  Status Receive(void* dst, size_t n) override;
+  Status ReceiveWithin(void* dst, size_t n, int timeout_ms) override;
   void Close() override;
   TransportKind kind() const override { return TransportKind::kTcp; }
 

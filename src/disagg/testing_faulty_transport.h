@@ -25,12 +25,12 @@ class FaultyTransport final : public Transport {
     }
     return inner_->Send(parts);
   }
-  Status Receive(void* dst, size_t n) override {
+  Status ReceiveWithin(void* dst, size_t n, int timeout_ms) override {
     if (receives_left_.fetch_sub(1) == 0) {
       inner_->Close();
       return UnavailableError("injected fault: closed before a receive");
     }
-    return inner_->Receive(dst, n);
+    return inner_->ReceiveWithin(dst, n, timeout_ms);
   }
   void Close() override { inner_->Close(); }
   TransportKind kind() const override { return inner_->kind(); }

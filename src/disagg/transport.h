@@ -36,7 +36,14 @@ class Transport {
   virtual Status Send(std::span<const ConstBuffer> parts) = 0;
   // Receives exactly n bytes into dst, or fails (end of stream included).
   // REQUIRES: one receiver at a time.
-  virtual Status Receive(void* dst, size_t n) = 0;
+  Status Receive(void* dst, size_t n) { return ReceiveWithin(dst, n, -1); }
+  // The same, failing with kDeadlineExceeded-like UnavailableError when the
+  // n bytes have not all arrived within timeout_ms (-1: no limit). After
+  // such a failure the stream is out of step: the caller must drop the link.
+  // For the bytes inside a frame, whose sender wrote the whole frame at
+  // once: a peer that vanished without a word (no reset, no close) is
+  // noticed there.
+  virtual Status ReceiveWithin(void* dst, size_t n, int timeout_ms) = 0;
   // Ends the connection; the peer's Send/Receive then fail. Idempotent.
   virtual void Close() = 0;
   virtual TransportKind kind() const = 0;

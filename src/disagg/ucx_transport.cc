@@ -156,7 +156,7 @@ class UcxTransport final : public Transport {
     return Status::Ok();
   }
 
-  Status Receive(void* dst, size_t n) override {
+  Status ReceiveWithin(void* dst, size_t n, int timeout_ms) override {
     if (n == 0) return Status::Ok();
     ucp_request_param_t p{};
     p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
@@ -168,10 +168,21 @@ class UcxTransport final : public Transport {
       if (ep_ == nullptr) return CancelledError("transport closed");
       req = ucp_stream_recv_nbx(ep_, dst, n, &length, &p);
     }
-    return Wait(req, "UCX stream receive");
+    return Wait(req, "UCX stream receive", timeout_ms);
   }
 
-  void Close() override {
+  // A flushing close disconnects through the connection manager, so the
+  // peer's endpoint fails at once. It may wait on the peer, so it is bounded;
+  // then the endpoint is closed by force, which completes every pending
+  // operation on it (UCS_ERR_CANCELED), receives included.
+  void Close() override { CloseEp(/*force=*/false); }
+
+  TransportKind kind() const override { return TransportKind::kUcx; }
+
+ private:
+  explicit UcxTransport(std::shared_ptr<UcxWorker> worker) : worker_(std::move(worker)) {}
+
+  void CloseEp(bool force) {
     ucp_ep_h ep;
     {
       std::lock_guard<std::mutex> lock(ep_mu_);
@@ -180,20 +191,22 @@ class UcxTransport final : public Transport {
     }
     if (ep == nullptr) return;
     closed_.store(true);
-    // A flushing close disconnects through the connection manager, so the
-    // peer's endpoint fails at once (a forced close would not tell it).
     ucp_request_param_t p{};
-    ucs_status_ptr_t req = ucp_ep_close_nbx(ep, &p);
-    if (UCS_PTR_IS_PTR(req)) {
-      while (ucp_request_check_status(req) == UCS_INPROGRESS) worker_->ProgressOrWait();
-      ucp_request_free(req);
+    if (force || error_.load() != UCS_OK) {
+      p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+      p.flags = UCP_EP_CLOSE_FLAG_FORCE;
     }
+    ucs_status_ptr_t req = ucp_ep_close_nbx(ep, &p);
+    if (!UCS_PTR_IS_PTR(req)) return;
+    // A flush close whose peer does not answer stays pending until the
+    // worker goes; the progress thread keeps serving it meanwhile.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (ucp_request_check_status(req) == UCS_INPROGRESS &&
+           std::chrono::steady_clock::now() < deadline) {
+      worker_->ProgressOrWait();
+    }
+    if (ucp_request_check_status(req) != UCS_INPROGRESS) ucp_request_free(req);
   }
-
-  TransportKind kind() const override { return TransportKind::kUcx; }
-
- private:
-  explicit UcxTransport(std::shared_ptr<UcxWorker> worker) : worker_(std::move(worker)) {}
 
   static void OnError(void* arg, ucp_ep_h, ucs_status_t status) {
     auto* t = static_cast<UcxTransport*>(arg);
@@ -201,14 +214,24 @@ class UcxTransport final : public Transport {
   }
 
   // Progresses until req completes; a close or a peer error cancels it.
-  Status Wait(ucs_status_ptr_t req, const char* what) {
+  Status Wait(ucs_status_ptr_t req, const char* what, int timeout_ms = -1) {
     if (req == nullptr) return Status::Ok();
     if (UCS_PTR_IS_ERR(req)) return UcsError(what, UCS_PTR_STATUS(req));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    bool timed_out = false;
     ucs_status_t s;
     while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS) {
-      if (closed_.load() || error_.load() != UCS_OK) {
-        ucp_request_cancel(worker_->worker(), req);
-        while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS) worker_->ProgressOrWait();
+      timed_out = timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline;
+      if (closed_.load() || error_.load() != UCS_OK || timed_out) {
+        // A stream operation cannot be cancelled alone: closing the
+        // endpoint by force completes it (a flush close may still be
+        // pending, so force it in any case).
+        if (timed_out || error_.load() != UCS_OK) CloseEp(/*force=*/true);
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while ((s = ucp_request_check_status(req)) == UCS_INPROGRESS &&
+               std::chrono::steady_clock::now() < give_up) {
+          worker_->ProgressOrWait();
+        }
         break;
       }
       worker_->ProgressOrWait();
@@ -216,6 +239,10 @@ class UcxTransport final : public Transport {
     ucp_request_free(req);
     if (s == UCS_OK) return Status::Ok();
     if (closed_.load()) return CancelledError("transport closed");
+    if (timed_out) {
+      return UnavailableError(std::string(what) + ": peer sent nothing for " +
+                              std::to_string(timeout_ms) + " ms");
+    }
     const ucs_status_t e = error_.load();
     return UnavailableError(std::string(what) + ": peer connection lost (" +
                             ucs_status_string(e != UCS_OK ? e : s) + ")");
