@@ -237,6 +237,17 @@ TEST_P(DisaggTest, OutputsEqualColocatedBitForBit) {
   EXPECT_EQ(ps.blocks, ds.blocks);
   EXPECT_EQ(ps.block_layers, ps.blocks * Stories().config().n_layers);
   EXPECT_GT(ps.blocks, 0);
+  // Per-layer send times add up to the total; exposure is a part of it.
+  ASSERT_EQ(ps.layer_busy_s.size(), size_t(Stories().config().n_layers));
+  double layer_sum = 0;
+  for (size_t l = 0; l < ps.layer_busy_s.size(); ++l) {
+    layer_sum += ps.layer_busy_s[l];
+    EXPECT_LE(ps.layer_exposed_s[l], ps.layer_busy_s[l] + 1e-12);
+  }
+  EXPECT_NEAR(layer_sum, ps.send_busy_s, 1e-9);
+  EXPECT_LE(ps.exposed_s, ps.send_busy_s + 1e-12);
+  EXPECT_GE(ps.hidden_fraction(), 0.0);
+  EXPECT_LE(ps.hidden_fraction(), 1.0);
   EXPECT_EQ(p.engine->kv().n_free_blocks(), free_at_start);
   EXPECT_EQ(p.prefill->kv().n_free_blocks(), p.prefill->kv().n_blocks());
   p.engine->kv().CheckInvariants();

@@ -42,6 +42,8 @@ PrefillWorker::PrefillWorker(BackendRunner* runner, std::unique_ptr<Transport> t
   // A chunk queues at most one item per layer; room for a few chunks lets
   // compute run ahead of a slow link before OnLayerKvStored waits.
   ring_.resize(size_t(4) * layout_.n_layers + 8);
+  stats_.layer_busy_s.assign(layout_.n_layers, 0.0);
+  stats_.layer_exposed_s.assign(layout_.n_layers, 0.0);
   parts_.resize(2 + 2 * kMaxBlocksPerFrame);
   runner_->set_layer_observer(this);
   reader_ = std::thread([this] { ReaderLoop(); });
@@ -131,9 +133,21 @@ Status PrefillWorker::SendLayer(const SendItem& item) {
     }
     const auto t0 = Clock::now();
     KVS_RETURN_IF_ERROR(transport_->Send({parts_.data(), size_t(2 + 2 * n)}));
-    const double busy = Seconds(Clock::now() - t0);
+    const auto t1 = Clock::now();
+    const double busy = Seconds(t1 - t0);
+    // The part of this send after the last layer was computed (none when
+    // compute has not ended yet: it ends after t1).
+    const int64_t ce = compute_end_ns_.load();
+    double exposed = 0;
+    if (ce != 0) {
+      const auto end = Clock::time_point(Clock::duration(ce));
+      exposed = t1 > end ? Seconds(t1 - std::max(t0, end)) : 0.0;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     stats_.send_busy_s += busy;
+    stats_.exposed_s += exposed;
+    stats_.layer_busy_s[item.layer] += busy;
+    stats_.layer_exposed_s[item.layer] += exposed;
     stats_.bytes += 2 * int64_t{n} * bb;
     stats_.block_layers += n;
     stats_.frames++;
@@ -250,6 +264,7 @@ Status PrefillWorker::Prefill(RequestId id, std::span<const TokenId> prompt,
     return FinishRequest(ResourceExhaustedError("prefill engine has no room for " +
                                                 std::to_string(n_blocks) + " KV blocks"));
   }
+  compute_end_ns_.store(0);
   const std::span<const BlockId> table = kv_.BlockTable(id);
   cur_table_.assign(table.begin(), table.end());
   int sent_upto = alloc.n_skip_blocks;
@@ -284,11 +299,12 @@ Status PrefillWorker::Prefill(RequestId id, std::span<const TokenId> prompt,
     start = end;
   }
   const auto compute_end = Clock::now();
+  compute_end_ns_.store(compute_end.time_since_epoch().count());
   Status result = FinishRequest(std::move(status));
   std::lock_guard<std::mutex> lock(mu_);
   stats_.compute_s += compute_s;
   if (result.ok()) {
-    stats_.exposed_s += Seconds(Clock::now() - compute_end);
+    stats_.tail_s += Seconds(Clock::now() - compute_end);
     stats_.blocks += n_blocks - alloc.n_skip_blocks;
   }
   return result;

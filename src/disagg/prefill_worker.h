@@ -121,6 +121,8 @@ class PrefillWorker final : private LayerKvObserver {
   bool stop_ = false;                            // guarded by mu_
   TransferStats stats_;                          // guarded by mu_
   std::atomic<bool> send_failed_{false};
+  // steady_clock ticks when the request in flight finished computing; 0 while it computes.
+  std::atomic<int64_t> compute_end_ns_{0};
 
   std::vector<ConstBuffer> parts_;  // sender thread: gathered frame
   std::thread reader_;

@@ -2,14 +2,18 @@
 // /metrics and the benchmarks. A plain value; the workers hand out copies.
 //
 // On the prefill side: send_busy_s is the time spent inside Transport::Send
-// for KV frames; exposed_s the time Prefill waited, after its last layer was
-// computed, for the sends to finish (the transfer not hidden behind
-// compute); hidden_fraction() = 1 - exposed / busy. On the decode side,
-// transfer_s sums each import's time from reservation to its last frame.
+// for KV frames; exposed_s the part of it after the request's last layer
+// was computed (each frame's send interval clipped to after the compute
+// end): the transfer not hidden behind compute, so hidden_fraction() =
+// 1 - exposed / busy; per layer the same in layer_busy_s / layer_exposed_s.
+// tail_s is the wall time Prefill waited after its compute for the sender
+// to finish (what the first token pays). On the decode side, transfer_s
+// sums each import's time from reservation to its last frame.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace kvs {
 
@@ -23,7 +27,10 @@ struct TransferStats {
   double compute_s = 0;  // prefill forward passes of transferred requests
   double send_busy_s = 0;
   double exposed_s = 0;
+  double tail_s = 0;
   double transfer_s = 0;
+  std::vector<double> layer_busy_s;     // [n_layers], prefill side
+  std::vector<double> layer_exposed_s;  // [n_layers], prefill side
 
   double hidden_fraction() const {
     if (send_busy_s <= 0) return 1.0;
