@@ -102,6 +102,21 @@ void DecodeWorker::Poll() {
     std::lock_guard<std::mutex> lock(mu_);
     conn = conn_status_;
   }
+  // Requests the prefill engine gave up on before they were reserved.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = waiting_.begin(); it != waiting_.end() && !early_fails_.empty();) {
+      auto f = early_fails_.find(it->id);
+      if (f == early_fails_.end()) {
+        ++it;
+        continue;
+      }
+      EndStream(*it->stream, FinishReason::kError,
+                UnavailableError("prefill engine failed the request: " + f->second));
+      early_fails_.erase(f);
+      it = waiting_.erase(it);
+    }
+  }
   // Admit waiting requests, in order, while the engine has their blocks.
   while (!waiting_.empty()) {
     Waiting& w = waiting_.front();
@@ -280,8 +295,13 @@ void DecodeWorker::ReaderLoop() {
         s = transport_->ReceiveWithin(reason.data(), reason.size(), config_.frame_stall_ms);
         if (!s.ok()) break;
         std::lock_guard<std::mutex> lock(mu_);
-        if (auto it = imports_.find(h.request_id); it != imports_.end() && it->second.error.ok()) {
-          it->second.error = UnavailableError("prefill engine failed the request: " + reason);
+        if (auto it = imports_.find(h.request_id); it != imports_.end()) {
+          if (it->second.error.ok()) {
+            it->second.error = UnavailableError("prefill engine failed the request: " + reason);
+          }
+        } else if (early_fails_.size() < kMaxEarlyFails) {
+          // Not reserved yet (still waiting for blocks): Poll ends it.
+          early_fails_[h.request_id] = std::move(reason);
         }
         break;
       }

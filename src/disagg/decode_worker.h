@@ -26,6 +26,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -106,8 +107,12 @@ class DecodeWorker {
   mutable std::mutex mu_;
   std::unordered_map<RequestId, Import> imports_;  // guarded by mu_ (node-based: stable)
   Status conn_status_;                             // guarded by mu_: set when the link ends
-  TransferStats stats_;                            // guarded by mu_
-  std::vector<uint8_t> scratch_;                   // reader: payloads of unknown requests
+  // kFail for requests not reserved yet, by id (bounded: ids the prefill
+  // side fails that never reach this engine must not grow it forever).
+  static constexpr size_t kMaxEarlyFails = 4096;
+  std::unordered_map<RequestId, std::string> early_fails_;  // guarded by mu_
+  TransferStats stats_;                                     // guarded by mu_
+  std::vector<uint8_t> scratch_;                            // reader: payloads of unknown requests
   std::thread reader_;
 };
 

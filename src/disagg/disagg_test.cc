@@ -136,13 +136,19 @@ struct PairOptions {
   int prefill_chunk = 24;  // not a multiple of the block size: chunks end mid-block
   int close_prefill_after_sends = -1;
   int close_decode_after_receives = -1;
+  int alloc_timeout_ms = 30000;
+  int64_t decode_max_kv_tokens = 2048;
 };
 
 Pair MakePair(TransportKind kind, const PairOptions& o = {}) {
   const Model& m = Stories();
   Pair p;
   p.prefill_runner = MakeRunner(m);
-  auto dr = MakeRunner(m);
+  RunnerConfig drc = Rc();
+  drc.max_kv_tokens = o.decode_max_kv_tokens;
+  auto made = BackendRunner::Create(&m, drc);
+  KVS_CHECK(made.ok());
+  std::unique_ptr<BackendRunner> dr = std::move(made).value();
   p.decode_runner = dr.get();
   auto engine = Engine::Create(std::move(dr), &m.tokenizer(), EngineConfig{});
   KVS_CHECK(engine.ok());
@@ -155,6 +161,7 @@ Pair MakePair(TransportKind kind, const PairOptions& o = {}) {
   PrefillWorkerConfig pc;
   pc.max_chunk_tokens = o.prefill_chunk;
   pc.frame_stall_ms = 1000;
+  pc.alloc_timeout_ms = o.alloc_timeout_ms;
   StatusOr<std::unique_ptr<PrefillWorker>> pw = InternalError("not run");
   std::thread t([&] {
     pw = PrefillWorker::Create(p.prefill_runner.get(), StoriesFingerprint(), std::move(pt), pc);
@@ -315,6 +322,39 @@ TEST_P(DisaggTest, DecodeLostMidTransferEndsTheRequestAndLeaksNoBlock) {
   const TransferStats ps = p.prefill->Stats();
   EXPECT_EQ(ps.requests_failed + ps.requests_ok, 1);
   EXPECT_EQ(p.decode->Stats().requests_failed, 1);
+}
+
+TEST_P(DisaggTest, PrefillGivingUpOnAnUnreservedRequestEndsIt) {
+  // The decode pool cannot hold the prompt while another import holds most
+  // of it; the prefill side stops waiting for the reservation and says so.
+  PairOptions o;
+  o.alloc_timeout_ms = 300;
+  o.decode_max_kv_tokens = 160;  // 10 blocks of 16
+  Pair p = MakePair(GetParam(), o);
+  const int free_d = p.engine->kv().n_free_blocks();
+  // Request 1 reserves 6 blocks and is never prefilled (no Prefill call for it).
+  auto s1 = std::make_shared<OutputStream>(1);
+  ASSERT_TRUE(p.decode->Submit(1, Req(RandomIds(97, 51), 4, false, 0), s1).ok());
+  p.decode->Poll();
+  // Request 2 needs 6 more: it waits; the prefill side gives up after 300 ms.
+  auto s2 = std::make_shared<OutputStream>(2);
+  ASSERT_TRUE(p.decode->Submit(2, Req(RandomIds(97, 52), 4, false, 0), s2).ok());
+  p.decode->Poll();
+  const Status st = p.prefill->Prefill(2, Req(RandomIds(97, 52), 4, false, 0).prompt, "");
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!s2->finished() && std::chrono::steady_clock::now() < deadline) {
+    p.decode->Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const StreamDelta d = s2->WaitAll();
+  EXPECT_EQ(d.finish_reason, FinishReason::kError);
+  EXPECT_NE(d.error.message().find("did not reserve"), std::string::npos) << d.error.ToString();
+  p.decode->Abort(1);
+  p.decode->Poll();
+  EXPECT_EQ(s1->WaitAll().finish_reason, FinishReason::kAbort);
+  EXPECT_EQ(p.engine->kv().n_free_blocks(), free_d);
+  EXPECT_FALSE(p.decode->HasPending());
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, DisaggTest,

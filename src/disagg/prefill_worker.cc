@@ -240,8 +240,12 @@ Status PrefillWorker::FinishRequest(Status why) {
 Status PrefillWorker::Prefill(RequestId id, std::span<const TokenId> prompt,
                               const std::string& salt) {
   if (prompt.empty()) return InvalidArgumentError("the prompt is empty");
-  KVS_ASSIGN_OR_RETURN(AllocPayload alloc, WaitForAlloc(id));
+  StatusOr<AllocPayload> reserved = WaitForAlloc(id);
   cur_id_ = id;
+  // Tell the decode side (if it is still there), so that a reservation
+  // that comes late is not left waiting.
+  if (!reserved.ok()) return FinishRequest(reserved.status());
+  const AllocPayload alloc = *reserved;
   const int bs = layout_.block_size;
   const int m = static_cast<int>(prompt.size()) - 1;  // tokens whose KV goes across
   const int n_blocks = (m + bs - 1) / bs;
