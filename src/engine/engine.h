@@ -72,9 +72,9 @@ class Engine {
   // ends the stream with `error`. n must be 1; no embeddings or prompt
   // logprobs (they need every position computed here).
   struct ImportPlan {
-    int n_cached_tokens = 0;        // leading tokens the prefix cache supplied
-    int n_import_tokens = 0;        // prompt tokens whose KV must arrive (n - 1)
-    std::vector<BlockId> blocks;    // block table for tokens [0, n_import_tokens)
+    int n_cached_tokens = 0;      // leading tokens the prefix cache supplied
+    int n_import_tokens = 0;      // prompt tokens whose KV must arrive (n - 1)
+    std::vector<BlockId> blocks;  // block table for tokens [0, n_import_tokens)
   };
   StatusOr<ImportPlan> ReserveImport(RequestId id, GenerationRequest request,
                                      std::shared_ptr<OutputStream> stream);
