@@ -9,7 +9,7 @@ JOBS      ?= $(shell nproc)
 
 DEBIAN_PACKAGES := cmake ninja-build g++ libgtest-dev libbenchmark-dev libcli11-dev \
   nlohmann-json3-dev libcpp-httplib-dev libboost-dev libssl-dev \
-  libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium \
+  libpcre2-dev libicu-dev pkg-config python3-numpy python3-jsonschema chromium libucx-dev \
   libzmq3-dev libmsgpack-cxx-dev python3-zmq python3-msgpack python3-cbor2 python3-yaml \
   python3-prometheus-client
 # libzmq3-dev, libmsgpack-cxx-dev: KV events (src/events). python3-zmq, -msgpack,

@@ -81,6 +81,11 @@ class KvStorage {
   int64_t row_bytes() const { return desc_.row_bytes; }
   int64_t block_bytes() const { return desc_.block_bytes; }
   int64_t bytes() const { return 2 * desc_.n_layers * layer_bytes_; }
+  // A block's bytes in one layer for callers that move blocks between pools
+  // as opaque bytes (src/disagg): K (v == false) or V of `block` in `layer`,
+  // block_bytes() long. REQUIRES: layer and block in range.
+  uint8_t* block_data(int layer, bool v, int block) { return (v ? VBlock(layer, block) : KBlock(layer, block)).data(); }
+  std::string dtype_name() const { return KvCacheDTypeName(desc_.dtype); }
 
  private:
   KvStorage() = default;

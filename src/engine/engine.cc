@@ -159,6 +159,7 @@ void Engine::Abort(RequestId id) {
   if (it == requests_.end()) return;
   Request& r = *it->second;
   scheduler_.Remove(&r);
+  if (importing_.erase(id) != 0) kv_.Free(id);  // a reserved import holds blocks outside the queues
   Finish(r, FinishReason::kAbort);
   requests_.erase(it);
 }

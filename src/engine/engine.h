@@ -61,6 +61,29 @@ class Engine {
   // end with kError; the engine stays usable).
   Status Step();
 
+  // Disaggregated decoding (src/disagg, engine_import.cc): a request whose
+  // prompt KV, all but the last prompt token, is written into this engine's
+  // pool by another engine. ReserveImport validates it, looks its prompt up
+  // in the prefix cache and allocates blocks for prompt[0, n - 1), held
+  // outside the scheduler; ResourceExhausted (changing nothing) when the free
+  // blocks do not suffice: the caller retries later, so a request is admitted
+  // only once its blocks are there. CommitImport: the KV has landed; the
+  // request runs from its last prompt token (its first sample is drawn here,
+  // so seeded sampling continues exactly). CancelImport frees the blocks and
+  // ends the stream with `error`. n must be 1; no embeddings or prompt
+  // logprobs (they need every position computed here).
+  struct ImportPlan {
+    int n_cached_tokens = 0;      // leading tokens the prefix cache supplied
+    int n_import_tokens = 0;      // prompt tokens whose KV must arrive (n - 1)
+    std::vector<BlockId> blocks;  // block table for tokens [0, n_import_tokens)
+  };
+  StatusOr<ImportPlan> ReserveImport(RequestId id, GenerationRequest request,
+                                     std::shared_ptr<OutputStream> stream);
+  // REQUIRES: id reserved and not committed or cancelled.
+  void CommitImport(RequestId id);
+  void CancelImport(RequestId id, Status error);
+  int n_importing() const { return static_cast<int>(importing_.size()); }
+
   bool HasWork() const { return scheduler_.HasWork(); }
   EngineStats Stats() const;
   // Fills out with the block states, the tenants of blocks in use and
@@ -112,6 +135,8 @@ class Engine {
   KvCacheManager kv_;
   Scheduler scheduler_;
   std::unordered_map<RequestId, std::unique_ptr<Request>> requests_;  // live requests
+  // Reserved imports (in requests_, in no scheduler queue, holding blocks).
+  std::unordered_map<RequestId, Request*> importing_;
   std::vector<Request*> finished_this_step_;  // reused
   std::vector<Request*> forked_;              // reused
   // Built on the first request with a grammar (tens of ms at 150k tokens).

@@ -121,6 +121,11 @@ class FakeModelRunner final : public ModelRunner {
   int hidden_size() const override { return kFakeHidden; }
   const float* hidden_states() const override { return hidden_.data(); }
 
+  // Stores `state` at slot `offset` of `block`, as another engine's KV
+  // arriving in this pool would (engine_import_test.cc).
+  void WriteSlot(int block, int offset, uint64_t state) {
+    slots_[size_t(block) * block_size_ + size_t(offset)] = state;
+  }
   // Makes the next n calls of Run fail.
   void FailNextRuns(int n) { fail_runs_ = n; }
   // Makes every Run take at least `d` (for tests that race the engine thread).

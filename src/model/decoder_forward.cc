@@ -114,6 +114,7 @@ const float* DecoderForward::Run(Batch& batch) {
     backend_->Rope(q, batch.positions(), n, hp.n_heads, head_dim, rope_);
     backend_->Rope(k, batch.positions(), n, hp.n_kv_heads, head_dim, rope_);
     backend_->StoreKv(k, v, batch.slots(), n, kv_dim, kv_->dtype(), kv_->k(l), kv_->v(l));
+    if (observer_ != nullptr) observer_->OnLayerKvStored(l);
     attn.k_cache = kv_->k(l);
     attn.v_cache = kv_->v(l);
     backend_->PagedAttention(attn);                          // att [n, n_heads, head_dim]

@@ -23,6 +23,15 @@
 
 namespace kvs {
 
+// Told after each layer's K/V of a batch is stored in the paged cache, on
+// the thread that runs the forward pass (src/disagg sends those blocks while
+// the next layers compute). Must not block for long or allocate.
+class LayerKvObserver {
+ public:
+  virtual ~LayerKvObserver() = default;
+  virtual void OnLayerKvStored(int layer) = 0;
+};
+
 class DecoderForward {
  public:
   DecoderForward(const Model* model, Backend* backend, KvStorage* kv);
@@ -34,6 +43,8 @@ class DecoderForward {
   // [batch.n_hidden_rows(), dim]: the final hidden states (output norm
   // applied) of the last Run's hidden rows, valid until the next call.
   const float* hidden() const { return hidden_.data(); }
+  // Borrowed; null (the default) for none.
+  void set_layer_observer(LayerKvObserver* observer) { observer_ = observer; }
 
  private:
   void Reserve(int64_t n_tokens, int64_t n_logit_rows, int64_t n_hidden_rows);
@@ -56,6 +67,7 @@ class DecoderForward {
   };
 
   const Model* model_;
+  LayerKvObserver* observer_ = nullptr;
   Backend* backend_;
   KvStorage* kv_;
   // The model's weights with every MatMul matrix as the backend prepared it

@@ -54,6 +54,11 @@ class BackendRunner final : public ModelRunner {
   const Model& model() const { return *model_; }
   Backend& backend() { return *backend_; }
   const KvStorage& kv_storage() const { return *kv_; }
+  // For moving blocks between engines (src/disagg); the caller touches only
+  // blocks the KV manager has given it.
+  KvStorage& mutable_kv_storage() { return *kv_; }
+  // See LayerKvObserver; borrowed, null for none.
+  void set_layer_observer(LayerKvObserver* observer) { forward_->set_layer_observer(observer); }
 
  private:
   BackendRunner() = default;

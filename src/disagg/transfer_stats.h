@@ -1,0 +1,41 @@
+// Counters of KV transfer on either side of a disaggregated pair, for
+// /metrics and the benchmarks. A plain value; the workers hand out copies.
+//
+// On the prefill side: send_busy_s is the time spent inside Transport::Send
+// for KV frames; exposed_s the part of it after the request's last layer
+// was computed (each frame's send interval clipped to after the compute
+// end): the transfer not hidden behind compute, so hidden_fraction() =
+// 1 - exposed / busy; per layer the same in layer_busy_s / layer_exposed_s.
+// tail_s is the wall time Prefill waited after its compute for the sender
+// to finish (what the first token pays). On the decode side, transfer_s
+// sums each import's time from reservation to its last frame.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace kvs {
+
+struct TransferStats {
+  int64_t requests_ok = 0;
+  int64_t requests_failed = 0;
+  int64_t bytes = 0;         // KV payload bytes sent (prefill) or received (decode)
+  int64_t blocks = 0;        // request blocks moved (each counted once, all layers together)
+  int64_t block_layers = 0;  // (block, layer) pairs moved
+  int64_t frames = 0;
+  double compute_s = 0;  // prefill forward passes of transferred requests
+  double send_busy_s = 0;
+  double exposed_s = 0;
+  double tail_s = 0;
+  double transfer_s = 0;
+  std::vector<double> layer_busy_s;     // [n_layers], prefill side
+  std::vector<double> layer_exposed_s;  // [n_layers], prefill side
+
+  double hidden_fraction() const {
+    if (send_busy_s <= 0) return 1.0;
+    return std::clamp(1.0 - exposed_s / send_busy_s, 0.0, 1.0);
+  }
+};
+
+}  // namespace kvs

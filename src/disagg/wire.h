@@ -1,0 +1,100 @@
+// The KV wire protocol between a prefill engine (P) and a decode engine (D),
+// framed on a Transport. Every frame is a FrameHeader followed by
+// payload_bytes of payload; integers are in the host's byte order (the
+// handshake checks both hosts agree).
+//
+//   both ways  kHello  HelloPayload: model fingerprint, KV layout and dtype.
+//                      Each side sends its own and checks the peer's; any
+//                      difference ends the connection with a clear error.
+//   D -> P     kAlloc  AllocPayload for a request: D has reserved blocks for
+//                      its prompt[0, n - 1) and already holds the first
+//                      n_skip_blocks (prefix cache), which P must not send.
+//   P -> D     kLayer  LayerPayload + n_blocks K blocks + n_blocks V blocks
+//                      of one layer, request-relative block indices
+//                      [first_block, first_block + n_blocks).
+//   P -> D     kDone   every (layer, block) of the request has been sent.
+//   both ways  kFail   the request failed on the sender's side; payload is
+//                      the reason (UTF-8, at most kMaxFailBytes).
+// A frame whose header or sizes are out of bounds is a protocol error: the
+// connection ends.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "base/ids.h"
+#include "base/status.h"
+#include "disagg/transport.h"
+
+namespace kvs {
+
+constexpr uint32_t kWireMagic = 0x4456534b;  // "KSVD" little-endian
+constexpr uint16_t kWireVersion = 1;
+constexpr int kMaxBlocksPerFrame = 64;
+constexpr uint32_t kMaxFailBytes = 4096;
+
+enum class MsgType : uint16_t { kHello = 1, kAlloc = 2, kLayer = 3, kDone = 4, kFail = 5 };
+
+struct FrameHeader {
+  uint32_t magic = kWireMagic;
+  uint16_t type = 0;
+  uint16_t version = kWireVersion;
+  uint32_t payload_bytes = 0;
+  uint32_t reserved = 0;
+  int64_t request_id = 0;
+};
+static_assert(sizeof(FrameHeader) == 24);
+
+using Fingerprint = std::array<uint8_t, 32>;
+
+// What both engines must share for one's KV blocks to mean the same in the
+// other's pool.
+struct KvLayout {
+  Fingerprint model{};  // ModelFingerprint (model_fingerprint.h)
+  int32_t n_layers = 0;
+  int32_t n_kv_heads = 0;
+  int32_t head_dim = 0;
+  int32_t block_size = 0;   // tokens per block
+  char kv_dtype[8] = {};    // KvStorage::dtype_name(), NUL-padded
+  int64_t block_bytes = 0;  // bytes of one block of one layer's K (or V)
+};
+
+struct HelloPayload {
+  uint32_t byte_order = 0x01020304;
+  uint32_t reserved = 0;
+  KvLayout layout;
+};
+
+struct AllocPayload {
+  int32_t n_import_tokens = 0;  // n - 1
+  int32_t n_skip_blocks = 0;
+  int32_t n_blocks = 0;  // blocks covering n_import_tokens
+  int32_t reserved = 0;
+  Fingerprint prompt_hash{};  // PromptHash of the whole prompt
+};
+
+struct LayerPayload {
+  int32_t layer = 0;
+  int32_t first_block = 0;
+  int32_t n_blocks = 0;
+  int32_t reserved = 0;
+};
+
+// Reads one frame header and checks magic, version, type and that the
+// payload size is possible for the type (block_bytes bounds kLayer).
+Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out);
+// Sends a header and a fixed-size payload (or none).
+Status SendFrame(Transport& t, MsgType type, RequestId id, const void* payload, uint32_t n);
+Status SendFail(Transport& t, RequestId id, const std::string& reason);
+
+// Both sides: sends `mine`, reads the peer's and compares. An error names
+// what differs ("model files differ", "block size 16 vs 32", ...).
+Status Handshake(Transport& t, const KvLayout& mine, const char* my_role);
+std::string DescribeMismatch(const KvLayout& mine, const KvLayout& peer);
+
+// SHA-256 of the prompt's token ids: D and P check they mean the same prompt.
+Fingerprint PromptHash(std::span<const TokenId> prompt);
+
+}  // namespace kvs
