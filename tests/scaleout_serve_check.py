@@ -43,9 +43,23 @@ def main():
     sub = zmq.Context().socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(events_ep)
-    time.sleep(0.3)  # PUB/SUB has no handshake: let the subscription reach the server
-
     model = json.loads(urllib.request.urlopen(base + "/v1/models").read())["data"][0]["id"]
+    # PUB/SUB has no handshake, and a loaded machine may take seconds to
+    # carry the subscription over: warm-up requests (tokens no later prompt
+    # shares) until their events arrive, so that none of the checked
+    # prompts' events are published before anyone listens.
+    warm = []
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        w = [1 + len(warm)] + [500] * 19  # a first block of its own: no prefix hit
+        warm.append(w)
+        post(base + "/v1/completions", {"model": model, "prompt": w, "max_tokens": 1, "temperature": 0})
+        if sub.poll(500):
+            break
+    else:
+        errors.append("no KV event reached the subscriber in 20 s")
+    while sub.poll(200):  # the warm-up's own events
+        sub.recv_multipart()
     shared = [(7 * i + 3) % 500 + 1 for i in range(48)]
     prompts = [shared + [11, 12, 13, 14, 15, 16, 17, 18, 19, 20], shared + [30, 31, 32]]
     for p in prompts:
@@ -54,9 +68,17 @@ def main():
         if r["usage"]["completion_tokens"] != 8:
             errors.append("completion tokens %r" % r["usage"])
 
-    # /metrics, parsed by prometheus_client.
-    text = urllib.request.urlopen(base + "/metrics").read().decode()
-    fams = {f.name: f for f in text_string_to_metric_families(text)}
+    # /metrics, parsed by prometheus_client; read again while the engine's
+    # last step has not reached the stats yet (they follow it within a step).
+    deadline = time.time() + 5
+    while True:
+        text = urllib.request.urlopen(base + "/metrics").read().decode()
+        fams = {f.name: f for f in text_string_to_metric_families(text)}
+        idle = all(s.value == 0 for n in ("vllm:num_requests_running", "vllm:num_requests_waiting")
+                   if n in fams for s in fams[n].samples)
+        if idle or time.time() > deadline:
+            break
+        time.sleep(0.05)
     want_types = {
         "vllm:num_requests_running": "gauge", "vllm:num_requests_waiting": "gauge",
         "vllm:kv_cache_usage_perc": "gauge", "vllm:gpu_cache_usage_perc": "gauge",
@@ -84,11 +106,11 @@ def main():
         (value("vllm:num_requests_waiting", "vllm:num_requests_waiting", **ml), 0),
         (value("vllm:kv_cache_usage_perc", "vllm:kv_cache_usage_perc", **ml), 0),
         (value("vllm:prefix_cache_queries", "vllm:prefix_cache_queries_total", **ml),
-         sum(len(p) for p in prompts)),
+         sum(len(p) for p in prompts + warm)),
         # The second prompt hits the 48 shared tokens: three blocks of 16.
         (value("vllm:prefix_cache_hits", "vllm:prefix_cache_hits_total", **ml), 48),
         (value("vllm:time_to_first_token_seconds", "vllm:time_to_first_token_seconds_count",
-               **ml), 2),
+               **ml), 2 + len(warm)),
         (value("vllm:cache_config_info", "vllm:cache_config_info", block_size="16"), 1),
     ]
     for i, (got, want) in enumerate(checks):
