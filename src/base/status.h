@@ -75,25 +75,28 @@ class [[nodiscard]] StatusOr {
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     KVS_CHECK(!status_.ok()) << "StatusOr built from an OK Status without a value";
   }
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  // std::in_place: a T that is itself an optional must be held, not taken
+  // apart (StatusOr<std::optional<X>> from std::nullopt holds an empty X?,
+  // where value_(std::nullopt) would leave the StatusOr OK with nothing in it).
+  StatusOr(T value) : value_(std::in_place, std::move(value)) {}  // NOLINT: implicit by design
   template <typename U>
     requires(std::is_convertible_v<U &&, T> && !std::is_same_v<std::decay_t<U>, T> &&
              !std::is_same_v<std::decay_t<U>, Status>)
-  StatusOr(U&& value) : value_(std::forward<U>(value)) {}  // NOLINT
+  StatusOr(U&& value) : value_(std::in_place, std::forward<U>(value)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
 
   T& value() & {
-    KVS_CHECK(ok()) << "value() on error: " << status_.ToString();
+    KVS_CHECK(value_.has_value()) << "value() on error: " << status_.ToString();
     return *value_;
   }
   const T& value() const& {
-    KVS_CHECK(ok()) << "value() on error: " << status_.ToString();
+    KVS_CHECK(value_.has_value()) << "value() on error: " << status_.ToString();
     return *value_;
   }
   T&& value() && {
-    KVS_CHECK(ok()) << "value() on error: " << status_.ToString();
+    KVS_CHECK(value_.has_value()) << "value() on error: " << status_.ToString();
     return std::move(*value_);
   }
   T& operator*() & { return value(); }
@@ -104,7 +107,7 @@ class [[nodiscard]] StatusOr {
 
  private:
   Status status_;
-  std::optional<T> value_;
+  std::optional<T> value_;  // engaged exactly when status_ is OK
 };
 
 }  // namespace kvs

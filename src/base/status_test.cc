@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 
 namespace kvs {
 namespace {
@@ -46,6 +47,18 @@ TEST(StatusTest, StatusOrHoldsMoveOnly) {
   ASSERT_TRUE(p.ok());
   std::unique_ptr<int> v = std::move(p).value();
   EXPECT_EQ(*v, 7);
+}
+
+// A StatusOr<std::optional<X>> made from std::nullopt is OK and holds an
+// empty X? (it once left its value unconstructed: OK with nothing inside).
+TEST(StatusTest, StatusOrOfOptionalHoldsNullopt) {
+  StatusOr<std::optional<int>> none = std::nullopt;
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  StatusOr<std::optional<int>> three = std::optional<int>(3);
+  ASSERT_TRUE(three.ok());
+  EXPECT_EQ(three->value_or(0), 3);
 }
 
 }  // namespace
