@@ -442,6 +442,10 @@ asio::awaitable<void> Connection::Run() {
     }
     stream_.expires_never();
     req.body = std::move(parser.get().body());
+    // HEAD: a GET's status and headers, Content-Length included, without its
+    // body (RFC 9110 9.3.2). No GET route defers its body.
+    const bool head = req.method == "HEAD";
+    if (head) req.method = "GET";
     fe_->app->Handle(req, res);
     fe_->app->Finalize(req, res);
     keep_alive = keep_alive && !res.close && !fe_->closing.load() && !closing_;
@@ -456,11 +460,12 @@ asio::awaitable<void> Connection::Run() {
         continue;
       }
     }
-    if (!co_await WriteAll(SerializeHead(res, keep_alive, static_cast<long long>(res.body.size()),
-                                         config().keep_alive_timeout_s) +
-                           res.body)) {
-      break;
-    }
+    // Built before the co_await: GCC 12 destroys a conditional's temporary
+    // inside a co_await expression twice (AddressSanitizer caught it).
+    std::string answer =
+        SerializeHead(res, keep_alive, static_cast<long long>(res.body.size()), config().keep_alive_timeout_s);
+    if (!head) answer += res.body;
+    if (!co_await WriteAll(std::move(answer))) break;
     if (!keep_alive) break;
   }
   beast::error_code ec;

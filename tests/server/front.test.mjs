@@ -179,3 +179,21 @@ test('a stream whose client does not read is aborted past --max-stream-buffer-by
     c.sock.destroy();
   });
 });
+
+test('HEAD answers a GET route\'s status and Content-Length without a body, and keeps the connection', async () => {
+  await withServer([], async (s) => {
+    const c = connect(s, 5000);
+    await c.opened;
+    c.send('HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const r = await c.closed;
+    assert.equal(r.timeout, false, r.text);
+    const [first, second] = r.text.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(statusOf(first), 200, r.text);
+    const len = Number(/content-length: (\d+)/i.exec(first)[1]);
+    assert.ok(len > 0);
+    assert.ok(first.endsWith('\r\n\r\n'), 'no body after the HEAD answer: ' + JSON.stringify(first));
+    assert.equal(statusOf(second), 200, r.text);
+    assert.equal(second.slice(second.indexOf('\r\n\r\n') + 4).length, len);  // the GET's body is that long
+    assert.equal((await http(s, 'HEAD', '/v1/nothing')).status, 404);
+  });
+});
