@@ -48,6 +48,12 @@ function raw(s, head, pieces = async function* () {}, timeoutMs = 10000) {
     sock.on('connect', async () => {
       sock.write(head);
       for await (const piece of pieces()) {
+        // Let the event loop poll between pieces, as a client that reads
+        // while it sends does: a write that completes at once emits 'drain'
+        // without polling, so the loop could push 8 MiB (the server's
+        // linger budget) before it ever saw the 413, and lose it to the
+        // reset that follows.
+        await new Promise((r) => setImmediate(r));
         if (answered || sock.destroyed) break;
         sent += piece.length;
         if (!sock.write(piece)) await new Promise((r) => { sock.once('drain', r); sock.once('close', r); });
