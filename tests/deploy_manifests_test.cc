@@ -23,7 +23,7 @@ bool HavePythonYaml() {
 }
 
 TEST(DeployManifestsTest, ValidateOffline) {
-  if (!HavePythonYaml()) GTEST_SKIP() << "needs python3-yaml and python3-jsonschema";
+  ASSERT_TRUE(HavePythonYaml()) << "needs python3-yaml and python3-jsonschema (`make deps`)";
   const auto r = testing::RunCommand("/usr/bin/python3 " + kDeploy + "/validate_manifests.py " +
                                      kDeploy + " " + testing::KvserveBinary() + " 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -36,7 +36,7 @@ TEST(DeployManifestsTest, ValidateOffline) {
 }
 
 TEST(DeployManifestsTest, ValidatorRejectsAGracePeriodShorterThanTheDrain) {
-  if (!HavePythonYaml()) GTEST_SKIP() << "needs python3-yaml and python3-jsonschema";
+  ASSERT_TRUE(HavePythonYaml()) << "needs python3-yaml and python3-jsonschema (`make deps`)";
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("kvs_deploy_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

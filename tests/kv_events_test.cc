@@ -197,10 +197,7 @@ void ExpectSubscriberAgrees(const Outcome& o) {
 }
 
 TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksAndRecomputesSha256CborHashes) {
-  if (!HavePythonModules()) {
-    GTEST_SKIP() << "needs /usr/bin/python3 with zmq, msgpack, cbor2 "
-                    "(apt-get install python3-zmq python3-msgpack python3-cbor2)";
-  }
+  ASSERT_TRUE(HavePythonModules()) << "needs /usr/bin/python3 with zmq, msgpack, cbor2 (`make deps`)";
   const Outcome o = RunWorkload(PrefixHashAlgo::kSha256Cbor, "sha256_cbor", 11);
   ExpectSubscriberAgrees(o);
   // Every published hash was recomputed from its tokens, and every prompt's
@@ -210,7 +207,7 @@ TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksAndRecomputesSha256CborHashe
 }
 
 TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksWithNativeHashes) {
-  if (!HavePythonModules()) GTEST_SKIP() << "needs python3-zmq, python3-msgpack, python3-cbor2";
+  ASSERT_TRUE(HavePythonModules()) << "needs python3-zmq, python3-msgpack, python3-cbor2 (`make deps`)";
   const Outcome o = RunWorkload(PrefixHashAlgo::kNative, "native", 12);
   ExpectSubscriberAgrees(o);
 }
