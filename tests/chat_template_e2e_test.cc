@@ -43,8 +43,6 @@ struct TemplateCase {
 
 void PrintTo(const TemplateCase& c, std::ostream* os) { *os << c.name; }
 
-bool HaveJinja2() { return std::system("/usr/bin/python3 -c 'import jinja2' 2>/dev/null") == 0; }
-
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -76,7 +74,7 @@ std::string ExtractGgufTemplate(const std::string& gguf) {
 class ChatTemplateE2eTest : public ::testing::TestWithParam<TemplateCase> {};
 
 TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
-  ASSERT_TRUE(HaveJinja2()) << "/usr/bin/python3 has no jinja2: `make deps` installs python3-jinja2";
+  ASSERT_TRUE(testing::PythonImports("jinja2")) << "`make deps` installs python3-jinja2";
   TemplateCase c = GetParam();
   if (c.path.size() > 5 && c.path.substr(c.path.size() - 5) == ".gguf") {
     c.path = ExtractGgufTemplate(c.path);  // the template as llama.cpp's file carries it
@@ -131,7 +129,7 @@ TEST_P(ChatTemplateE2eTest, RendersLikeHuggingFace) {
 // Small templates, one language feature each (make_snippets.py), with a
 // fixed context: output or refusal as jinja2's.
 TEST(ChatTemplateSnippetsTest, EachFeatureRendersLikeJinja2) {
-  ASSERT_TRUE(HaveJinja2()) << "/usr/bin/python3 has no jinja2: `make deps` installs python3-jinja2";
+  ASSERT_TRUE(testing::PythonImports("jinja2")) << "`make deps` installs python3-jinja2";
   const std::string snippets = Tmp("snippets.jsonl");
   const std::string outs = Tmp("snippets.out");
   std::string cmd = "/usr/bin/python3 " + kDir + "/make_snippets.py > " + snippets +
@@ -176,7 +174,7 @@ TEST(ChatTemplateSnippetsTest, EachFeatureRendersLikeJinja2) {
 // jinja2's rendering encoded with special tokens (no BOS, as the vocabulary
 // asks), and a chat completion with tools is answered.
 TEST(ServedChatTemplateTest, TokenizeEqualsHuggingFaceRendering) {
-  ASSERT_TRUE(HaveJinja2()) << "/usr/bin/python3 has no jinja2: `make deps` installs python3-jinja2";
+  ASSERT_TRUE(testing::PythonImports("jinja2")) << "`make deps` installs python3-jinja2";
   const std::string model = Tmp("qwen3.gguf");
   const std::string config = kVocab + "/hf-qwen3/tokenizer_config.json";
   std::string make = testing::KvserveBinary() + " make-model --shape tiny-qwen3 --type F16 --vocab " +

@@ -18,12 +18,9 @@ namespace {
 
 const std::string kDeploy = std::string(KVS_SOURCE_DIR) + "/deploy";
 
-bool HavePythonYaml() {
-  return std::system("/usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null") == 0;
-}
-
 TEST(DeployManifestsTest, ValidateOffline) {
-  ASSERT_TRUE(HavePythonYaml()) << "needs python3-yaml and python3-jsonschema (`make deps`)";
+  ASSERT_TRUE(testing::PythonImports("yaml, jsonschema"))
+      << "`make deps` installs python3-yaml and python3-jsonschema";
   const auto r = testing::RunCommand("/usr/bin/python3 " + kDeploy + "/validate_manifests.py " +
                                      kDeploy + " " + testing::KvserveBinary() + " 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -36,7 +33,8 @@ TEST(DeployManifestsTest, ValidateOffline) {
 }
 
 TEST(DeployManifestsTest, ValidatorRejectsAGracePeriodShorterThanTheDrain) {
-  ASSERT_TRUE(HavePythonYaml()) << "needs python3-yaml and python3-jsonschema (`make deps`)";
+  ASSERT_TRUE(testing::PythonImports("yaml, jsonschema"))
+      << "`make deps` installs python3-yaml and python3-jsonschema";
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("kvs_deploy_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

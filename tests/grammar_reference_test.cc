@@ -41,10 +41,6 @@ std::vector<OJson> Schemas() {
       .get<std::vector<OJson>>();
 }
 
-bool HaveJsonschema() {
-  return testing::RunCommand("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null").exit_code == 0;
-}
-
 // An oracle's verdicts on `texts` (1 valid, 0 not).
 std::vector<int> Check(const std::string& schema_file, const std::vector<std::string>& texts,
                        const std::string& oracle = kOracle, const std::string& mode = "check") {
@@ -83,7 +79,7 @@ bool Accepts(const Grammar& g, const std::string& text) {
 class GrammarReferenceTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(GrammarReferenceTest, AcceptsExactlyWhatJsonschemaAccepts) {
-  ASSERT_TRUE(HaveJsonschema()) << "/usr/bin/python3 has no jsonschema: `make deps` installs python3-jsonschema";
+  ASSERT_TRUE(testing::PythonImports("jsonschema")) << "`make deps` installs python3-jsonschema";
   const OJson schema = Schemas()[GetParam()];
   const std::string schema_file = std::string(KVS_BUILD_DIR) + "/grammar_schema_" + std::to_string(GetParam()) + ".json";
   std::ofstream(schema_file) << schema.dump();

@@ -32,10 +32,6 @@ namespace {
 constexpr int kBlockSize = 4;
 constexpr int kVocab = 64;
 
-bool HavePythonModules() {
-  return std::system("/usr/bin/python3 -c 'import zmq, msgpack, cbor2' 2>/dev/null") == 0;
-}
-
 double NowUnix() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -197,7 +193,8 @@ void ExpectSubscriberAgrees(const Outcome& o) {
 }
 
 TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksAndRecomputesSha256CborHashes) {
-  ASSERT_TRUE(HavePythonModules()) << "needs /usr/bin/python3 with zmq, msgpack, cbor2 (`make deps`)";
+  ASSERT_TRUE(testing::PythonImports("zmq, msgpack, cbor2"))
+      << "`make deps` installs python3-zmq, python3-msgpack and python3-cbor2";
   const Outcome o = RunWorkload(PrefixHashAlgo::kSha256Cbor, "sha256_cbor", 11);
   ExpectSubscriberAgrees(o);
   // Every published hash was recomputed from its tokens, and every prompt's
@@ -207,7 +204,8 @@ TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksAndRecomputesSha256CborHashe
 }
 
 TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksWithNativeHashes) {
-  ASSERT_TRUE(HavePythonModules()) << "needs python3-zmq, python3-msgpack, python3-cbor2 (`make deps`)";
+  ASSERT_TRUE(testing::PythonImports("zmq, msgpack, cbor2"))
+      << "`make deps` installs python3-zmq, python3-msgpack and python3-cbor2";
   const Outcome o = RunWorkload(PrefixHashAlgo::kNative, "native", 12);
   ExpectSubscriberAgrees(o);
 }

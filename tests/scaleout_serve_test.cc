@@ -18,8 +18,8 @@ namespace kvs {
 namespace {
 
 TEST(ScaleoutServeTest, MetricsAndKvEventsAsARouterSeesThem) {
-  ASSERT_EQ(std::system("/usr/bin/python3 -c 'import zmq, msgpack, cbor2, prometheus_client' 2>/dev/null"), 0)
-      << "needs python3-zmq, python3-msgpack, python3-cbor2, python3-prometheus-client (`make deps`)";
+  ASSERT_TRUE(testing::PythonImports("zmq, msgpack, cbor2, prometheus_client"))
+      << "`make deps` installs python3-zmq, -msgpack, -cbor2 and -prometheus-client";
   const std::string log = ::testing::TempDir() + "scaleout_serve_" + std::to_string(::getpid());
   auto server = loadgen::ServerProcess::Start(
       {testing::KvserveBinary(), "serve", "-m", testing::SharedPath("models/stories260K.bin"),

@@ -40,6 +40,12 @@ inline CommandResult RunCommand(const std::string& cmd) {
   return r;
 }
 
+// Whether /usr/bin/python3, the test oracles' interpreter, imports
+// `modules` ("zmq, msgpack"); `make deps` installs their Debian packages.
+inline bool PythonImports(const std::string& modules) {
+  return RunCommand("/usr/bin/python3 -c 'import " + modules + "' 2>/dev/null").exit_code == 0;
+}
+
 inline std::string Quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
