@@ -27,6 +27,7 @@
 #include "server/openai_server.h"
 #include "tools/commands.h"
 #include "tools/engine_flags.h"
+#include "tools/serve_roles.h"
 
 namespace kvs::tools {
 namespace {
@@ -40,6 +41,7 @@ struct ServeOptions {
   server::ServerConfig server;
   EngineFlags engine;
   events::KvEventPublisherConfig kv_events;  // endpoint "": off
+  RoleOptions role;
 };
 
 int Fail(const char* what, const Status& s) {
@@ -68,9 +70,19 @@ int Serve(ServeOptions opt) {
   auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) return Fail("loading the model", model_or.status());
   const Model& model = **model_or;
+  if (opt.role.role == "prefill") return ServePrefill(opt.role, model, opt.engine, opt.server);
   const Tokenizer* tokenizer = &model.tokenizer();
   auto runner_or = BackendRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());
+  // Decode role: prefill workers connect to the KV port and write prompt KV
+  // into this runner's pool. Declared before the engine, which uses it.
+  std::unique_ptr<DecodeService> decode_service;
+  if (opt.role.role == "decode") {
+    auto service_or =
+        StartDecodeService(opt.role, model, &(*runner_or)->mutable_kv_storage());
+    if (!service_or.ok()) return Fail("starting the KV service", service_or.status());
+    decode_service = std::move(service_or).value();
+  }
   auto chat_or = server::MakeChatPrompt(tokenizer, opt.chat_template);
   if (!chat_or.ok()) return Fail("chat template", chat_or.status());
   opt.server.tool_format = server::DetectToolCallFormat(chat_or->text);
@@ -86,7 +98,8 @@ int Serve(ServeOptions opt) {
   }
   // Declared after kv_events: the engine, which publishes into it, goes first.
   auto engine_or = EngineLoop::Create(std::move(runner_or).value(), tokenizer,
-                                    ResolveEngineConfig(opt.engine), kv_events.get());
+                                    ResolveEngineConfig(opt.engine), kv_events.get(),
+                                    decode_service.get());
   if (!engine_or.ok()) return Fail("creating the engine", engine_or.status());
   EngineLoop* engine = engine_or->get();
 
@@ -108,6 +121,7 @@ int Serve(ServeOptions opt) {
       server::OpenAiServer::Create(opt.server, engine, tokenizer, std::move(chat_or->encode));
   if (!server_or.ok()) return Fail("creating the server", server_or.status());
   server::OpenAiServer* srv = server_or->get();
+  if (decode_service != nullptr) srv->SetWorkerHooks(DecodeHooks(opt.role, decode_service.get()));
   auto port_or = srv->Bind();
   if (!port_or.ok()) return Fail("binding", port_or.status());
 
@@ -250,6 +264,7 @@ int RunServe(int argc, char** argv) {
                  "batches kept for replay")
       ->check(CLI::Range(1, 1000000));
   AddEngineFlags(&app, &opt.engine);
+  AddRoleFlags(&app, &opt.role);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

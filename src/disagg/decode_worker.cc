@@ -19,19 +19,21 @@ StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(Engine* engine, KvS
     return InvalidArgumentError("decode worker needs an engine, its KV storage and a transport");
   }
   const KvLayout layout = MakeKvLayout(model, config, *storage);
-  KVS_RETURN_IF_ERROR(Handshake(*transport, layout, "decode"));
   if (dc.frame_stall_ms < 1) return InvalidArgumentError("frame_stall_ms < 1");
+  KVS_ASSIGN_OR_RETURN(std::string peer, Handshake(*transport, layout, dc.name, "decode"));
   return std::unique_ptr<DecodeWorker>(
-      new DecodeWorker(engine, storage, std::move(transport), layout, dc));
+      new DecodeWorker(engine, storage, std::move(transport), layout, dc, std::move(peer)));
 }
 
 DecodeWorker::DecodeWorker(Engine* engine, KvStorage* storage, std::unique_ptr<Transport> transport,
-                           const KvLayout& layout, const DecodeWorkerConfig& config)
+                           const KvLayout& layout, const DecodeWorkerConfig& config,
+                           std::string peer_name)
     : engine_(engine),
       storage_(storage),
       transport_(std::move(transport)),
       layout_(layout),
-      config_(config) {
+      config_(config),
+      peer_name_(std::move(peer_name)) {
   scratch_.resize(static_cast<size_t>(layout_.block_bytes));
   reader_ = std::thread([this] { ReaderLoop(); });
 }
@@ -48,6 +50,11 @@ DecodeWorker::~DecodeWorker() {
 TransferStats DecodeWorker::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
+}
+
+bool DecodeWorker::link_ok() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_status_.ok();
 }
 
 void DecodeWorker::EndStream(OutputStream& stream, FinishReason reason, Status error) {
@@ -79,21 +86,23 @@ Status DecodeWorker::Submit(RequestId id, GenerationRequest request,
 }
 
 void DecodeWorker::Abort(RequestId id) {
+  if (!AbortIfPending(id)) engine_->Abort(id);
+}
+
+bool DecodeWorker::AbortIfPending(RequestId id) {
   for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
     if (it->id == id) {
       EndStream(*it->stream, FinishReason::kAbort, Status::Ok());
       waiting_.erase(it);
-      return;
+      return true;
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = imports_.find(id); it != imports_.end()) {
-      it->second.cancel = true;  // Poll cancels it once the reader is not writing
-      return;
-    }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = imports_.find(id); it != imports_.end()) {
+    it->second.cancel = true;  // Poll cancels it once the reader is not writing
+    return true;
   }
-  engine_->Abort(id);
+  return false;
 }
 
 void DecodeWorker::Poll() {
@@ -149,7 +158,8 @@ void DecodeWorker::Poll() {
       ++n_imports_;
     }
     // The engine thread is this side's only writer on the transport.
-    Status sent = SendFrame(*transport_, MsgType::kAlloc, taken.id, &a, sizeof(a));
+    Status sent =
+        SendAlloc(*transport_, taken.id, a, taken.request.prompt, taken.request.cache_salt);
     if (!sent.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       imports_[taken.id].error =
@@ -288,6 +298,7 @@ void DecodeWorker::ReaderLoop() {
                               std::to_string(imp.expected) + " (block, layer) pairs");
           }
         }
+        Notify();
         break;
       }
       case MsgType::kFail: {
@@ -303,6 +314,7 @@ void DecodeWorker::ReaderLoop() {
           // Not reserved yet (still waiting for blocks): Poll ends it.
           early_fails_[h.request_id] = std::move(reason);
         }
+        Notify();
         break;
       }
       default:
@@ -311,8 +323,11 @@ void DecodeWorker::ReaderLoop() {
   }
   // The stream is out of step or gone: end it for both sides.
   transport_->Close();
-  std::lock_guard<std::mutex> lock(mu_);
-  conn_status_ = UnavailableError("link to the prefill engine lost: " + s.message());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    conn_status_ = UnavailableError("link to the prefill engine lost: " + s.message());
+  }
+  Notify();
 }
 
 }  // namespace kvs

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,10 @@ struct DecodeWorkerConfig {
   // A frame's sender writes it whole: bytes of a frame that stop coming for
   // this long mean the link is gone (a peer that vanished without a reset).
   int frame_stall_ms = 10000;
+  std::string name;  // sent in the hello
+  // Called by the reader thread when an import landed or failed or the link
+  // ended: the engine thread should Poll soon. Must not block.
+  std::function<void()> on_event;
 };
 
 class DecodeWorker {
@@ -62,11 +67,17 @@ class DecodeWorker {
   // Ends a request still waiting or importing (kAbort); otherwise
   // Engine::Abort. Use this rather than Engine::Abort for ids submitted here.
   void Abort(RequestId id);
+  // Abort for a request still waiting or importing here; false (nothing
+  // done) for any other id.
+  bool AbortIfPending(RequestId id);
   // Between engine steps: reserves waiting requests that now fit, commits
   // landed transfers, cancels failed ones.
   void Poll();
   bool HasPending() const { return !waiting_.empty() || n_imports_ > 0; }
   TransferStats Stats() const;
+  const std::string& peer_name() const { return peer_name_; }
+  // False once the link has ended.
+  bool link_ok() const;
   // Ends the connection (the prefill side sees its sends fail).
   void Close() { transport_->Close(); }
 
@@ -89,7 +100,10 @@ class DecodeWorker {
   };
 
   DecodeWorker(Engine* engine, KvStorage* storage, std::unique_ptr<Transport> transport,
-               const KvLayout& layout, const DecodeWorkerConfig& config);
+               const KvLayout& layout, const DecodeWorkerConfig& config, std::string peer_name);
+  void Notify() {
+    if (config_.on_event) config_.on_event();
+  }
   void ReaderLoop();
   // Receives one kLayer frame's payload (header already read).
   Status ReceiveLayer(const FrameHeader& h);
@@ -101,6 +115,7 @@ class DecodeWorker {
   const std::unique_ptr<Transport> transport_;
   const KvLayout layout_;
   const DecodeWorkerConfig config_;
+  const std::string peer_name_;
   std::deque<Waiting> waiting_;  // engine thread
   int n_imports_ = 0;            // engine thread: imports_.size()
 

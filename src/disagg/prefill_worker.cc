@@ -25,18 +25,20 @@ StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(BackendRunner* ru
   if (config.frame_stall_ms < 1) return InvalidArgumentError("frame_stall_ms < 1");
   const KvLayout layout =
       MakeKvLayout(model, runner->model().config(), runner->mutable_kv_storage());
-  KVS_RETURN_IF_ERROR(Handshake(*transport, layout, "prefill"));
+  KVS_ASSIGN_OR_RETURN(std::string peer, Handshake(*transport, layout, config.name, "prefill"));
   return std::unique_ptr<PrefillWorker>(
-      new PrefillWorker(runner, std::move(transport), layout, config));
+      new PrefillWorker(runner, std::move(transport), layout, config, std::move(peer)));
 }
 
 PrefillWorker::PrefillWorker(BackendRunner* runner, std::unique_ptr<Transport> transport,
-                             const KvLayout& layout, const PrefillWorkerConfig& config)
+                             const KvLayout& layout, const PrefillWorkerConfig& config,
+                             std::string peer_name)
     : runner_(runner),
       storage_(runner->mutable_kv_storage()),
       transport_(std::move(transport)),
       layout_(layout),
       config_(config),
+      peer_name_(std::move(peer_name)),
       kv_(KvManagerConfig{runner->n_kv_blocks(), runner->block_size(),
                           config.enable_prefix_caching}) {
   // A chunk queues at most one item per layer; room for a few chunks lets
@@ -67,6 +69,24 @@ TransferStats PrefillWorker::Stats() const {
   return stats_;
 }
 
+bool PrefillWorker::link_ok() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_status_.ok();
+}
+
+StatusOr<std::optional<PrefillJob>> PrefillWorker::NextJob(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+               [&] { return !jobs_.empty() || !conn_status_.ok() || stop_; });
+  if (!jobs_.empty()) {
+    const AllocMessage& a = allocs_.at(jobs_.front());
+    return std::optional<PrefillJob>(PrefillJob{jobs_.front(), a.prompt, a.salt});
+  }
+  if (!conn_status_.ok()) return conn_status_;
+  if (stop_) return CancelledError("prefill worker is closing");
+  return std::optional<PrefillJob>();
+}
+
 void PrefillWorker::ReaderLoop() {
   Status s;
   while (true) {
@@ -75,11 +95,12 @@ void PrefillWorker::ReaderLoop() {
     if (!s.ok()) break;
     const auto type = static_cast<MsgType>(h.type);
     if (type == MsgType::kAlloc) {
-      AllocPayload a;
-      s = transport_->ReceiveWithin(&a, sizeof(a), config_.frame_stall_ms);
+      AllocMessage a;
+      s = ReceiveAlloc(*transport_, h, config_.frame_stall_ms, &a);
       if (!s.ok()) break;
       std::lock_guard<std::mutex> lock(mu_);
-      allocs_[h.request_id] = a;
+      if (allocs_.count(h.request_id) == 0) jobs_.push_back(h.request_id);
+      allocs_[h.request_id] = std::move(a);
     } else if (type == MsgType::kFail) {
       std::string reason(h.payload_bytes, '\0');
       s = transport_->ReceiveWithin(reason.data(), reason.size(), config_.frame_stall_ms);
@@ -191,14 +212,15 @@ void PrefillWorker::SenderLoop() {
   }
 }
 
-StatusOr<AllocPayload> PrefillWorker::WaitForAlloc(RequestId id) {
+StatusOr<AllocMessage> PrefillWorker::WaitForAlloc(RequestId id) {
   std::unique_lock<std::mutex> lock(mu_);
   const bool got = cv_.wait_for(lock, std::chrono::milliseconds(config_.alloc_timeout_ms), [&] {
     return allocs_.count(id) != 0 || peer_fails_.count(id) != 0 || !conn_status_.ok() || stop_;
   });
   if (auto it = allocs_.find(id); it != allocs_.end()) {
-    AllocPayload a = it->second;
+    AllocMessage a = std::move(it->second);
     allocs_.erase(it);
+    jobs_.erase(std::find(jobs_.begin(), jobs_.end(), id));
     return a;
   }
   if (auto it = peer_fails_.find(id); it != peer_fails_.end()) {
@@ -240,12 +262,12 @@ Status PrefillWorker::FinishRequest(Status why) {
 Status PrefillWorker::Prefill(RequestId id, std::span<const TokenId> prompt,
                               const std::string& salt) {
   if (prompt.empty()) return InvalidArgumentError("the prompt is empty");
-  StatusOr<AllocPayload> reserved = WaitForAlloc(id);
+  StatusOr<AllocMessage> reserved = WaitForAlloc(id);
   cur_id_ = id;
   // Tell the decode side (if it is still there), so that a reservation
   // that comes late is not left waiting.
   if (!reserved.ok()) return FinishRequest(reserved.status());
-  const AllocPayload alloc = *reserved;
+  const AllocPayload alloc = reserved->head;
   const int bs = layout_.block_size;
   const int m = static_cast<int>(prompt.size()) - 1;  // tokens whose KV goes across
   const int n_blocks = (m + bs - 1) / bs;

@@ -28,9 +28,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -50,6 +52,14 @@ struct PrefillWorkerConfig {
   int alloc_timeout_ms = 30000;  // how long to wait for the decode side's kAlloc
   bool enable_prefix_caching = true;
   int frame_stall_ms = 10000;  // as DecodeWorkerConfig::frame_stall_ms
+  std::string name;            // sent in the hello: how the decode side knows this worker
+};
+
+// A request the decode engine reserved and asked this worker to prefill.
+struct PrefillJob {
+  RequestId id = -1;
+  std::vector<TokenId> prompt;
+  std::string salt;
 };
 
 class PrefillWorker final : private LayerKvObserver {
@@ -62,6 +72,11 @@ class PrefillWorker final : private LayerKvObserver {
                                                          const PrefillWorkerConfig& config);
   ~PrefillWorker() override;
 
+  // The oldest reservation (kAlloc) not yet prefilled, waiting up to
+  // timeout_ms for one: nullopt on timeout; an error once the link is down.
+  // A server loop calls Prefill(job.id, job.prompt, job.salt) with it.
+  StatusOr<std::optional<PrefillJob>> NextJob(int timeout_ms);
+
   // Computes and sends the KV of prompt[0, n - 1) for request `id`; returns
   // when every block has been sent (or the request failed: then the decode
   // side is told with kFail where the link still works). The prompt must be
@@ -70,6 +85,9 @@ class PrefillWorker final : private LayerKvObserver {
 
   TransferStats Stats() const;
   const KvCacheManager& kv() const { return kv_; }
+  const std::string& peer_name() const { return peer_name_; }
+  // False once the link has ended (the worker can then only be destroyed).
+  bool link_ok() const;
   // Ends the connection (the decode side sees its imports fail).
   void Close() { transport_->Close(); }
 
@@ -82,7 +100,7 @@ class PrefillWorker final : private LayerKvObserver {
   };
 
   PrefillWorker(BackendRunner* runner, std::unique_ptr<Transport> transport, const KvLayout& layout,
-                const PrefillWorkerConfig& config);
+                const PrefillWorkerConfig& config, std::string peer_name);
   void OnLayerKvStored(int layer) override;
   void Push(const SendItem& item);  // waits while the ring is full
   void ReaderLoop();
@@ -91,13 +109,14 @@ class PrefillWorker final : private LayerKvObserver {
   // Queues kFail with `why` (or kDone when why is OK), waits for the sender
   // to finish the request and frees its blocks.
   Status FinishRequest(Status why);
-  StatusOr<AllocPayload> WaitForAlloc(RequestId id);
+  StatusOr<AllocMessage> WaitForAlloc(RequestId id);
 
   BackendRunner* const runner_;
   KvStorage& storage_;
   const std::unique_ptr<Transport> transport_;
   const KvLayout layout_;
   const PrefillWorkerConfig config_;
+  const std::string peer_name_;
   KvCacheManager kv_;  // prefill-engine thread only
   Batch batch_;        // prefill-engine thread only
 
@@ -111,7 +130,8 @@ class PrefillWorker final : private LayerKvObserver {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<RequestId, AllocPayload> allocs_;     // guarded by mu_
+  std::map<RequestId, AllocMessage> allocs_;     // guarded by mu_
+  std::deque<RequestId> jobs_;                   // guarded by mu_: allocs_ in arrival order
   std::map<RequestId, std::string> peer_fails_;  // guarded by mu_
   Status conn_status_;                           // guarded by mu_: the reader's end
   std::vector<SendItem> ring_;                   // guarded by mu_: fixed capacity

@@ -32,6 +32,28 @@ struct TransferStats {
   std::vector<double> layer_busy_s;     // [n_layers], prefill side
   std::vector<double> layer_exposed_s;  // [n_layers], prefill side
 
+  // Adds another worker's counters (per-layer vectors element by element).
+  TransferStats& operator+=(const TransferStats& o) {
+    requests_ok += o.requests_ok;
+    requests_failed += o.requests_failed;
+    bytes += o.bytes;
+    blocks += o.blocks;
+    block_layers += o.block_layers;
+    frames += o.frames;
+    compute_s += o.compute_s;
+    send_busy_s += o.send_busy_s;
+    exposed_s += o.exposed_s;
+    tail_s += o.tail_s;
+    transfer_s += o.transfer_s;
+    auto add = [](std::vector<double>& a, const std::vector<double>& b) {
+      if (a.size() < b.size()) a.resize(b.size(), 0.0);
+      for (size_t i = 0; i < b.size(); ++i) a[i] += b[i];
+    };
+    add(layer_busy_s, o.layer_busy_s);
+    add(layer_exposed_s, o.layer_exposed_s);
+    return *this;
+  }
+
   double hidden_fraction() const {
     if (send_busy_s <= 0) return 1.0;
     return std::clamp(1.0 - exposed_s / send_busy_s, 0.0, 1.0);

@@ -6,8 +6,8 @@
 
 namespace kvs {
 
-Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out) {
-  KVS_RETURN_IF_ERROR(t.Receive(out, sizeof(*out)));
+Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out, int timeout_ms) {
+  KVS_RETURN_IF_ERROR(t.ReceiveWithin(out, sizeof(*out), timeout_ms));
   if (out->magic != kWireMagic) return DataLossError("KV peer sent a frame without the magic");
   if (out->version != kWireVersion) {
     return FailedPreconditionError("KV peer speaks wire version " + std::to_string(out->version) +
@@ -20,7 +20,9 @@ Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out) {
       ok = n == sizeof(HelloPayload);
       break;
     case MsgType::kAlloc:
-      ok = n == sizeof(AllocPayload);
+      ok = n >= sizeof(AllocPayload) &&
+           n <= sizeof(AllocPayload) + sizeof(TokenId) * uint64_t{kMaxWirePromptTokens} +
+                    kMaxSaltBytes;
       break;
     case MsgType::kDone:
       ok = n == 0;
@@ -54,6 +56,42 @@ Status SendFrame(Transport& t, MsgType type, RequestId id, const void* payload, 
 Status SendFail(Transport& t, RequestId id, const std::string& reason) {
   const uint32_t n = static_cast<uint32_t>(std::min<size_t>(reason.size(), kMaxFailBytes));
   return SendFrame(t, MsgType::kFail, id, reason.data(), n);
+}
+
+Status SendAlloc(Transport& t, RequestId id, AllocPayload head, std::span<const TokenId> prompt,
+                 const std::string& salt) {
+  if (prompt.size() > size_t(kMaxWirePromptTokens) || salt.size() > size_t(kMaxSaltBytes)) {
+    return InvalidArgumentError("prompt or salt too long for the KV wire");
+  }
+  head.n_prompt_tokens = static_cast<int32_t>(prompt.size());
+  head.salt_bytes = static_cast<int32_t>(salt.size());
+  FrameHeader h;
+  h.type = static_cast<uint16_t>(MsgType::kAlloc);
+  h.payload_bytes = static_cast<uint32_t>(sizeof(head) + prompt.size_bytes() + salt.size());
+  h.request_id = id;
+  const ConstBuffer parts[4] = {
+      {&h, sizeof(h)}, {&head, sizeof(head)}, {prompt.data(), prompt.size_bytes()},
+      {salt.data(), salt.size()}};
+  return t.Send({parts, 4});
+}
+
+Status ReceiveAlloc(Transport& t, const FrameHeader& h, int timeout_ms, AllocMessage* out) {
+  KVS_RETURN_IF_ERROR(t.ReceiveWithin(&out->head, sizeof(out->head), timeout_ms));
+  const AllocPayload& a = out->head;
+  if (a.n_prompt_tokens < 1 || a.n_prompt_tokens > kMaxWirePromptTokens || a.salt_bytes < 0 ||
+      a.salt_bytes > kMaxSaltBytes ||
+      h.payload_bytes != sizeof(a) + sizeof(TokenId) * uint64_t(a.n_prompt_tokens) +
+                             uint64_t(a.salt_bytes)) {
+    return DataLossError("KV peer sent a malformed allocation frame");
+  }
+  out->prompt.resize(size_t(a.n_prompt_tokens));
+  out->salt.assign(size_t(a.salt_bytes), '\0');
+  KVS_RETURN_IF_ERROR(
+      t.ReceiveWithin(out->prompt.data(), out->prompt.size() * sizeof(TokenId), timeout_ms));
+  if (!out->salt.empty()) {
+    KVS_RETURN_IF_ERROR(t.ReceiveWithin(out->salt.data(), out->salt.size(), timeout_ms));
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -92,17 +130,23 @@ std::string DescribeMismatch(const KvLayout& mine, const KvLayout& peer) {
   return why;
 }
 
-Status Handshake(Transport& t, const KvLayout& mine, const char* my_role) {
+StatusOr<std::string> Handshake(Transport& t, const KvLayout& mine, const std::string& my_name,
+                                const char* my_role, int timeout_ms) {
   HelloPayload hello;
   hello.layout = mine;
+  if (my_name.size() >= sizeof(hello.worker_name)) {
+    return InvalidArgumentError("worker name longer than " +
+                                std::to_string(sizeof(hello.worker_name) - 1) + " bytes");
+  }
+  std::memcpy(hello.worker_name, my_name.data(), my_name.size());
   KVS_RETURN_IF_ERROR(SendFrame(t, MsgType::kHello, 0, &hello, sizeof(hello)));
   FrameHeader h;
-  KVS_RETURN_IF_ERROR(ReadFrameHeader(t, mine.block_bytes, &h));
+  KVS_RETURN_IF_ERROR(ReadFrameHeader(t, mine.block_bytes, &h, timeout_ms));
   if (h.type != static_cast<uint16_t>(MsgType::kHello)) {
     return DataLossError("KV peer did not start with a hello");
   }
   HelloPayload peer;
-  KVS_RETURN_IF_ERROR(t.Receive(&peer, sizeof(peer)));
+  KVS_RETURN_IF_ERROR(t.ReceiveWithin(&peer, sizeof(peer), timeout_ms));
   if (peer.byte_order != hello.byte_order) {
     return FailedPreconditionError("KV peer has another byte order; refusing to pair");
   }
@@ -111,7 +155,7 @@ Status Handshake(Transport& t, const KvLayout& mine, const char* my_role) {
     return FailedPreconditionError(std::string(my_role) +
                                    " engine refuses to pair with its KV peer: " + why);
   }
-  return Status::Ok();
+  return std::string(peer.worker_name, strnlen(peer.worker_name, sizeof(peer.worker_name)));
 }
 
 Fingerprint PromptHash(std::span<const TokenId> prompt) {

@@ -3,12 +3,17 @@
 // payload_bytes of payload; integers are in the host's byte order (the
 // handshake checks both hosts agree).
 //
-//   both ways  kHello  HelloPayload: model fingerprint, KV layout and dtype.
+//   both ways  kHello  HelloPayload: model fingerprint, KV layout and dtype,
+//                      and the sender's worker name (what a router and the
+//                      decode side's /kvs/info call the prefill worker).
 //                      Each side sends its own and checks the peer's; any
 //                      difference ends the connection with a clear error.
-//   D -> P     kAlloc  AllocPayload for a request: D has reserved blocks for
-//                      its prompt[0, n - 1) and already holds the first
-//                      n_skip_blocks (prefix cache), which P must not send.
+//   D -> P     kAlloc  AllocPayload, then the prompt's n_prompt_tokens token
+//                      ids (int32) and salt_bytes of prefix-cache salt: D has
+//                      reserved blocks for prompt[0, n - 1) and already holds
+//                      the first n_skip_blocks (prefix cache), which P must
+//                      not send. D tokenized the request; P prefills exactly
+//                      these ids.
 //   P -> D     kLayer  LayerPayload + n_blocks K blocks + n_blocks V blocks
 //                      of one layer, request-relative block indices
 //                      [first_block, first_block + n_blocks).
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/ids.h"
 #include "base/status.h"
@@ -31,9 +37,12 @@
 namespace kvs {
 
 constexpr uint32_t kWireMagic = 0x4456534b;  // "KSVD" little-endian
-constexpr uint16_t kWireVersion = 1;
+constexpr uint16_t kWireVersion = 2;
 constexpr int kMaxBlocksPerFrame = 64;
 constexpr uint32_t kMaxFailBytes = 4096;
+constexpr int32_t kMaxWirePromptTokens = 1 << 20;
+constexpr int32_t kMaxSaltBytes = 256;
+constexpr size_t kMaxWorkerNameBytes = 64;
 
 enum class MsgType : uint16_t { kHello = 1, kAlloc = 2, kLayer = 3, kDone = 4, kFail = 5 };
 
@@ -65,14 +74,24 @@ struct HelloPayload {
   uint32_t byte_order = 0x01020304;
   uint32_t reserved = 0;
   KvLayout layout;
+  char worker_name[kMaxWorkerNameBytes] = {};  // NUL-padded
 };
 
 struct AllocPayload {
   int32_t n_import_tokens = 0;  // n - 1
   int32_t n_skip_blocks = 0;
   int32_t n_blocks = 0;  // blocks covering n_import_tokens
+  int32_t n_prompt_tokens = 0;  // n: the ids that follow
+  int32_t salt_bytes = 0;       // then the salt
   int32_t reserved = 0;
   Fingerprint prompt_hash{};  // PromptHash of the whole prompt
+};
+
+// A kAlloc frame with its prompt and salt.
+struct AllocMessage {
+  AllocPayload head;
+  std::vector<TokenId> prompt;
+  std::string salt;
 };
 
 struct LayerPayload {
@@ -84,14 +103,24 @@ struct LayerPayload {
 
 // Reads one frame header and checks magic, version, type and that the
 // payload size is possible for the type (block_bytes bounds kLayer).
-Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out);
+// timeout_ms as Transport::ReceiveWithin (-1: wait for ever, an idle link).
+Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out, int timeout_ms = -1);
 // Sends a header and a fixed-size payload (or none).
 Status SendFrame(Transport& t, MsgType type, RequestId id, const void* payload, uint32_t n);
 Status SendFail(Transport& t, RequestId id, const std::string& reason);
+// kAlloc with its prompt and salt (head's n_prompt_tokens and salt_bytes are
+// set here).
+Status SendAlloc(Transport& t, RequestId id, AllocPayload head, std::span<const TokenId> prompt,
+                 const std::string& salt);
+// The payload of a kAlloc frame whose header `h` was just read; checks the
+// sizes agree.
+Status ReceiveAlloc(Transport& t, const FrameHeader& h, int timeout_ms, AllocMessage* out);
 
-// Both sides: sends `mine`, reads the peer's and compares. An error names
-// what differs ("model files differ", "block size 16 vs 32", ...).
-Status Handshake(Transport& t, const KvLayout& mine, const char* my_role);
+// Both sides: sends `mine` and `my_name`, reads the peer's and compares. An
+// error names what differs ("model files differ", "block size 16 vs 32",
+// ...). A peer silent for timeout_ms fails it. Returns the peer's name.
+StatusOr<std::string> Handshake(Transport& t, const KvLayout& mine, const std::string& my_name,
+                                const char* my_role, int timeout_ms = 10000);
 std::string DescribeMismatch(const KvLayout& mine, const KvLayout& peer);
 
 // SHA-256 of the prompt's token ids: D and P check they mean the same prompt.

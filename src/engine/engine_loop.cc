@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -16,10 +17,11 @@ namespace kvs {
 // touched only by the thread (Validate aside, which is thread-safe).
 struct EngineLoop::Impl {
   struct Message {
-    enum class Kind { kSubmit, kAbort } kind;
+    enum class Kind { kSubmit, kAbort, kImport } kind;
     RequestId id;
-    GenerationRequest request;  // kSubmit
+    GenerationRequest request;  // kSubmit, kImport
     std::vector<std::shared_ptr<OutputStream>> streams;  // kSubmit: one per choice
+    std::string source;  // kImport: the prefill worker
   };
 
   std::unique_ptr<Engine> engine;
@@ -30,6 +32,7 @@ struct EngineLoop::Impl {
   std::condition_variable wake;
   std::deque<Message> mailbox;  // guarded by mu
   bool stopping = false;        // guarded by mu
+  bool woken = false;           // guarded by mu: Wake() since the last iteration
   EngineStats stats;            // guarded by mu: copy published after every step
   // Submits taken from the mailbox that `stats` does not count yet (it is
   // published after the step that admits them): without them Submit would
@@ -46,11 +49,19 @@ struct EngineLoop::Impl {
   // the log it is filling.
   KvEventSink* kv_events = nullptr;
   std::unique_ptr<KvEventLog> kv_log;
+  ImportHub* imports = nullptr;  // engine thread only (after Create)
 
   std::mutex shutdown_mu;  // serializes Shutdown callers
   std::thread thread;
 
   void Run();
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      woken = true;
+    }
+    wake.notify_one();
+  }
   // Fills snapshot_scratch when the interval has passed or the engine is
   // idle; returns whether it did (the caller swaps it in under mu).
   bool FillSnapshotIfDue();
@@ -82,14 +93,22 @@ void EngineLoop::Impl::Run() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu);
-      // Sleep while idle: nothing queued and nothing to compute.
-      wake.wait(lock, [this] { return stopping || !mailbox.empty() || engine->HasWork(); });
+      // Sleep while idle: nothing queued and nothing to compute. Imports in
+      // flight wake the thread when they land (Wake); the timeout is a
+      // backstop for requests waiting for blocks.
+      auto ready = [this] { return stopping || woken || !mailbox.empty() || engine->HasWork(); };
+      if (imports != nullptr && imports->HasPending()) {
+        wake.wait_for(lock, std::chrono::milliseconds(5), ready);
+      } else {
+        wake.wait(lock, ready);
+      }
+      woken = false;
       inbox.swap(mailbox);
-      for (const Message& m : inbox) in_transit += m.kind == Message::Kind::kSubmit;
+      for (const Message& m : inbox) in_transit += m.kind != Message::Kind::kAbort;
       if (stopping) {
         lock.unlock();
         for (Message& m : inbox) {
-          if (m.kind == Message::Kind::kSubmit) {
+          if (m.kind != Message::Kind::kAbort) {
             StreamDelta d;
             d.finished = true;
             d.finish_reason = FinishReason::kAbort;
@@ -97,6 +116,7 @@ void EngineLoop::Impl::Run() {
             for (auto& s : m.streams) s->Push(d);
           }
         }
+        if (imports != nullptr) imports->Detach();
         engine->AbortAll();
         FlushKvEvents();
         engine->SetKvEventLog(nullptr);
@@ -111,11 +131,21 @@ void EngineLoop::Impl::Run() {
     for (Message& m : inbox) {
       if (m.kind == Message::Kind::kSubmit) {
         engine->AddRequest(m.id, std::move(m.request), std::move(m.streams));
-      } else {
+      } else if (m.kind == Message::Kind::kImport) {
+        Status s = imports->Submit(m.source, m.id, std::move(m.request), m.streams[0]);
+        if (!s.ok()) {
+          StreamDelta d;
+          d.finished = true;
+          d.finish_reason = FinishReason::kError;
+          d.error = std::move(s);
+          m.streams[0]->Push(std::move(d));
+        }
+      } else if (imports == nullptr || !imports->AbortIfPending(m.id)) {
         engine->Abort(m.id);
       }
     }
     inbox.clear();
+    if (imports != nullptr) imports->Poll();
     if (engine->HasWork()) {
       // A runner error has already ended the requests it hit with kError.
       (void)engine->Step();
@@ -134,7 +164,8 @@ EngineLoop::EngineLoop(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(std::unique_ptr<ModelRunner> runner,
                                                          const Tokenizer* tokenizer,
                                                          const EngineConfig& config,
-                                                         KvEventSink* kv_events) {
+                                                         KvEventSink* kv_events,
+                                                         ImportHub* imports) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
                        Engine::Create(std::move(runner), tokenizer, config));
   auto impl = std::make_unique<Impl>();
@@ -152,6 +183,10 @@ StatusOr<std::unique_ptr<EngineLoop>> EngineLoop::Create(std::unique_ptr<ModelRu
   impl->FillSnapshotIfDue();
   std::swap(impl->snapshot, impl->snapshot_scratch);
   Impl* raw = impl.get();
+  if (imports != nullptr) {
+    impl->imports = imports;
+    imports->Attach(impl->engine.get(), [raw] { raw->Wake(); });
+  }
   impl->thread = std::thread([raw] { raw->Run(); });
   return std::unique_ptr<EngineLoop>(new EngineLoop(std::move(impl)));
 }
@@ -180,17 +215,44 @@ StatusOr<std::vector<std::shared_ptr<OutputStream>>> EngineLoop::SubmitChoices(G
       return ResourceExhaustedError("the waiting queue is full (" +
                                     std::to_string(impl_->config.max_waiting) + " requests)");
     }
-    impl_->mailbox.push_back({Impl::Message::Kind::kSubmit, id, std::move(request), streams});
+    impl_->mailbox.push_back({Impl::Message::Kind::kSubmit, id, std::move(request), streams, {}});
   }
   impl_->wake.notify_one();
   return streams;
 }
 
+StatusOr<std::shared_ptr<OutputStream>> EngineLoop::SubmitImport(const std::string& source,
+                                                                 GenerationRequest request) {
+  if (impl_->imports == nullptr) {
+    return FailedPreconditionError("this engine takes no KV from prefill workers");
+  }
+  if (request.n != 1) return InvalidArgumentError("an imported request has one choice");
+  KVS_RETURN_IF_ERROR(impl_->engine->Validate(request));
+  const RequestId id = impl_->next_id.fetch_add(1);
+  auto stream = std::make_shared<OutputStream>(id);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) return UnavailableError("the engine is shutting down");
+    const int64_t queued = impl_->stats.requests_waiting + impl_->in_transit +
+                           static_cast<int64_t>(impl_->mailbox.size());
+    if (queued >= impl_->config.max_waiting) {
+      return ResourceExhaustedError("the waiting queue is full (" +
+                                    std::to_string(impl_->config.max_waiting) + " requests)");
+    }
+    Impl::Message m{Impl::Message::Kind::kImport, id, std::move(request), {stream}, source};
+    impl_->mailbox.push_back(std::move(m));
+  }
+  impl_->wake.notify_one();
+  return stream;
+}
+
+bool EngineLoop::takes_imports() const { return impl_->imports != nullptr; }
+
 void EngineLoop::Abort(RequestId id) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->stopping) return;
-    impl_->mailbox.push_back({Impl::Message::Kind::kAbort, id, {}, {}});
+    impl_->mailbox.push_back({Impl::Message::Kind::kAbort, id, {}, {}, {}});
   }
   impl_->wake.notify_one();
 }

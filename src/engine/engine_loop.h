@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "engine/engine_config.h"
+#include "engine/import_hub.h"
 #include "engine/kv_snapshot.h"
 #include "engine/output_stream.h"
 #include "engine/request_types.h"
@@ -27,10 +28,13 @@ class EngineLoop {
   // null) is borrowed too: it gets an AllBlocksCleared batch at once, then
   // after each step that stored or evicted prefix-cache blocks the step's
   // events (kv/kv_events.h), from the engine thread.
+  // imports (may be null) is borrowed as well: the loop attaches it to the
+  // engine and polls it between steps (SubmitImport).
   static StatusOr<std::unique_ptr<EngineLoop>> Create(std::unique_ptr<ModelRunner> runner,
                                                       const Tokenizer* tokenizer,
                                                       const EngineConfig& config,
-                                                      KvEventSink* kv_events = nullptr);
+                                                      KvEventSink* kv_events = nullptr,
+                                                      ImportHub* imports = nullptr);
   ~EngineLoop();
 
   // Queues a request. Errors (returned at once, nothing queued): an empty
@@ -42,6 +46,15 @@ class EngineLoop {
   // blocks): stream i carries choice i; Abort each stream's id() to abort
   // every choice. The n choices count as one request in the waiting queue.
   StatusOr<std::vector<std::shared_ptr<OutputStream>>> SubmitChoices(GenerationRequest request);
+
+  // A request whose prompt KV the prefill worker `source` computes and sends
+  // (disaggregated decoding): queued through the ImportHub, which admits it
+  // once its blocks are free and starts it when its KV has landed. Errors as
+  // Submit's, and FailedPrecondition without a hub. One choice only.
+  StatusOr<std::shared_ptr<OutputStream>> SubmitImport(const std::string& source,
+                                                       GenerationRequest request);
+  // Whether this loop has an ImportHub (SubmitImport can work).
+  bool takes_imports() const;
 
   // Aborts a request; honoured within one step; its blocks are freed and its
   // stream ends with FinishReason::kAbort. Unknown or finished ids: no-op.

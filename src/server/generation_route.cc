@@ -77,6 +77,14 @@ class GenerationBody final : public DeferredBody {
   bool done_ = false;
 };
 
+StatusOr<std::vector<std::shared_ptr<OutputStream>>> SubmitImport(EngineLoop* engine,
+                                                                  const std::string& source,
+                                                                  GenerationRequest gen) {
+  KVS_ASSIGN_OR_RETURN(std::shared_ptr<OutputStream> stream,
+                       engine->SubmitImport(source, std::move(gen)));
+  return std::vector<std::shared_ptr<OutputStream>>{std::move(stream)};
+}
+
 }  // namespace
 
 void SendError(HttpResponse& res, const ApiError& error) {
@@ -247,6 +255,17 @@ void GenerationRoute::Handle(Endpoint endpoint, const HttpRequest& req, std::str
 
   // Each prompt is one engine request of best_of choices (n returned).
   const bool best_of = request.best_of > request.n;
+  // A router's request for a decode worker names the prefill worker that
+  // computes its prompt's KV. What a transfer cannot carry (several choices
+  // or prompts, prompt logprobs, which need every prompt position computed
+  // here) runs colocated, as does everything on a worker without prefill
+  // links.
+  std::string disagg_source = req.Header(kPrefillWorkerHeader);
+  if (prompts.size() != 1 || request.best_of != 1 || request.prompt_logprobs >= 0 ||
+      (request.echo && request.sampling.top_logprobs >= 0) || !engine_->takes_imports()) {
+    disagg_source.clear();
+  }
+  res.SetHeader(std::string(kDisaggModeHeader), disagg_source.empty() ? "colocated" : "imported");
   std::vector<std::shared_ptr<OutputStream>> streams;
   std::vector<TokenId> last_prompt_tokens;
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -273,7 +292,8 @@ void GenerationRoute::Handle(Endpoint endpoint, const HttpRequest& req, std::str
     if (best_of && gen.sampling.top_logprobs < 0) gen.sampling.top_logprobs = 0;
     const TokenId last = gen.prompt.back();
     StatusOr<std::vector<std::shared_ptr<OutputStream>>> submitted =
-        engine_->SubmitChoices(std::move(gen));
+        disagg_source.empty() ? engine_->SubmitChoices(std::move(gen))
+                              : SubmitImport(engine_, disagg_source, std::move(gen));
     if (!submitted.ok()) {
       for (const auto& s : streams) engine_->Abort(s->id());
       return SendError(res, FromStatus(submitted.status()));

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string_view>
 
 #include "engine/engine_loop.h"
 #include "server/admission.h"
@@ -24,6 +25,12 @@
 #include "server/server_metrics.h"
 
 namespace kvs::server {
+
+// Disaggregated serving: a router names the prefill worker that sends a
+// request's prompt KV in this header; the answer says how it ran
+// ("imported" or "colocated").
+inline constexpr std::string_view kPrefillWorkerHeader = "X-Kvs-Prefill-Worker";
+inline constexpr std::string_view kDisaggModeHeader = "X-Kvs-Disagg";
 
 // Writes `error` as the response (status, JSON body, Retry-After).
 void SendError(HttpResponse& res, const ApiError& error);

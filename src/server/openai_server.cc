@@ -219,7 +219,15 @@ void OpenAiServer::Handle(const HttpRequest& req, HttpResponse& res) {
         if (!config_.metrics_public && !auth_->Authenticate(req.Header("Authorization"))) {
           return SendError(res, Unauthorized());
         }
-        return res.SetContent(metrics_->Render(engine_->Stats()), "text/plain; version=0.0.4");
+        std::string text = metrics_->Render(engine_->Stats());
+        if (hooks_.metrics) text += hooks_.metrics();
+        return res.SetContent(std::move(text), "text/plain; version=0.0.4");
+      }
+      if (path == "/kvs/info" && hooks_.info) {
+        if (!config_.metrics_public && !auth_->Authenticate(req.Header("Authorization"))) {
+          return SendError(res, Unauthorized());
+        }
+        return res.SetContent(hooks_.info(), "application/json");
       }
       if (HandleWebRoute(req, res, engine_, auth_.get())) return;
     }

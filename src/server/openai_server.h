@@ -21,7 +21,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "base/status.h"
 #include "engine/engine_loop.h"
@@ -36,6 +38,12 @@ class GenerationRoute;
 class ServerMetrics;
 class ApiKeyAuth;
 class ConcurrencyLimiter;
+
+// What a disaggregated worker adds to the routes (kvserve serve --role).
+struct WorkerHooks {
+  std::function<std::string()> metrics;  // appended to GET /metrics
+  std::function<std::string()> info;     // GET /kvs/info: a JSON object
+};
 
 class OpenAiServer final : public HttpApp {
  public:
@@ -53,6 +61,8 @@ class OpenAiServer final : public HttpApp {
 
   void BeginShutdown();
   void Stop();
+  // Before Serve().
+  void SetWorkerHooks(WorkerHooks hooks) { hooks_ = std::move(hooks); }
 
   // HttpApp: the routes.
   bool RefuseHead(const HttpRequest& req, HttpResponse& res) override;
@@ -76,6 +86,7 @@ class OpenAiServer final : public HttpApp {
   std::unique_ptr<GenerationRoute> generation_;
   std::unique_ptr<EmbeddingsRoute> embeddings_;
   std::unique_ptr<HttpFrontEnd> http_;
+  WorkerHooks hooks_;
   std::atomic<bool> draining_{false};
 };
 
