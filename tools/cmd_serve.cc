@@ -121,7 +121,7 @@ int Serve(ServeOptions opt) {
       server::OpenAiServer::Create(opt.server, engine, tokenizer, std::move(chat_or->encode));
   if (!server_or.ok()) return Fail("creating the server", server_or.status());
   server::OpenAiServer* srv = server_or->get();
-  if (decode_service != nullptr) srv->SetWorkerHooks(DecodeHooks(opt.role, decode_service.get()));
+  if (decode_service != nullptr) srv->SetWorkerHooks(DecodeHooks(opt.role, decode_service.get(), engine));
   auto port_or = srv->Bind();
   if (!port_or.ok()) return Fail("binding", port_or.status());
 

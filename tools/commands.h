@@ -6,6 +6,7 @@ namespace kvs::tools {
 
 int RunGenerate(int argc, char** argv);
 int RunServe(int argc, char** argv);
+int RunRouter(int argc, char** argv);
 int RunBatch(int argc, char** argv);
 int RunLoadgen(int argc, char** argv);
 int RunInspect(int argc, char** argv);

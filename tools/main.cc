@@ -16,6 +16,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"generate", kvs::tools::RunGenerate, "generate text from a prompt"},
     {"serve", kvs::tools::RunServe, "OpenAI-compatible HTTP server"},
+    {"router", kvs::tools::RunRouter,
+     "OpenAI-compatible front end over disaggregated prefill and decode workers"},
     {"batch", kvs::tools::RunBatch, "offline batch: JSONL prompts through the engine"},
     {"loadgen", kvs::tools::RunLoadgen, "serving load generator: scenarios, latency/throughput report"},
     {"inspect", kvs::tools::RunInspect, "print a model file's metadata and tensor table"},

@@ -138,15 +138,21 @@ StatusOr<std::unique_ptr<DecodeService>> StartDecodeService(const RoleOptions& o
   return service;
 }
 
-server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* service) {
+server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* service,
+                                const EngineLoop* engine) {
   Json base = {{"role", "decode"},
                {"name", WorkerName(opt)},
                {"kv_transport", opt.transport},
                {"kv_port", service->port()}};
   server::WorkerHooks hooks;
   hooks.metrics = [service] { return TransferMetricsText(service->Totals(), "decode"); };
-  hooks.info = [base, service] {
+  hooks.info = [base, service, engine] {
     Json info = base;
+    const EngineStats st = engine->Stats();
+    info["requests_waiting"] = st.requests_waiting;
+    info["requests_running"] = st.requests_running;
+    info["kv_blocks_total"] = st.kv_blocks_total;
+    info["kv_blocks_used"] = st.kv_blocks_used;
     info["links"] = LinksJson(service->Links());
     info["last_refusal"] = service->LastRefusal();
     return info.dump();

@@ -34,8 +34,9 @@ std::string WorkerName(const RoleOptions& opt);
 StatusOr<std::unique_ptr<DecodeService>> StartDecodeService(const RoleOptions& opt,
                                                             const Model& model,
                                                             KvStorage* storage);
-// /metrics and /kvs/info of a decode worker (service borrowed).
-server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* service);
+// /metrics and /kvs/info of a decode worker (service and engine borrowed).
+server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* service,
+                                const EngineLoop* engine);
 
 // Prefill role: loads nothing more than `model`, connects to the decode
 // workers and serves /health, /metrics and /kvs/info until SIGINT/SIGTERM.

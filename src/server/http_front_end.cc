@@ -265,7 +265,11 @@ asio::awaitable<bool> Connection::Pump(HttpResponse& res, bool keep_alive) {
       std::string type = res.content_type;
       done = body.Poll(&bytes, &status, &type);
       if (res.streaming) {
-        if (!head_sent) {
+        // The head goes with the first bytes, so that a body may still
+        // choose its status until then (a router relaying a worker's).
+        if (!head_sent && (done || !bytes.empty())) {
+          res.status = status;
+          res.content_type = type;
           outbox = SerializeHead(res, keep_alive, -1, config().keep_alive_timeout_s);
           head_sent = true;
         }
@@ -308,7 +312,7 @@ asio::awaitable<bool> Connection::Pump(HttpResponse& res, bool keep_alive) {
     wake_timer_.expires_after(kHeartbeatInterval);
     beast::error_code ec;
     co_await wake_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (res.streaming && !done && !writing_ && outbox.empty() &&
+    if (res.streaming && head_sent && !done && !writing_ && outbox.empty() &&
         Clock::now() - last_write >= kHeartbeatInterval) {
       AppendChunk(&outbox, body.Heartbeat());
     }

@@ -51,7 +51,9 @@ class DeferredBody {
   // Called once by the transport before the first Poll. `waker` must be
   // woken (from any thread) whenever Poll may have something new.
   virtual void SetWaker(std::shared_ptr<StreamListener> waker) = 0;
-  // Never blocks. Streaming: appends the bytes to send now to *out.
+  // Never blocks. Streaming: appends the bytes to send now to *out; the
+  // status and headers go out with the first bytes (or the end), so until
+  // then Poll may change *status and *content_type.
   // Waiting: when done, fills *status, *content_type and *out (the whole
   // body). Returns true once the body is complete (nothing more will come).
   virtual bool Poll(std::string* out, int* status, std::string* content_type) = 0;
