@@ -40,6 +40,7 @@ Json LinksJson(const std::vector<KvLinkInfo>& links) {
                    {"requests_ok", l.stats.requests_ok},
                    {"requests_failed", l.stats.requests_failed},
                    {"blocks", l.stats.blocks},
+                   {"kv_blocks_used", l.kv_blocks_used},
                    {"bytes", l.stats.bytes}});
   }
   return out;

@@ -43,6 +43,10 @@ struct KvLinkInfo {
   bool connected = false;
   std::string error;  // why the last attempt or link ended, if it did
   TransferStats stats;
+  // Prefill side: the link's pool blocks held by requests (not the prefix
+  // cache's free ones), as of its last finished prefill; 0 between requests
+  // unless a block leaked.
+  int64_t kv_blocks_used = 0;
 };
 
 class DecodeService final : public ImportHub {

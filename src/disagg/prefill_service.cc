@@ -127,11 +127,15 @@ void PrefillService::Run(Link* link) {
       std::lock_guard<std::mutex> compute(compute_mu_);
       // A failed request is reported to the decode side by Prefill itself.
       (void)worker->Prefill(j.id, j.prompt, j.salt);
+      const int64_t used = worker->kv().Stats().blocks_used;
+      std::lock_guard<std::mutex> lock(mu_);
+      link->kv_blocks_used = used;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       link->retired += worker->Stats();
       link->worker = nullptr;
+      link->kv_blocks_used = 0;  // a new connection starts a new KV manager
     }
     worker.reset();
     if (!ended.ok()) SetError(link, ended);
@@ -147,6 +151,7 @@ std::vector<KvLinkInfo> PrefillService::Links() const {
     info.connected = link->worker != nullptr && link->worker->link_ok();
     info.error = link->error;
     info.stats = link->retired;
+    info.kv_blocks_used = link->kv_blocks_used;
     if (link->worker != nullptr) info.stats += link->worker->Stats();
     out.push_back(std::move(info));
   }

@@ -60,6 +60,7 @@ class PrefillService {
     std::string peer;
     std::string error;
     TransferStats retired;  // counters of this link's ended connections
+    int64_t kv_blocks_used = 0;
   };
 
   PrefillService(const Model* model, const Fingerprint& fingerprint,

@@ -1,0 +1,397 @@
+// Disaggregated serving end to end, as processes: `kvserve serve --role
+// prefill`, `--role decode` and `kvserve router` on loopback, over TCP and
+// UCX. Answers equal a colocated `serve`'s (greedy and seeded, streamed and
+// not, completions and chat); the decode worker's prefix cache cuts the
+// blocks sent; a prefill worker or a decode worker killed mid-request ends
+// in a retry or a clean error with no block held anywhere afterwards; a
+// prefill worker with another model file is refused.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/check.h"
+#include "loadgen/server_process.h"
+#include "test_util.h"
+
+namespace kvs {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Proc {
+  std::unique_ptr<loadgen::ServerProcess> process;
+  std::string log;
+  int port = 0;
+  int kv_port = 0;
+};
+
+// Starts kvserve with `args` and waits for its ready line (and KV port).
+Proc Start(const std::string& tag, std::vector<std::string> args, bool want_kv_port = false) {
+  Proc p;
+  p.log = ::testing::TempDir() + "disagg_" + tag + "_" + std::to_string(::getpid());
+  args.insert(args.begin(), testing::KvserveBinary());
+  auto started = loadgen::ServerProcess::Start(args, p.log);
+  KVS_CHECK(started.ok()) << started.status().ToString();
+  p.process = std::move(started).value();
+  std::smatch m, k;
+  std::string text;
+  for (int i = 0; i < 600; ++i) {
+    text = testing::ReadFile(p.log);
+    if (std::regex_search(text, m, std::regex("ready on http://[0-9.]+:([0-9]+)")) &&
+        (!want_kv_port || std::regex_search(text, k, std::regex("KV port ([0-9]+)")))) {
+      break;
+    }
+    KVS_CHECK(p.process->Running()) << tag << " exited: " << text;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  KVS_CHECK(m.size() == 2) << tag << " never became ready: " << text;
+  p.port = std::stoi(m[1].str());
+  if (want_kv_port) p.kv_port = std::stoi(k[1].str());
+  return p;
+}
+
+std::vector<std::string> ModelArgs(const std::string& model = "models/stories260K.bin") {
+  std::vector<std::string> a = {"serve", "-m", testing::SharedPath(model), "--host", "127.0.0.1",
+                                "--port", "0", "-t", "1", "--kv-cache-tokens", "4096"};
+  if (model.ends_with(".bin")) {
+    a.push_back("--tokenizer");
+    a.push_back(testing::SharedPath("models/tok512.bin"));
+  }
+  return a;
+}
+
+std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+Json GetJson(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get(path);
+  if (!r || r->status != 200) return Json();
+  return Json::parse(r->body, nullptr, false);
+}
+
+std::string GetText(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get(path);
+  if (!r) return std::string();
+  return r->body;
+}
+
+// The value of one Prometheus series ("name{labels}") in a /metrics page; -1 if absent.
+double Metric(const std::string& page, const std::string& series) {
+  const size_t at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
+struct Answer {
+  int status = 0;
+  std::string text;  // the generated text (streamed deltas joined)
+  std::string raw;
+};
+
+// POSTs a generation request; for a stream, joins the deltas' text.
+Answer Generate(int port, const std::string& path, const Json& body) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(std::chrono::seconds(120));
+  auto r = c.Post(path, body.dump(), "application/json");
+  Answer a;
+  if (!r) return a;
+  a.status = r->status;
+  a.raw = r->body;
+  const bool chat = path == "/v1/chat/completions";
+  if (!body.value("stream", false)) {
+    Json j = Json::parse(r->body, nullptr, false);
+    if (j.is_object() && j.contains("choices")) {
+      a.text = chat ? j["choices"][0]["message"]["content"].get<std::string>()
+                    : j["choices"][0]["text"].get<std::string>();
+    }
+    return a;
+  }
+  size_t at = 0;
+  while ((at = r->body.find("data: ", at)) != std::string::npos) {
+    const size_t end = r->body.find("\n\n", at);
+    const std::string payload = r->body.substr(at + 6, end - at - 6);
+    at = end;
+    Json j = Json::parse(payload, nullptr, false);
+    if (!j.is_object() || !j.contains("choices")) continue;
+    const Json& c0 = j["choices"][0];
+    if (chat) {
+      if (c0["delta"].contains("content")) a.text += c0["delta"]["content"].get<std::string>();
+    } else {
+      a.text += c0["text"].get<std::string>();
+    }
+  }
+  return a;
+}
+
+struct Case {
+  std::string path;
+  Json body;
+};
+
+std::vector<Case> Workload() {
+  std::string story;
+  for (int i = 0; i < 12; ++i) story += "Once upon a time, there was a little girl named Lily. ";
+  std::vector<int> ids = {1};
+  for (int i = 0; i < 150; ++i) ids.push_back(3 + (i * 37) % 509);
+  std::vector<Case> out;
+  for (bool stream : {false, true}) {
+    out.push_back({"/v1/completions",
+                   {{"prompt", "Once upon a time"}, {"max_tokens", 24}, {"temperature", 0},
+                    {"stream", stream}}});
+    out.push_back({"/v1/completions",
+                   {{"prompt", story}, {"max_tokens", 32}, {"temperature", 0.9}, {"seed", 7},
+                    {"stream", stream}}});
+    out.push_back({"/v1/completions",
+                   {{"prompt", ids}, {"max_tokens", 16}, {"temperature", 0}, {"stream", stream}}});
+    out.push_back({"/v1/chat/completions",
+                   {{"messages", {{{"role", "user"}, {"content", "Tell me about " + story}}}},
+                    {"max_tokens", 20},
+                    {"temperature", 0.8},
+                    {"seed", 3},
+                    {"stream", stream}}});
+  }
+  return out;
+}
+
+// One prefill worker, `n_decode` decode workers and a router.
+struct Cluster {
+  std::vector<Proc> decode;
+  Proc prefill;
+  Proc router;
+
+  Cluster(const std::string& transport, int n_decode,
+          const std::string& prefill_model = "models/stories260K.bin") {
+    std::vector<std::string> peers;
+    for (int i = 0; i < n_decode; ++i) {
+      auto a = ModelArgs();
+      for (const char* s : {"--role", "decode", "--kv-port", "0", "--kv-transport"}) a.push_back(s);
+      a.push_back(transport);
+      a.push_back("--worker-name");
+      a.push_back("d" + std::to_string(i));
+      decode.push_back(Start("decode" + std::to_string(i), a, true));
+      peers.push_back("127.0.0.1:" + std::to_string(decode.back().kv_port));
+    }
+    auto a = ModelArgs(prefill_model);
+    for (const char* s : {"--role", "prefill", "--worker-name", "p0", "--kv-transport"}) a.push_back(s);
+    a.push_back(transport);
+    for (const std::string& p : peers) {
+      a.push_back("--kv-peer");
+      a.push_back(p);
+    }
+    prefill = Start("prefill", a);
+    std::vector<std::string> r = {"router", "--host", "127.0.0.1", "--port", "0",
+                                  "--probe-interval-ms", "100", "--prefill", Url(prefill.port)};
+    for (const Proc& d : decode) {
+      r.push_back("--decode");
+      r.push_back(Url(d.port));
+    }
+    router = Start("router", r);
+  }
+
+  // Waits until the router sees every decode worker linked to the prefill worker.
+  bool WaitLinked() {
+    for (int i = 0; i < 200; ++i) {
+      Json info = GetJson(router.port, "/kvs/info");
+      int linked = 0;
+      if (info.is_object()) {
+        for (const Json& d : info["decode"]) linked += d["up"].get<bool>() && d["linked"].size() == 1;
+      }
+      if (linked == int(decode.size())) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+};
+
+class DisaggServeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DisaggServeTest, AnswersEqualColocatedServing) {
+  Proc both = Start("both", ModelArgs());
+  Cluster cluster(GetParam(), 1);
+  ASSERT_TRUE(cluster.WaitLinked()) << testing::ReadFile(cluster.prefill.log);
+  const std::vector<Case> cases = Workload();
+  for (const Case& c : cases) {
+    const Answer want = Generate(both.port, c.path, c.body);
+    const Answer got = Generate(cluster.router.port, c.path, c.body);
+    ASSERT_EQ(want.status, 200) << want.raw;
+    EXPECT_EQ(got.status, 200) << got.raw;
+    EXPECT_FALSE(want.text.empty()) << c.body.dump();
+    EXPECT_EQ(got.text, want.text) << c.path << " " << c.body.dump();
+  }
+  // Every answer ran disaggregated: its prompt KV came over the link.
+  const std::string router_metrics = GetText(cluster.router.port, "/metrics");
+  EXPECT_EQ(Metric(router_metrics, "kvserve_router_answers_total{mode=\"imported\"}"),
+            double(cases.size()))
+      << router_metrics;
+  const Json d = GetJson(cluster.decode[0].port, "/kvs/info");
+  EXPECT_EQ(d["links"][0]["requests_ok"].get<int>(), int(cases.size())) << d.dump();
+  EXPECT_GT(d["links"][0]["bytes"].get<int64_t>(), 0);
+  const Json p = GetJson(cluster.prefill.port, "/kvs/info");
+  EXPECT_EQ(p["links"][0]["requests_ok"].get<int>(), int(cases.size())) << p.dump();
+  EXPECT_EQ(p["links"][0]["kv_blocks_used"].get<int>(), 0) << p.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, DisaggServeTest, ::testing::Values("tcp", "ucx"),
+                         [](const auto& info) { return info.param; });
+
+TEST(DisaggServeEdgeTest, DecodePrefixHitsCutTransferredBlocks) {
+  Cluster cluster("tcp", 1);
+  ASSERT_TRUE(cluster.WaitLinked());
+  std::string story;
+  for (int i = 0; i < 20; ++i) story += "Once upon a time, there was a little girl named Lily. ";
+  auto blocks = [&] {
+    return GetJson(cluster.decode[0].port, "/kvs/info")["links"][0]["blocks"].get<int64_t>();
+  };
+  Json body = {{"prompt", story}, {"max_tokens", 4}, {"temperature", 0}};
+  ASSERT_EQ(Generate(cluster.router.port, "/v1/completions", body).status, 200);
+  const int64_t first = blocks();
+  // ~260 prompt tokens in 16-token blocks: all of them crossed.
+  EXPECT_GE(first, 15);
+  body["max_tokens"] = 6;
+  ASSERT_EQ(Generate(cluster.router.port, "/v1/completions", body).status, 200);
+  const int64_t second = blocks() - first;
+  // The decode worker's prefix cache holds every full block: at most the
+  // partial tail block crosses again.
+  EXPECT_LE(second, 1) << "first " << first;
+  const std::string m = GetText(cluster.decode[0].port, "/metrics");
+  EXPECT_GT(Metric(m, "vllm:prefix_cache_hits_total{model_name=\"stories260K\",engine=\"0\"}"), 0) << m;
+}
+
+// Waits for the router to have a request in flight on a decode worker; its index.
+int InFlightDecode(int router_port) {
+  for (int i = 0; i < 2000; ++i) {
+    Json info = GetJson(router_port, "/kvs/info");
+    if (info.is_object()) {
+      for (size_t d = 0; d < info["decode"].size(); ++d) {
+        if (info["decode"][d]["in_flight"].get<int>() > 0) return int(d);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return -1;
+}
+
+TEST(DisaggServeEdgeTest, KilledPrefillWorkerMidRequestIsRetriedColocated) {
+  Proc both = Start("both", ModelArgs());
+  Cluster cluster("tcp", 1);
+  ASSERT_TRUE(cluster.WaitLinked());
+  const std::vector<Case> cases = Workload();
+  // Frozen, the prefill worker holds the requests' transfers open: the
+  // decode worker has reserved their blocks and waits for their KV.
+  ASSERT_EQ(::kill(cluster.prefill.process->pid(), SIGSTOP), 0);
+  std::vector<std::future<Answer>> answers;
+  for (const Case& c : {cases[1], cases[7]}) {  // one plain, one streamed chat
+    answers.push_back(std::async(std::launch::async, [&, c] {
+      return Generate(cluster.router.port, c.path, c.body);
+    }));
+  }
+  // Both reservations made: kAlloc went to the frozen worker.
+  int64_t reserved = 0;
+  for (int i = 0; i < 400 && reserved < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reserved = GetJson(cluster.decode[0].port, "/kvs/info")["kv_blocks_used"].get<int64_t>();
+  }
+  EXPECT_GE(reserved, 2) << "the decode worker reserved no blocks for the waiting requests";
+  ASSERT_EQ(::kill(cluster.prefill.process->pid(), SIGKILL), 0);
+  const Answer a0 = answers[0].get(), a1 = answers[1].get();
+  EXPECT_EQ(a0.status, 200) << a0.raw;
+  EXPECT_EQ(a1.status, 200) << a1.raw;
+  EXPECT_EQ(a0.text, Generate(both.port, cases[1].path, cases[1].body).text);
+  EXPECT_EQ(a1.text, Generate(both.port, cases[7].path, cases[7].body).text);
+  const std::string m = GetText(cluster.router.port, "/metrics");
+  EXPECT_EQ(Metric(m, "kvserve_router_retries_total{reason=\"prefill_failed\"}"), 2) << m;
+  // The survivor holds no block for them.
+  const Json d = GetJson(cluster.decode[0].port, "/kvs/info");
+  EXPECT_EQ(d["kv_blocks_used"].get<int64_t>(), 0) << d.dump();
+  EXPECT_EQ(d["links"].size(), 0u) << d.dump();  // the dead link is gone
+}
+
+TEST(DisaggServeEdgeTest, KilledDecodeWorkerMidRequestIsRetriedOrEndsCleanly) {
+  Cluster cluster("tcp", 2);
+  ASSERT_TRUE(cluster.WaitLinked());
+  // Long generations (the context is 512 tokens): time to catch them.
+  Json body = {{"prompt", "Once upon a time"}, {"max_tokens", 480}, {"temperature", 0},
+               {"ignore_eos", true}};
+  // Not streamed: nothing reached the client when its decode worker dies,
+  // so the router sends it to the other one.
+  {
+    auto answer = std::async(std::launch::async,
+                             [&] { return Generate(cluster.router.port, "/v1/completions", body); });
+    const int victim = InFlightDecode(cluster.router.port);
+    ASSERT_GE(victim, 0);
+    ::kill(cluster.decode[victim].process->pid(), SIGKILL);
+    const Answer a = answer.get();
+    EXPECT_EQ(a.status, 200) << a.raw;
+    EXPECT_FALSE(a.text.empty());
+    const std::string m = GetText(cluster.router.port, "/metrics");
+    EXPECT_GE(Metric(m, "kvserve_router_retries_total{reason=\"decode_unreachable\"}"), 1) << m;
+    cluster.decode.erase(cluster.decode.begin() + victim);
+  }
+  // Streamed, on the survivor: its output has begun when it dies, so the
+  // stream ends with an error event and [DONE].
+  body["stream"] = true;
+  {
+    auto answer = std::async(std::launch::async,
+                             [&] { return Generate(cluster.router.port, "/v1/completions", body); });
+    ASSERT_GE(InFlightDecode(cluster.router.port), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    Json prefill_before = GetJson(cluster.prefill.port, "/kvs/info");
+    ::kill(cluster.decode[0].process->pid(), SIGKILL);
+    const Answer a = answer.get();
+    EXPECT_EQ(a.status, 200) << a.raw;
+    EXPECT_NE(a.raw.find("\"error\""), std::string::npos) << a.raw;
+    EXPECT_NE(a.raw.find("data: [DONE]"), std::string::npos) << a.raw;
+  }
+  // The prefill worker, the survivor of both, holds no block.
+  Json p = GetJson(cluster.prefill.port, "/kvs/info");
+  ASSERT_EQ(p["links"].size(), 2u) << p.dump();
+  for (const Json& l : p["links"]) EXPECT_EQ(l["kv_blocks_used"].get<int>(), 0) << p.dump();
+  // With no decode worker left the router answers 503, cleanly.
+  for (int i = 0; i < 100 && GetJson(cluster.router.port, "/kvs/info")["decode"][0]["up"] == true; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  body["stream"] = false;
+  const Answer none = Generate(cluster.router.port, "/v1/completions", body);
+  EXPECT_EQ(none.status, 503) << none.raw;
+  EXPECT_NE(none.raw.find("\"error\""), std::string::npos);
+}
+
+TEST(DisaggServeEdgeTest, PrefillWorkerWithAnotherModelFileIsRefused) {
+  Cluster cluster("tcp", 1, "models/stories260K-f16.gguf");
+  Json d, p;
+  for (int i = 0; i < 200; ++i) {
+    d = GetJson(cluster.decode[0].port, "/kvs/info");
+    p = GetJson(cluster.prefill.port, "/kvs/info");
+    if (!d["last_refusal"].get<std::string>().empty() &&
+        !p["links"][0]["error"].get<std::string>().empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(d["last_refusal"].get<std::string>().find("model files differ"), std::string::npos)
+      << d.dump();
+  EXPECT_NE(p["links"][0]["error"].get<std::string>().find("model files differ"),
+            std::string::npos)
+      << p.dump();
+  EXPECT_FALSE(p["links"][0]["connected"].get<bool>());
+  EXPECT_EQ(d["links"].size(), 0u);
+  // The router finds no link: the decode worker computes prompts itself.
+  const Answer a = Generate(cluster.router.port, "/v1/completions",
+                            {{"prompt", "Once upon a time"}, {"max_tokens", 8}});
+  EXPECT_EQ(a.status, 200) << a.raw;
+  const std::string m = GetText(cluster.router.port, "/metrics");
+  EXPECT_EQ(Metric(m, "kvserve_router_answers_total{mode=\"colocated\"}"), 1) << m;
+}
+
+}  // namespace
+}  // namespace kvs
