@@ -58,6 +58,20 @@ StatusOr<std::vector<AblationVariant>> ParseAblation(const std::string& spec) {
         {"chunked prefill (budget " + budget + ")", {"--max-batched-tokens", budget}},
         {"no chunked prefill", {"--no-chunked-prefill"}}};
   }
+  if (name == "disagg") {
+    const std::string transport = values.empty() ? "tcp" : values;
+    if (transport != "tcp" && transport != "ucx") {
+      return InvalidArgumentError("disagg takes tcp or ucx, not '" + transport + "'");
+    }
+    AblationVariant split{"disagg: prefill 1 + decode 1 thread (" + transport + ")", {}};
+    split.disagg = true;
+    split.prefill_args = {"--threads", "1"};
+    split.decode_args = {"--threads", "1"};
+    split.kv_transport = transport;
+    return std::vector<AblationVariant>{{"colocated, 2 threads", {"--threads", "2"}},
+                                        {"colocated, 1 thread", {"--threads", "1"}},
+                                        split};
+  }
   const char* flag = name == "token-budget" ? "--max-batched-tokens"
                      : name == "block-size" ? "--kv-block-size"
                      : name == "kv-budget"  ? "--kv-cache-tokens"
@@ -65,7 +79,7 @@ StatusOr<std::vector<AblationVariant>> ParseAblation(const std::string& spec) {
   if (flag == nullptr) {
     return InvalidArgumentError("unknown ablation '" + name +
                                 "' (prefix-cache, chunked-prefill, token-budget, block-size, "
-                                "kv-budget)");
+                                "kv-budget, disagg)");
   }
   KVS_ASSIGN_OR_RETURN(auto v, SplitValues(values, name));
   std::vector<AblationVariant> out;
@@ -83,6 +97,10 @@ StatusOr<json> RunAblation(const std::string& spec, const BenchConfig& base) {
     BenchConfig c = base;
     c.serve->extra_args.insert(c.serve->extra_args.end(), v.server_args.begin(),
                                v.server_args.end());
+    c.serve->disagg = v.disagg;
+    c.serve->prefill_args = v.prefill_args;
+    c.serve->decode_args = v.decode_args;
+    c.serve->kv_transport = v.kv_transport;
     std::fprintf(stderr, "loadgen: running variant '%s'\n", v.label.c_str());
     KVS_ASSIGN_OR_RETURN(json report, RunBenchmark(c));
     if (!reports.empty()) {

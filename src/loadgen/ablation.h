@@ -9,6 +9,10 @@
 //   token-budget=A,B,...       --max-batched-tokens A, B, ...
 //   block-size=A,B,...         --kv-block-size A, B, ...
 //   kv-budget=A,B,...          --kv-cache-tokens A, B, ... (KV capacity in tokens)
+//   disagg[=tcp|ucx]           colocated serve at 2 threads | at 1 thread |
+//                              a prefill worker (1 thread) and a decode worker
+//                              (1 thread) behind `kvserve router` (issue 18;
+//                              --serve-args must not set --threads)
 // The flags are those of `kvserve serve`.
 #pragma once
 
@@ -25,6 +29,10 @@ namespace kvs::loadgen {
 struct AblationVariant {
   std::string label;
   std::vector<std::string> server_args;
+  bool disagg = false;  // ServeConfig::disagg with these worker flags
+  std::vector<std::string> prefill_args;
+  std::vector<std::string> decode_args;
+  std::string kv_transport = "tcp";
 };
 
 // Parses "NAME" or "NAME=v1,v2": kInvalidArgument for an unknown name or a

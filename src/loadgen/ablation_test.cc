@@ -27,6 +27,22 @@ TEST(AblationTest, ValueLists) {
   EXPECT_EQ((*bs)[1].server_args, (std::vector<std::string>{"--kv-block-size", "32"}));
 }
 
+TEST(AblationTest, DisaggComparesTwoColocatedThreadCountsWithOneWorkerPair) {
+  auto d = ParseAblation("disagg=ucx");
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->size(), 3u);
+  EXPECT_EQ((*d)[0].server_args, (std::vector<std::string>{"--threads", "2"}));
+  EXPECT_FALSE((*d)[0].disagg);
+  EXPECT_EQ((*d)[1].server_args, (std::vector<std::string>{"--threads", "1"}));
+  EXPECT_TRUE((*d)[2].disagg);
+  EXPECT_TRUE((*d)[2].server_args.empty());
+  EXPECT_EQ((*d)[2].prefill_args, (std::vector<std::string>{"--threads", "1"}));
+  EXPECT_EQ((*d)[2].decode_args, (std::vector<std::string>{"--threads", "1"}));
+  EXPECT_EQ((*d)[2].kv_transport, "ucx");
+  EXPECT_EQ(ParseAblation("disagg")->at(2).kv_transport, "tcp");
+  EXPECT_FALSE(ParseAblation("disagg=rdma").ok());
+}
+
 TEST(AblationTest, Errors) {
   EXPECT_FALSE(ParseAblation("warp-drive").ok());
   EXPECT_FALSE(ParseAblation("block-size").ok());

@@ -16,14 +16,6 @@
 namespace kvs::loadgen {
 namespace {
 
-std::string LogTail(const std::string& path, size_t n_bytes = 1500) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > n_bytes ? s.substr(s.size() - n_bytes) : s;
-}
-
 // Value of `--flag V` in args, or `fallback`.
 int IntFlag(const std::vector<std::string>& args, const std::string& flag, int fallback) {
   for (size_t i = 0; i + 1 < args.size(); ++i) {
@@ -35,32 +27,15 @@ int IntFlag(const std::vector<std::string>& args, const std::string& flag, int f
 }  // namespace
 
 StatusOr<nlohmann::json> RunBenchmark(const BenchConfig& config) {
-  std::unique_ptr<ServerProcess> server;
+  std::unique_ptr<Deployment> deployment;
   Endpoint endpoint;
   int pid = config.server_pid;
   int block_size = config.kv_block_size;
   if (config.serve) {
-    const ServeConfig& s = *config.serve;
-    KVS_ASSIGN_OR_RETURN(int port, PickFreeLoopbackPort());
-    std::vector<std::string> argv = {s.binary,    "serve",  "-m", s.model, "--host",
-                                     "127.0.0.1", "--port", std::to_string(port)};
-    if (!s.tokenizer.empty()) argv.insert(argv.end(), {"--tokenizer", s.tokenizer});
-    for (const auto& k : s.api_keys) argv.insert(argv.end(), {"--api-key", k});
-    argv.insert(argv.end(), s.extra_args.begin(), s.extra_args.end());
-    KVS_ASSIGN_OR_RETURN(server, ServerProcess::Start(argv, s.log_path));
-    pid = server->pid();
-    block_size = IntFlag(s.extra_args, "--kv-block-size", block_size);
-    endpoint.host = "127.0.0.1";
-    endpoint.port = port;
-    endpoint.api_key = config.api_key.empty() && !s.api_keys.empty() ? s.api_keys.front()
-                                                                     : config.api_key;
-    Status ready = WaitUntilReady(endpoint, s.ready_timeout_s);
-    if (!ready.ok() || !server->Running()) {
-      server->Stop();
-      return UnavailableError("kvserve serve did not come up (" +
-                              (ready.ok() ? server->exit_description() : ready.message()) +
-                              "); its log ends with:\n" + LogTail(s.log_path));
-    }
+    KVS_ASSIGN_OR_RETURN(deployment, Deployment::Start(*config.serve, config.api_key));
+    pid = deployment->pid();
+    block_size = IntFlag(config.serve->extra_args, "--kv-block-size", block_size);
+    endpoint = deployment->endpoint();
   } else {
     KVS_ASSIGN_OR_RETURN(endpoint, ParseEndpoint(config.url));
     endpoint.api_key = config.api_key;
@@ -103,12 +78,9 @@ StatusOr<nlohmann::json> RunBenchmark(const BenchConfig& config) {
   ctx.kv_block_size = block_size;
   nlohmann::json report = BuildReport(*run, sampler.samples(), ctx);
   report["url"] = endpoint.Url();
-  if (server) {
-    const bool alive = server->Running();
-    report["server_crashed"] = !alive;
-    report["server_exit"] = alive ? "" : server->exit_description();
+  if (deployment) {
+    report.update(deployment->Finish());
     report["server_args"] = config.serve->extra_args;
-    server->Stop();
   }
   return report;
 }

@@ -14,21 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "loadgen/deployment.h"
 #include "loadgen/load_runner.h"
 #include "loadgen/scenario.h"
 
 namespace kvs::loadgen {
-
-// A `kvserve serve` that the run starts on a free loopback port.
-struct ServeConfig {
-  std::string binary;     // path of kvserve
-  std::string model;      // -m
-  std::string tokenizer;  // --tokenizer, "" for none
-  std::vector<std::string> api_keys;    // each passed as --api-key
-  std::vector<std::string> extra_args;  // appended as given (the ablation flags)
-  std::string log_path = "/tmp/kvserve-loadgen-server.log";
-  double ready_timeout_s = 60;
-};
 
 struct BenchConfig {
   std::string url;                   // used when serve is empty

@@ -114,7 +114,7 @@ void ProxyCall::Emit(std::string bytes, bool done) {
 }
 
 void ProxyCall::Fail(int status, const std::string& message) {
-  stats_->requests_failed++;
+  if (!req_.utility) stats_->requests_failed++;
   if (req_.stream && released_) return Emit(ErrorEvent(status, message), true);
   server::ApiError e;
   e.http_status = status;
@@ -248,9 +248,11 @@ bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool
     *retry_colocated = true;
     return false;
   }
-  (imported ? stats_->disaggregated : stats_->colocated)++;
-  (up_status_ < 400 ? stats_->requests_ok : stats_->requests_failed)++;
-  if (up_status_ < 400) {
+  if (!req_.utility) {
+    (imported ? stats_->disaggregated : stats_->colocated)++;
+    (up_status_ < 400 ? stats_->requests_ok : stats_->requests_failed)++;
+  }
+  if (up_status_ < 400 && !req_.utility) {
     stats_->RecordFirstByte(std::chrono::duration<double>(Clock::now() - arrival_).count());
   }
   {
@@ -264,7 +266,7 @@ bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool
 
 void ProxyCall::Run() {
   std::vector<int> exclude_decode, exclude_prefill;
-  bool colocated = false;
+  bool colocated = req_.utility;
   // Each decode worker once, and one colocated retry.
   for (int attempt = 0; attempt < 8; ++attempt) {
     std::optional<WorkerPool::Target> t =

@@ -38,6 +38,9 @@ struct ProxyRequest {
   std::string authorization;  // forwarded ("" when absent)
   bool stream = false;
   uint64_t prefix_key = 0;
+  // /tokenize and /detokenize: no prefill worker, and not counted as
+  // generations in RouterStats.
+  bool utility = false;
 };
 
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {

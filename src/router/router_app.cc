@@ -49,6 +49,21 @@ void RouterApp::Handle(const server::HttpRequest& req, server::HttpResponse& res
   using server::SendError;
   const std::string& path = req.path;
   if (req.method == "POST" && IsGeneration(path)) return Generate(req, res);
+  if (req.method == "POST" && (path == "/tokenize" || path == "/detokenize")) {
+    // The decode workers' tokenizer answers (any of them: one model).
+    if (!auth_.Authenticate(req.Header("Authorization"))) return SendError(res, server::Unauthorized());
+    std::unique_ptr<server::ConcurrencyLimiter::Slot> slot = limiter_.TryAcquire();
+    if (!slot) return SendError(res, server::TooManyRequests(limiter_.max_in_flight()));
+    ProxyRequest pr;
+    pr.path = path;
+    pr.body = req.body;
+    pr.authorization = req.Header("Authorization");
+    pr.utility = true;
+    auto call = std::make_shared<ProxyCall>(std::move(pr), pool_, &stats_, std::move(slot));
+    res.deferred = call->MakeBody();
+    call->Start();
+    return;
+  }
   if (req.method == "GET") {
     if (path == "/health") {
       if (draining_.load()) return SendError(res, server::Unavailable("the router is shutting down"));
