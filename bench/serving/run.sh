@@ -6,6 +6,10 @@
 #   run.sh long  BUILD                     the TinyLlama-shape Q8_0 workload that
 #                                          issue #7 compares with llama-server
 #                                          (make bench-serving)
+#   run.sh disagg BUILD                    issue 18: colocated at 2 and 1 threads
+#                                          against a prefill worker (1 thread) and a
+#                                          decode worker (1 thread) behind the router,
+#                                          mixed lengths, TinyLlama-shape Q8_0
 #
 # Each run starts its own `kvserve serve` on a free loopback port, so nothing
 # else needs to be running. JSON reports and SVG plots go to $OUT (default
@@ -63,6 +67,25 @@ elif [ "$mode" = long ]; then
     --request-timeout 600 --duration 1800 --slo-ttft-ms 5000 --slo-tpot-ms 500 \
     --serve-args "--threads $threads --max-running 8"
   names="tinyllama_shared_prefix"
+elif [ "$mode" = disagg ]; then
+  model=${MODEL_FILE:-$out/tinyllama-q8_0.gguf}
+  if [ ! -f "$model" ]; then
+    "$kvserve" make-model --shape tinyllama --type Q8_0 \
+      --vocab "${VOCAB:-$root/../shared/models/tokenizer.bin}" -o "$model"
+  fi
+  # Long prompts (log-normal, median 96 tokens, tail to ~1500) arriving
+  # while short ones decode; open loop. SLO: TTFT 5 s, TPOT 300 ms.
+  lg disagg_ablation -m "$model" --scenario mixed-lengths --rate ${RATE:-0.25} \
+    --requests ${REQUESTS:-24} --prompt-tokens 96 --max-tokens 32 --seed 18 \
+    --request-timeout 600 --duration 1800 --slo-ttft-ms 5000 --slo-tpot-ms 300 \
+    --metrics-period 1 --ablate disagg=${TRANSPORT:-tcp}
+  # Decode alone: the same arrivals and output lengths (the same seed draws
+  # them) with 4-token prompts, so no long prompt arrives.
+  lg disagg_decode_alone -m "$model" --scenario mixed-lengths --rate ${RATE:-0.25} \
+    --requests ${REQUESTS:-24} --prompt-tokens 4 --max-tokens 32 --seed 18 \
+    --request-timeout 600 --duration 1800 --slo-ttft-ms 5000 --slo-tpot-ms 300 \
+    --metrics-period 1 --ablate disagg=${TRANSPORT:-tcp}
+  names="disagg_ablation disagg_decode_alone"
 else
   echo "run.sh: unknown mode $mode" >&2
   exit 2

@@ -79,6 +79,36 @@ if (mode === 'short') {
       `${eff.map(pct).join(', ')} (goal > 96%).`
     : '- KV memory efficiency: n/a, the server does not export `kvserve_kv_tokens_used` yet.');
   lines.push('');
+} else if (mode === 'disagg') {
+  const ab = reports.disagg_ablation, alone = reports.disagg_decode_alone;
+  if (ab) {
+    const [two, one, split] = ab.variants.map((v) => v.report);
+    const t = split.kv_transfer || {};
+    const itl = (r) => r.itl_ms.p99;
+    lines.push('Checks (issue 18; SLO for goodput: TTFT <= 5 s and TPOT <= 300 ms):', '',
+      `- decode ITL p99 while long prompts arrive: disaggregated ${num(itl(split))} ms, ` +
+      `colocated ${num(itl(two))} ms at 2 threads (${num(itl(two) / itl(split), 2)}x the ` +
+      `disaggregated) and ${num(itl(one))} ms at 1 thread.`);
+    if (alone) {
+      const a = alone.variants[2].report;
+      const ratio = itl(split) / itl(a);
+      lines.push(`- against decode alone (the same arrivals and output lengths, 4-token ` +
+        `prompts, same deployment): ${num(itl(split))} vs ${num(itl(a))} ms = ` +
+        `${num(ratio, 2)}x (goal <= 1.2x: ${mark(ratio <= 1.2)}); colocated at 2 threads ` +
+        `${num(itl(two))} vs ${num(itl(alone.variants[0].report))} ms alone.`);
+    }
+    lines.push(`- TTFT p50/p99: disaggregated ${num(split.ttft_ms.p50)}/${num(split.ttft_ms.p99)} ` +
+      `ms, colocated 2 threads ${num(two.ttft_ms.p50)}/${num(two.ttft_ms.p99)}, 1 thread ` +
+      `${num(one.ttft_ms.p50)}/${num(one.ttft_ms.p99)}; goodput ${num(split.goodput_rps, 2)} vs ` +
+      `${num(two.goodput_rps, 2)} and ${num(one.goodput_rps, 2)} req/s; output tok/s ` +
+      `${num(split.output_tokens_per_s)} vs ${num(two.output_tokens_per_s)} and ` +
+      `${num(one.output_tokens_per_s)}.`,
+      `- KV transfer (prefill worker): ${num(t.requests_ok, 0)} requests, ` +
+      `${num(t.bytes / 1048576)} MiB, ${num(t.blocks, 0)} blocks; send ${num(t.send_s * 1000)} ms ` +
+      `busy against ${num(t.compute_s)} s of prefill compute, ${num(t.exposed_s * 1000)} ms after ` +
+      `compute ended; hidden ${pct(t.hidden_ratio)} (goal >= 80%: ${mark(t.hidden_ratio >= 0.8)}); ` +
+      `per layer hidden: ${(t.layers || []).map((l) => pct(l.hidden_ratio)).join(', ')}.`, '');
+  }
 } else {
   const t = reports.tinyllama_shared_prefix;
   if (t) {
@@ -94,7 +124,9 @@ if (mode === 'short') {
 const begin = `<!-- loadgen:${mode}:begin -->`, end = `<!-- loadgen:${mode}:end -->`;
 const title = mode === 'short'
   ? '### Serving scenarios, short runs (`make bench`, stories260K)'
-  : '### Serving, TinyLlama-shape Q8_0 vs llama-server (`make bench-serving`)';
+  : mode === 'disagg'
+    ? '### Disaggregated against colocated serving, TinyLlama-shape Q8_0 (`bench/serving/run.sh disagg`)'
+    : '### Serving, TinyLlama-shape Q8_0 vs llama-server (`make bench-serving`)';
 const block = `${begin}\n${title}\n\n${lines.join('\n')}\n${end}`;
 let doc = fs.existsSync(docPath) ? fs.readFileSync(docPath, 'utf8') : '# Benchmarks\n';
 const i = doc.indexOf(begin), k = doc.indexOf(end);

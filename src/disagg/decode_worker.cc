@@ -81,7 +81,7 @@ Status DecodeWorker::Submit(RequestId id, GenerationRequest request,
       return InvalidArgumentError("duplicate request id " + std::to_string(id));
     if (!conn_status_.ok()) return conn_status_;
   }
-  waiting_.push_back({id, std::move(request), std::move(stream)});
+  waiting_.push_back({id, std::move(request), std::move(stream), Clock::now()});
   return Status::Ok();
 }
 
@@ -155,6 +155,7 @@ void DecodeWorker::Poll() {
       imp.n_skip = a.n_skip_blocks;
       imp.expected = int64_t{a.n_blocks - a.n_skip_blocks} * layout_.n_layers;
       imp.reserved_at = Clock::now();
+      stats_.queue_s += std::chrono::duration<double>(imp.reserved_at - taken.submitted).count();
       ++n_imports_;
     }
     // The engine thread is this side's only writer on the transport.

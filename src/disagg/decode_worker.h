@@ -86,6 +86,7 @@ class DecodeWorker {
     RequestId id;
     GenerationRequest request;
     std::shared_ptr<OutputStream> stream;
+    std::chrono::steady_clock::time_point submitted;
   };
   struct Import {
     std::vector<BlockId> blocks;  // the request's block table for prompt[0, n - 1)

@@ -98,6 +98,7 @@ void PrefillWorker::ReaderLoop() {
       AllocMessage a;
       s = ReceiveAlloc(*transport_, h, config_.frame_stall_ms, &a);
       if (!s.ok()) break;
+      a.received_ns = Clock::now().time_since_epoch().count();
       std::lock_guard<std::mutex> lock(mu_);
       if (allocs_.count(h.request_id) == 0) jobs_.push_back(h.request_id);
       allocs_[h.request_id] = std::move(a);
@@ -268,6 +269,11 @@ Status PrefillWorker::Prefill(RequestId id, std::span<const TokenId> prompt,
   // that comes late is not left waiting.
   if (!reserved.ok()) return FinishRequest(reserved.status());
   const AllocPayload alloc = reserved->head;
+  {
+    const auto arrived = Clock::time_point(Clock::duration(reserved->received_ns));
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.queue_s += Seconds(Clock::now() - arrived);
+  }
   const int bs = layout_.block_size;
   const int m = static_cast<int>(prompt.size()) - 1;  // tokens whose KV goes across
   const int n_blocks = (m + bs - 1) / bs;

@@ -43,12 +43,14 @@ std::string TransferMetricsText(const TransferStats& s, std::string_view role_vi
   const char* secs = "kvserve_kv_transfer_seconds_total";
   Help(&out, secs, "counter",
        "Time by phase: prefill compute, send busy, send after compute (exposed), wait after "
-       "compute (tail), reservation to landing (transfer, decode side).");
+       "compute (tail), reservation to landing (transfer, decode side), waiting (queue: for "
+       "blocks on the decode side, for the prefill engine on the prefill side).");
   Line(&out, secs, role + ",phase=\"compute\"", s.compute_s);
   Line(&out, secs, role + ",phase=\"send\"", s.send_busy_s);
   Line(&out, secs, role + ",phase=\"exposed\"", s.exposed_s);
   Line(&out, secs, role + ",phase=\"tail\"", s.tail_s);
   Line(&out, secs, role + ",phase=\"transfer\"", s.transfer_s);
+  Line(&out, secs, role + ",phase=\"queue\"", s.queue_s);
   const char* hidden = "kvserve_kv_transfer_hidden_ratio";
   Help(&out, hidden, "gauge", "Fraction of send time hidden behind prefill compute.");
   Line(&out, hidden, role, s.hidden_fraction());

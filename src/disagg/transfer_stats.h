@@ -7,8 +7,11 @@
 // end): the transfer not hidden behind compute, so hidden_fraction() =
 // 1 - exposed / busy; per layer the same in layer_busy_s / layer_exposed_s.
 // tail_s is the wall time Prefill waited after its compute for the sender
-// to finish (what the first token pays). On the decode side, transfer_s
-// sums each import's time from reservation to its last frame.
+// to finish (what the first token pays); queue_s the time each request's
+// reservation waited for Prefill to take it (another request computing).
+// On the decode side, queue_s sums each request's wait for its blocks
+// (Submit to reservation) and transfer_s its time from reservation to its
+// last frame (the prefill side's queue, compute and tail together).
 #pragma once
 
 #include <algorithm>
@@ -29,6 +32,7 @@ struct TransferStats {
   double exposed_s = 0;
   double tail_s = 0;
   double transfer_s = 0;
+  double queue_s = 0;
   std::vector<double> layer_busy_s;     // [n_layers], prefill side
   std::vector<double> layer_exposed_s;  // [n_layers], prefill side
 
@@ -45,6 +49,7 @@ struct TransferStats {
     exposed_s += o.exposed_s;
     tail_s += o.tail_s;
     transfer_s += o.transfer_s;
+    queue_s += o.queue_s;
     auto add = [](std::vector<double>& a, const std::vector<double>& b) {
       if (a.size() < b.size()) a.resize(b.size(), 0.0);
       for (size_t i = 0; i < b.size(); ++i) a[i] += b[i];

@@ -92,6 +92,7 @@ struct AllocMessage {
   AllocPayload head;
   std::vector<TokenId> prompt;
   std::string salt;
+  int64_t received_ns = 0;  // steady_clock ticks when it arrived (set by the receiver)
 };
 
 struct LayerPayload {
