@@ -67,7 +67,8 @@ serve:
 
 # make test: every test on the plain build. make test-asan: the unit and
 # end-to-end tests again under AddressSanitizer with UndefinedBehaviorSanitizer;
-# make test-tsan: the engine and server unit tests under ThreadSanitizer; each
+# make test-tsan: the engine, server, disagg and router unit tests and the
+# disaggregated serving processes under ThreadSanitizer; each
 # in a build of its own ($(BUILD)-asan, $(BUILD)-tsan). SANITIZE=1 makes
 # `make test` run both after the plain tests; it is off by default until they
 # fit CI's time (CI took 28 min with the ASan stage alone; plain, ~5 min).
@@ -90,8 +91,11 @@ test-asan: configure
 test-tsan: configure
 	@[ -f $(BUILD)-tsan/build.ninja ] || cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=thread
-	cmake --build $(BUILD)-tsan -j $(JOBS) --target kvs_engine_test kvs_server_test
-	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) -L '^(engine|server)$$'
+	cmake --build $(BUILD)-tsan -j $(JOBS) --target kvs_engine_test kvs_server_test kvs_disagg_test \
+	  kvs_router_test kvserve disagg_serve_test
+	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) \
+	  -L '^(engine|server|disagg|router)$$'
+	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-tsan --output-on-failure -R DisaggServe
 
 bench: build
 	@for b in $(BUILD)/*_bench; do [ -x $$b ] && $$b; done; true

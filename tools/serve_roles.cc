@@ -107,7 +107,8 @@ void AddRoleFlags(CLI::App* app, RoleOptions* opt) {
       ->check(CLI::Range(0, 65535));
   app->add_option("--kv-peer", opt->kv_peers,
                   "prefill role: a decode worker's KV address host:port (repeatable or "
-                  "comma-separated)")
+                  "comma-separated); each gets a KV pool of its own, --kv-cache-tokens/-mb "
+                  "sizing one (default two contexts)")
       ->delimiter(',');
   app->add_option("--worker-name", opt->name,
                   "this worker's name in the KV handshake and /kvs/info (default "
@@ -181,7 +182,14 @@ int ServePrefill(const RoleOptions& opt, const Model& model, const EngineFlags& 
   c.worker.name = WorkerName(opt);
   c.worker.max_chunk_tokens = ResolveEngineConfig(engine).max_batched_tokens;
   c.worker.enable_prefix_caching = !engine.no_prefix_cache;
-  c.runner = ResolveRunnerConfig(engine, model);
+  // A link's pool holds one prompt at a time plus its prefix cache: unless
+  // the operator sized it, two full contexts per link rather than serve's
+  // sixteen (each decode worker gets a pool of its own here).
+  EngineFlags sized = engine;
+  if (sized.kv_cache_tokens <= 0 && sized.kv_cache_mb <= 0) {
+    sized.kv_cache_tokens = 2 * int64_t{model.config().context_length};
+  }
+  c.runner = ResolveRunnerConfig(sized, model);
   const Fingerprint fp = ModelFingerprint(model);
   auto service_or = PrefillService::Create(&model, fp, c);
   if (!service_or.ok()) return fail("starting the prefill worker", service_or.status());

@@ -19,7 +19,9 @@ StatusOr<std::unique_ptr<DecodeWorker>> DecodeWorker::Create(Engine* engine, KvS
     return InvalidArgumentError("decode worker needs an engine, its KV storage and a transport");
   }
   const KvLayout layout = MakeKvLayout(model, config, *storage);
-  if (dc.frame_stall_ms < 1) return InvalidArgumentError("frame_stall_ms < 1");
+  if (dc.frame_stall_ms < 1 || dc.peer_silence_ms < 1) {
+    return InvalidArgumentError("frame_stall_ms and peer_silence_ms must be >= 1");
+  }
   KVS_ASSIGN_OR_RETURN(std::string peer, Handshake(*transport, layout, dc.name, "decode"));
   return std::unique_ptr<DecodeWorker>(
       new DecodeWorker(engine, storage, std::move(transport), layout, dc, std::move(peer)));
@@ -281,9 +283,26 @@ void DecodeWorker::ReaderLoop() {
   Status s;
   while (s.ok()) {
     FrameHeader h;
-    s = ReadFrameHeader(*transport_, layout_.block_bytes, &h);
-    if (!s.ok()) break;
+    bool importing;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      importing = !imports_.empty();
+    }
+    const auto read_start = Clock::now();
+    s = ReadFrameHeader(*transport_, layout_.block_bytes, &h,
+                        importing ? config_.peer_silence_ms : -1);
+    if (!s.ok()) {
+      // A timeout (the transports' poll may return a little early), not a reset.
+      if (importing && Clock::now() - read_start >=
+                           std::chrono::milliseconds(config_.peer_silence_ms * 9 / 10)) {
+        s = UnavailableError("prefill engine silent for " + std::to_string(config_.peer_silence_ms) +
+                             " ms with imports waiting (" + s.message() + ")");
+      }
+      break;
+    }
     switch (static_cast<MsgType>(h.type)) {
+      case MsgType::kPing:
+        break;
       case MsgType::kLayer:
         s = ReceiveLayer(h);
         break;

@@ -45,6 +45,11 @@ struct DecodeWorkerConfig {
   // A frame's sender writes it whole: bytes of a frame that stop coming for
   // this long mean the link is gone (a peer that vanished without a reset).
   int frame_stall_ms = 10000;
+  // With imports in flight, a prefill peer silent this long (it pings every
+  // second when it has nothing else to send) is gone: the link ends and its
+  // imports fail, rather than wait for ever on a peer that vanished without
+  // a reset (a machine lost, a partition).
+  int peer_silence_ms = 10000;
   std::string name;  // sent in the hello
   // Called by the reader thread when an import landed or failed or the link
   // ended: the engine thread should Poll soon. Must not block.

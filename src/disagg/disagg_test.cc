@@ -130,12 +130,17 @@ struct Pair {
   std::unique_ptr<Engine> engine;
   std::unique_ptr<PrefillWorker> prefill;
   std::unique_ptr<DecodeWorker> decode;
+  int prefill_delay_ms = 0;  // the prefill engine starts this late on each request
 };
 
 struct PairOptions {
   int prefill_chunk = 24;  // not a multiple of the block size: chunks end mid-block
   int close_prefill_after_sends = -1;
   int close_decode_after_receives = -1;
+  int silent_prefill_after_sends = -1;
+  int peer_silence_ms = 10000;
+  int ping_interval_ms = 1000;
+  int prefill_delay_ms = 0;
   int alloc_timeout_ms = 30000;
   int64_t decode_max_kv_tokens = 2048;
 };
@@ -155,19 +160,22 @@ Pair MakePair(TransportKind kind, const PairOptions& o = {}) {
   p.engine = std::move(engine).value();
   Link link = Connect(kind);
   std::unique_ptr<Transport> pt = std::make_unique<testing::FaultyTransport>(
-      std::move(link.prefill), o.close_prefill_after_sends, -1);
+      std::move(link.prefill), o.close_prefill_after_sends, -1, o.silent_prefill_after_sends);
   std::unique_ptr<Transport> dt = std::make_unique<testing::FaultyTransport>(
       std::move(link.decode), -1, o.close_decode_after_receives);
   PrefillWorkerConfig pc;
   pc.max_chunk_tokens = o.prefill_chunk;
   pc.frame_stall_ms = 1000;
   pc.alloc_timeout_ms = o.alloc_timeout_ms;
+  pc.ping_interval_ms = o.ping_interval_ms;
+  p.prefill_delay_ms = o.prefill_delay_ms;
   StatusOr<std::unique_ptr<PrefillWorker>> pw = InternalError("not run");
   std::thread t([&] {
     pw = PrefillWorker::Create(p.prefill_runner.get(), StoriesFingerprint(), std::move(pt), pc);
   });
   DecodeWorkerConfig dc;
   dc.frame_stall_ms = 1000;
+  dc.peer_silence_ms = o.peer_silence_ms;
   auto dw = DecodeWorker::Create(p.engine.get(), &p.decode_runner->mutable_kv_storage(), m.config(),
                                  StoriesFingerprint(), std::move(dt), dc);
   t.join();
@@ -196,6 +204,7 @@ Served Serve(Pair& p, const std::vector<GenerationRequest>& reqs, RequestId firs
   out.prefill_status.resize(reqs.size());
   std::thread prefill([&] {
     for (size_t i = 0; i < reqs.size(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(p.prefill_delay_ms));
       out.prefill_status[i] = p.prefill->Prefill(first_id + RequestId(i), reqs[i].prompt, "");
     }
   });
@@ -303,6 +312,39 @@ TEST_P(DisaggTest, PrefillLostMidTransferEndsTheRequestAndLeaksNoBlock) {
       p.decode->Submit(7, Req({1, 5}, 4, false, 0), std::make_shared<OutputStream>(7)).ok())
       << "a lost link refuses new requests";
   p.engine->kv().CheckInvariants();
+}
+
+TEST_P(DisaggTest, APrefillPeerThatFallsSilentFailsItsImportsInsteadOfHanging) {
+  // After the hello and one more send, the prefill side's link swallows
+  // every frame without closing: a peer gone with no reset.
+  PairOptions o;
+  o.silent_prefill_after_sends = 2;
+  o.peer_silence_ms = 600;
+  Pair p = MakePair(GetParam(), o);
+  const int free_d = p.engine->kv().n_free_blocks();
+  const auto t0 = std::chrono::steady_clock::now();
+  Served got = Serve(p, {Req(RandomIds(150, 45), 8, false, 0)});
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(got.results[0].finish_reason, FinishReason::kError);
+  EXPECT_NE(got.results[0].error.message().find("silent"), std::string::npos)
+      << got.results[0].error.ToString();
+  EXPECT_LT(waited, 10.0);
+  EXPECT_EQ(p.engine->kv().n_free_blocks(), free_d);
+}
+
+TEST_P(DisaggTest, PingsKeepASlowPrefillPeerFromLookingSilent) {
+  // The prefill engine starts each request 1 s after its reservation, and
+  // the decode side gives up after 300 ms of silence: only the pings (every
+  // 100 ms) keep the link.
+  PairOptions o;
+  o.peer_silence_ms = 300;
+  o.ping_interval_ms = 100;
+  o.prefill_delay_ms = 1000;
+  Pair p = MakePair(GetParam(), o);
+  const std::vector<GenerationRequest> reqs = {Req(RandomIds(40, 46), 8, false, 0)};
+  Served got = Serve(p, reqs);
+  EXPECT_EQ(got.results[0].finish_reason, FinishReason::kLength) << got.results[0].error.ToString();
+  EXPECT_EQ(got.results[0].tokens, Colocated(reqs)[0]);
 }
 
 TEST_P(DisaggTest, DecodeLostMidTransferEndsTheRequestAndLeaksNoBlock) {

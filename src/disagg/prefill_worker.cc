@@ -23,6 +23,7 @@ StatusOr<std::unique_ptr<PrefillWorker>> PrefillWorker::Create(BackendRunner* ru
   }
   if (config.max_chunk_tokens < 1) return InvalidArgumentError("max_chunk_tokens < 1");
   if (config.frame_stall_ms < 1) return InvalidArgumentError("frame_stall_ms < 1");
+  if (config.ping_interval_ms < 1) return InvalidArgumentError("ping_interval_ms < 1");
   const KvLayout layout =
       MakeKvLayout(model, runner->model().config(), runner->mutable_kv_storage());
   KVS_ASSIGN_OR_RETURN(std::string peer, Handshake(*transport, layout, config.name, "prefill"));
@@ -183,8 +184,16 @@ void PrefillWorker::SenderLoop() {
     SendItem item;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return ring_size_ > 0 || stop_; });
+      const bool woke = cv_.wait_for(lock, std::chrono::milliseconds(config_.ping_interval_ms),
+                                     [&] { return ring_size_ > 0 || stop_; });
       if (stop_) return;
+      if (!woke) {
+        // Idle (or computing a chunk with no block finished yet): tell the
+        // decode side the link is alive. A failure shows in the reader.
+        lock.unlock();
+        (void)SendFrame(*transport_, MsgType::kPing, 0, nullptr, 0);
+        continue;
+      }
       item = ring_[ring_head_];
       ring_head_ = (ring_head_ + 1) % ring_.size();
       --ring_size_;

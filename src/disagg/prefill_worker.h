@@ -53,6 +53,7 @@ struct PrefillWorkerConfig {
   bool enable_prefix_caching = true;
   int frame_stall_ms = 10000;  // as DecodeWorkerConfig::frame_stall_ms
   std::string name;            // sent in the hello: how the decode side knows this worker
+  int ping_interval_ms = 1000;  // a kPing after this long with nothing sent
 };
 
 // A request the decode engine reserved and asked this worker to prefill.

@@ -25,6 +25,7 @@ Status ReadFrameHeader(Transport& t, int64_t block_bytes, FrameHeader* out, int 
                     kMaxSaltBytes;
       break;
     case MsgType::kDone:
+    case MsgType::kPing:
       ok = n == 0;
       break;
     case MsgType::kFail:

@@ -20,6 +20,9 @@
 //   P -> D     kDone   every (layer, block) of the request has been sent.
 //   both ways  kFail   the request failed on the sender's side; payload is
 //                      the reason (UTF-8, at most kMaxFailBytes).
+//   P -> D     kPing   no payload: P is alive. P's sender sends one whenever
+//                      it has sent nothing for ping_interval_ms, so that a D
+//                      waiting for KV can tell a busy peer from a vanished one.
 // A frame whose header or sizes are out of bounds is a protocol error: the
 // connection ends.
 #pragma once
@@ -44,7 +47,14 @@ constexpr int32_t kMaxWirePromptTokens = 1 << 20;
 constexpr int32_t kMaxSaltBytes = 256;
 constexpr size_t kMaxWorkerNameBytes = 64;
 
-enum class MsgType : uint16_t { kHello = 1, kAlloc = 2, kLayer = 3, kDone = 4, kFail = 5 };
+enum class MsgType : uint16_t {
+  kHello = 1,
+  kAlloc = 2,
+  kLayer = 3,
+  kDone = 4,
+  kFail = 5,
+  kPing = 6
+};
 
 struct FrameHeader {
   uint32_t magic = kWireMagic;
