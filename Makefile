@@ -73,8 +73,11 @@ serve:
 # `make test` run both after the plain tests; it is off by default until they
 # fit CI's time (CI took 28 min with the ASan stage alone; plain, ~5 min).
 SANITIZE ?= 0
+# UCX_MEM_EVENTS=no: UCX's malloc/mmap hooks and ThreadSanitizer's
+# interceptors crash each other at startup (every test that links UCX).
 SANITIZER_OPTIONS := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
-  UBSAN_OPTIONS=print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  UBSAN_OPTIONS=print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  UCX_MEM_EVENTS=no
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
