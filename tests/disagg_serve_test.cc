@@ -238,6 +238,20 @@ TEST_P(DisaggServeTest, AnswersEqualColocatedServing) {
   EXPECT_GT(d["links"][0]["bytes"].get<int64_t>(), 0);
   const Json p = GetJson(cluster.prefill.port, "/kvs/info");
   EXPECT_EQ(p["links"][0]["requests_ok"].get<int>(), int(cases.size())) << p.dump();
+  // Each answer's time to first token, split on the decode worker: the
+  // phases are parts of it, so they add up to no more than the whole.
+  const std::string m = GetText(cluster.decode[0].port, "/metrics");
+  const std::string phase = "kvserve_disagg_ttft_phase_seconds";
+  double parts = 0;
+  for (const char* ph : {"queue", "transfer", "first_step"}) {
+    const std::string labels = std::string("{phase=\"") + ph + "\"}";
+    EXPECT_EQ(Metric(m, phase + "_count" + labels), double(cases.size())) << ph << "\n" << m;
+    const double sum = Metric(m, phase + "_sum" + labels);
+    EXPECT_GE(sum, 0) << ph;
+    parts += sum;
+  }
+  EXPECT_GT(Metric(m, phase + "_sum{phase=\"transfer\"}"), 0);
+  EXPECT_LE(parts, Metric(m, "kvserve_time_to_first_token_seconds_sum") + 1e-6) << m;
   EXPECT_EQ(p["links"][0]["kv_blocks_used"].get<int>(), 0) << p.dump();
 }
 

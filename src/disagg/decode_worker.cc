@@ -157,6 +157,8 @@ void DecodeWorker::Poll() {
       imp.n_skip = a.n_skip_blocks;
       imp.expected = int64_t{a.n_blocks - a.n_skip_blocks} * layout_.n_layers;
       imp.reserved_at = Clock::now();
+      imp.submitted_at = taken.submitted;
+      imp.stream = taken.stream;
       stats_.queue_s += std::chrono::duration<double>(imp.reserved_at - taken.submitted).count();
       ++n_imports_;
     }
@@ -194,8 +196,12 @@ void DecodeWorker::Poll() {
         if (err.ok()) {
           stats_.requests_ok++;
           stats_.blocks += int64_t(imp.blocks.size()) - imp.n_skip;
-          stats_.transfer_s +=
-              std::chrono::duration<double>(Clock::now() - imp.reserved_at).count();
+          ImportTiming t;
+          t.queue_s = std::chrono::duration<double>(imp.reserved_at - imp.submitted_at).count();
+          t.transfer_s = std::chrono::duration<double>(imp.landed_at - imp.reserved_at).count();
+          t.landed = imp.landed_at;
+          imp.stream->SetImportTiming(t);
+          stats_.transfer_s += t.transfer_s;
         } else {
           stats_.requests_failed++;
         }
@@ -312,6 +318,7 @@ void DecodeWorker::ReaderLoop() {
           Import& imp = it->second;
           if (imp.received == imp.expected) {
             imp.landed = true;
+            imp.landed_at = Clock::now();
           } else if (imp.error.ok()) {
             imp.error =
                 DataLossError("transfer ended with " + std::to_string(imp.received) + " of " +

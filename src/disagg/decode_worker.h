@@ -102,7 +102,8 @@ class DecodeWorker {
     bool cancel = false;   // Abort: cancel once not writing
     bool landed = false;   // kDone with everything received
     Status error;          // failed
-    std::chrono::steady_clock::time_point reserved_at;
+    std::shared_ptr<OutputStream> stream;
+    std::chrono::steady_clock::time_point submitted_at, reserved_at, landed_at;
   };
 
   DecodeWorker(Engine* engine, KvStorage* storage, std::unique_ptr<Transport> transport,

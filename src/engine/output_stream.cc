@@ -38,6 +38,16 @@ const char* FinishReasonName(FinishReason r) {
 
 RequestId OutputStream::id() const { return id_; }
 
+void OutputStream::SetImportTiming(const ImportTiming& t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  import_timing_ = t;
+}
+
+std::optional<ImportTiming> OutputStream::import_timing() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return import_timing_;
+}
+
 void OutputStream::Push(StreamDelta delta) {
   std::shared_ptr<StreamListener> listener;  // copied (no allocation), told outside the lock
   {

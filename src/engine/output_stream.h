@@ -22,6 +22,14 @@ class StreamListener {
   virtual void OnPush() = 0;
 };
 
+// Where a disaggregated request's time to first token went before its
+// first decode step (set by the decode worker when its KV has landed).
+struct ImportTiming {
+  double queue_s = 0;     // waiting for KV blocks on the decode side
+  double transfer_s = 0;  // reservation to the last KV frame: prefill queue, compute, transfer
+  std::chrono::steady_clock::time_point landed;  // the first decode step starts after this
+};
+
 class OutputStream {
  public:
   explicit OutputStream(RequestId id) : id_(id) {}
@@ -49,6 +57,10 @@ class OutputStream {
   // Holding a shared_ptr, the stream keeps it alive while it is set.
   void SetListener(std::shared_ptr<StreamListener> listener);
 
+  // Disaggregated requests only; any thread.
+  void SetImportTiming(const ImportTiming& t);
+  std::optional<ImportTiming> import_timing() const;
+
  private:
   const RequestId id_;
   mutable std::mutex mu_;
@@ -58,6 +70,7 @@ class OutputStream {
   bool pushed_finished_ = false;    // guarded by mu_
   bool returned_finished_ = false;  // guarded by mu_
   std::shared_ptr<StreamListener> listener_;  // guarded by mu_
+  std::optional<ImportTiming> import_timing_;  // guarded by mu_
 };
 
 }  // namespace kvs

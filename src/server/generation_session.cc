@@ -148,6 +148,10 @@ std::vector<LogprobToken> GenerationSession::Absorb(Choice& c, const StreamDelta
   if (!delta.tokens.empty()) {
     if (!seen_token_) {
       metrics_->RecordTimeToFirstToken(std::chrono::duration<double>(now - arrival_).count());
+      if (std::optional<ImportTiming> t = c.stream->import_timing()) {
+        metrics_->RecordImportPhases(t->queue_s, t->transfer_s,
+                                     std::chrono::duration<double>(now - t->landed).count());
+      }
       seen_token_ = true;
     } else {
       metrics_->RecordInterTokenLatency(

@@ -51,6 +51,16 @@ ServerMetrics::ServerMetrics(std::string model_name)
                         "Between consecutive generated tokens of a request.", LatencyBuckets());
   e2e_ = r.AddHistogram("kvserve_e2e_request_latency_seconds",
                         "From request arrival to its last token.", LatencyBuckets());
+  const char* phases = "kvserve_disagg_ttft_phase_seconds";
+  const char* phases_help =
+      "Disaggregated requests' time to first token by phase: queue (waiting for KV blocks), "
+      "transfer (reservation to the last KV frame: the prefill worker's queue, compute and "
+      "send), first_step (KV landed to the first token).";
+  import_queue_ = r.AddHistogram(phases, phases_help, LatencyBuckets(), {{"phase", "queue"}});
+  import_transfer_ =
+      r.AddHistogram(phases, phases_help, LatencyBuckets(), {{"phase", "transfer"}});
+  import_first_step_ =
+      r.AddHistogram(phases, phases_help, LatencyBuckets(), {{"phase", "first_step"}});
 
   vllm_running_ = r.AddGauge("vllm:num_requests_running",
                              "Number of requests in model execution batches.", labels_);

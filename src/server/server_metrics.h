@@ -38,6 +38,14 @@ class ServerMetrics {
   // n_tokens tokens arrived together, `seconds` after the previous ones.
   void RecordInterTokenLatency(double seconds, int n_tokens);
   void RecordE2eLatency(double seconds) { e2e_->Observe(seconds); }
+  // A disaggregated request's time to first token in its parts: waiting for
+  // KV blocks, the prefill worker's part (its queue, compute and transfer),
+  // and the first decode step (from the KV landing to the first token).
+  void RecordImportPhases(double queue_s, double transfer_s, double first_step_s) {
+    import_queue_->Observe(queue_s);
+    import_transfer_->Observe(transfer_s);
+    import_first_step_->Observe(first_step_s);
+  }
 
   // Copies `stats` into the engine-level series and renders everything.
   // now_unix_s: the scrape's wall-clock time, vllm:lora_requests_info's
@@ -64,6 +72,9 @@ class ServerMetrics {
   Histogram* ttft_;
   Histogram* itl_;
   Histogram* e2e_;
+  Histogram* import_queue_;
+  Histogram* import_transfer_;
+  Histogram* import_first_step_;
 
   // vLLM's names (model server protocol).
   const Labels labels_;  // {model_name, engine}
