@@ -170,10 +170,12 @@ struct Cluster {
   Proc router;
 
   Cluster(const std::string& transport, int n_decode,
-          const std::string& prefill_model = "models/stories260K.bin") {
+          const std::string& prefill_model = "models/stories260K.bin",
+          const std::vector<std::string>& decode_extra = {}) {
     std::vector<std::string> peers;
     for (int i = 0; i < n_decode; ++i) {
       auto a = ModelArgs();
+      a.insert(a.end(), decode_extra.begin(), decode_extra.end());
       for (const char* s : {"--role", "decode", "--kv-port", "0", "--kv-transport"}) a.push_back(s);
       a.push_back(transport);
       a.push_back("--worker-name");
@@ -378,6 +380,32 @@ TEST(DisaggServeEdgeTest, KilledDecodeWorkerMidRequestIsRetriedOrEndsCleanly) {
   const Answer none = Generate(cluster.router.port, "/v1/completions", body);
   EXPECT_EQ(none.status, 503) << none.raw;
   EXPECT_NE(none.raw.find("\"error\""), std::string::npos);
+}
+
+TEST(DisaggServeEdgeTest, AFullDecodeWorkerPassesTheRequestToAnother) {
+  // Each decode worker takes one request at a time (429 past it).
+  Cluster cluster("tcp", 2, "models/stories260K.bin", {"--max-concurrent-requests", "1"});
+  ASSERT_TRUE(cluster.WaitLinked());
+  // The same prompt: the same favourite decode worker for both.
+  const Json body = {{"prompt", "Once upon a time"}, {"max_tokens", 480}, {"temperature", 0},
+                     {"ignore_eos", true}};
+  auto first = std::async(std::launch::async,
+                          [&] { return Generate(cluster.router.port, "/v1/completions", body); });
+  const int busy = InFlightDecode(cluster.router.port);
+  ASSERT_GE(busy, 0);
+  const Answer second = Generate(cluster.router.port, "/v1/completions", body);
+  const Answer a = first.get();
+  EXPECT_EQ(a.status, 200) << a.raw;
+  EXPECT_EQ(second.status, 200) << second.raw;
+  EXPECT_EQ(second.text, a.text);
+  const std::string m = GetText(cluster.router.port, "/metrics");
+  // Within the load slack both went to the favourite first: the second came
+  // back 429 and was sent on.
+  EXPECT_EQ(Metric(m, "kvserve_router_retries_total{reason=\"decode_busy\"}"), 1) << m;
+  const Json info = GetJson(cluster.router.port, "/kvs/info");
+  EXPECT_EQ(info["decode"][0]["requests"].get<int>() + info["decode"][1]["requests"].get<int>(),
+            2 + int(Metric(m, "kvserve_router_retries_total{reason=\"decode_busy\"}")))
+      << info.dump() << m;
 }
 
 TEST(DisaggServeEdgeTest, PrefillWorkerWithAnotherModelFileIsRefused) {

@@ -168,8 +168,7 @@ bool ProxyCall::OnStreamBytes(const char* data, size_t n) {
   return true;
 }
 
-bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool* unreachable) {
-  *retry_colocated = *unreachable = false;
+ProxyCall::Outcome ProxyCall::Attempt(const WorkerPool::Target& t) {
   up_status_ = 0;
   up_type_.clear();
   up_mode_.clear();
@@ -183,7 +182,7 @@ bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool
   cli.set_write_timeout(std::chrono::seconds(30));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cancelled_) return true;
+    if (cancelled_) return Outcome::kFinal;
     client_ = &cli;
   }
   httplib::Request r;
@@ -211,18 +210,13 @@ bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool
   {
     std::lock_guard<std::mutex> lock(mu_);
     client_ = nullptr;
-    if (cancelled_) return true;
+    if (cancelled_) return Outcome::kFinal;
   }
-  if (up_status_ == 0) {
-    *unreachable = true;  // no answer at all: nothing reached the client either
-    return false;
-  }
+  // No answer at all: nothing reached the client either.
+  if (up_status_ == 0) return Outcome::kUnreachable;
   const bool imported = up_mode_ == "imported";
   if (req_.stream && up_status_ == 200) {
-    if (first_is_error_) {
-      *retry_colocated = true;
-      return false;
-    }
+    if (first_is_error_) return Outcome::kRetryColocated;
     if (!released_) {
       // The whole stream was preamble: pass it on as it came.
       released_ = true;
@@ -233,20 +227,24 @@ bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool
     if (!sent || !saw_done_) {
       Fail(502, "the decode worker was lost mid-stream (" +
                     (sent ? std::string("no [DONE]") : httplib::to_string(err)) + ")");
-      return true;
+      return Outcome::kFinal;
     }
     (imported ? stats_->disaggregated : stats_->colocated)++;
     stats_->requests_ok++;
     Emit("", true);
-    return true;
+    return Outcome::kFinal;
   }
   if (!sent) {
     Fail(502, "the decode worker was lost before it answered (" + httplib::to_string(err) + ")");
-    return true;
+    return Outcome::kFinal;
   }
-  if (up_status_ >= 500 && imported) {
-    *retry_colocated = true;
-    return false;
+  if (up_status_ >= 500 && imported) return Outcome::kRetryColocated;
+  if (up_status_ == 429) {
+    // That worker is full: another may not be. Kept in case none is.
+    busy_status_ = up_status_;
+    busy_type_ = up_type_;
+    busy_body_ = std::move(up_body_);
+    return Outcome::kBusy;
   }
   if (!req_.utility) {
     (imported ? stats_->disaggregated : stats_->colocated)++;
@@ -261,38 +259,52 @@ bool ProxyCall::Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool
     content_type_ = up_type_.empty() ? "application/json" : up_type_;
   }
   Emit(std::move(up_body_), true);
-  return true;
+  return Outcome::kFinal;
 }
 
 void ProxyCall::Run() {
   std::vector<int> exclude_decode, exclude_prefill;
   bool colocated = req_.utility;
-  // Each decode worker once, and one colocated retry.
-  for (int attempt = 0; attempt < 8; ++attempt) {
+  // Each decode worker at most once, and one colocated retry.
+  const int max_attempts = pool_->n_decode() + 1;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
     std::optional<WorkerPool::Target> t =
         pool_->Acquire(req_.prefix_key, exclude_decode, exclude_prefill, colocated);
     if (!t) break;
-    bool retry_colocated = false, unreachable = false;
-    const bool final = Attempt(*t, &retry_colocated, &unreachable);
+    const Outcome outcome = Attempt(*t);
     pool_->Release(*t);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (cancelled_) {
-        stats_->requests_cancelled++;
+        if (!req_.utility) stats_->requests_cancelled++;
         return;
       }
     }
-    if (final) return;
-    if (unreachable) {
+    if (outcome == Outcome::kFinal) return;
+    if (outcome == Outcome::kUnreachable) {
       pool_->MarkDecodeDown(t->decode);
       exclude_decode.push_back(t->decode);
       stats_->retries_unreachable++;
-    } else if (retry_colocated) {
+    } else if (outcome == Outcome::kBusy) {
+      exclude_decode.push_back(t->decode);
+      stats_->retries_busy++;
+    } else {  // kRetryColocated
       if (colocated) break;
       colocated = true;
       if (t->prefill >= 0) exclude_prefill.push_back(t->prefill);
       stats_->retries_colocated++;
     }
+  }
+  if (busy_status_ != 0) {
+    // Every worker tried was full: the client gets the last one's 429.
+    if (!req_.utility) stats_->requests_failed++;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = busy_status_;
+      content_type_ = busy_type_.empty() ? "application/json" : busy_type_;
+    }
+    Emit(std::move(busy_body_), true);
+    return;
   }
   Fail(503, "no decode worker could take the request");
 }

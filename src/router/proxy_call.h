@@ -4,7 +4,8 @@
 // through a DeferredBody that never blocks.
 //
 // Retries, before the client has seen a byte of the answer:
-//  - the decode worker cannot be reached: another decode worker;
+//  - the decode worker cannot be reached, or answers 429 (full): another
+//    decode worker (every one full: the last 429);
 //  - the request failed on its way through the prefill worker (an error
 //    status, or a stream whose first event is an error, from an "imported"
 //    run): once more on the decode worker alone (colocated), no prefill
@@ -54,9 +55,14 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
 
  private:
   class Body;
+  enum class Outcome {
+    kFinal,           // the client has its answer (or left)
+    kUnreachable,     // no answer from the decode worker: another one
+    kRetryColocated,  // failed through the prefill worker: again without one
+    kBusy,            // the decode worker answered 429: another one
+  };
   void Run();
-  // One attempt against `t`. Returns true when the answer is final.
-  bool Attempt(const WorkerPool::Target& t, bool* retry_colocated, bool* unreachable);
+  Outcome Attempt(const WorkerPool::Target& t);
   // Streaming: folds upstream bytes into events; releases held ones at the
   // first event with output. Returns false to cancel the transfer.
   bool OnStreamBytes(const char* data, size_t n);
@@ -79,6 +85,9 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   bool released_ = false;  // streaming: the client has output
   bool first_is_error_ = false;
   bool saw_done_ = false;
+  int busy_status_ = 0;  // the last 429, kept in case every worker is full
+  std::string busy_type_;
+  std::string busy_body_;
 
   std::mutex mu_;
   std::string out_;  // guarded by mu_: bytes for the client

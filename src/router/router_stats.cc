@@ -27,6 +27,7 @@ std::string RouterStats::MetricsText() const {
   line("kvserve_router_retries_total{reason=\"decode_unreachable\"}",
        double(retries_unreachable.load()));
   line("kvserve_router_retries_total{reason=\"prefill_failed\"}", double(retries_colocated.load()));
+  line("kvserve_router_retries_total{reason=\"decode_busy\"}", double(retries_busy.load()));
   out += "# HELP kvserve_router_answers_total Answers by where the prompt was computed.\n"
          "# TYPE kvserve_router_answers_total counter\n";
   line("kvserve_router_answers_total{mode=\"imported\"}", double(disaggregated.load()));

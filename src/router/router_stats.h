@@ -16,6 +16,7 @@ class RouterStats {
   std::atomic<int64_t> requests_cancelled{0};
   std::atomic<int64_t> retries_unreachable{0};  // another decode worker
   std::atomic<int64_t> retries_colocated{0};    // the prefill side failed
+  std::atomic<int64_t> retries_busy{0};         // a decode worker answered 429
   std::atomic<int64_t> disaggregated{0};        // answers that ran imported
   std::atomic<int64_t> colocated{0};            // answers that ran colocated
 

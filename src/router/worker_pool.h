@@ -62,6 +62,7 @@ class WorkerPool {
   void MarkDecodeDown(int decode);
 
   bool AnyDecodeUp() const;
+  int n_decode() const { return static_cast<int>(decode_.size()); }  // fixed after Create
   // The decode workers' GET /v1/models answer (the latest probed).
   std::string ModelsJson() const;
   nlohmann::json Info() const;
