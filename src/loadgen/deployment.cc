@@ -32,6 +32,14 @@ std::string GetBody(const Endpoint& e, const std::string& path) {
   return r->body;
 }
 
+Endpoint Local(int port, const std::string& api_key) {
+  Endpoint e;
+  e.host = "127.0.0.1";
+  e.port = port;
+  e.api_key = api_key;
+  return e;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Deployment>> Deployment::Start(const ServeConfig& config,
@@ -74,7 +82,7 @@ StatusOr<std::unique_ptr<ServerProcess>> Deployment::Launch(std::vector<std::str
 
 Status Deployment::StartColocated(const std::string& api_key) {
   KVS_ASSIGN_OR_RETURN(int port, PickFreeLoopbackPort());
-  endpoint_ = Endpoint{"127.0.0.1", port, api_key};
+  endpoint_ = Local(port, api_key);
   KVS_ASSIGN_OR_RETURN(serve_, Launch(ServeArgs(port), "", endpoint_));
   return Status::Ok();
 }
@@ -88,13 +96,13 @@ Status Deployment::StartDisagg(const std::string& api_key) {
   d.insert(d.end(), {"--role", "decode", "--kv-port", std::to_string(kv_port), "--kv-transport",
                      config_.kv_transport, "--worker-name", "decode0"});
   d.insert(d.end(), config_.decode_args.begin(), config_.decode_args.end());
-  const Endpoint decode_at{"127.0.0.1", decode_port, api_key};
+  const Endpoint decode_at = Local(decode_port, api_key);
   KVS_ASSIGN_OR_RETURN(serve_, Launch(d, ".decode", decode_at));
   std::vector<std::string> p = ServeArgs(prefill_port);
   p.insert(p.end(), {"--role", "prefill", "--kv-peer", "127.0.0.1:" + std::to_string(kv_port),
                      "--kv-transport", config_.kv_transport, "--worker-name", "prefill0"});
   p.insert(p.end(), config_.prefill_args.begin(), config_.prefill_args.end());
-  prefill_at_ = Endpoint{"127.0.0.1", prefill_port, api_key};
+  prefill_at_ = Local(prefill_port, api_key);
   // The prefill worker serves no /v1/models: wait for its /health by hand.
   const std::string plog = config_.log_path + ".prefill";
   KVS_ASSIGN_OR_RETURN(prefill_, ServerProcess::Start(p, plog));
@@ -103,7 +111,7 @@ Status Deployment::StartDisagg(const std::string& api_key) {
                                 "--prefill", "http://127.0.0.1:" + std::to_string(prefill_port),
                                 "--decode", "http://127.0.0.1:" + std::to_string(decode_port)};
   for (const auto& k : config_.api_keys) r.insert(r.end(), {"--api-key", k});
-  endpoint_ = Endpoint{"127.0.0.1", router_port, api_key};
+  endpoint_ = Local(router_port, api_key);
   // Up, and the decode worker paired with the prefill worker (as the
   // router sees it), or the load would run colocated on the decode worker.
   const auto deadline =
