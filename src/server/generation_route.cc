@@ -187,8 +187,9 @@ void GenerationRoute::Handle(Endpoint endpoint, const HttpRequest& req, std::str
   if (!salt) return SendError(res, Unauthorized());
   if (draining_->load()) return SendError(res, Unavailable("the server is shutting down"));
 
+  nlohmann::ordered_json document;  // the body, parsed once
   ApiOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, body, config_->parse_limits,
-                                                    config_->default_sampling);
+                                                    config_->default_sampling, &document);
   if (!parsed.ok()) return SendError(res, parsed.error());
   const OpenAiRequest& request = parsed.value();
   if (!request.model.empty() && request.model != config_->model_id) {
@@ -197,7 +198,7 @@ void GenerationRoute::Handle(Endpoint endpoint, const HttpRequest& req, std::str
   if (auto e = PromptTooLong(request, max_prompt_bytes_, config_->max_model_len)) {
     return SendError(res, *e);
   }
-  ApiOr<std::shared_ptr<const Grammar>> grammar = ReadOutputGrammar(body);
+  ApiOr<std::shared_ptr<const Grammar>> grammar = ReadOutputGrammar(document);
   if (!grammar.ok()) return SendError(res, grammar.error());
   std::shared_ptr<const Grammar> output_grammar = grammar.value();
   // Tools: the reply is searched for calls; tool_choice required or a named

@@ -440,19 +440,23 @@ ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const Json& body,
 
 ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
                                         const ParseLimits& limits,
-                                        const SamplingParams& defaults) {
+                                        const SamplingParams& defaults,
+                                        nlohmann::ordered_json* document) {
   if (JsonNestingDepth(body, limits.max_json_depth) > limits.max_json_depth) {
     return JsonTooDeep(limits.max_json_depth);
   }
-  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) {
+  nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (ordered.is_discarded()) {
     return InvalidParam("", "malformed JSON in the request body", "invalid_json");
   }
-  ApiOr<OpenAiRequest> req = ParseOpenAiRequestJson(endpoint, json, limits, defaults);
+  // The field checks read a sorted-key value: converting the parsed tree
+  // costs less than parsing the text again.
+  ApiOr<OpenAiRequest> req = ParseOpenAiRequestJson(endpoint, Json(ordered), limits, defaults);
   if (req.ok() && (!req.value().tools_json.empty() || !req.value().chat_template_kwargs_json.empty())) {
     // Templates print tools with tojson: keep the client's key order.
-    KeepClientKeyOrder(nlohmann::ordered_json::parse(body, nullptr, false), &req.value());
+    KeepClientKeyOrder(ordered, &req.value());
   }
+  if (document != nullptr) *document = std::move(ordered);
   return req;
 }
 

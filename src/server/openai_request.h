@@ -103,9 +103,13 @@ struct OpenAiRequest {
 // types and out-of-range values give a 400 ApiError naming the param.
 // `defaults`: the sampling values a request leaves out (the model's own,
 // e.g. from generation_config.json).
+// The body is parsed once, keeping the client's key order (tools and
+// schemas are printed and compiled in it); `document`, when given, receives
+// that parse for the route's other readers (ReadOutputGrammar).
 ApiOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, std::string_view body,
                                         const ParseLimits& limits = {},
-                                        const SamplingParams& defaults = {});
+                                        const SamplingParams& defaults = {},
+                                        nlohmann::ordered_json* document = nullptr);
 // Same, from an already-parsed JSON value.
 ApiOr<OpenAiRequest> ParseOpenAiRequestJson(Endpoint endpoint, const nlohmann::json& body,
                                             const ParseLimits& limits = {},

@@ -67,8 +67,7 @@ ApiOr<std::string> GbnfFor(const std::string& field, const OJson& v) {
 
 }  // namespace
 
-ApiOr<std::shared_ptr<const Grammar>> ReadOutputGrammar(std::string_view body) {
-  const OJson json = OJson::parse(body, nullptr, /*allow_exceptions=*/false);
+ApiOr<std::shared_ptr<const Grammar>> ReadOutputGrammar(const OJson& json) {
   if (!json.is_object()) return std::shared_ptr<const Grammar>();
   std::string field, gbnf;
   for (const char* key : {"response_format", "guided_json", "guided_regex", "guided_choice", "guided_grammar",

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "grammar/grammar.h"
@@ -20,9 +21,9 @@
 
 namespace kvs::server {
 
-// Null when the body asks for none. `body` must already have passed
-// ParseOpenAiRequest (valid JSON, nesting within the limit): it is parsed
-// again keeping key order, which a schema's property order depends on.
-ApiOr<std::shared_ptr<const Grammar>> ReadOutputGrammar(std::string_view body);
+// Null when the body asks for none. `body` is the request as
+// ParseOpenAiRequest parsed it, key order kept (a schema's property order
+// is the output's).
+ApiOr<std::shared_ptr<const Grammar>> ReadOutputGrammar(const nlohmann::ordered_json& body);
 
 }  // namespace kvs::server
