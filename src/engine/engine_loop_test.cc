@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "engine/import_hub.h"
 #include "engine/testing_engine_harness.h"
 
 namespace kvs {
@@ -91,7 +94,9 @@ TEST(EngineLoopTest, MaxWaitingHoldsWhileTheEngineTakesInTheMailbox) {
   std::this_thread::sleep_for(std::chrono::milliseconds(225));  // mid next step
   auto d = loop->Submit(Greedy(RandomPrompt(4, 4), 2));
   EXPECT_FALSE(d.ok()) << "the queue passed max_waiting";
-  if (!d.ok()) EXPECT_EQ(d.status().code(), StatusCode::kResourceExhausted);
+  if (!d.ok()) {
+    EXPECT_EQ(d.status().code(), StatusCode::kResourceExhausted);
+  }
   loop->Shutdown();
 }
 
@@ -239,6 +244,144 @@ TEST(EngineLoopTest, KvEventsStartWithAllClearedThenCarryEveryStoredBlock) {
   EXPECT_EQ(sink.n_stored_blocks(), 4);
 }
 
+
+// A stand-in for the disaggregated decode side: records what the loop asks
+// of it, and on which thread.
+class FakeHub final : public ImportHub {
+ public:
+  void Attach(Engine* engine, std::function<void()> wake) override {
+    engine_ = engine;
+    wake_ = std::move(wake);
+  }
+  Status Submit(const std::string& source, RequestId id, GenerationRequest,
+                std::shared_ptr<OutputStream> stream) override {
+    Note();
+    if (source == "refuse") return UnavailableError("no KV link to prefill worker 'refuse'");
+    std::lock_guard<std::mutex> lock(mu_);
+    sources_.push_back(source);
+    pending_[id] = std::move(stream);
+    return Status::Ok();
+  }
+  bool AbortIfPending(RequestId id) override {
+    Note();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return false;
+    End(*it->second, FinishReason::kAbort);
+    pending_.erase(it);
+    return true;
+  }
+  void Poll() override {
+    Note();
+    polls_.fetch_add(1);
+  }
+  bool HasPending() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !pending_.empty();
+  }
+  void Detach() override {
+    Note();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, s] : pending_) End(*s, FinishReason::kAbort);
+    pending_.clear();
+    detached_ = true;
+  }
+
+  void Wake() { wake_(); }
+  int polls() const { return polls_.load(); }
+  std::vector<std::string> sources() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sources_;
+  }
+  bool detached() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return detached_;
+  }
+  // Every call came from one thread, and not from `other`.
+  bool OneThreadOtherThan(std::thread::id other) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !threads_.empty() && std::all_of(threads_.begin(), threads_.end(), [&](auto t) {
+      return t == threads_.front() && t != other;
+    });
+  }
+  Engine* engine() const { return engine_; }
+
+ private:
+  static void End(OutputStream& s, FinishReason r) {
+    StreamDelta d;
+    d.finished = true;
+    d.finish_reason = r;
+    s.Push(std::move(d));
+  }
+  void Note() {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads_.push_back(std::this_thread::get_id());
+  }
+  Engine* engine_ = nullptr;
+  std::function<void()> wake_;
+  std::atomic<int> polls_{0};
+  mutable std::mutex mu_;
+  std::map<RequestId, std::shared_ptr<OutputStream>> pending_;
+  std::vector<std::string> sources_;
+  std::vector<std::thread::id> threads_;
+  bool detached_ = false;
+};
+
+TEST(EngineLoopImportTest, WithoutAHubSubmitImportIsRefused) {
+  auto tok = testing::LoadTok512();
+  auto loop = MakeLoop(tok.get());
+  EXPECT_FALSE(loop->takes_imports());
+  auto s = loop->SubmitImport("p0", Greedy(RandomPrompt(5, 1), 4));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(EngineLoopImportTest, ImportsGoThroughTheHubOnTheEngineThread) {
+  auto tok = testing::LoadTok512();
+  FakeHub hub;
+  auto loop_or = EngineLoop::Create(std::make_unique<FakeModelRunner>(kFakeVocab, 4, 256, 512),
+                                    tok.get(), EngineConfig{}, nullptr, &hub);
+  ASSERT_TRUE(loop_or.ok()) << loop_or.status().ToString();
+  EngineLoop& loop = **loop_or;
+  ASSERT_NE(hub.engine(), nullptr);
+  EXPECT_TRUE(loop.takes_imports());
+
+  auto kept = loop.SubmitImport("p0", Greedy(RandomPrompt(5, 2), 4));
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  for (int i = 0; i < 500 && hub.sources().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(hub.sources(), std::vector<std::string>{"p0"});
+
+  // The hub refusing ends the stream with its error.
+  auto refused = loop.SubmitImport("refuse", Greedy(RandomPrompt(5, 3), 4));
+  ASSERT_TRUE(refused.ok());
+  const StreamDelta r = (*refused)->WaitAll();
+  EXPECT_EQ(r.finish_reason, FinishReason::kError);
+  EXPECT_NE(r.error.message().find("no KV link"), std::string::npos) << r.error.ToString();
+
+  // Wake polls the hub though the engine has nothing to compute.
+  const int polls = hub.polls();
+  hub.Wake();
+  for (int i = 0; i < 500 && hub.polls() == polls; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_GT(hub.polls(), polls);
+
+  // Abort reaches a request the hub still holds.
+  loop.Abort((*kept)->id());
+  EXPECT_EQ((*kept)->WaitAll().finish_reason, FinishReason::kAbort);
+
+  // Colocated requests still run on the same loop.
+  const auto prompt = RandomPrompt(6, 4);
+  auto plain = loop.Submit(Greedy(prompt, 5));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)->WaitAll().tokens, GreedyReference(prompt, 5, kFakeVocab));
+
+  loop.Shutdown();
+  EXPECT_TRUE(hub.detached());
+  EXPECT_TRUE(hub.OneThreadOtherThan(std::this_thread::get_id()));
+}
+
 }  // namespace
 }  // namespace kvs
-
