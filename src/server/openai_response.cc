@@ -119,7 +119,11 @@ Json BuildResponse(const ResponseContext& ctx, const std::vector<ChoiceResult>& 
 
 Json BuildResponse(const ResponseContext& ctx, const std::string& text, const char* finish_reason,
                    const std::vector<LogprobToken>& logprobs, const Usage& usage) {
-  return BuildResponse(ctx, {ChoiceResult{text, finish_reason, logprobs}}, usage);
+  ChoiceResult choice;
+  choice.text = text;
+  choice.finish_reason = finish_reason;
+  choice.logprobs = logprobs;
+  return BuildResponse(ctx, {choice}, usage);
 }
 
 Json BuildChunk(const ResponseContext& ctx, const std::string& text, bool first,
