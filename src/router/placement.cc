@@ -53,7 +53,10 @@ uint64_t PrefixKey(const std::string& tenant, const std::string& prompt_head) {
 PlacementChoice Place(const std::vector<WorkerView>& decode, const std::vector<WorkerView>& prefill,
                       uint64_t key, int64_t slack) {
   PlacementChoice c;
-  c.decode = Pick(decode, key, slack, [](const WorkerView& w) { return w.up && !w.excluded; });
+  auto usable = [](const WorkerView& w) { return w.up && !w.excluded; };
+  c.decode = Pick(decode, key, slack,
+                  [&](const WorkerView& w) { return usable(w) && w.kv_free >= kMinKvFree; });
+  if (c.decode < 0) c.decode = Pick(decode, key, slack, usable);  // all nearly full
   if (c.decode < 0) return c;
   const std::vector<std::string>& linked = decode[c.decode].linked;
   c.prefill = Pick(prefill, Mix(key), slack, [&](const WorkerView& w) {

@@ -5,7 +5,9 @@
 // Both choices use rendezvous hashing on the request's prefix key (a hash of
 // the tenant and the prompt's first bytes), bounded by load: among the
 // workers whose load is within `slack` of the least loaded, the one with
-// the highest hash score wins. Requests that share a prefix go to the same
+// the highest hash score wins. A decode worker with less than
+// kMinKvFree of its KV blocks free is passed over while another has more
+// (it would queue the request for blocks, or preempt). Requests that share a prefix go to the same
 // decode worker (its prefix cache then supplies the blocks and they are not
 // transferred) and the same prefill worker (whose prefix cache saves the
 // compute), unless that worker is busier than the others by more than
@@ -24,6 +26,7 @@ struct WorkerView {
   bool up = false;
   bool excluded = false;  // already failed this request
   int64_t load = 0;       // requests in flight through the router, plus queued ones it reports
+  double kv_free = 1.0;   // decode workers: the share of KV blocks not held by requests
   // Decode workers: the prefill workers they hold a live KV link to.
   std::vector<std::string> linked;
 };
@@ -32,6 +35,8 @@ struct PlacementChoice {
   int decode = -1;   // index into the decode views; -1: none is up
   int prefill = -1;  // index into the prefill views; -1: colocated on the decode worker
 };
+
+inline constexpr double kMinKvFree = 0.1;
 
 uint64_t PrefixKey(const std::string& tenant, const std::string& prompt_head);
 

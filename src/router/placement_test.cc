@@ -60,6 +60,19 @@ TEST(PlacementTest, ABusyWorkerLosesItsPrefixBeyondTheSlack) {
   EXPECT_GE(moved, 0);
 }
 
+TEST(PlacementTest, ADecodeWorkerShortOfKvBlocksIsPassedOverWhileAnotherHasThem) {
+  auto decode = Workers(3, "d");
+  const uint64_t key = PrefixKey("", "some prompt");
+  const int favourite = Place(decode, {}, key).decode;
+  decode[favourite].kv_free = 0.05;
+  const int moved = Place(decode, {}, key).decode;
+  EXPECT_NE(moved, favourite);
+  EXPECT_GE(moved, 0);
+  // Every worker short: placed anyway (the worker queues it for blocks).
+  for (auto& w : decode) w.kv_free = 0.0;
+  EXPECT_EQ(Place(decode, {}, key).decode, favourite);
+}
+
 TEST(PlacementTest, DownAndExcludedWorkersAreNeverChosen) {
   auto decode = Workers(3, "d");
   for (int i = 0; i < 50; ++i) {

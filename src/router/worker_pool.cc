@@ -91,6 +91,7 @@ void WorkerPool::ProbeAll() {
     dst.view.up = w.view.up;
     dst.view.name = w.view.name;
     dst.view.linked = std::move(w.view.linked);
+    dst.view.kv_free = w.view.kv_free;
     dst.queued = w.queued;
     dst.error = std::move(w.error);
     if (decode && w.view.up && !w.models.empty()) models_json_ = std::move(w.models);
@@ -131,6 +132,8 @@ void WorkerPool::Probe(Worker* w, bool decode) {
       if (l.value("connected", false)) w->view.linked.push_back(l.value("peer", ""));
     }
     w->queued = info.value("requests_waiting", int64_t{0});
+    const double total = info.value("kv_blocks_total", 0.0);
+    w->view.kv_free = total > 0 ? 1.0 - info.value("kv_blocks_used", 0.0) / total : 1.0;
     auto models = cli.Get("/v1/models", headers);
     if (models && models->status == 200) w->models = models->body;
   }
@@ -210,6 +213,7 @@ Json WorkerPool::Info() const {
                      {"in_flight", w.in_flight},
                      {"requests", w.requests},
                      {"linked", w.view.linked},
+                     {"kv_free", w.view.kv_free},
                      {"error", w.error}});
     }
     return out;
