@@ -217,6 +217,11 @@ ProxyCall::Outcome ProxyCall::Attempt(const WorkerPool::Target& t) {
   const bool imported = up_mode_ == "imported";
   if (req_.stream && up_status_ == 200) {
     if (first_is_error_) return Outcome::kRetryColocated;
+    // Lost before its first output: the client has nothing yet (the role
+    // preamble is held), so another decode worker can take it whole.
+    if (!released_ && (!sent || partial_.find("data: [DONE]") == std::string::npos)) {
+      return Outcome::kUnreachable;
+    }
     if (!released_) {
       // The whole stream was preamble: pass it on as it came.
       released_ = true;

@@ -4,8 +4,9 @@
 // through a DeferredBody that never blocks.
 //
 // Retries, before the client has seen a byte of the answer:
-//  - the decode worker cannot be reached, or answers 429 (full): another
-//    decode worker (every one full: the last 429);
+//  - the decode worker cannot be reached, answers 429 (full), or is lost
+//    before the first output: another decode worker (every one full: the
+//    last 429);
 //  - the request failed on its way through the prefill worker (an error
 //    status, or a stream whose first event is an error, from an "imported"
 //    run): once more on the decode worker alone (colocated), no prefill
