@@ -72,10 +72,7 @@ TEST_P(ByteBpeE2eTest, ServeTokenizesAndStopsAtEndOfGeneration) {
   requests.push_back({{"path", "/v1/completions"},
                       {"body", {{"prompt", "Hi"}, {"max_tokens", 4}, {"temperature", 0},
                                 {"logit_bias", {{std::to_string(f.ordinary), 100}}}}}});
-  std::string script =
-      "set -u; port=$((20000 + $$ % 20000)); " + KvserveBinary() + " serve -m " + Quote(model_) +
-      " --port $port > " + Quote(log) + " 2>&1 & pid=$!; "
-      "for i in $(seq 100); do curl -s localhost:$port/health >/dev/null && break; sleep 0.1; done; ";
+  std::string script = testing::ServeInBackground(model_, log);
   for (const json& r : requests) {
     script += "curl -s -H 'Content-Type: application/json' localhost:$port" +
               r["path"].get<std::string>() + " -d " + Quote(r["body"].dump()) + "; echo; ";

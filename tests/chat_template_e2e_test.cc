@@ -210,9 +210,7 @@ TEST(ServedChatTemplateTest, TokenizeEqualsHuggingFaceRendering) {
   ASSERT_EQ(std::system(render.c_str()), 0) << render;
 
   const std::string log = Tmp("served.log");
-  std::string script = "set -u; port=$((20000 + $$ % 20000)); " + testing::KvserveBinary() +
-                       " serve -m " + testing::Quote(model) + " --port $port > " + testing::Quote(log) +
-                       " 2>&1 & pid=$!; for i in $(seq 100); do curl -s localhost:$port/health >/dev/null && break; sleep 0.1; done; ";
+  std::string script = testing::ServeInBackground(model, log);
   for (const json& line : lines) {
     script += "curl -s -H 'Content-Type: application/json' localhost:$port/tokenize -d " +
               testing::Quote(line["request"].dump()) + "; echo; ";

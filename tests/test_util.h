@@ -55,6 +55,18 @@ inline std::string Quote(const std::string& s) {
   return q + "'";
 }
 
+// A bash fragment that starts `kvserve serve -m MODEL ARGS` in the background
+// on a free port (--port 0), its output in `log`, and waits for its ready
+// line: $pid and $port are set after it ($port empty if it never came up).
+// Scripts then curl localhost:$port and end with `kill $pid; wait $pid`.
+inline std::string ServeInBackground(const std::string& model, const std::string& log,
+                                     const std::string& args = "") {
+  return "set -u; " + KvserveBinary() + " serve -m " + Quote(model) + " --port 0 " + args +
+         " > " + Quote(log) + " 2>&1 & pid=$!; port=; for i in $(seq 300); do port=$(sed -n " +
+         "'s/.*ready on http:\\/\\/[0-9.]*:\\([0-9]*\\).*/\\1/p' " + Quote(log) +
+         "); [ -n \"$port\" ] && break; sleep 0.1; done; ";
+}
+
 // A golden case from ../shared/golden: prompt ids (BOS first) and generated ids.
 struct Golden {
   std::string name;
