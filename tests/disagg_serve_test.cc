@@ -170,6 +170,18 @@ struct Cluster {
   std::vector<Proc> decode;
   Proc prefill;
   Proc router;
+  std::vector<std::string> prefill_args;
+
+  // SIGKILL the prefill worker and start it again, same name and HTTP port.
+  void RestartPrefill() {
+    ::kill(prefill.process->pid(), SIGKILL);
+    prefill.process->Stop();  // reaps it
+    std::vector<std::string> a = prefill_args;
+    for (size_t i = 0; i + 1 < a.size(); ++i) {
+      if (a[i] == "--port") a[i + 1] = std::to_string(prefill.port);
+    }
+    prefill = Start("prefill_again", a);
+  }
 
   Cluster(const std::string& transport, int n_decode,
           const std::string& prefill_model = "models/stories260K.bin",
@@ -193,6 +205,7 @@ struct Cluster {
       a.push_back(p);
     }
     prefill = Start("prefill", a);
+    prefill_args = a;
     std::vector<std::string> r = {"router", "--host", "127.0.0.1", "--port", "0",
                                   "--probe-interval-ms", "100", "--prefill", Url(prefill.port)};
     for (const Proc& d : decode) {
@@ -503,6 +516,34 @@ TEST(DisaggServeEdgeTest, AFullDecodeWorkerPassesTheRequestToAnother) {
   EXPECT_EQ(info["decode"][0]["requests"].get<int>() + info["decode"][1]["requests"].get<int>(),
             sent + 1)
       << info.dump() << m;
+}
+
+TEST(DisaggServeEdgeTest, APrefillWorkerRestartedUnderItsNameIsPairedAgain) {
+  Cluster cluster("tcp", 1);
+  ASSERT_TRUE(cluster.WaitLinked());
+  const Json body = {{"prompt", "Once upon a time"}, {"max_tokens", 8}, {"temperature", 0}};
+  const Answer before = Generate(cluster.router.port, "/v1/completions", body);
+  ASSERT_EQ(before.status, 200) << before.raw;
+  cluster.RestartPrefill();
+  // The decode worker replaces the dead link with the new one of that name.
+  Json d;
+  for (int i = 0; i < 200; ++i) {
+    d = GetJson(cluster.decode[0].port, "/kvs/info");
+    if (d["links"].size() == 1 && d["links"][0]["connected"].get<bool>() &&
+        d["links"][0]["requests_ok"].get<int>() == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(d["links"].size(), 1u) << d.dump();
+  EXPECT_EQ(d["links"][0]["peer"], "p0");
+  EXPECT_EQ(d["links"][0]["requests_ok"].get<int>(), 0) << "still the old link: " << d.dump();
+  ASSERT_TRUE(cluster.WaitLinked());
+  const Answer after = Generate(cluster.router.port, "/v1/completions", body);
+  EXPECT_EQ(after.status, 200) << after.raw;
+  EXPECT_EQ(after.text, before.text);
+  const Json p = GetJson(cluster.prefill.port, "/kvs/info");
+  EXPECT_EQ(p["links"][0]["requests_ok"].get<int>(), 1) << "not imported: " << p.dump();
 }
 
 TEST(DisaggServeEdgeTest, PrefillWorkerWithAnotherModelFileIsRefused) {
