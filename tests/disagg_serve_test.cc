@@ -245,6 +245,22 @@ TEST_P(DisaggServeTest, AnswersEqualColocatedServing) {
     EXPECT_FALSE(want.text.empty()) << c.body.dump();
     EXPECT_EQ(got.text, want.text) << c.path << " " << c.body.dump();
   }
+  // The rest of serve's API through the router: the decode worker answers.
+  for (const char* path : {"/tokenize", "/v1/embeddings"}) {
+    const Json b = std::string(path) == "/tokenize" ? Json{{"prompt", "Once upon a time"}}
+                                                     : Json{{"input", "Once upon a time"}};
+    httplib::Client r("127.0.0.1", cluster.router.port), w("127.0.0.1", both.port);
+    auto via_router = r.Post(path, b.dump(), "application/json");
+    auto direct = w.Post(path, b.dump(), "application/json");
+    ASSERT_TRUE(via_router && direct) << path;
+    EXPECT_EQ(via_router->status, 200) << path << " " << via_router->body;
+    Json x = Json::parse(via_router->body, nullptr, false), y = Json::parse(direct->body, nullptr, false);
+    if (std::string(path) == "/tokenize") {
+      EXPECT_EQ(x["tokens"], y["tokens"]);
+    } else {
+      EXPECT_EQ(x["data"][0]["embedding"], y["data"][0]["embedding"]);
+    }
+  }
   // Every answer ran disaggregated: its prompt KV came over the link.
   const std::string router_metrics = GetText(cluster.router.port, "/metrics");
   EXPECT_EQ(Metric(router_metrics, "kvserve_router_answers_total{mode=\"imported\"}"),

@@ -140,7 +140,9 @@ Outcome RunWorkload(PrefixHashAlgo algo, const std::string& mode_name, uint32_t 
       engine.AddRequest(id++, std::move(r), stream);
       streams.push_back(stream);
     }
-    if (engine.HasWork()) EXPECT_TRUE(engine.Step().ok());
+    if (engine.HasWork()) {
+      EXPECT_TRUE(engine.Step().ok());
+    }
     flush();
   }
   engine.kv().ForEachCachedHash(

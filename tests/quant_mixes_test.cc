@@ -46,7 +46,9 @@ TEST_P(QuantMixesTest, LogitsNearF32) {
   ASSERT_TRUE(mix.has_value());
   const std::string path = llama_file ? testing::SharedPath("models/quant-test/quant-test-" + mix_name.substr(10) + ".gguf")
                                       : std::string(KVS_BUILD_DIR) + "/quant_mixes_test_" + c.mix + ".gguf";
-  if (!llama_file) ASSERT_TRUE(ConvertToGguf(**f32, path, *mix).ok());
+  if (!llama_file) {
+    ASSERT_TRUE(ConvertToGguf(**f32, path, *mix).ok());
+  }
   auto q = Model::Load(path, "");
   if (!llama_file) std::remove(path.c_str());  // mapped: the bytes stay until the model goes
   ASSERT_TRUE(q.ok()) << q.status().ToString();

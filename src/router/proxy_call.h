@@ -40,8 +40,8 @@ struct ProxyRequest {
   std::string authorization;  // forwarded ("" when absent)
   bool stream = false;
   uint64_t prefix_key = 0;
-  // /tokenize and /detokenize: no prefill worker, and not counted as
-  // generations in RouterStats.
+  // /tokenize, /detokenize and /v1/embeddings: no prefill worker, and not
+  // counted as generations in RouterStats.
   bool utility = false;
 };
 

@@ -49,8 +49,9 @@ void RouterApp::Handle(const server::HttpRequest& req, server::HttpResponse& res
   using server::SendError;
   const std::string& path = req.path;
   if (req.method == "POST" && IsGeneration(path)) return Generate(req, res);
-  if (req.method == "POST" && (path == "/tokenize" || path == "/detokenize")) {
-    // The decode workers' tokenizer answers (any of them: one model).
+  if (req.method == "POST" &&
+      (path == "/tokenize" || path == "/detokenize" || path == "/v1/embeddings")) {
+    // Any decode worker answers (one model), computing it itself.
     if (!auth_.Authenticate(req.Header("Authorization"))) return SendError(res, server::Unauthorized());
     std::unique_ptr<server::ConcurrencyLimiter::Slot> slot = limiter_.TryAcquire();
     if (!slot) return SendError(res, server::TooManyRequests(limiter_.max_in_flight()));

@@ -1,6 +1,6 @@
 // RouterApp: `kvserve router`'s routes, the same OpenAI API as `serve`
 // (POST /v1/chat/completions and /v1/completions, GET /v1/models, /health,
-// /metrics, POST /tokenize and /detokenize) in front of prefill and decode workers, plus GET /kvs/info (the
+// /metrics, POST /tokenize, /detokenize and /v1/embeddings) in front of prefill and decode workers, plus GET /kvs/info (the
 // workers as the router sees them). Each generation request is placed by
 // the WorkerPool and relayed by a ProxyCall; the answer streams from the
 // decode worker.
