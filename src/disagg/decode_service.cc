@@ -96,47 +96,38 @@ bool DecodeService::AbortIfPending(RequestId id) {
 
 void DecodeService::Poll() {
   std::vector<std::unique_ptr<DecodeWorker>> fresh;
+  std::vector<std::unique_ptr<DecodeWorker>> gone;  // destroyed outside mu_
   {
     std::lock_guard<std::mutex> lock(mu_);
     fresh.swap(incoming_);
-  }
-  for (auto& w : fresh) {
-    std::unique_ptr<DecodeWorker>& slot = workers_[w->peer_name()];
-    if (slot != nullptr) {
-      // The same prefill worker reconnected: the old link is dead or about
-      // to be; its pending requests end (the destructor cancels them).
-      retired_ += slot->Stats();
-      slot->Close();
+    for (auto& w : fresh) {
+      std::unique_ptr<DecodeWorker>& slot = workers_[w->peer_name()];
+      if (slot != nullptr) {
+        // The same prefill worker reconnected: the old link is dead or about
+        // to be; its pending requests end (the destructor cancels them).
+        retired_ += slot->Stats();
+        slot->Close();
+        gone.push_back(std::move(slot));
+      }
+      slot = std::move(w);
     }
-    slot = std::move(w);
   }
+  gone.clear();
   for (auto it = workers_.begin(); it != workers_.end();) {
     DecodeWorker& w = *it->second;
     w.Poll();
     if (!w.link_ok() && !w.HasPending()) {
-      retired_ += w.Stats();
-      it = workers_.erase(it);
+      std::unique_ptr<DecodeWorker> dead;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        retired_ += w.Stats();
+        dead = std::move(it->second);
+        it = workers_.erase(it);
+      }
     } else {
       ++it;
     }
   }
-  Publish();
-}
-
-void DecodeService::Publish() {
-  std::vector<KvLinkInfo> links;
-  TransferStats totals = retired_;
-  for (const auto& [name, w] : workers_) {
-    KvLinkInfo info;
-    info.peer = name;
-    info.connected = w->link_ok();
-    info.stats = w->Stats();
-    totals += info.stats;
-    links.push_back(std::move(info));
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  links_ = std::move(links);
-  totals_ = std::move(totals);
 }
 
 bool DecodeService::HasPending() const {
@@ -149,18 +140,27 @@ bool DecodeService::HasPending() const {
 
 void DecodeService::Detach() {
   StopAccepting();
-  for (auto& [name, w] : workers_) retired_ += w->Stats();
-  workers_.clear();  // each cancels its imports and ends its waiting streams
+  std::map<std::string, std::unique_ptr<DecodeWorker>> workers;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [name, w] : workers_) retired_ += w->Stats();
+    workers.swap(workers_);
     incoming_.clear();
   }
-  Publish();
+  workers.clear();  // each cancels its imports and ends its waiting streams
 }
 
 std::vector<KvLinkInfo> DecodeService::Links() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return links_;
+  std::vector<KvLinkInfo> links;
+  for (const auto& [name, w] : workers_) {
+    KvLinkInfo info;
+    info.peer = name;
+    info.connected = w->link_ok();
+    info.stats = w->Stats();
+    links.push_back(std::move(info));
+  }
+  return links;
 }
 
 std::string DecodeService::LastRefusal() const {
@@ -170,7 +170,9 @@ std::string DecodeService::LastRefusal() const {
 
 TransferStats DecodeService::Totals() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return totals_;
+  TransferStats totals = retired_;
+  for (const auto& [name, w] : workers_) totals += w->Stats();
+  return totals;
 }
 
 }  // namespace kvs

@@ -13,7 +13,8 @@
 // Ownership: borrows the KV storage (the engine's runner's pool) and, once
 // attached, the engine; owns the listener, its accept thread and the
 // workers. Thread-safety: the ImportHub methods on the engine thread;
-// Links, Totals and port from any thread.
+// Links, Totals and port from any thread. Nothing here allocates on an
+// engine step (Links and Totals build their answers on the reader's thread).
 #pragma once
 
 #include <atomic>
@@ -58,7 +59,7 @@ class DecodeService final : public ImportHub {
   ~DecodeService() override;
 
   int port() const { return listener_->port(); }
-  // The links (engine's view after its latest Poll).
+  // The links, as of now.
   std::vector<KvLinkInfo> Links() const;
   // Why the latest connection was refused ("" if none was).
   std::string LastRefusal() const;
@@ -79,7 +80,6 @@ class DecodeService final : public ImportHub {
                 const ModelConfig& model_config, KvStorage* storage,
                 std::unique_ptr<TransportListener> listener);
   void AcceptLoop();
-  void Publish();  // engine thread: links_ and totals_ from workers_
   void StopAccepting();
 
   const DecodeServiceConfig config_;
@@ -90,15 +90,14 @@ class DecodeService final : public ImportHub {
   Engine* engine_ = nullptr;
   std::function<void()> wake_;
 
-  // Engine thread: the links by peer name.
-  std::map<std::string, std::unique_ptr<DecodeWorker>> workers_;
-  TransferStats retired_;  // engine thread: counters of dropped links
-
   mutable std::mutex mu_;
+  // The links by peer name: used by the engine thread, which changes the
+  // map only under mu_ (so Links and Totals read it under mu_ from any
+  // thread, and the engine thread reads it without the lock).
+  std::map<std::string, std::unique_ptr<DecodeWorker>> workers_;
+  TransferStats retired_;                                // guarded by mu_: dropped links' counters
   std::vector<std::unique_ptr<DecodeWorker>> incoming_;  // guarded by mu_: paired, not yet used
   std::string last_refusal_;                             // guarded by mu_: the latest failed pairing
-  std::vector<KvLinkInfo> links_;                        // guarded by mu_: published
-  TransferStats totals_;                                 // guarded by mu_: published
   std::atomic<bool> stop_{false};
   std::thread acceptor_;
 };

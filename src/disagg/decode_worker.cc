@@ -313,7 +313,7 @@ void DecodeWorker::ReaderLoop() {
         s = ReceiveLayer(h);
         break;
       case MsgType::kDone: {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::unique_lock<std::mutex> lock(mu_);
         if (auto it = imports_.find(h.request_id); it != imports_.end()) {
           Import& imp = it->second;
           if (imp.received == imp.expected) {
@@ -325,14 +325,15 @@ void DecodeWorker::ReaderLoop() {
                               std::to_string(imp.expected) + " (block, layer) pairs");
           }
         }
-        Notify();
+        lock.unlock();
+        Notify();  // outside mu_: it takes the engine loop's lock
         break;
       }
       case MsgType::kFail: {
         std::string reason(h.payload_bytes, '\0');
         s = transport_->ReceiveWithin(reason.data(), reason.size(), config_.frame_stall_ms);
         if (!s.ok()) break;
-        std::lock_guard<std::mutex> lock(mu_);
+        std::unique_lock<std::mutex> lock(mu_);
         if (auto it = imports_.find(h.request_id); it != imports_.end()) {
           if (it->second.error.ok()) {
             it->second.error = UnavailableError("prefill engine failed the request: " + reason);
@@ -341,6 +342,7 @@ void DecodeWorker::ReaderLoop() {
           // Not reserved yet (still waiting for blocks): Poll ends it.
           early_fails_[h.request_id] = std::move(reason);
         }
+        lock.unlock();
         Notify();
         break;
       }

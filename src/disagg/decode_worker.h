@@ -52,7 +52,8 @@ struct DecodeWorkerConfig {
   int peer_silence_ms = 10000;
   std::string name;  // sent in the hello
   // Called by the reader thread when an import landed or failed or the link
-  // ended: the engine thread should Poll soon. Must not block.
+  // ended: the engine thread should Poll soon. Must not block; called
+  // without the worker's lock held.
   std::function<void()> on_event;
 };
 

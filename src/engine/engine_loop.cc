@@ -91,13 +91,16 @@ bool EngineLoop::Impl::FillSnapshotIfDue() {
 void EngineLoop::Impl::Run() {
   std::deque<Message> inbox;
   while (true) {
+    // Asked before taking mu: the hub has locks of its own, and its threads
+    // call Wake (which takes mu) while holding them.
+    const bool imports_pending = imports != nullptr && imports->HasPending();
     {
       std::unique_lock<std::mutex> lock(mu);
       // Sleep while idle: nothing queued and nothing to compute. Imports in
       // flight wake the thread when they land (Wake); the timeout is a
       // backstop for requests waiting for blocks.
       auto ready = [this] { return stopping || woken || !mailbox.empty() || engine->HasWork(); };
-      if (imports != nullptr && imports->HasPending()) {
+      if (imports_pending) {
         wake.wait_for(lock, std::chrono::milliseconds(5), ready);
       } else {
         wake.wait(lock, ready);
