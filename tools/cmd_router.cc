@@ -15,6 +15,7 @@
 #include "router/worker_pool.h"
 #include "server/http_front_end.h"
 #include "tools/commands.h"
+#include "tools/server_process.h"
 
 namespace kvs::tools {
 
@@ -53,12 +54,7 @@ int RunRouter(int argc, char** argv) {
   }
   if (!config.api_keys.empty()) pool_config.probe_api_key = config.api_keys[0];
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = SetUpServerProcess();
 
   auto pool = router::WorkerPool::Create(pool_config);
   if (!pool.ok()) {

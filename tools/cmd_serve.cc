@@ -7,7 +7,6 @@
 // listener closes and main returns.
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -28,6 +27,7 @@
 #include "tools/commands.h"
 #include "tools/engine_flags.h"
 #include "tools/serve_roles.h"
+#include "tools/server_process.h"
 
 namespace kvs::tools {
 namespace {
@@ -50,27 +50,14 @@ int Fail(const char* what, const Status& s) {
 }
 
 int Serve(ServeOptions opt) {
-  // Block the shutdown signals in every thread started from here on; the
-  // signal thread picks them up with sigwait. SIGPIPE is ignored: a client
-  // that hangs up must cost a failed write, not the process.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  // Each connection is a descriptor: allow as many as the hard limit does
-  // (--max-connections refuses the rest cleanly).
-  rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
+  sigset_t signals = SetUpServerProcess();
 
   auto model_or = Model::Load(opt.model, opt.tokenizer);
   if (!model_or.ok()) return Fail("loading the model", model_or.status());
   const Model& model = **model_or;
-  if (opt.role.role == "prefill") return ServePrefill(opt.role, model, opt.engine, opt.server);
+  if (opt.role.role == "prefill") {
+    return ServePrefill(opt.role, model, opt.engine, opt.server, signals);
+  }
   const Tokenizer* tokenizer = &model.tokenizer();
   auto runner_or = BackendRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());

@@ -21,16 +21,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string FingerprintHex(const Fingerprint& f) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : f) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 15];
-  }
-  return s;
-}
-
 Json LinksJson(const std::vector<KvLinkInfo>& links) {
   Json out = Json::array();
   for (const KvLinkInfo& l : links) {
@@ -163,13 +153,7 @@ server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* ser
 }
 
 int ServePrefill(const RoleOptions& opt, const Model& model, const EngineFlags& engine,
-                 const server::ServerConfig& server_config) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+                 const server::ServerConfig& server_config, sigset_t signals) {
   auto fail = [](const char* what, const Status& s) {
     std::fprintf(stderr, "kvserve serve: %s: %s\n", what, s.ToString().c_str());
     return 1;

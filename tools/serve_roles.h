@@ -3,6 +3,8 @@
 // prefill worker (which runs no engine loop and serves no completions).
 #pragma once
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
@@ -39,8 +41,9 @@ server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* ser
                                 const EngineLoop* engine);
 
 // Prefill role: loads nothing more than `model`, connects to the decode
-// workers and serves /health, /metrics and /kvs/info until SIGINT/SIGTERM.
+// workers and serves /health, /metrics and /kvs/info until one of `signals`
+// (SetUpServerProcess's, blocked) arrives.
 int ServePrefill(const RoleOptions& opt, const Model& model, const EngineFlags& engine,
-                 const server::ServerConfig& server);
+                 const server::ServerConfig& server, sigset_t signals);
 
 }  // namespace kvs::tools

@@ -1,32 +1,12 @@
 #include "disagg/prefill_service.h"
 
+#include "base/host_port.h"
+
 #include <chrono>
 #include <cstdio>
 #include <utility>
 
 namespace kvs {
-namespace {
-
-StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
-    return InvalidArgumentError("decode worker address '" + address + "' is not host:port");
-  }
-  int port = 0;
-  for (size_t i = colon + 1; i < address.size(); ++i) {
-    const char c = address[i];
-    if (c < '0' || c > '9' || port > 65535) {
-      return InvalidArgumentError("decode worker address '" + address + "' has a bad port");
-    }
-    port = port * 10 + (c - '0');
-  }
-  if (port < 1 || port > 65535) {
-    return InvalidArgumentError("decode worker address '" + address + "' has a bad port");
-  }
-  return std::make_pair(address.substr(0, colon), port);
-}
-
-}  // namespace
 
 StatusOr<std::unique_ptr<PrefillService>> PrefillService::Create(
     const Model* model, const Fingerprint& fingerprint, const PrefillServiceConfig& config) {
@@ -38,11 +18,12 @@ StatusOr<std::unique_ptr<PrefillService>> PrefillService::Create(
   }
   std::unique_ptr<PrefillService> s(new PrefillService(model, fingerprint, config));
   for (const std::string& address : config.peers) {
-    KVS_ASSIGN_OR_RETURN(auto hp, SplitHostPort(address));
+    StatusOr<HostPort> hp = ParseHostPort(address);
+    if (!hp.ok()) return InvalidArgumentError("decode worker address " + hp.status().message());
     auto link = std::make_unique<Link>();
     link->address = address;
-    link->host = hp.first;
-    link->port = hp.second;
+    link->host = hp->host;
+    link->port = hp->port;
     link->peer = address;
     KVS_ASSIGN_OR_RETURN(link->runner, BackendRunner::Create(model, config.runner));
     s->links_.push_back(std::move(link));

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace kvs {
@@ -95,16 +96,17 @@ Status ReceiveAlloc(Transport& t, const FrameHeader& h, int timeout_ms, AllocMes
   return Status::Ok();
 }
 
-namespace {
-std::string Hex(const Fingerprint& f, int n) {
+std::string FingerprintHex(const Fingerprint& f, size_t n_bytes) {
   static const char* kDigits = "0123456789abcdef";
   std::string s;
-  for (int i = 0; i < n; ++i) {
+  for (size_t i = 0; i < std::min(n_bytes, f.size()); ++i) {
     s += kDigits[f[i] >> 4];
     s += kDigits[f[i] & 15];
   }
   return s;
 }
+
+namespace {
 std::string Dtype(const char (&d)[8]) { return std::string(d, strnlen(d, sizeof(d))); }
 }  // namespace
 
@@ -112,7 +114,7 @@ std::string DescribeMismatch(const KvLayout& mine, const KvLayout& peer) {
   std::string why;
   auto add = [&](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
   if (mine.model != peer.model) {
-    add("model files differ (fingerprint " + Hex(mine.model, 8) + " here, " + Hex(peer.model, 8) +
+    add("model files differ (fingerprint " + FingerprintHex(mine.model, 8) + " here, " + FingerprintHex(peer.model, 8) +
         " on the peer)");
   }
   auto cmp = [&](const char* what, int64_t a, int64_t b) {

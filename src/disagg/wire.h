@@ -134,6 +134,9 @@ StatusOr<std::string> Handshake(Transport& t, const KvLayout& mine, const std::s
                                 const char* my_role, int timeout_ms = 10000);
 std::string DescribeMismatch(const KvLayout& mine, const KvLayout& peer);
 
+// Lower-case hex of the first n_bytes of `f` (all of it by default).
+std::string FingerprintHex(const Fingerprint& f, size_t n_bytes = 32);
+
 // SHA-256 of the prompt's token ids: D and P check they mean the same prompt.
 Fingerprint PromptHash(std::span<const TokenId> prompt);
 

@@ -55,6 +55,8 @@ struct EngineLoop::Impl {
   std::thread thread;
 
   void Run();
+  // Queues a submit or import, within max_waiting; from any thread.
+  Status Enqueue(Message m);
   void Wake() {
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -202,25 +204,31 @@ StatusOr<std::shared_ptr<OutputStream>> EngineLoop::Submit(GenerationRequest req
   return streams[0];
 }
 
+Status EngineLoop::Impl::Enqueue(Message m) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return UnavailableError("the engine is shutting down");
+    // May count a request the current step is starting: refuses early for
+    // at most one step, never lets the queue past the limit.
+    const int64_t queued =
+        stats.requests_waiting + in_transit + static_cast<int64_t>(mailbox.size());
+    if (queued >= config.max_waiting) {
+      return ResourceExhaustedError("the waiting queue is full (" +
+                                    std::to_string(config.max_waiting) + " requests)");
+    }
+    mailbox.push_back(std::move(m));
+  }
+  wake.notify_one();
+  return Status::Ok();
+}
+
 StatusOr<std::vector<std::shared_ptr<OutputStream>>> EngineLoop::SubmitChoices(GenerationRequest request) {
   KVS_RETURN_IF_ERROR(impl_->engine->Validate(request));
   const RequestId id = impl_->next_id.fetch_add(request.n);
   std::vector<std::shared_ptr<OutputStream>> streams;
   for (int i = 0; i < request.n; ++i) streams.push_back(std::make_shared<OutputStream>(id + i));
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->stopping) return UnavailableError("the engine is shutting down");
-    // May count a request the current step is starting: refuses early for
-    // at most one step, never lets the queue past the limit.
-    const int64_t queued = impl_->stats.requests_waiting + impl_->in_transit +
-                           static_cast<int64_t>(impl_->mailbox.size());
-    if (queued >= impl_->config.max_waiting) {
-      return ResourceExhaustedError("the waiting queue is full (" +
-                                    std::to_string(impl_->config.max_waiting) + " requests)");
-    }
-    impl_->mailbox.push_back({Impl::Message::Kind::kSubmit, id, std::move(request), streams, {}});
-  }
-  impl_->wake.notify_one();
+  KVS_RETURN_IF_ERROR(
+      impl_->Enqueue({Impl::Message::Kind::kSubmit, id, std::move(request), streams, {}}));
   return streams;
 }
 
@@ -233,19 +241,8 @@ StatusOr<std::shared_ptr<OutputStream>> EngineLoop::SubmitImport(const std::stri
   KVS_RETURN_IF_ERROR(impl_->engine->Validate(request));
   const RequestId id = impl_->next_id.fetch_add(1);
   auto stream = std::make_shared<OutputStream>(id);
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->stopping) return UnavailableError("the engine is shutting down");
-    const int64_t queued = impl_->stats.requests_waiting + impl_->in_transit +
-                           static_cast<int64_t>(impl_->mailbox.size());
-    if (queued >= impl_->config.max_waiting) {
-      return ResourceExhaustedError("the waiting queue is full (" +
-                                    std::to_string(impl_->config.max_waiting) + " requests)");
-    }
-    Impl::Message m{Impl::Message::Kind::kImport, id, std::move(request), {stream}, source};
-    impl_->mailbox.push_back(std::move(m));
-  }
-  impl_->wake.notify_one();
+  KVS_RETURN_IF_ERROR(
+      impl_->Enqueue({Impl::Message::Kind::kImport, id, std::move(request), {stream}, source}));
   return stream;
 }
 

@@ -1,6 +1,6 @@
 #include "loadgen/endpoint.h"
 
-#include <charconv>
+#include "base/host_port.h"
 
 namespace kvs::loadgen {
 
@@ -23,13 +23,9 @@ StatusOr<Endpoint> ParseEndpoint(std::string_view url) {
   }
   const size_t colon = url.rfind(':');
   if (colon != std::string_view::npos) {
-    std::string_view port = url.substr(colon + 1);
-    int p = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || ptr != port.data() + port.size() || p <= 0 || p > 65535) {
-      return InvalidArgumentError("bad port in URL: " + original);
-    }
-    ep.port = p;
+    StatusOr<int> port = ParsePort(url.substr(colon + 1));
+    if (!port.ok()) return InvalidArgumentError("bad port in URL: " + original);
+    ep.port = *port;
     url = url.substr(0, colon);
   }
   if (url.empty()) return InvalidArgumentError("no host in URL: " + original);

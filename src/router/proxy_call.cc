@@ -133,49 +133,47 @@ bool ProxyCall::OnStreamBytes(const char* data, size_t n) {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_) return false;
   }
+  const std::string_view bytes(data, n);
+  // The last bytes are kept with each read, so that a [DONE] split between
+  // two reads is still seen.
+  done_tail_ += bytes;
+  if (done_tail_.find("data: [DONE]") != std::string::npos) saw_done_ = true;
+  if (done_tail_.size() > 16) done_tail_.erase(0, done_tail_.size() - 16);
   if (released_) {
-    // partial_ keeps the last bytes, so that a [DONE] split between two
-    // reads is still seen.
-    std::string window = partial_ + std::string(data, n);
-    if (window.find("data: [DONE]") != std::string::npos) saw_done_ = true;
-    partial_ = window.substr(window.size() > 16 ? window.size() - 16 : 0);
-    Emit(std::string(data, n), false);
+    Emit(std::string(bytes), false);
     return true;
   }
-  partial_.append(data, n);
-  size_t end;
-  while (!released_ && (end = partial_.find("\n\n")) != std::string::npos) {
-    const std::string event = partial_.substr(0, end + 2);
-    partial_.erase(0, end + 2);
+  held_ += bytes;
+  // Whole events up to the first with output, an error or the end; the
+  // preamble before it is held.
+  for (size_t start = 0, end; (end = held_.find("\n\n", start)) != std::string::npos;
+       start = end + 2) {
     bool error = false;
-    const bool output = HasOutput(event, &error);
-    if (!output) {
-      held_ += event;
-      continue;
-    }
+    if (!HasOutput(std::string_view(held_).substr(start, end + 2 - start), &error)) continue;
     if (error && up_mode_ == "imported") {
       first_is_error_ = true;
       return false;  // retried colocated; nothing reached the client
     }
     released_ = true;
     stats_->RecordFirstByte(std::chrono::duration<double>(Clock::now() - arrival_).count());
-    if (event.find("data: [DONE]") != std::string::npos) saw_done_ = true;
-    if (partial_.find("data: [DONE]") != std::string::npos) saw_done_ = true;
-    Emit(std::move(held_) + event + partial_, false);
+    Emit(std::move(held_), false);
     held_.clear();
-    partial_ = partial_.substr(partial_.size() > 16 ? partial_.size() - 16 : 0);
+    break;
   }
   return true;
 }
 
 ProxyCall::Outcome ProxyCall::Attempt(const WorkerPool::Target& t) {
+  // Every attempt starts clean: a retry comes only before any output.
   up_status_ = 0;
   up_type_.clear();
   up_mode_.clear();
   up_body_.clear();
-  partial_.clear();
   held_.clear();
+  done_tail_.clear();
+  released_ = false;
   first_is_error_ = false;
+  saw_done_ = false;
   httplib::Client cli(t.decode_at.host, t.decode_at.port);
   cli.set_connection_timeout(std::chrono::seconds(2));
   cli.set_read_timeout(std::chrono::seconds(600));  // SSE heartbeats come every few seconds
@@ -219,16 +217,7 @@ ProxyCall::Outcome ProxyCall::Attempt(const WorkerPool::Target& t) {
     if (first_is_error_) return Outcome::kRetryColocated;
     // Lost before its first output: the client has nothing yet (the role
     // preamble is held), so another decode worker can take it whole.
-    if (!released_ && (!sent || partial_.find("data: [DONE]") == std::string::npos)) {
-      return Outcome::kUnreachable;
-    }
-    if (!released_) {
-      // The whole stream was preamble: pass it on as it came.
-      released_ = true;
-      stats_->RecordFirstByte(std::chrono::duration<double>(Clock::now() - arrival_).count());
-      Emit(std::move(held_) + partial_, false);
-      if (partial_.find("data: [DONE]") != std::string::npos) saw_done_ = true;
-    }
+    if (!released_) return Outcome::kUnreachable;
     if (!sent || !saw_done_) {
       Fail(502, "the decode worker was lost mid-stream (" +
                     (sent ? std::string("no [DONE]") : httplib::to_string(err)) + ")");

@@ -81,8 +81,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   std::string up_type_;
   std::string up_mode_;    // X-Kvs-Disagg of the answer
   std::string up_body_;    // a non-streamed (or error) answer
-  std::string partial_;    // streaming: bytes of an unfinished event
-  std::string held_;       // streaming: events not yet released
+  std::string held_;       // streaming: bytes not yet released (the preamble)
+  std::string done_tail_;  // streaming: the last bytes, where [DONE] is looked for
   bool released_ = false;  // streaming: the client has output
   bool first_is_error_ = false;
   bool saw_done_ = false;

@@ -118,8 +118,9 @@ void RouterApp::Generate(const server::HttpRequest& req, server::HttpResponse& r
   std::string head = body.contains(field) ? body[field].dump() : std::string();
   if (head.size() > 256) head.resize(256);
   pr.prefix_key = PrefixKey(*tenant, head);
+  const bool streaming = pr.stream;
   auto call = std::make_shared<ProxyCall>(std::move(pr), pool_, &stats_, std::move(slot));
-  if (stream != body.end() && stream->is_boolean() && stream->get<bool>()) {
+  if (streaming) {
     res.SetHeader("Cache-Control", "no-cache");
     res.SetHeader("X-Accel-Buffering", "no");
     res.content_type = "text/event-stream";

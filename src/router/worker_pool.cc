@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "base/host_port.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -14,22 +16,14 @@ StatusOr<Upstream> ParseWorkerUrl(const std::string& url) {
   if (!url.starts_with(kScheme)) {
     return InvalidArgumentError("worker URL '" + url + "' must start with http://");
   }
-  std::string rest = url.substr(kScheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0 || rest.find('/') != std::string::npos) {
+  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find('/') != std::string_view::npos) {
     return InvalidArgumentError("worker URL '" + url + "' must be http://host:port");
   }
-  int port = 0;
-  for (size_t i = colon + 1; i < rest.size(); ++i) {
-    if (rest[i] < '0' || rest[i] > '9' || port > 65535) port = -1;
-    if (port < 0) break;
-    port = port * 10 + (rest[i] - '0');
-  }
-  if (colon + 1 == rest.size() || port < 1 || port > 65535) {
-    return InvalidArgumentError("worker URL '" + url + "' has a bad port");
-  }
-  return Upstream{url, rest.substr(0, colon), port};
+  StatusOr<HostPort> hp = ParseHostPort(rest);
+  if (!hp.ok()) return InvalidArgumentError("worker URL " + hp.status().message());
+  return Upstream{url, hp->host, hp->port};
 }
 
 StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(const WorkerPoolConfig& config) {
