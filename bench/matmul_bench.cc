@@ -44,10 +44,11 @@ std::vector<uint8_t> RandomRows(DType t, int64_t rows, int64_t cols, std::mt1993
 }
 
 // rows x cols weights of type t; n activation rows.
-Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads) {
+Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads, bool vnni = false) {
   Setup s;
   CpuBackendOptions o;
   o.n_threads = threads;
+  if (vnni) o.isa = cpu::Isa::kAvx512;
   s.backend = std::move(CpuBackend::Create(o)).value();
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -63,7 +64,14 @@ Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads) {
 void BM_MatMul(benchmark::State& state, DType t) {
   const int64_t rows = state.range(0), cols = 2048, n = state.range(1);
   const int threads = static_cast<int>(state.range(2));
-  Setup s = Make(t, rows, cols, n, threads);
+  // vnni = 1: the AVX-512 VNNI kernels where the best path is AMX (the
+  // anchor for the tiles' prefill); skipped where AMX is absent.
+  const bool vnni = state.range(3) != 0;
+  if (vnni && cpu::BestIsa() != cpu::Isa::kAmx) {
+    state.SkipWithError("no AMX: the best path is already the VNNI one");
+    return;
+  }
+  Setup s = Make(t, rows, cols, n, threads, vnni);
   for (auto _ : state) {
     s.backend->MatMul(s.prepared.matrices[0], s.x.data(), n, s.out.data());
     benchmark::DoNotOptimize(s.out.data());
@@ -74,16 +82,22 @@ void BM_MatMul(benchmark::State& state, DType t) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// {rows, n, threads}: a 32000-row classifier (decode, from DRAM) and the
-// FFN up projection (5632 rows) over 64 tokens (prefill).
+// {rows, n, threads, vnni}: a 131072-row matrix (decode, from DRAM) and the
+// FFN up projection (5632 rows) over 512, 64 and 8 tokens (prefill, batched
+// decode), each also on the VNNI kernels where AMX is the default.
 void Args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
-    b->Args({131072, 1, threads});
-    b->Args({2048, 1, threads});
-    b->Args({5632, 64, threads});
-    b->Args({5632, 8, threads});
+    b->Args({131072, 1, threads, 0});
+    b->Args({2048, 1, threads, 0});
+    for (int vnni : {0, 1}) {
+      b->Args({5632, 512, threads, vnni});
+      b->Args({5632, 64, threads, vnni});
+      b->Args({5632, 32, threads, vnni});
+      b->Args({5632, 16, threads, vnni});
+      b->Args({5632, 8, threads, vnni});
+    }
   }
-  b->ArgNames({"rows", "n", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  b->ArgNames({"rows", "n", "threads", "vnni"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 BENCHMARK_CAPTURE(BM_MatMul, F16, DType::kF16)->Apply(Args);

@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -119,7 +120,7 @@ bool PacksQ4(Isa isa, DType t) {
     case DType::kQ5_K:
     case DType::kIQ4_XS:
     case DType::kQ2_K:
-    case DType::kQ3_K: return isa == Isa::kAvx512;
+    case DType::kQ3_K: return isa == Isa::kAvx512 || isa == Isa::kAmx;
     default: return false;
   }
 }
@@ -537,7 +538,7 @@ TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
-                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
+                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx),
                          [](const ::testing::TestParamInfo<Isa>& info) {
                            return std::string(cpu::IsaName(info.param));
                          });
@@ -587,11 +588,45 @@ TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
   }
 }
 
+// The AMX path (prefill of the packed Q4 family on the tile unit) gives the
+// VNNI kernels' results bit for bit: every type it reads, weight rows that
+// end in a partial 16-row panel, rows in a partial 512-element group,
+// token counts from its threshold to several tiles with a partial last
+// one, on one thread and on three (whose row slices fall on other panels).
+TEST(CpuKernelsTest, AmxMatMulEqualsAvx512BitForBit) {
+  if (!cpu::IsaSupported(Isa::kAmx)) GTEST_SKIP() << "no AMX-INT8 here";
+  std::mt19937 rng(11);
+  for (int threads : {1, 3}) {
+    auto amx = MakeCpu(Isa::kAmx, threads);
+    auto vnni = MakeCpu(Isa::kAvx512, threads);
+    for (const MatMulCase& c : kMatMulCases) {
+      if (!cpu::AmxReads(c.type)) continue;
+      TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+      PreparedWeights prepared = amx->PrepareWeights({&w.m, 1});
+      ASSERT_EQ(prepared.matrices[0].layout, WeightLayout::kPacked);
+      for (int64_t n : {cpu::kAmxMinTokens, cpu::kAmxMinTokens + 9, int64_t{64}}) {
+        SCOPED_TRACE(std::string(DTypeName(c.type)) + " rows=" + std::to_string(c.rows) +
+                     " cols=" + std::to_string(c.cols) + " n=" + std::to_string(n) +
+                     " threads=" + std::to_string(threads));
+        std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
+        for (int64_t j = 0; j < n * c.cols; j += 5) x[j] *= 16.0f;
+        std::vector<float> want(n * c.rows, NAN), got(n * c.rows, NAN);
+        vnni->MatMul(prepared.matrices[0], x.data(), n, want.data());
+        amx->MatMul(prepared.matrices[0], x.data(), n, got.data());
+        for (int64_t i = 0; i < n * c.rows; ++i) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(want[i]), std::bit_cast<uint32_t>(got[i]))
+              << "token " << i / c.rows << " row " << i % c.rows << ": " << want[i] << " vs " << got[i];
+        }
+      }
+    }
+  }
+}
+
 TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
   auto b = CpuBackend::Create({});
   ASSERT_TRUE(b.ok());
   EXPECT_EQ((*b)->isa(), cpu::BestIsa());
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
     CpuBackendOptions o;
     o.isa = isa;
     EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);

@@ -126,17 +126,37 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // a TinyLlama step, alternating with the old way in one process: +1-2%;
   // a whole decode step: within +-0.3%, below what could be resolved.)
   const bool quantize_per_thread = xq_bytes > 0 && n == 1;
+  // The AMX tiles for prefill (and batched decode) of the packed Q4 family:
+  // activations also repacked into tile order, rows padded to whole tiles
+  // of 16 tokens, and 16-row panels per thread (slices and chunks below on
+  // multiples of 16).
+  const bool amx = kernels_.amx_matmul_rows != nullptr && w.layout == WeightLayout::kPacked &&
+                   cpu::AmxReads(w.type) && n >= cpu::kAmxMinTokens;
+  const int64_t xa_bytes = amx ? cpu::AmxActRowBytes(w.cols) : 0;
+  const int64_t scratch_stride = amx ? (cpu::AmxScratchBytes(w.cols) + kCacheLine - 1) / kCacheLine * kCacheLine : 0;
+  const int64_t padded_n = amx ? (n + 15) / 16 * 16 : n;
+  if (amx) {
+    if (static_cast<int64_t>(xa_.size()) < padded_n * xa_bytes) xa_.resize(padded_n * xa_bytes);
+    if (static_cast<int64_t>(amx_scratch_.size()) < nt * scratch_stride) amx_scratch_.resize(nt * scratch_stride);
+    a.xa = xa_.data();
+  }
+  const int64_t row_align = amx ? 16 : 4;
   const int64_t copy_stride = (xq_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   if (xq_bytes > 0) {
-    const int64_t size = quantize_per_thread ? nt * copy_stride : n * xq_bytes;
+    const int64_t size = quantize_per_thread ? nt * copy_stride : padded_n * xq_bytes;
     if (static_cast<int64_t>(xq_.size()) < size) xq_.resize(size);
     uint8_t* xq = xq_.data();
+    if (amx) {  // the last token tile's padding: zero quants and scales
+      std::memset(xq + n * xq_bytes, 0, static_cast<size_t>((padded_n - n) * xq_bytes));
+      for (int64_t t = n; t < padded_n; ++t) kernels_.amx_pack_act(xq + t * xq_bytes, w.cols, t, xa_.data());
+    }
     a.xq = xq;
     a.xq_row_bytes = xq_bytes;
     if (!quantize_per_thread) {
       ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
           kernels_.quantize_row(w.type, w.layout, x + t * w.cols, w.cols, xq + t * xq_bytes);
+          if (amx) kernels_.amx_pack_act(xq + t * xq_bytes, w.cols, t, xa_.data());
         }
       });
     }
@@ -161,8 +181,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       s.step = h;
       s.single = (e - b) % 2 != 0 ? e - 1 : -1;
     } else {
-      s.next.store((w.rows * t / nt) & ~int64_t{3}, std::memory_order_relaxed);
-      s.end = t == nt - 1 ? w.rows : (w.rows * (t + 1) / nt) & ~int64_t{3};
+      s.next.store((w.rows * t / nt) & ~(row_align - 1), std::memory_order_relaxed);
+      s.end = t == nt - 1 ? w.rows : (w.rows * (t + 1) / nt) & ~(row_align - 1);
       s.step = 0;
       s.single = -1;
     }
@@ -173,7 +193,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   const int64_t chunk_rows =
       n == 1    ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
       : nt == 1 ? w.rows
-                : std::max<int64_t>(4, (kChunkBytes / a.w_row_bytes) & ~int64_t{3});
+                : std::max<int64_t>(row_align, (kChunkBytes / a.w_row_bytes) & ~(row_align - 1));
   struct Ctx {
     const cpu::MatMulArgs* a;
     const cpu::KernelTable* k;
@@ -181,8 +201,11 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     int64_t chunk;
     uint8_t* xq_copies;  // non-null: each thread quantizes into its own copy
     int64_t copy_stride;
+    uint8_t* amx_scratch;  // non-null: the AMX path, each thread's at t * scratch_stride
+    int64_t scratch_stride;
   } ctx{&a, &kernels_, slices_.get(), chunk_rows,
-        quantize_per_thread ? xq_.data() : nullptr, copy_stride};
+        quantize_per_thread ? xq_.data() : nullptr, copy_stride,
+        amx ? amx_scratch_.data() : nullptr, scratch_stride};
   const Ctx* c = &ctx;
   auto work = [c](int t, int nt) {
     cpu::MatMulArgs a = *c->a;
@@ -199,7 +222,9 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
         const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
         if (begin >= s.end) break;
         const int64_t count = std::min(s.end - begin, c->chunk);
-        if (s.step == 0) {
+        if (c->amx_scratch != nullptr) {
+          c->k->amx_matmul_rows(a, begin, begin + count, c->amx_scratch + t * c->scratch_stride);
+        } else if (s.step == 0) {
           c->k->matmul_rows(a, begin, begin + count);
         } else {
           c->k->matvec_two_streams(a, begin, begin + s.step, count);

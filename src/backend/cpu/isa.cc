@@ -2,6 +2,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace kvs::cpu {
@@ -15,6 +17,19 @@ bool HasF16cAndBmi2() {
   if (!__get_cpuid(1, &a, &b, &c, &d) || (c & bit_F16C) == 0) return false;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
   return (b & bit_BMI2) != 0;
+}
+
+// AMX-TILE and AMX-INT8 (CPUID 7.0 EDX bits 24, 25), and Linux's leave to
+// use the tile data state, which a process must ask for once before its
+// first tile instruction (arch_prctl ARCH_REQ_XCOMP_PERM, Linux 5.16+);
+// asking again is harmless.
+bool HasAmxInt8() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  if ((d & (1u << 24)) == 0 || (d & (1u << 25)) == 0) return false;
+  constexpr int kArchReqXcompPerm = 0x1023;
+  constexpr int kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 #endif
 
@@ -33,6 +48,7 @@ bool IsaSupported(Isa isa) {
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
              __builtin_cpu_supports("avx512bf16");
+    case Isa::kAmx: return IsaSupported(Isa::kAvx512) && HasAmxInt8();
   }
   return false;
 #else
@@ -41,6 +57,7 @@ bool IsaSupported(Isa isa) {
 }
 
 Isa BestIsa() {
+  if (IsaSupported(Isa::kAmx)) return Isa::kAmx;
   if (IsaSupported(Isa::kAvx512)) return Isa::kAvx512;
   if (IsaSupported(Isa::kAvx2)) return Isa::kAvx2;
   return Isa::kScalar;
@@ -51,12 +68,13 @@ std::string_view IsaName(Isa isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
+    case Isa::kAmx: return "amx";
   }
   return "?";
 }
 
 std::optional<Isa> IsaFromName(std::string_view name) {
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
     if (IsaName(isa) == name) return isa;
   }
   return std::nullopt;

@@ -1,7 +1,9 @@
 // Isa: which instruction-set path the CPU backend's kernels use.
 //
 // kScalar runs anywhere (portable C++); kAvx2 needs AVX2+FMA+F16C; kAvx512
-// needs AVX-512 F/BW/VL/DQ plus VNNI (the integer dot products) and BF16.
+// needs AVX-512 F/BW/VL/DQ plus VNNI (the integer dot products) and BF16;
+// kAmx is kAvx512 plus the AMX tile unit (AMX-TILE, AMX-INT8, and the
+// kernel's leave to use its 8 KiB of tile state) for prefill.
 // The choice is made once when a backend is created.
 #pragma once
 
@@ -10,13 +12,13 @@
 
 namespace kvs::cpu {
 
-enum class Isa { kScalar, kAvx2, kAvx512 };
+enum class Isa { kScalar, kAvx2, kAvx512, kAmx };
 
 // Whether this CPU (and OS) can run the path.
 bool IsaSupported(Isa isa);
 // The fastest supported path.
 Isa BestIsa();
-std::string_view IsaName(Isa isa);  // "scalar", "avx2", "avx512"
+std::string_view IsaName(Isa isa);  // "scalar", "avx2", "avx512", "amx"
 std::optional<Isa> IsaFromName(std::string_view name);
 
 }  // namespace kvs::cpu

@@ -30,6 +30,10 @@ struct MatMulArgs {
   // [n, xq_row_bytes]: x quantized by quantize_row, read by quantized kernels.
   const uint8_t* xq = nullptr;
   int64_t xq_row_bytes = 0;
+  // round_up(n, 16) * AmxActRowBytes(cols) bytes: xq repacked by
+  // amx_pack_act (amx_matmul_rows only; tokens past n zero, in xa and in
+  // xq, whose rows then run to round_up(n, 16) as well).
+  const uint8_t* xa = nullptr;
   int64_t n = 0;
   float* out = nullptr;  // [n, rows]
 };
@@ -79,7 +83,33 @@ struct KernelTable {
   // halves as two streams, software prefetch as in the tiles). bytes % 256
   // == 0.
   uint64_t (*read_fold)(const uint8_t* p, int64_t bytes, bool kernel_pattern);
+  // Isa::kAmx only (null elsewhere): MatMul of packed weights of a type
+  // AmxReads accepts on the AMX tile unit, for n >= kAmxMinTokens. Same
+  // results as matmul_rows bit for bit (the tiles compute each block's exact
+  // integer dot; the float steps are matmul_rows' own, in its order), so
+  // that a batch stays batch-invariant whichever path it takes.
+  // amx_pack_act repacks token `token`'s row quantized by quantize_row
+  // (ABlockQ8x16 groups) into its place in xa, the tiles' order;
+  // amx_matmul_rows computes rows [row_begin, row_end) for every token from
+  // args.xa, with AmxScratchBytes(cols) bytes of scratch (64-byte aligned)
+  // for the calling thread alone.
+  void (*amx_pack_act)(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa);
+  void (*amx_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 };
+
+// The AMX path from kAmxMinTokens tokens: each 16-row panel is unpacked for
+// the tiles once per call, which fewer tokens do not repay (bench/
+// matmul_bench, Q4_0 5632 x 2048, 1 thread, a Sapphire Rapids-class VM: n = 16 AMX
+// 117 GMAC/s against VNNI 142; n = 32: 153 / 138; n = 512: 186 / 138).
+constexpr int64_t kAmxMinTokens = 32;
+// Packed types the AMX path reads: the 32-element-block groups of blocks.h
+// (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K, IQ4_XS).
+bool AmxReads(DType wtype);
+int64_t AmxActRowBytes(int64_t cols);
+int64_t AmxScratchBytes(int64_t cols);
+// kernels_amx.cc's two kernels (AmxKernels' amx_pack_act, amx_matmul_rows).
+void AmxPackAct(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa);
+void AmxMatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 
 // Bytes of one quantized activation row for weights of type wtype in
 // `layout`; 0 for float weight types (their kernels read x directly).
@@ -88,6 +118,7 @@ int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols);
 const KernelTable& ScalarKernels();
 const KernelTable& Avx2Kernels();
 const KernelTable& Avx512Kernels();
+const KernelTable& AmxKernels();
 const KernelTable& KernelsFor(Isa isa);
 
 // F32 weights, all paths: the reference backend's exact arithmetic (one

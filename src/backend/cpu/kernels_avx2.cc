@@ -8,7 +8,8 @@ namespace kvs::cpu {
 const KernelTable& Avx2Kernels() {
   static constexpr KernelTable kTable = {Isa::kAvx2, false, avx2::QuantizeRow, avx2::MatMulRows,
                                          avx2::MatVecTwoStreams,
-                                         avx2::Attention, avx2::StoreKvRow, avx2::SwiGlu, avx2::ReadFold};
+                                         avx2::Attention, avx2::StoreKvRow, avx2::SwiGlu, avx2::ReadFold,
+                                         nullptr, nullptr};
   return kTable;
 }
 

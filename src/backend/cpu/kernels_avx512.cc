@@ -1,5 +1,6 @@
 // The avx512 kernel table: simd_kernels-inl.h compiled with this file's
-// instruction-set flags (CMake gives *_avx512.cc files their own flags).
+// instruction-set flags (CMake gives *_avx512.cc files their own flags);
+// and the amx table, the same kernels plus kernels_amx.cc's prefill.
 #define KVS_SIMD_NS avx512
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
 // _mm512_undefined_* placeholders (false positives, fixed in later GCC).
@@ -12,7 +13,16 @@ namespace kvs::cpu {
 const KernelTable& Avx512Kernels() {
   static constexpr KernelTable kTable = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
                                          avx512::MatVecTwoStreams,
-                                         avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold};
+                                         avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
+                                         nullptr, nullptr};
+  return kTable;
+}
+
+const KernelTable& AmxKernels() {
+  static constexpr KernelTable kTable = {Isa::kAmx, true, avx512::QuantizeRow, avx512::MatMulRows,
+                                         avx512::MatVecTwoStreams,
+                                         avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
+                                         AmxPackAct, AmxMatMulRows};
   return kTable;
 }
 

@@ -327,6 +327,31 @@ int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
   }
 }
 
+bool AmxReads(DType wtype) {
+  switch (wtype) {
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kIQ4_NL:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kIQ4_XS: return true;
+    default: return false;
+  }
+}
+
+// Per group, 16 blocks of 32 activation bytes (kernels_amx.cc).
+int64_t AmxActRowBytes(int64_t cols) { return (cols + kGroupElems - 1) / kGroupElems * kGroupElems; }
+
+// Per group: the weight panel's tiles (16 blocks x 512 bytes) and its
+// per-block scales and mins (16 x 16 floats each); then the per-block sums
+// (16 blocks x 16 tokens x 16 rows floats) and two C tiles (1 KiB each).
+int64_t AmxScratchBytes(int64_t cols) {
+  const int64_t groups = (cols + kGroupElems - 1) / kGroupElems;
+  return groups * (16 * 512 + 2 * 16 * 16 * 4) + 16 * 16 * 16 * 4 + 2 * 1024;
+}
+
 // No streams to overlap in scalar code: the two ranges one after the other.
 void MatVecTwoStreamsScalar(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
   MatMulRowsScalar(a, first, first + count);
@@ -357,8 +382,7 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
                                          MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
-                                         SwiGluScalar,
-                                         ReadFoldScalar};
+                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr};
   return kTable;
 }
 
@@ -367,6 +391,7 @@ const KernelTable& KernelsFor(Isa isa) {
     case Isa::kScalar: return ScalarKernels();
     case Isa::kAvx2: return Avx2Kernels();
     case Isa::kAvx512: return Avx512Kernels();
+    case Isa::kAmx: return AmxKernels();
   }
   KVS_CHECK(false) << "unknown Isa";
   return ScalarKernels();

@@ -1,0 +1,301 @@
+// Prefill of the packed Q4 family on the AMX tile unit (Intel Sapphire
+// Rapids and later): AmxKernels' amx_pack_act and amx_matmul_rows
+// (kernels.h). Compiled with the AVX-512 flags plus AMX-TILE / AMX-INT8
+// (CMake gives *_amx.cc files their own flags); called only where
+// IsaSupported(Isa::kAmx).
+//
+// One tile multiply (TDPBSSD / TDPBSUD) computes, for 16 tokens x 16 weight
+// rows, the exact integer dot of one 32-element block: tile A is the 16
+// tokens' activation bytes of that block, tile B the 16 rows' weights of it
+// (8 rows of 4-element quads, each 64 bytes: 16 weight rows x 4 bytes). The
+// packed layout (blocks.h) holds a row's 16 blocks side by side, so each
+// 16-row panel is unpacked once per call into B tiles, by 16 x 16
+// transposes of 4-byte lanes, with the codes already turned into the
+// weights' integers: signed (code - offset, or the IQ4 table) where the
+// type has no min, the unsigned codes where it has one.
+//
+// Bit-exact with the VNNI kernel (simd_matmul-inl.h, PackedQ4Kernel): its
+// int32 lane k per group is the same integer; then per group it does, lane
+// k, acc = fma(float(isum), scale * dx, acc) (and acc = fnmadd(min, dx *
+// float(sum), acc)), and VHsum over the 16 lanes at the end. Here each of
+// those accumulators is a float of acc[token][block][row], updated by the
+// same operations, and summed over blocks in VHsum's tree.
+#define KVS_SIMD_NS amx
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
+// _mm512_undefined_* placeholders (false positives, fixed in later GCC).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// The parts below bring kernels this file does not use (it needs only their
+// primitives and the packed types' traits).
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "backend/cpu/simd_vec-inl.h"
+#include "backend/cpu/simd_matmul-inl.h"  // the packed types' traits
+#include "base/check.h"
+
+namespace kvs::cpu {
+namespace amx {
+namespace {
+
+constexpr int kTile = 16;             // tokens per A tile, weight rows per B tile
+constexpr int kBlockTileBytes = 512;  // one block's B tile: 8 quads x 64 bytes
+constexpr int kActBlockBytes = 32;    // one token's bytes of one block
+
+// Tile registers: 0 and 3 accumulate (16 tokens x 16 rows of int32), 1 and
+// 4 hold activations (16 tokens x 32 bytes), 2 and 5 weights (8 x 64
+// bytes): two of each so that one block's epilogue overlaps the next's
+// multiply.
+
+struct alignas(64) TileConfig {
+  uint8_t palette_id;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+// In read-only data, not built on the stack: GCC 12's _tile_loadconfig
+// declares only the first 8 bytes of its operand as read, so stores to the
+// rest of a stack copy may be dropped (seen: SIGILL at the first tileloadd).
+constexpr TileConfig kTileConfig = {
+    1, 0, {}, {64, 32, 64, 64, 32, 64}, {kTile, kTile, kActBlockBytes / 4, kTile, kTile, kActBlockBytes / 4}};
+
+void ConfigureTiles() { _tile_loadconfig(&kTileConfig); }
+
+// One stage of a 16 x 16 transpose of 4-byte lanes: rows i and i + B (i's
+// bit B clear) swap their off-diagonal B-wide halves. The four stages, in
+// any order, transpose.
+template <int B>
+inline void TransposeStage(__m512i r[16]) {
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __mmask16 upper = _mm512_test_epi32_mask(lane, _mm512_set1_epi32(B));
+  // low row: lane l keeps its own where l's bit B is clear, else the high
+  // row's lane l - B; high row: the low row's lane l + B, else its own.
+  const __m512i idx_lo = _mm512_mask_add_epi32(lane, upper, lane, _mm512_set1_epi32(16 - B));
+  const __m512i idx_hi =
+      _mm512_mask_add_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(B)), upper, lane, _mm512_set1_epi32(16));
+  KVS_UNROLL
+  for (int i = 0; i < 16; ++i) {
+    if (i & B) continue;
+    const __m512i lo = r[i], hi = r[i + B];
+    r[i] = _mm512_permutex2var_epi32(lo, idx_lo, hi);
+    r[i + B] = _mm512_permutex2var_epi32(lo, idx_hi, hi);
+  }
+}
+
+inline void Transpose16x16(__m512i r[16]) {
+  TransposeStage<8>(r);
+  TransposeStage<4>(r);
+  TransposeStage<2>(r);
+  TransposeStage<1>(r);
+}
+
+// The group's codes as the weights' integers for the tile multiply.
+template <class P>
+inline __m512i Weights(__m512i codes) {
+  if constexpr (P::kTable) {
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(Load128(kIq4NlValues)), codes);
+  } else if constexpr (!P::kHasMin && P::kStartShift > 0) {
+    return _mm512_sub_epi8(codes, _mm512_set1_epi8(static_cast<char>(1 << P::kStartShift)));
+  } else {
+    return codes;
+  }
+}
+
+// Rows [row, row + nr) (nr <= 16; the rest of the panel zero) into B tiles
+// b[group][block] and the per-block scales and mins, transposed to one
+// vector over the panel's rows: scale_t[group][block][row].
+template <class P>
+void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* b, float* scale_t,
+                 float* min_t) {
+  using Group = typename P::Group;
+  const __m512i m4 = _mm512_set1_epi8(15);
+  for (int64_t g = 0; g < ng; ++g) {
+    const Group* w[kTile];
+    for (int n = 0; n < kTile; ++n) {
+      w[n] = n < nr ? reinterpret_cast<const Group*>(a.w + (row + n) * a.w_row_bytes) + g : nullptr;
+    }
+    uint8_t* bg = b + g * kTile * kBlockTileBytes;
+    for (int i = 0; i < 4; ++i) {
+      for (int h = 0; h < 2; ++h) {
+        __m512i v[kTile];
+        KVS_UNROLL
+        for (int n = 0; n < kTile; ++n) {
+          if (w[n] == nullptr) {
+            v[n] = _mm512_setzero_si512();
+            continue;
+          }
+          const __m512i q = Load512(w[n]->qs[i]);
+          __m512i c = _mm512_and_si512(h == 0 ? q : _mm512_srli_epi16(q, 4), m4);
+          if constexpr (P::kFifth) {
+            c = _mm512_mask_add_epi8(c, _cvtu64_mask64(w[n]->qh[i][h]), c, _mm512_set1_epi8(16));
+          }
+          v[n] = Weights<P>(c);
+        }
+        Transpose16x16(v);  // v[k]: block k's quad 2i + h of each row
+        KVS_UNROLL
+        for (int k = 0; k < kTile; ++k) {
+          _mm512_store_si512(bg + k * kBlockTileBytes + (2 * i + h) * 64, v[k]);
+        }
+      }
+    }
+    __m512i sc[kTile], mn[kTile];
+    for (int n = 0; n < kTile; ++n) {
+      __m512 s = _mm512_setzero_ps(), m = _mm512_setzero_ps();
+      if (w[n] != nullptr) P::Scales(*w[n], &s, &m);
+      sc[n] = _mm512_castps_si512(s);
+      mn[n] = _mm512_castps_si512(P::kHasMin ? m : _mm512_setzero_ps());
+    }
+    Transpose16x16(sc);
+    Transpose16x16(mn);
+    for (int k = 0; k < kTile; ++k) {
+      _mm512_store_si512(scale_t + (g * kTile + k) * kTile, sc[k]);
+      _mm512_store_si512(min_t + (g * kTile + k) * kTile, mn[k]);
+    }
+  }
+}
+
+// Block k of group g for the tile's 16 tokens (rows past n are zero), from
+// its C tile c: each acc[t] (one per token, over the panel's rows) updated
+// as the VNNI kernel updates its lane k. x is the first token's activation
+// group g; the next token's is xq_row_bytes further.
+template <class P>
+inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const float* scale, const float* min,
+                                                    const uint8_t* x, int64_t xq_row_bytes, int k,
+                                                    __m512 acc[kTile]) {
+  const __m512 sw = _mm512_load_ps(scale);
+  const __m512 mw = _mm512_load_ps(min);
+  KVS_UNROLL
+  for (int t = 0; t < kTile; ++t) {
+    const auto* xt = reinterpret_cast<const ABlockQ8x16*>(x + t * xq_row_bytes);
+    const float dx = xt->d[k];
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + t * kTile)),
+                             _mm512_mul_ps(sw, _mm512_set1_ps(dx)), acc[t]);
+    if constexpr (P::kHasMin) {
+      acc[t] = _mm512_fnmadd_ps(mw, _mm512_set1_ps(dx * static_cast<float>(xt->sum[k])), acc[t]);
+    }
+  }
+}
+
+// Block k of group g for 16 tokens into C tile `ct` (A tile `at`, B tile
+// `bt`), stored to c. A macro: the tile intrinsics take their registers as
+// literals.
+#define KVS_AMX_BLOCK(ct, at, bt, xa, b, c) \
+  do {                                      \
+    _tile_loadd(at, (xa), kActBlockBytes);  \
+    _tile_loadd(bt, (b), 64);               \
+    _tile_zero(ct);                         \
+    if constexpr (P::kHasMin) {             \
+      _tile_dpbsud(ct, at, bt);             \
+    } else {                                \
+      _tile_dpbssd(ct, at, bt);             \
+    }                                       \
+    _tile_stored(ct, (c), 64);              \
+  } while (0)
+
+template <class P>
+void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
+  const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
+  const int64_t xa_tile = kTile * AmxActRowBytes(a.cols);  // one token tile's A tiles
+  uint8_t* b = scratch;
+  float* scale_t = reinterpret_cast<float*>(b + ng * kTile * kBlockTileBytes);
+  float* min_t = scale_t + ng * kTile * kTile;
+  float* sums = min_t + ng * kTile * kTile;  // [block][token][row]
+  int32_t* cbuf = reinterpret_cast<int32_t*>(sums + kTile * kTile * kTile);  // [2][token][row]
+  ConfigureTiles();
+  for (int64_t row = r0; row < r1; row += kTile) {
+    const int nr = static_cast<int>(r1 - row < kTile ? r1 - row : kTile);
+    UnpackPanel<P>(a, row, nr, ng, b, scale_t, min_t);
+    for (int64_t t0 = 0; t0 < a.n; t0 += kTile) {
+      const int nt = static_cast<int>(a.n - t0 < kTile ? a.n - t0 : kTile);
+      const uint8_t* xa = a.xa + t0 / kTile * xa_tile;  // [group][block][token][32]
+      const uint8_t* xq = a.xq + t0 * a.xq_row_bytes;
+      // Block k of every group in turn: the 16 tokens' accumulators for
+      // lane k stay in registers across the groups. A software pipeline
+      // one group deep: group g's tiles are multiplied (into tile 0 or 3,
+      // alternately) while group g - 1's C tile, stored one step before,
+      // goes through the epilogue.
+      for (int k = 0; k < kTile; ++k) {
+        __m512 acc[kTile];
+        KVS_UNROLL
+        for (int t = 0; t < kTile; ++t) acc[t] = _mm512_setzero_ps();
+        for (int64_t g = 0; g <= ng; ++g) {
+          if (g < ng) {
+            const uint8_t* xa_blk = xa + (g * kTile + k) * kTile * kActBlockBytes;
+            const uint8_t* b_blk = b + (g * kTile + k) * kBlockTileBytes;
+            if (g % 2 == 0) {
+              KVS_AMX_BLOCK(0, 1, 2, xa_blk, b_blk, cbuf);
+            } else {
+              KVS_AMX_BLOCK(3, 4, 5, xa_blk, b_blk, cbuf + kTile * kTile);
+            }
+          }
+          if (g > 0) {
+            const int64_t blk = (g - 1) * kTile + k;
+            Epilogue<P>(cbuf + (g - 1) % 2 * kTile * kTile, scale_t + blk * kTile, min_t + blk * kTile,
+                        xq + (g - 1) * int64_t{sizeof(ABlockQ8x16)}, a.xq_row_bytes, k, acc);
+          }
+        }
+        KVS_UNROLL
+        for (int t = 0; t < kTile; ++t) _mm512_store_ps(sums + (k * kTile + t) * kTile, acc[t]);
+      }
+      // VHsum's tree over the 16 blocks: (k, k + 8), then (k, k + 4),
+      // (k, k + 2), (0, 1).
+      const __mmask16 rows_mask = static_cast<__mmask16>((1u << nr) - 1);
+      for (int t = 0; t < nt; ++t) {
+        __m512 s[8];
+        KVS_UNROLL
+        for (int k = 0; k < 8; ++k) {
+          s[k] = _mm512_add_ps(_mm512_load_ps(sums + (k * kTile + t) * kTile),
+                               _mm512_load_ps(sums + ((k + 8) * kTile + t) * kTile));
+        }
+        KVS_UNROLL
+        for (int k = 0; k < 4; ++k) s[k] = _mm512_add_ps(s[k], s[k + 4]);
+        KVS_UNROLL
+        for (int k = 0; k < 2; ++k) s[k] = _mm512_add_ps(s[k], s[k + 2]);
+        _mm512_mask_storeu_ps(a.out + (t0 + t) * a.rows + row, rows_mask, _mm512_add_ps(s[0], s[1]));
+      }
+    }
+  }
+  _tile_release();
+}
+
+#undef KVS_AMX_BLOCK
+
+}  // namespace
+}  // namespace amx
+
+void AmxPackAct(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa) {
+  // Per group: qs[s] holds quad s of all 16 blocks (4 bytes each); block
+  // k's 32 bytes are its 8 quads in order, a transpose of 8 x 16 lanes.
+  // They go to the token's row of A tile (group, block) of its token tile:
+  // xa[token / 16][group][block][token % 16][32], so that each A tile is
+  // 512 contiguous bytes.
+  const int64_t ng = (cols + kGroupElems - 1) / kGroupElems;
+  const auto* x = reinterpret_cast<const ABlockQ8x16*>(xq_row);
+  uint8_t* tile = xa + token / amx::kTile * amx::kTile * AmxActRowBytes(cols) + token % amx::kTile * amx::kActBlockBytes;
+  for (int64_t g = 0; g < ng; ++g) {
+    __m512i r[16];
+    for (int s = 0; s < 8; ++s) r[s] = amx::Load512(x[g].qs[s]);
+    for (int s = 8; s < 16; ++s) r[s] = _mm512_setzero_si512();
+    amx::Transpose16x16(r);
+    for (int k = 0; k < 16; ++k) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + (g * amx::kTile + k) * amx::kTile * amx::kActBlockBytes),
+                          _mm512_castsi512_si256(r[k]));
+    }
+  }
+}
+
+void AmxMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
+  switch (a.type) {
+    case DType::kQ4_0: return amx::MatMulPanels<amx::PackedQ4_0>(a, r0, r1, scratch);
+    case DType::kQ4_1: return amx::MatMulPanels<amx::PackedQ4_1>(a, r0, r1, scratch);
+    case DType::kQ5_0: return amx::MatMulPanels<amx::PackedQ5_0>(a, r0, r1, scratch);
+    case DType::kQ5_1: return amx::MatMulPanels<amx::PackedQ5_1>(a, r0, r1, scratch);
+    case DType::kIQ4_NL: return amx::MatMulPanels<amx::PackedIQ4NL>(a, r0, r1, scratch);
+    case DType::kQ4_K: return amx::MatMulPanels<amx::PackedQ4K>(a, r0, r1, scratch);
+    case DType::kQ5_K: return amx::MatMulPanels<amx::PackedQ5K>(a, r0, r1, scratch);
+    case DType::kIQ4_XS: return amx::MatMulPanels<amx::PackedIQ4XS>(a, r0, r1, scratch);
+    default: KVS_CHECK(false) << "the AMX path does not read " << DTypeName(a.type);
+  }
+}
+
+}  // namespace kvs::cpu
