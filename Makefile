@@ -69,9 +69,13 @@ serve:
 # end-to-end tests again under AddressSanitizer with UndefinedBehaviorSanitizer;
 # make test-tsan: the engine, server, disagg and router unit tests and the
 # disaggregated serving processes under ThreadSanitizer; each
-# in a build of its own ($(BUILD)-asan, $(BUILD)-tsan). SANITIZE=1 makes
-# `make test` run both after the plain tests; it is off by default until they
-# fit CI's time (CI took 28 min with the ASan stage alone; plain, ~5 min).
+# in a build of its own ($(BUILD)-asan, $(BUILD)-tsan), as a unity build
+# (CMAKE_UNITY_BUILD: eight sources per compiler run, so that the heavy
+# headers are parsed and instantiated once per batch; the ASan+UBSan build
+# fell from about 3,700 to about 1,000 CPU seconds, 2 cores). SANITIZE=1
+# makes `make test` run both after the plain tests; it is off by default
+# until they fit CI's time: on 2 cores the ASan stage alone is ~9 min to
+# build and 7 min to run all 696 tests, on top of the plain ~12.
 SANITIZE ?= 0
 # UCX_MEM_EVENTS=no: UCX's malloc/mmap hooks and ThreadSanitizer's
 # interceptors crash each other at startup (every test that links UCX).
@@ -87,13 +91,13 @@ endif
 
 test-asan: configure
 	@[ -f $(BUILD)-asan/build.ninja ] || cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=address,undefined
+	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=address,undefined -DCMAKE_UNITY_BUILD=ON
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
 
 test-tsan: configure
 	@[ -f $(BUILD)-tsan/build.ninja ] || cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=thread
+	  -DKVS_SHARED_DIR=$(abspath $(SHARED)) -DKVS_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON
 	cmake --build $(BUILD)-tsan -j $(JOBS) --target kvs_engine_test kvs_server_test kvs_disagg_test \
 	  kvs_router_test kvserve disagg_serve_test
 	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) \

@@ -93,7 +93,7 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-int Batch(BatchOptions opt) {
+int RunBatch(BatchOptions opt) {
   std::ifstream in(opt.input);
   if (!in) return Fail("cannot open " + opt.input);
   std::vector<std::string> lines;
@@ -198,7 +198,7 @@ int RunBatch(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    return Batch(opt);
+    return RunBatch(opt);
   } catch (const std::exception& e) {  // a library that throws, caught at the edge
     return Fail(e.what());
   }

@@ -19,10 +19,8 @@
 namespace kvs::tools {
 namespace {
 
-using Json = nlohmann::json;
-
-Json LinksJson(const std::vector<KvLinkInfo>& links) {
-  Json out = Json::array();
+nlohmann::json LinksJson(const std::vector<KvLinkInfo>& links) {
+  nlohmann::json out = nlohmann::json::array();
   for (const KvLinkInfo& l : links) {
     out.push_back({{"peer", l.peer},
                    {"connected", l.connected},
@@ -61,7 +59,7 @@ class PrefillApp final : public server::HttpApp {
         return res.SetContent(TransferMetricsText(service_->Totals(), "prefill"),
                               "text/plain; version=0.0.4");
       }
-      Json info = Json::parse(info_base_);
+      nlohmann::json info = nlohmann::json::parse(info_base_);
       info["links"] = LinksJson(service_->Links());
       return res.SetContent(info.dump(), "application/json");
     }
@@ -132,14 +130,14 @@ StatusOr<std::unique_ptr<DecodeService>> StartDecodeService(const RoleOptions& o
 
 server::WorkerHooks DecodeHooks(const RoleOptions& opt, const DecodeService* service,
                                 const EngineLoop* engine) {
-  Json base = {{"role", "decode"},
+  nlohmann::json base = {{"role", "decode"},
                {"name", WorkerName(opt)},
                {"kv_transport", opt.transport},
                {"kv_port", service->port()}};
   server::WorkerHooks hooks;
   hooks.metrics = [service] { return TransferMetricsText(service->Totals(), "decode"); };
   hooks.info = [base, service, engine] {
-    Json info = base;
+    nlohmann::json info = base;
     const EngineStats st = engine->Stats();
     info["requests_waiting"] = st.requests_waiting;
     info["requests_running"] = st.requests_running;
@@ -178,7 +176,7 @@ int ServePrefill(const RoleOptions& opt, const Model& model, const EngineFlags& 
   auto service_or = PrefillService::Create(&model, fp, c);
   if (!service_or.ok()) return fail("starting the prefill worker", service_or.status());
   std::unique_ptr<PrefillService> service = std::move(service_or).value();
-  const std::string info = Json{{"role", "prefill"},
+  const std::string info = nlohmann::json{{"role", "prefill"},
                                 {"name", c.worker.name},
                                 {"kv_transport", opt.transport},
                                 {"model_fingerprint", FingerprintHex(fp)}}

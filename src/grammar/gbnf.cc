@@ -8,8 +8,8 @@
 namespace kvs {
 namespace {
 
-constexpr int kMaxDepth = 64;
-constexpr int kMaxCount = 10000;
+constexpr int kMaxGbnfDepth = 64;
+constexpr int kMaxGbnfCount = 10000;
 
 bool IsNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
@@ -140,15 +140,15 @@ class GbnfParser {
     const size_t start = pos_;
     while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
     if (pos_ == start) return Error("expected a number");
-    if (pos_ - start > 5 || std::stoi(std::string(s_.substr(start, pos_ - start))) > kMaxCount) {
-      return Error("repetition count above " + std::to_string(kMaxCount));
+    if (pos_ - start > 5 || std::stoi(std::string(s_.substr(start, pos_ - start))) > kMaxGbnfCount) {
+      return Error("repetition count above " + std::to_string(kMaxGbnfCount));
     }
     return std::stoi(std::string(s_.substr(start, pos_ - start)));
   }
 
   // Alternatives up to ')' (depth > 0), a new rule or the end.
   StatusOr<std::vector<GrammarSequence>> Alternatives(const std::string& rule, int depth) {
-    if (depth > kMaxDepth) return Error("groups nested deeper than " + std::to_string(kMaxDepth));
+    if (depth > kMaxGbnfDepth) return Error("groups nested deeper than " + std::to_string(kMaxGbnfDepth));
     std::vector<GrammarSequence> alts(1);
     while (true) {
       SkipSpace();

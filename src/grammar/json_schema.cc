@@ -13,8 +13,8 @@ namespace {
 
 using OJson = nlohmann::ordered_json;
 
-constexpr int kMaxDepth = 64;
-constexpr int64_t kMaxCount = 1000;  // minItems/maxItems/minLength/maxLength we expand
+constexpr int kMaxSchemaDepth = 64;
+constexpr int64_t kMaxSchemaCount = 1000;  // minItems/maxItems/minLength/maxLength we expand
 
 // The shared rules, each with the rules it uses.
 struct Primitive {
@@ -110,7 +110,7 @@ class SchemaConverter {
     if (!s.contains(key)) return fallback;
     const OJson& v = s[key];
     if (!v.is_number_integer() || v.get<int64_t>() < 0) return Error(std::string(key) + " must be a non-negative integer");
-    if (v.get<int64_t>() > kMaxCount) return Error(std::string(key) + " above " + std::to_string(kMaxCount));
+    if (v.get<int64_t>() > kMaxSchemaCount) return Error(std::string(key) + " above " + std::to_string(kMaxSchemaCount));
     return v.get<int64_t>();
   }
 
@@ -152,7 +152,7 @@ class SchemaConverter {
   }
 
   StatusOr<std::string> Visit(const OJson& s, const std::string& name, int depth) {
-    if (depth > kMaxDepth) return Error("nested deeper than " + std::to_string(kMaxDepth));
+    if (depth > kMaxSchemaDepth) return Error("nested deeper than " + std::to_string(kMaxSchemaDepth));
     if (s.is_boolean()) {
       if (s.get<bool>()) return Use("value");
       return Error("the schema false matches nothing");

@@ -8,7 +8,7 @@
 namespace kvs {
 namespace {
 
-constexpr int kMaxDepth = 64;
+constexpr int kMaxRegexDepth = 64;
 
 // A code point as GBNF writes it inside a literal or a class.
 std::string Escaped(uint32_t cp) {
@@ -200,7 +200,7 @@ class RegexConverter {
   }
 
   StatusOr<std::string> Alternation(int depth) {
-    if (depth > kMaxDepth) return Error("groups nested deeper than " + std::to_string(kMaxDepth));
+    if (depth > kMaxRegexDepth) return Error("groups nested deeper than " + std::to_string(kMaxRegexDepth));
     std::string out;
     std::string seq;
     while (true) {

@@ -9,12 +9,12 @@
 namespace kvs {
 namespace {
 
-std::string TempPath(const std::string& name) {
+std::string MappedTempPath(const std::string& name) {
   return std::string(KVS_BUILD_DIR) + "/io_mapped_file_test_" + name;
 }
 
 TEST(MappedFileTest, MapsContents) {
-  const std::string path = TempPath("contents");
+  const std::string path = MappedTempPath("contents");
   {
     std::ofstream out(path, std::ios::binary);
     out << "hello, mapping";
@@ -31,7 +31,7 @@ TEST(MappedFileTest, MapsContents) {
 // zeros, as an anonymous mapping's would), whatever the range's alignment,
 // and a range reaching outside the mapping is clipped.
 TEST(MappedFileTest, DroppedPagesReadBackTheFile) {
-  const std::string path = TempPath("drop");
+  const std::string path = MappedTempPath("drop");
   std::string bytes(5 * 4096 + 123, '\0');
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>('a' + i % 26);
   {
@@ -51,7 +51,7 @@ TEST(MappedFileTest, DroppedPagesReadBackTheFile) {
 }
 
 TEST(MappedFileTest, EmptyFile) {
-  const std::string path = TempPath("empty");
+  const std::string path = MappedTempPath("empty");
   { std::ofstream out(path, std::ios::binary); }
   auto file = MappedFile::Open(path);
   ASSERT_TRUE(file.ok()) << file.status().ToString();

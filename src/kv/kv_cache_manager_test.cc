@@ -10,12 +10,12 @@
 namespace kvs {
 namespace {
 
-constexpr int kBs = 4;  // small blocks keep the token lists readable
+constexpr int kBlock = 4;  // small blocks keep the token lists readable
 
 KvManagerConfig Config(int n_blocks, bool caching = true) {
   KvManagerConfig c;
   c.n_blocks = n_blocks;
-  c.block_size = kBs;
+  c.block_size = kBlock;
   c.enable_prefix_caching = caching;
   return c;
 }
@@ -134,7 +134,7 @@ TEST(KvCacheManagerTest, TailFirstReleaseEvictsMostSpecificFirst) {
   // uncached partial block, then cached blocks from the tail of the prompt.
   std::vector<int> hits_after;
   for (int n = 1; n <= 5; ++n) {
-    ASSERT_TRUE(m.AllocateSlots(50, n * kBs));
+    ASSERT_TRUE(m.AllocateSlots(50, n * kBlock));
     hits_after.push_back(m.LookupPrefix(60, prompt, ""));
     m.Free(60);
   }

@@ -19,7 +19,7 @@
 namespace kvs {
 namespace {
 
-const std::string kModels = std::string(KVS_SHARED_DIR) + "/models/";
+const std::string kModelDir = std::string(KVS_SHARED_DIR) + "/models/";
 
 ModelConfig TinyConfig(const std::string& arch) {
   ModelConfig c;
@@ -49,7 +49,7 @@ std::string WriteModel(const ModelConfig& c, const Edit& edit, const std::string
                            std::to_string(getpid()) + ".gguf";
   GgufWriter w;
   SetModelMetadata(c, DType::kF32, &w);
-  auto vocab = ReadLlama2cTokenizer(kModels + "tok512.bin");
+  auto vocab = ReadLlama2cTokenizer(kModelDir + "tok512.bin");
   KVS_CHECK(vocab.ok());
   SetVocabMetadata(*vocab, &w);
   if (edit.metadata) edit.metadata(w);
@@ -212,7 +212,7 @@ TEST(ModelTest, RopeFrequencyDivisorsMustBePositive) {
 }
 
 TEST(ModelTest, Llama2cCheckpointIsALlama) {
-  auto m = Model::Load(kModels + "stories260K.bin", kModels + "tok512.bin");
+  auto m = Model::Load(kModelDir + "stories260K.bin", kModelDir + "tok512.bin");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   const ModelConfig& c = (*m)->config();
   // From models/README.md: dim 64, hidden 172, 5 layers, 8 heads, 4 KV
@@ -229,7 +229,7 @@ TEST(ModelTest, Llama2cCheckpointIsALlama) {
 }
 
 TEST(ModelTest, GgufConfigMatchesWhatLlamaCppWrote) {
-  auto m = Model::Load(kModels + "stories260K-f32.gguf", "");
+  auto m = Model::Load(kModelDir + "stories260K-f32.gguf", "");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   const ModelConfig& c = (*m)->config();
   EXPECT_EQ(c.arch, "llama");
@@ -242,7 +242,7 @@ TEST(ModelTest, GgufConfigMatchesWhatLlamaCppWrote) {
 }
 
 TEST(ModelTest, TokenizerSizeMismatchNamesBothSizes) {
-  auto m = Model::Load(kModels + "stories260K.bin", kModels + "tokenizer.bin");
+  auto m = Model::Load(kModelDir + "stories260K.bin", kModelDir + "tokenizer.bin");
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("32000"), std::string::npos) << m.status().message();
   EXPECT_NE(m.status().message().find("512"), std::string::npos) << m.status().message();

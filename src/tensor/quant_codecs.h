@@ -16,6 +16,9 @@
 // Every function handles nb blocks; x / y have nb * block elements.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+
 #include <cstdint>
 
 namespace kvs::quant_internal {
@@ -40,6 +43,11 @@ void QuantizeIQ4_XS(const float* x, void* dst, int64_t nb);
 
 // Nearest entry of kIq4NlValues to v (the lower index on a tie).
 int NearestIq4Nl(float v);
+// Rounds to the nearest int, ties to even (the current rounding mode).
+inline int RoundToInt(float x) { return static_cast<int>(std::lrintf(x)); }
+// Q2_K / Q3_K 2-bit codes: element e = 128h + 32g + l (h half, g 0..3,
+// l 0..31) sits in bits 2g of qs[32h + l].
+inline int Code2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
 // Best IQ4_NL-table scale for n values (n <= 32): the candidate among a
 // few that map the largest-magnitude value near a table end with the least
 // squared error; writes the chosen indices. Returns the scale (not rounded

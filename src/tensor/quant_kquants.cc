@@ -52,11 +52,8 @@ static_assert(sizeof(BlockQ3K) == 110);
 static_assert(sizeof(BlockQ5K) == 176);
 static_assert(sizeof(BlockIQ4XS) == 136);
 
-int RoundToInt(float x) { return static_cast<int>(std::lrintf(x)); }
-
 // Q2_K / Q3_K 2-bit codes: element e = 128h + 32g + l (h half, g 0..3,
 // l 0..31) sits in bits 2g of qs[32h + l]. Its 16-element sub-block is e / 16.
-int Code2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
 
 void PackCodes2(const uint8_t q[kQKK], uint8_t qs[kQKK / 4]) {
   std::memset(qs, 0, kQKK / 4);

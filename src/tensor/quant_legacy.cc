@@ -40,8 +40,6 @@ static_assert(sizeof(BlockQ5_0) == 22);
 static_assert(sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockIQ4_NL) == 18);
 
-int RoundToInt(float x) { return static_cast<int>(std::lrintf(x)); }
-
 // The 4-bit code of element i of a block whose codes are `qs`.
 int Nibble(const uint8_t* qs, int i) { return i < kQK / 2 ? qs[i] & 0xF : qs[i - kQK / 2] >> 4; }
 

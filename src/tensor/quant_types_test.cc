@@ -146,7 +146,7 @@ TEST(QuantTypesLayoutTest, IQ4_XSBitPositions) {
   }
 }
 
-double RelRms(const std::vector<float>& ref, const std::vector<float>& got) {
+double TypesRelRms(const std::vector<float>& ref, const std::vector<float>& got) {
   double num = 0, den = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
     num += (ref[i] - got[i]) * double(ref[i] - got[i]);
@@ -155,12 +155,12 @@ double RelRms(const std::vector<float>& ref, const std::vector<float>& got) {
   return std::sqrt(num / den);
 }
 
-struct RoundTripCase {
+struct TypesRoundTripCase {
   DType type;
   double max_rel_rms;
 };
 
-class QuantTypesRoundTripTest : public ::testing::TestWithParam<RoundTripCase> {};
+class QuantTypesRoundTripTest : public ::testing::TestWithParam<TypesRoundTripCase> {};
 
 // quant_test's rows (Gaussian, outliers, one block of large values).
 // Measured with our quantizers: Q4_1 0.080, Q5_0 0.041, Q5_1 0.035, IQ4_NL
@@ -179,25 +179,25 @@ TEST_P(QuantTypesRoundTripTest, ErrorWithinBound) {
   QuantizeRow(type, x.data(), q.data(), n);
   std::vector<float> y(n);
   DequantizeRow(type, q.data(), y.data(), n);
-  const double err = RelRms(x, y);
+  const double err = TypesRelRms(x, y);
   EXPECT_LT(err, bound) << DTypeName(type);
   std::printf("%s round trip rel. RMS %.4g\n", std::string(DTypeName(type)).c_str(), err);
   std::vector<uint8_t> q2(q.size());
   QuantizeRow(type, y.data(), q2.data(), n);
   std::vector<float> y2(n);
   DequantizeRow(type, q2.data(), y2.data(), n);
-  EXPECT_LT(RelRms(y, y2), bound / 2) << DTypeName(type);
+  EXPECT_LT(TypesRelRms(y, y2), bound / 2) << DTypeName(type);
 }
 
 INSTANTIATE_TEST_SUITE_P(NewTypes, QuantTypesRoundTripTest,
-                         ::testing::Values(RoundTripCase{DType::kQ4_1, 0.10},
-                                           RoundTripCase{DType::kQ5_0, 0.06},
-                                           RoundTripCase{DType::kQ5_1, 0.05},
-                                           RoundTripCase{DType::kIQ4_NL, 0.10},
-                                           RoundTripCase{DType::kQ2_K, 0.40},
-                                           RoundTripCase{DType::kQ3_K, 0.20},
-                                           RoundTripCase{DType::kQ5_K, 0.05},
-                                           RoundTripCase{DType::kIQ4_XS, 0.10}),
+                         ::testing::Values(TypesRoundTripCase{DType::kQ4_1, 0.10},
+                                           TypesRoundTripCase{DType::kQ5_0, 0.06},
+                                           TypesRoundTripCase{DType::kQ5_1, 0.05},
+                                           TypesRoundTripCase{DType::kIQ4_NL, 0.10},
+                                           TypesRoundTripCase{DType::kQ2_K, 0.40},
+                                           TypesRoundTripCase{DType::kQ3_K, 0.20},
+                                           TypesRoundTripCase{DType::kQ5_K, 0.05},
+                                           TypesRoundTripCase{DType::kIQ4_XS, 0.10}),
                          [](const auto& info) { return std::string(DTypeName(info.param.type)); });
 
 TEST(QuantTypesTest, ZerosStayZero) {

@@ -18,17 +18,17 @@
 namespace kvs {
 namespace {
 
-const std::string kVocabDir = std::string(KVS_SHARED_DIR) + "/models/vocab/";
+const std::string kByteBpeVocabDir = std::string(KVS_SHARED_DIR) + "/models/vocab/";
 
-std::string ReadFile(const std::string& path) {
+std::string ReadPairsFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
 }
 
-std::unique_ptr<Tokenizer> LoadVocab(const std::string& name) {
-  auto gguf = GgufFile::Open(kVocabDir + "ggml-vocab-" + name + ".gguf");
+std::unique_ptr<Tokenizer> LoadByteBpeVocab(const std::string& name) {
+  auto gguf = GgufFile::Open(kByteBpeVocabDir + "ggml-vocab-" + name + ".gguf");
   KVS_CHECK(gguf.ok()) << gguf.status().ToString();
   auto vocab = VocabFromGguf(**gguf);
   KVS_CHECK(vocab.ok()) << vocab.status().ToString();
@@ -45,8 +45,8 @@ struct Pair {
 // test-tokenizer-0's format: strings separated by "\n__ggml_vocab_test__\n",
 // one line of ids per string.
 std::vector<Pair> ReadPairs(const std::string& name) {
-  const std::string inp = ReadFile(kVocabDir + "ggml-vocab-" + name + ".gguf.inp");
-  const std::string out = ReadFile(kVocabDir + "ggml-vocab-" + name + ".gguf.out");
+  const std::string inp = ReadPairsFile(kByteBpeVocabDir + "ggml-vocab-" + name + ".gguf.inp");
+  const std::string out = ReadPairsFile(kByteBpeVocabDir + "ggml-vocab-" + name + ".gguf.out");
   const std::string sep = "\n__ggml_vocab_test__\n";
   std::vector<Pair> pairs;
   for (size_t pos = 0; pos < inp.size();) {
@@ -69,7 +69,7 @@ std::vector<Pair> ReadPairs(const std::string& name) {
 class LlamaCppPairsTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LlamaCppPairsTest, IdsEqualLlamaCpps) {
-  const auto tok = LoadVocab(GetParam());
+  const auto tok = LoadByteBpeVocab(GetParam());
   const std::vector<Pair> pairs = ReadPairs(GetParam());
   ASSERT_EQ(pairs.size(), 46u);
   for (const Pair& p : pairs) {
@@ -78,7 +78,7 @@ TEST_P(LlamaCppPairsTest, IdsEqualLlamaCpps) {
 }
 
 TEST_P(LlamaCppPairsTest, DecodeGivesTheTextBack) {
-  const auto tok = LoadVocab(GetParam());
+  const auto tok = LoadByteBpeVocab(GetParam());
   for (const Pair& p : ReadPairs(GetParam())) {
     std::string want = p.text;
     // SentencePiece's dummy prefix is a real space in the ids.
@@ -114,18 +114,18 @@ TEST(ByteBpeTest, EndOfGenerationTokens) {
   // Ids from the tokenizer.json files: <|end_of_text|> 128001, <|eot_id|>
   // 128009 (Llama 3's 128008 is a reserved token, not <|eom_id|>);
   // <|endoftext|> 151643, <|im_end|> 151645. llama.cpp's EOG set is the same.
-  const auto llama = LoadVocab("llama-bpe");
+  const auto llama = LoadByteBpeVocab("llama-bpe");
   for (TokenId id : {128001, 128009}) EXPECT_TRUE(llama->IsEndOfGeneration(id)) << id;
   for (TokenId id : {128000, 128006, 128007, 128008, 13}) {
     EXPECT_FALSE(llama->IsEndOfGeneration(id)) << id;
   }
-  const auto qwen = LoadVocab("qwen2");
+  const auto qwen = LoadByteBpeVocab("qwen2");
   for (TokenId id : {151643, 151645}) EXPECT_TRUE(qwen->IsEndOfGeneration(id)) << id;
   for (TokenId id : {151644, 198}) EXPECT_FALSE(qwen->IsEndOfGeneration(id)) << id;
 }
 
 TEST(ByteBpeTest, SpecialTokensInText) {
-  const auto tok = LoadVocab("llama-bpe");
+  const auto tok = LoadByteBpeVocab("llama-bpe");
   // <|begin_of_text|> 128000, <|start_header_id|> 128006, <|end_header_id|>
   // 128007, <|eot_id|> 128009 (tokenizer.json's added_tokens).
   const std::vector<TokenId> ids =
@@ -147,7 +147,7 @@ TEST(ByteBpeTest, SpecialTokensInText) {
 
 TEST(ByteBpeTest, LongPromptIsFast) {
   std::clock_t t0 = std::clock();
-  const auto tok = LoadVocab("llama-bpe");
+  const auto tok = LoadByteBpeVocab("llama-bpe");
   const double load_ms = 1e3 * static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
   std::string text;
   for (const Pair& p : ReadPairs("llama-bpe")) text += p.text + "\n";
@@ -168,7 +168,7 @@ TEST(ByteBpeTest, AnyBytesRoundTrip) {
   // rejected, so decoding gives them back. (No oracle can take invalid
   // UTF-8 from JavaScript; the property is ours.)
   for (const char* name : {"llama-bpe", "qwen2"}) {
-    const auto tok = LoadVocab(name);
+    const auto tok = LoadByteBpeVocab(name);
     std::mt19937 rng(7);
     for (int i = 0; i < 300; ++i) {
       std::string s(1 + rng() % 40, '\0');

@@ -25,7 +25,7 @@ std::unique_ptr<Tokenizer> LoadLlama2c(const std::string& file) {
   return *std::move(tok);
 }
 
-std::string ReadFile(const std::string& path) {
+std::string ReadWholeFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
@@ -33,9 +33,9 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Parses "name: 1 2 3" lines of a golden .ids file.
-std::map<std::string, std::vector<TokenId>> ReadIds(const std::string& path) {
+std::map<std::string, std::vector<TokenId>> ReadIdsFile(const std::string& path) {
   std::map<std::string, std::vector<TokenId>> out;
-  std::istringstream in(ReadFile(path));
+  std::istringstream in(ReadWholeFile(path));
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream ls(line);
@@ -103,8 +103,8 @@ TEST(TokenizerTest, GoldenPromptsAndContinuations) {
                                                        {"the_cat", "The cat"}};
   for (const auto& [name, prompt] : cases) {
     SCOPED_TRACE(name);
-    auto ids = ReadIds(kGolden + name + ".ids");
-    const std::string txt = ReadFile(kGolden + name + ".txt");
+    auto ids = ReadIdsFile(kGolden + name + ".ids");
+    const std::string txt = ReadWholeFile(kGolden + name + ".txt");
     ASSERT_EQ(txt.substr(0, std::string(prompt).size()), prompt);
     EXPECT_EQ(tok->Encode(prompt, true), ids["prompt_ids"]);
 
@@ -195,7 +195,7 @@ TEST(TokenizerTest, MatchesRunCOnRandomText) {
 
 TEST(TokenizerTest, LongPromptIsFast) {
   auto tok = LoadLlama2c("tokenizer.bin");
-  const std::string base = ReadFile(kGolden + "once_upon_a_time.txt");
+  const std::string base = ReadWholeFile(kGolden + "once_upon_a_time.txt");
   std::string text;
   while (text.size() < 10000) text += base;
   // Thread CPU time: the test machine is shared, wall time is noisy.

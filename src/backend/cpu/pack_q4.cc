@@ -5,6 +5,7 @@
 #include "backend/cpu/blocks.h"
 #include "base/check.h"
 #include "tensor/quant.h"
+#include "tensor/quant_codecs.h"
 
 namespace kvs::cpu {
 namespace {
@@ -165,9 +166,7 @@ void PackRowIQ4XS(const uint8_t* src, int64_t cols, uint8_t* dst) {
   }
 }
 
-// Q2_K / Q3_K: element e of a super-block keeps its two low bits in bits
-// 2 ((e % 128) / 32) of qs[32 (e / 128) + e % 32].
-int Code2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+using quant_internal::Code2;  // Q2_K / Q3_K two-bit codes (tensor/quant_codecs.h)
 
 // Slice 2i + h (bits 2s of qs[t], sl = 4t + s) of block k holds element
 // 16h + 4i + j at byte 4k + j. code(e) gives the block's element e.

@@ -2,6 +2,7 @@
 
 #include "backend/cpu/blocks.h"
 #include "tensor/quant.h"
+#include "tensor/quant_codecs.h"
 
 namespace kvs::cpu {
 namespace {
@@ -55,8 +56,7 @@ float DotIQ4NL(const uint8_t* wrow, const uint8_t* xrow, int64_t cols) {
   return acc;
 }
 
-// Q2_K / Q3_K two-bit codes: element e sits in bits 2g of qs[32h + l].
-int Code2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+using quant_internal::Code2;  // Q2_K / Q3_K two-bit codes (tensor/quant_codecs.h)
 
 float DotQ2K(const uint8_t* wrow, const uint8_t* xrow, int64_t cols) {
   const auto* w = reinterpret_cast<const WBlockQ2K*>(wrow);
