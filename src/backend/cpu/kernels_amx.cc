@@ -17,9 +17,10 @@
 // Bit-exact with the VNNI kernel (simd_matmul-inl.h, PackedQ4Kernel): its
 // int32 lane k per group is the same integer; then per group it does, lane
 // k, acc = fma(float(isum), scale * dx, acc) (and acc = fnmadd(min, dx *
-// float(sum), acc)), and VHsum over the 16 lanes at the end. Here each of
-// those accumulators is a float of acc[token][block][row], updated by the
-// same operations, and summed over blocks in VHsum's tree.
+// float(sum), acc)), and VHsum over the 16 lanes at the end. Here the
+// accumulator of (token, block, row) is lane `row` of a register, updated by
+// the same operations group after group, and the 16 blocks' are summed in
+// VHsum's tree.
 #define KVS_SIMD_NS amx
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
 // _mm512_undefined_* placeholders (false positives, fixed in later GCC).
@@ -42,8 +43,8 @@ constexpr int kActBlockBytes = 32;    // one token's bytes of one block
 
 // Tile registers: 0 and 3 accumulate (16 tokens x 16 rows of int32), 1 and
 // 4 hold activations (16 tokens x 32 bytes), 2 and 5 weights (8 x 64
-// bytes): two of each so that one block's epilogue overlaps the next's
-// multiply.
+// bytes): two of each, so that a group's multiply is issued before the
+// previous group's epilogue runs.
 
 struct alignas(64) TileConfig {
   uint8_t palette_id;
