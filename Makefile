@@ -76,7 +76,7 @@ serve:
 # summed from the old tree's build log). SANITIZE=1 makes `make test` run
 # both after the plain tests; it is off by default until they fit CI's time:
 # the ASan stage alone is 14 min to build and 7 min to run all 696 tests on
-# 2 cores, on top of the plain ~12.
+# 2 cores, on top of the plain ~12 (the TSan stage, its subset: 4 min).
 SANITIZE ?= 0
 # UCX_MEM_EVENTS=no: UCX's malloc/mmap hooks and ThreadSanitizer's
 # interceptors crash each other at startup (every test that links UCX).
