@@ -83,8 +83,8 @@ void BM_MatMul(benchmark::State& state, DType t) {
 }
 
 // {rows, n, threads, vnni}: a 131072-row matrix (decode, from DRAM) and the
-// FFN up projection (5632 rows) over 512, 64 and 8 tokens (prefill, batched
-// decode), each also on the VNNI kernels where AMX is the default.
+// FFN up projection (5632 rows) over 512, 64, 32, 16 and 8 tokens (prefill,
+// batched decode), each also on the VNNI kernels where AMX is the default.
 void Args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
     b->Args({131072, 1, threads, 0});

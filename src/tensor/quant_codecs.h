@@ -19,8 +19,6 @@
 #include <cmath>
 #include <cstdint>
 
-#include <cstdint>
-
 namespace kvs::quant_internal {
 
 void DequantizeQ4_1(const void* src, float* y, int64_t nb);

@@ -103,8 +103,8 @@ inline __m512i Weights(__m512i codes) {
 }
 
 // Rows [row, row + nr) (nr <= 16; the rest of the panel zero) into B tiles
-// b[group][block] and the per-block scales and mins, transposed to one
-// vector over the panel's rows: scale_t[group][block][row].
+// b[group][block] and the per-block scales and mins (types with one),
+// transposed to one vector over the panel's rows: scale_t[group][block][row].
 template <class P>
 void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* b, float* scale_t,
                  float* min_t) {
@@ -144,13 +144,13 @@ void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* 
       __m512 s = _mm512_setzero_ps(), m = _mm512_setzero_ps();
       if (w[n] != nullptr) P::Scales(*w[n], &s, &m);
       sc[n] = _mm512_castps_si512(s);
-      mn[n] = _mm512_castps_si512(P::kHasMin ? m : _mm512_setzero_ps());
+      mn[n] = _mm512_castps_si512(m);
     }
     Transpose16x16(sc);
-    Transpose16x16(mn);
-    for (int k = 0; k < kTile; ++k) {
-      _mm512_store_si512(scale_t + (g * kTile + k) * kTile, sc[k]);
-      _mm512_store_si512(min_t + (g * kTile + k) * kTile, mn[k]);
+    for (int k = 0; k < kTile; ++k) _mm512_store_si512(scale_t + (g * kTile + k) * kTile, sc[k]);
+    if constexpr (P::kHasMin) {  // min_t is not read for the other types
+      Transpose16x16(mn);
+      for (int k = 0; k < kTile; ++k) _mm512_store_si512(min_t + (g * kTile + k) * kTile, mn[k]);
     }
   }
 }
@@ -164,7 +164,7 @@ inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const floa
                                                     const uint8_t* x, int64_t xq_row_bytes, int k,
                                                     __m512 acc[kTile]) {
   const __m512 sw = _mm512_load_ps(scale);
-  const __m512 mw = _mm512_load_ps(min);
+  const __m512 mw = P::kHasMin ? _mm512_load_ps(min) : _mm512_setzero_ps();
   KVS_UNROLL
   for (int t = 0; t < kTile; ++t) {
     const auto* xt = reinterpret_cast<const ABlockQ8x16*>(x + t * xq_row_bytes);

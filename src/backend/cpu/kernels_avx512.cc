@@ -10,19 +10,26 @@
 
 namespace kvs::cpu {
 
-const KernelTable& Avx512Kernels() {
-  static constexpr KernelTable kTable = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
-                                         avx512::MatVecTwoStreams,
-                                         avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
-                                         nullptr, nullptr};
-  return kTable;
+namespace {
+
+constexpr KernelTable kAvx512Table = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
+                                      avx512::MatVecTwoStreams,
+                                      avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
+                                      nullptr, nullptr};
+
+constexpr KernelTable WithAmx(KernelTable t) {
+  t.isa = Isa::kAmx;
+  t.amx_pack_act = AmxPackAct;
+  t.amx_matmul_rows = AmxMatMulRows;
+  return t;
 }
 
+}  // namespace
+
+const KernelTable& Avx512Kernels() { return kAvx512Table; }
+
 const KernelTable& AmxKernels() {
-  static constexpr KernelTable kTable = {Isa::kAmx, true, avx512::QuantizeRow, avx512::MatMulRows,
-                                         avx512::MatVecTwoStreams,
-                                         avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
-                                         AmxPackAct, AmxMatMulRows};
+  static constexpr KernelTable kTable = WithAmx(kAvx512Table);
   return kTable;
 }
 
