@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backend/cpu/isa.h"
 #include "engine/engine_loop.h"
 #include "model/model.h"
 #include "runtime/backend_runner.h"
@@ -52,10 +53,17 @@ std::string MakeModel(const Case& c, const std::string& format) {
   return out;
 }
 
+// The CPU backend with float activations everywhere: on AMX machines the
+// default path rounds BF16 weights' activations to bf16 (bf16_tiles_amx.cc),
+// which these comparisons at 1e-5 are not about; that path is checked below
+// on its own.
+std::string ExactCpu() { return cpu::IsaSupported(cpu::Isa::kAmx) ? "cpu:avx512" : "cpu"; }
+
 // Logits at every position, one token fed at a time (the decode path).
-std::vector<std::vector<float>> OurLogits(const Model& model, const std::vector<TokenId>& ids) {
+std::vector<std::vector<float>> OurLogits(const Model& model, const std::vector<TokenId>& ids,
+                                          const std::string& backend = ExactCpu()) {
   RunnerConfig rc;
-  rc.backend = "cpu";
+  rc.backend = backend;
   rc.n_threads = 2;
   rc.max_kv_tokens = 64;
   auto runner = BackendRunner::Create(&model, rc);
@@ -106,28 +114,43 @@ TEST_P(HfModelTest, LogitsEqualTransformersAndTheGgufFile) {
   ASSERT_EQ(r.exit_code, 0) << cmd;
   std::istringstream lines(r.out);
   std::string line;
-  double worst = 0;
+  std::vector<std::vector<double>> want(ids.size());
   for (size_t t = 0; t < ids.size(); ++t) {
     ASSERT_TRUE(std::getline(lines, line)) << "reference stopped at position " << t;
     std::istringstream ls(line);
-    std::vector<double> want;
-    for (double v; ls >> v;) want.push_back(v);
-    ASSERT_EQ(want.size(), ours[t].size()) << "position " << t;
-    double scale = 0, err = 0;
-    for (size_t v = 0; v < want.size(); ++v) {
-      scale = std::max(scale, std::abs(want[v]));
-      err = std::max(err, std::abs(want[v] - ours[t][v]));
-    }
-    ASSERT_GT(scale, 0.0);
-    worst = std::max(worst, err / scale);
+    for (double v; ls >> v;) want[t].push_back(v);
+    ASSERT_EQ(want[t].size(), ours[t].size()) << "position " << t;
   }
+  auto worst_error = [&](const std::vector<std::vector<float>>& got) {
+    double worst = 0;
+    for (size_t t = 0; t < ids.size(); ++t) {
+      double scale = 0, err = 0;
+      for (size_t v = 0; v < want[t].size(); ++v) {
+        scale = std::max(scale, std::abs(want[t][v]));
+        err = std::max(err, std::abs(want[t][v] - got[t][v]));
+      }
+      EXPECT_GT(scale, 0.0);
+      worst = std::max(worst, err / scale);
+    }
+    return worst;
+  };
   // The weights are the same numbers on both sides (F16/BF16 widened
   // exactly); what differs is float32 against float64 arithmetic (measured
   // ~3e-7). Q/K rows in the wrong order cost ~3e-3 here.
-  const double bound = 1e-5;
-  EXPECT_LT(worst, bound) << c.shape << " " << c.type;
+  const double worst = worst_error(ours);
+  EXPECT_LT(worst, 1e-5) << c.shape << " " << c.type;
   std::printf("%s %s: %zu positions, max |logit error| / max |logit| = %.2e\n", c.shape, c.type,
               ids.size(), worst);
+  // BF16 on the AMX tiles, activations rounded to bf16 at every MatMul:
+  // measured 2.3e-3 (tiny-llama3) and 3.4e-3 (tiny-qwen3). The bound only
+  // catches a broken path (a wrong panel or tile gives errors of order 1);
+  // the kernel itself is held to the reference with the same rounded
+  // activations at 1e-5 in backend_ops_test.
+  if (std::string(c.type) == "BF16" && cpu::IsaSupported(cpu::Isa::kAmx)) {
+    const double tiles = worst_error(OurLogits(**hf_model, ids, "cpu:amx"));
+    EXPECT_LT(tiles, 2e-2) << c.shape << " BF16 on cpu:amx";
+    std::printf("%s BF16 on cpu:amx: max |logit error| / max |logit| = %.2e\n", c.shape, tiles);
+  }
   std::filesystem::remove_all(folder);
   std::filesystem::remove(gguf);
 }

@@ -7,7 +7,8 @@
 // timed) once, and every pp and tg run reads them and writes after them.
 // --kv-cache-dtype picks what the cache holds (as llama-bench -ctk/-ctv). --batch B adds a batched
 // decode test: B sequences decoding together, one token each per step, so
-// every step reads the weights once for all B. Each test runs -r times
+// every step reads the weights once for all B; with -d N each of them holds
+// N tokens first (as llama-batched-bench -npp N -npl B). Each test runs -r times
 // after a warm-up; mean +- sd of tokens/s is printed (or JSON with --json).
 //
 // The forward pass is DecoderForward on a CpuBackend created here, so that
@@ -207,15 +208,19 @@ int Bench(const BenchOptions& opt) {
   // Warm-up: touches every weight page and grows every scratch buffer.
   rig.Run(0, random_tokens(std::min(opt.ubatch, std::max(opt.n_prompt, 1))), 0);
   rig.Run(0, random_tokens(1), 0);
-  // The depth every test starts from, filled once: the tests write only
-  // after it, so it stays.
+  // The depth every test starts from, filled once (in every sequence of the
+  // batched test, each with its own blocks, as llama-batched-bench -npp
+  // fills each of its -npl sequences): the tests write only after it, so it
+  // stays.
   double depth_s = 0;
   if (opt.depth > 0) {
     const std::vector<TokenId> fill = random_tokens(opt.depth);
     const double t0 = Now();
-    for (int i = 0; i < opt.depth; i += opt.ubatch) {
-      const int n = std::min(opt.ubatch, opt.depth - i);
-      rig.Run(0, std::vector<TokenId>(fill.begin() + i, fill.begin() + i + n), i);
+    for (int s = 0; s < n_seqs; ++s) {
+      for (int i = 0; i < opt.depth; i += opt.ubatch) {
+        const int n = std::min(opt.ubatch, opt.depth - i);
+        rig.Run(s, std::vector<TokenId>(fill.begin() + i, fill.begin() + i + n), i);
+      }
     }
     depth_s = Now() - t0;
   }
@@ -276,7 +281,9 @@ int Bench(const BenchOptions& opt) {
     }
     if (opt.batch > 0 && opt.n_gen > 0) {
       const double t0 = Now();
-      for (int i = 0; i < opt.n_gen; ++i) rig.Step(opt.batch, random_tokens(opt.batch), i);
+      for (int i = 0; i < opt.n_gen; ++i) {
+        rig.Step(opt.batch, random_tokens(opt.batch), opt.depth + i);
+      }
       bg.push_back(static_cast<double>(opt.batch) * opt.n_gen / (Now() - t0));
     }
   }

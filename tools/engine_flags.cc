@@ -59,7 +59,8 @@ void AddEngineFlags(CLI::App* app, EngineFlags* f) {
   app->add_flag("--no-chunked-prefill", f->no_chunked_prefill, "schedule prompts whole");
   app->add_option("-t,--threads", f->runner.n_threads, "compute threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
-  app->add_option("--backend", f->runner.backend, "cpu or reference");
+  app->add_option("--backend", f->runner.backend,
+                  "cpu, cpu:ISA (scalar, avx2, avx512, amx: that kernel path) or reference");
   app->add_option("--prefix-hash", f->prefix_hash,
                   "how prefix-cache blocks are named: native, or sha256_cbor (vLLM's, which a "
                   "KV-aware router recomputes from token ids)")

@@ -31,6 +31,7 @@
 
 #include "backend/cpu/blocks.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/create_backend.h"
 #include "backend/reference/reference_backend.h"
 #include "tensor/quant.h"
 
@@ -107,10 +108,14 @@ const MatMulCase kMatMulCases[] = {
     {DType::kQ4_1, 37, 1056}, {DType::kQ5_0, 37, 1056}, {DType::kQ5_1, 37, 1056},
     {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
     {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280},
+    // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
+    {DType::kBF16, 48, 288}, {DType::kBF16, 80, 64},
 };
 
-bool PacksQ4(Isa isa, DType t) {
+// Whether PrepareWeights on `isa` repacks a rows x cols matrix of type t.
+bool Packs(Isa isa, DType t, int64_t rows, int64_t cols) {
   switch (t) {
+    case DType::kBF16: return isa == Isa::kAmx && rows % 16 == 0 && cols % 32 == 0;
     case DType::kQ4_0:
     case DType::kQ4_1:
     case DType::kQ5_0:
@@ -133,7 +138,12 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
     TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
     PreparedWeights prepared = fast->PrepareWeights({&w.m, 1});
     const WeightMatrix& packed = prepared.matrices[0];
-    ASSERT_EQ(packed.layout == WeightLayout::kPacked, PacksQ4(GetParam(), c.type)) << DTypeName(c.type);
+    ASSERT_EQ(packed.layout == WeightLayout::kPacked, Packs(GetParam(), c.type, c.rows, c.cols))
+        << DTypeName(c.type);
+    // Packed BF16 runs on the tiles with activations rounded to bf16: the
+    // reference gets the same rounded activations, so that the bound below
+    // is the float accumulation's alone.
+    const bool bf16_tiles = c.type == DType::kBF16 && packed.layout == WeightLayout::kPacked;
     for (int64_t n : {1, 3, 17})
     for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
       SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n) +
@@ -142,7 +152,11 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
       std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
       for (int64_t j = 0; j < n * c.cols; j += 7) x[j] *= 8.0f;
       std::vector<float> want(n * c.rows), got(n * c.rows, NAN);
-      ref.MatMul(w.m, x.data(), n, want.data());
+      std::vector<float> x_ref = x;
+      if (bf16_tiles && m == &packed) {
+        for (float& v : x_ref) v = BF16ToF32(F32ToBF16(v));
+      }
+      ref.MatMul(w.m, x_ref.data(), n, want.data());
       fast->MatMul(*m, x.data(), n, got.data());
       if (c.type == DType::kF32) {
         ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
@@ -150,7 +164,7 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
       }
       const int64_t act_block = BlockElems(c.type) == 256 ? 256 : 32;
       for (int64_t t = 0; t < n; ++t) {
-        const float* xt = x.data() + t * c.cols;
+        const float* xt = x_ref.data() + t * c.cols;
         for (int64_t r = 0; r < c.rows; ++r) {
           const float* wr = w.values.data() + r * c.cols;
           double abs_dot = 0, quant_err = 0;
@@ -631,6 +645,16 @@ TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
     o.isa = isa;
     EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
   }
+}
+
+// "cpu:ISA" names a kernel path; an unknown or unsupported one is refused.
+TEST(CreateBackendTest, CpuIsaNamesAPath) {
+  auto plain = CreateBackend("cpu:scalar", 1);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(static_cast<CpuBackend*>(plain->get())->isa(), Isa::kScalar);
+  EXPECT_FALSE(CreateBackend("cpu:sse9", 1).ok());
+  EXPECT_FALSE(CreateBackend("cpu:", 1).ok());
+  EXPECT_EQ(CreateBackend("cpu:amx", 1).ok(), cpu::IsaSupported(Isa::kAmx));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "backend/cpu/pack_bf16.h"
 #include "backend/cpu/pack_q4.h"
 #include "base/huge_pages.h"
 #include "tensor/quant.h"
@@ -77,6 +78,9 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     if (packed > 0) {
       p.matrices[i].layout = WeightLayout::kPacked;
       p.matrices[i].packed_row_bytes = packed;
+    } else if (kernels_.bf16_matmul_rows != nullptr && cpu::PacksBf16(ws[i])) {
+      p.matrices[i].layout = WeightLayout::kPacked;  // same size, panels of 16 rows
+      p.matrices[i].packed_row_bytes = ws[i].row_bytes();
     }
     offsets[i] = static_cast<int64_t>(total);
     total += (static_cast<size_t>(ws[i].rows * p.matrices[i].row_bytes()) + 63) & ~size_t{63};
@@ -90,6 +94,13 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     uint8_t* dst = p.storage.get() + offsets[i];
     const bool pack = p.matrices[i].layout == WeightLayout::kPacked;
     const int64_t row_bytes = w.row_bytes();
+    if (pack && w.type == DType::kBF16) {
+      ParallelFor(w.rows / cpu::kBf16PanelRows, w.cols * cpu::kBf16PanelRows,
+                  [&](int64_t begin, int64_t end) { cpu::PackBf16Panels(w, begin, end, dst); });
+      p.matrices[i].data = dst;
+      if (copied) copied(i);
+      continue;
+    }
     ParallelFor(w.rows, w.cols, [&](int64_t begin, int64_t end) {
       if (pack) {
         cpu::PackQ4Rows(w, begin, end, dst);
@@ -132,15 +143,28 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // multiples of 16).
   const bool amx = kernels_.amx_matmul_rows != nullptr && w.layout == WeightLayout::kPacked &&
                    cpu::AmxReads(w.type) && n >= cpu::kAmxMinTokens;
-  const int64_t xa_bytes = amx ? cpu::AmxActRowBytes(w.cols) : 0;
-  const int64_t scratch_stride = amx ? (cpu::AmxScratchBytes(w.cols) + kCacheLine - 1) / kCacheLine * kCacheLine : 0;
-  const int64_t padded_n = amx ? (n + 15) / 16 * 16 : n;
-  if (amx) {
+  // BF16 weights packed into tiles (only ever on the AMX path) take the
+  // tiles for every n, decode included: activations rounded to bf16 rows,
+  // padded to whole tiles of 16 tokens; 32-row slices (two panels).
+  const bool bf16_tiles = w.type == DType::kBF16 && w.layout == WeightLayout::kPacked;
+  const bool tiles = amx || bf16_tiles;
+  const int64_t xa_bytes = amx ? cpu::AmxActRowBytes(w.cols) : bf16_tiles ? 2 * w.cols : 0;
+  const int64_t scratch_bytes = amx ? cpu::AmxScratchBytes(w.cols) : bf16_tiles ? 1024 : 0;
+  const int64_t scratch_stride = (scratch_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
+  const int64_t padded_n = tiles ? (n + 15) / 16 * 16 : n;
+  if (tiles) {
     if (static_cast<int64_t>(xa_.size()) < padded_n * xa_bytes) xa_.resize(padded_n * xa_bytes);
     if (static_cast<int64_t>(amx_scratch_.size()) < nt * scratch_stride) amx_scratch_.resize(nt * scratch_stride);
     a.xa = xa_.data();
   }
-  const int64_t row_align = amx ? 16 : 4;
+  if (bf16_tiles) {
+    std::memset(xa_.data() + n * xa_bytes, 0, static_cast<size_t>((padded_n - n) * xa_bytes));
+    uint8_t* xb = xa_.data();
+    ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) kernels_.bf16_pack_act(x + t * w.cols, w.cols, xb + t * xa_bytes);
+    });
+  }
+  const int64_t row_align = amx ? 16 : bf16_tiles ? 32 : 4;
   const int64_t copy_stride = (xq_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   if (xq_bytes > 0) {
     const int64_t size = quantize_per_thread ? nt * copy_stride : padded_n * xq_bytes;
@@ -174,7 +198,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // streams faster than one); when e - b is odd, row e - 1 goes alone.
   for (int t = 0; t < nt; ++t) {
     RowSlice& s = slices_[t];
-    if (n == 1) {
+    if (n == 1 && !bf16_tiles) {
       const int64_t b = w.rows * t / nt, e = w.rows * (t + 1) / nt, h = (e - b) / 2;
       s.next.store(b, std::memory_order_relaxed);
       s.end = b + h;
@@ -191,7 +215,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // the whole matrix in one chunk (RunTiles then passes over all its rows
   // per token chunk).
   const int64_t chunk_rows =
-      n == 1    ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
+      n == 1 && !bf16_tiles ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
       : nt == 1 ? w.rows
                 : std::max<int64_t>(row_align, (kChunkBytes / a.w_row_bytes) & ~(row_align - 1));
   struct Ctx {
@@ -201,11 +225,15 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     int64_t chunk;
     uint8_t* xq_copies;  // non-null: each thread quantizes into its own copy
     int64_t copy_stride;
-    uint8_t* amx_scratch;  // non-null: the AMX path, each thread's at t * scratch_stride
+    // Non-null: a tile path (amx_matmul_rows or bf16_matmul_rows), with
+    // each thread's scratch at t * scratch_stride.
+    void (*tiles)(const cpu::MatMulArgs&, int64_t, int64_t, uint8_t*);
+    uint8_t* scratch;
     int64_t scratch_stride;
   } ctx{&a, &kernels_, slices_.get(), chunk_rows,
         quantize_per_thread ? xq_.data() : nullptr, copy_stride,
-        amx ? amx_scratch_.data() : nullptr, scratch_stride};
+        amx ? kernels_.amx_matmul_rows : bf16_tiles ? kernels_.bf16_matmul_rows : nullptr,
+        amx_scratch_.data(), scratch_stride};
   const Ctx* c = &ctx;
   auto work = [c](int t, int nt) {
     cpu::MatMulArgs a = *c->a;
@@ -222,8 +250,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
         const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
         if (begin >= s.end) break;
         const int64_t count = std::min(s.end - begin, c->chunk);
-        if (c->amx_scratch != nullptr) {
-          c->k->amx_matmul_rows(a, begin, begin + count, c->amx_scratch + t * c->scratch_stride);
+        if (c->tiles != nullptr) {
+          c->tiles(a, begin, begin + count, c->scratch + t * c->scratch_stride);
         } else if (s.step == 0) {
           c->k->matmul_rows(a, begin, begin + count);
         } else {

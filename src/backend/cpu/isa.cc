@@ -19,14 +19,15 @@ bool HasF16cAndBmi2() {
   return (b & bit_BMI2) != 0;
 }
 
-// AMX-TILE and AMX-INT8 (CPUID 7.0 EDX bits 24, 25), and Linux's leave to
-// use the tile data state, which a process must ask for once before its
-// first tile instruction (arch_prctl ARCH_REQ_XCOMP_PERM, Linux 5.16+);
-// asking again is harmless.
-bool HasAmxInt8() {
+// AMX-BF16, AMX-TILE and AMX-INT8 (CPUID 7.0 EDX bits 22, 24, 25; every
+// CPU with one has all three so far), and Linux's leave to use the tile
+// data state, which a process must ask for once before its first tile
+// instruction (arch_prctl ARCH_REQ_XCOMP_PERM, Linux 5.16+); asking again is
+// harmless.
+bool HasAmx() {
   unsigned a, b, c, d;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  if ((d & (1u << 24)) == 0 || (d & (1u << 25)) == 0) return false;
+  if ((d & (1u << 22)) == 0 || (d & (1u << 24)) == 0 || (d & (1u << 25)) == 0) return false;
   constexpr int kArchReqXcompPerm = 0x1023;
   constexpr int kXfeatureXtiledata = 18;
   return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
@@ -48,7 +49,7 @@ bool IsaSupported(Isa isa) {
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
              __builtin_cpu_supports("avx512bf16");
-    case Isa::kAmx: return IsaSupported(Isa::kAvx512) && HasAmxInt8();
+    case Isa::kAmx: return IsaSupported(Isa::kAvx512) && HasAmx();
   }
   return false;
 #else

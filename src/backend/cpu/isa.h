@@ -2,8 +2,9 @@
 //
 // kScalar runs anywhere (portable C++); kAvx2 needs AVX2+FMA+F16C; kAvx512
 // needs AVX-512 F/BW/VL/DQ plus VNNI (the integer dot products) and BF16;
-// kAmx is kAvx512 plus the AMX tile unit (AMX-TILE, AMX-INT8, and the
-// kernel's leave to use its 8 KiB of tile state) for prefill.
+// kAmx is kAvx512 plus the AMX tile unit (AMX-TILE, AMX-INT8, AMX-BF16, and
+// the kernel's leave to use its 8 KiB of tile state): prefill of the packed
+// 4/5-bit types, and every MatMul of BF16 weights.
 // The choice is made once when a backend is created.
 #pragma once
 

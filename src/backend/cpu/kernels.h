@@ -32,7 +32,8 @@ struct MatMulArgs {
   int64_t xq_row_bytes = 0;
   // round_up(n, 16) * AmxActRowBytes(cols) bytes: xq repacked by
   // amx_pack_act (amx_matmul_rows only; tokens past n zero, in xa and in
-  // xq, whose rows then run to round_up(n, 16) as well).
+  // xq, whose rows then run to round_up(n, 16) as well). For
+  // bf16_matmul_rows: x rounded to bf16, round_up(n, 16) rows of cols.
   const uint8_t* xa = nullptr;
   int64_t n = 0;
   float* out = nullptr;  // [n, rows]
@@ -95,6 +96,16 @@ struct KernelTable {
   // for the calling thread alone.
   void (*amx_pack_act)(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa);
   void (*amx_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
+  // Isa::kAmx only (null elsewhere): every MatMul (decode too) of BF16
+  // weights in the packed layout (pack_bf16.h; PrepareWeights packs them on
+  // this path only), on the tile unit, with the activations rounded to
+  // bf16. bf16_pack_act rounds one row x[cols] into xb (cols bf16);
+  // bf16_matmul_rows computes rows [row_begin, row_end) (multiples of 16)
+  // for every token from args.xa, the rounded rows, which must run to
+  // round_up(n, 16) (the rows past n are read, their results dropped), with
+  // 1 KiB of scratch (64-byte aligned) for the calling thread alone.
+  void (*bf16_pack_act)(const float* x, int64_t cols, uint8_t* xb);
+  void (*bf16_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 };
 
 // The AMX path from kAmxMinTokens tokens: each 16-row panel is unpacked for
@@ -110,6 +121,9 @@ int64_t AmxScratchBytes(int64_t cols);
 // kernels_amx.cc's two kernels (AmxKernels' amx_pack_act, amx_matmul_rows).
 void AmxPackAct(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa);
 void AmxMatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
+// bf16_tiles_amx.cc's two kernels (AmxKernels' bf16_pack_act, bf16_matmul_rows).
+void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb);
+void AmxBf16MatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 
 // Bytes of one quantized activation row for weights of type wtype in
 // `layout`; 0 for float weight types (their kernels read x directly).

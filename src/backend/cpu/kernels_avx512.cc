@@ -15,12 +15,14 @@ namespace {
 constexpr KernelTable kAvx512Table = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
                                       avx512::MatVecTwoStreams,
                                       avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
-                                      nullptr, nullptr};
+                                      nullptr, nullptr, nullptr, nullptr};
 
 constexpr KernelTable WithAmx(KernelTable t) {
   t.isa = Isa::kAmx;
   t.amx_pack_act = AmxPackAct;
   t.amx_matmul_rows = AmxMatMulRows;
+  t.bf16_pack_act = AmxBf16PackAct;
+  t.bf16_matmul_rows = AmxBf16MatMulRows;
   return t;
 }
 

@@ -382,7 +382,7 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
                                          MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
-                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr};
+                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr, nullptr, nullptr};
   return kTable;
 }
 
