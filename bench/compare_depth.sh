@@ -8,9 +8,8 @@
 # both see the same machine load; the load is printed.
 #
 # llama-bench is the natively built one (GGML_NATIVE=ON) from the source tree
-# node-llama-cpp ships, under $KVS_BENCH_CACHE/node-llama-cpp/llama.cpp/build
-# (bench/compare_llamacpp.sh builds it; `ninja llama-bench` there adds the
-# tool if missing).
+# node-llama-cpp ships, under $KVS_BENCH_CACHE/node-llama-cpp/llama.cpp/build-native
+# (bench/build_llamacpp_native.sh builds it).
 #
 # Usage: bench/compare_depth.sh [BUILD_DIR]
 # Env: TYPE=Q8_0 DEPTHS="4096" KV="f16 q8_0" THREADS=2 N=64 REPS=2 ROUNDS=2
@@ -20,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
 KVSERVE=$BUILD/kvserve
 CACHE=${KVS_BENCH_CACHE:-$HOME/.cache/kvserve}
-LLAMA_BENCH=${LLAMA_BENCH:-$CACHE/node-llama-cpp/llama.cpp/build/bin/llama-bench}
+LLAMA_BENCH=${LLAMA_BENCH:-$CACHE/node-llama-cpp/llama.cpp/build-native/bin/llama-bench}
 TYPE=${TYPE:-Q8_0}
 DEPTHS=${DEPTHS:-4096}
 KV=${KV:-"f16 q8_0"}
@@ -32,7 +31,7 @@ MODEL=$CACHE/models/tinyllama-$TYPE.gguf
 RESULTS=$CACHE/depth-$(date +%Y%m%d-%H%M%S).jsonl
 
 [ -x "$KVSERVE" ] || { echo "no $KVSERVE: build first" >&2; exit 1; }
-[ -x "$LLAMA_BENCH" ] || { echo "no $LLAMA_BENCH: build llama.cpp first (see above)" >&2; exit 1; }
+[ -x "$LLAMA_BENCH" ] || { echo "no $LLAMA_BENCH: run bench/build_llamacpp_native.sh first" >&2; exit 1; }
 [ -f "$MODEL" ] || "$KVSERVE" make-model --shape tinyllama --type "$TYPE" --pure \
   --vocab "$ROOT/../shared/models/tokenizer.bin" -o "$MODEL"
 

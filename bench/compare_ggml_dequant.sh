@@ -17,7 +17,7 @@ BUILD=$(cd "${1:-$ROOT/build}" && pwd)
 shift || true
 CACHE=${KVS_BENCH_CACHE:-$HOME/.cache/kvserve}
 LLAMA_CPP=${LLAMA_CPP:-$CACHE/node-llama-cpp/llama.cpp}
-if [ ! -f "$LLAMA_CPP/ggml/include/gguf.h" ] || [ ! -f "$LLAMA_CPP/build/bin/libggml-base.so" ]; then
+if [ ! -f "$LLAMA_CPP/ggml/include/gguf.h" ] || [ ! -f "$LLAMA_CPP/build-native/bin/libggml-base.so" ]; then
   echo "SKIP: no native llama.cpp build at $LLAMA_CPP (set LLAMA_CPP)" >&2
   exit 0
 fi
@@ -32,6 +32,6 @@ fi
 [ ${#files[@]} -gt 0 ] || { echo "SKIP: no files to compare" >&2; exit 0; }
 bin=$BUILD/ggml_dequant_check
 g++ -std=c++20 -O2 -I"$ROOT/src" -I"$LLAMA_CPP/ggml/include" "$ROOT/bench/ggml_dequant_check.cc" \
-  "$BUILD/libkvs_tensor.a" "$BUILD/libkvs_base.a" -L"$LLAMA_CPP/build/bin" -lggml-base \
-  -Wl,-rpath,"$LLAMA_CPP/build/bin" -o "$bin"
+  "$BUILD/libkvs_tensor.a" "$BUILD/libkvs_base.a" -L"$LLAMA_CPP/build-native/bin" -lggml-base \
+  -Wl,-rpath,"$LLAMA_CPP/build-native/bin" -o "$bin"
 "$bin" "${files[@]}"

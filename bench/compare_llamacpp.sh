@@ -17,15 +17,24 @@
 # bandwidth changes phase within minutes (31-74 GB/s seen here), so the
 # last two set one repetition's tg against another repetition's bandwidth.
 #
-# llama.cpp comes from the npm package node-llama-cpp (prebuilt binaries,
-# no llama-bench: bench/llamacpp_bench.mjs times it through its API).
-# Everything downloaded or generated is cached under $KVS_BENCH_CACHE
-# (default ~/.cache/kvserve). The engines alternate one repetition at a
-# time (a process each) so that both see the same machine load; the load
-# is printed.
+# llama.cpp comes twice from the npm package node-llama-cpp: its prebuilt
+# binaries (no llama-bench: bench/llamacpp_bench.mjs times them through its
+# API), and the anchor, a native build (GGML_NATIVE=ON) of the source it
+# ships, timed by its own llama-bench (bench/build_llamacpp_native.sh;
+# NATIVE=0 skips it). Ratios are against the native build; the prebuilt is
+# the second column. Everything downloaded or generated is cached under
+# $KVS_BENCH_CACHE (default ~/.cache/kvserve). The engines alternate one
+# repetition at a time (a process each) so that all see the same machine
+# load; the load is printed.
+#
+# Batched decode: BATCH sequences of BATCH_DEPTH tokens each decode
+# BATCH_N tokens together, f16 KV in both engines (llama.cpp's default),
+# kvserve bench -b against llama-batched-bench -npl (aggregate tokens/s),
+# on the Q8_0 file at the last thread count.
 #
 # Usage: bench/compare_llamacpp.sh [BUILD_DIR]
-# Env: TYPES="F16 Q8_0 Q4_0 Q4_K" THREADS="1 2" P=512 N=128 REPS=3 BATCH=16
+# Env: TYPES="F16 Q8_0 Q4_0 Q4_K" THREADS="1 2" P=512 N=128 REPS=3
+#      BATCH=16 BATCH_DEPTH=512 BATCH_N=32 NATIVE=1
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +49,9 @@ P=${P:-512}
 N=${N:-128}
 REPS=${REPS:-3}
 BATCH=${BATCH:-16}
+BATCH_DEPTH=${BATCH_DEPTH:-512}
+BATCH_N=${BATCH_N:-32}
+NATIVE=${NATIVE:-1}
 RESULTS=$CACHE/results-$(date +%Y%m%d-%H%M%S).jsonl
 
 [ -x "$KVSERVE" ] || { echo "no $KVSERVE: build first (make build)" >&2; exit 1; }
@@ -52,6 +64,16 @@ if [ ! -f "$NLC/node_modules/node-llama-cpp/package.json" ]; then
    npm install --no-audit --no-fund node-llama-cpp@3.21.1 >&2)
 fi
 cp "$ROOT/bench/llamacpp_bench.mjs" "$NLC/llamacpp_bench.mjs"  # resolves node_modules there
+LLAMA_BENCH=
+[ "$NATIVE" = 1 ] && LLAMA_BENCH=$("$ROOT/bench/build_llamacpp_native.sh")
+# llama-bench -o jsonl prints one object per test; one line in our format.
+native_json() {  # TYPE THREADS
+  node -e '
+    const lines = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse);
+    const out = {engine: "llama.cpp-native", type: process.argv[1], threads: +process.argv[2]};
+    for (const l of lines) out[l.n_gen > 0 ? "tg_tps" : "pp_tps"] = l.avg_ts;
+    console.log(JSON.stringify(out));' "$1" "$2"
+}
 
 # 2. Models (random weights, real TinyLlama-1.1B shapes), generated once.
 for t in $TYPES; do
@@ -70,21 +92,39 @@ for t in $TYPES; do
   f=$CACHE/models/tinyllama-$t.gguf
   for th in $THREADS; do
     for rep in $(seq "$REPS"); do
-      echo "== $t, $th threads, repetition $rep: llama.cpp, then kvserve" >&2
+      echo "== $t, $th threads, repetition $rep: llama.cpp prebuilt, native, then kvserve" >&2
       node "$NLC/llamacpp_bench.mjs" "$f" "$th" "$P" "$N" 1 |
         sed "s/^{/{\"engine\":\"llama.cpp\",\"type\":\"$t\",/" >> "$RESULTS"
+      if [ -n "$LLAMA_BENCH" ]; then
+        "$LLAMA_BENCH" -m "$f" -t "$th" -p "$P" -n "$N" -r 1 -o jsonl 2> /dev/null |
+          native_json "$t" "$th" >> "$RESULTS"
+      fi
       "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r 1 --json |
         sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",/" >> "$RESULTS"
     done
   done
 done
-# Batched decode (kvserve): BATCH sequences per step, Q8_0, all threads listed last.
+# Batched decode: BATCH sequences of BATCH_DEPTH tokens per step, Q8_0, the
+# last thread count listed; llama-batched-bench first, then kvserve.
 last_th=${THREADS##* }
 if [[ " $TYPES " == *" Q8_0 "* ]] && [ "$BATCH" -gt 0 ]; then
-  echo "== Q8_0, $last_th threads: kvserve batched decode x $BATCH" >&2
-  "$KVSERVE" bench -m "$CACHE/models/tinyllama-Q8_0.gguf" -t "$last_th" -p 0 -n 32 -r 2 \
-    -b "$BATCH" --json |
-    sed "s/^{/{\"engine\":\"kvserve-batched\",\"type\":\"Q8_0\",/" >> "$RESULTS"
+  f=$CACHE/models/tinyllama-Q8_0.gguf
+  for rep in 1 2; do
+    if [ -n "$LLAMA_BENCH" ]; then
+      echo "== Q8_0, $last_th threads: llama-batched-bench x $BATCH at $BATCH_DEPTH" >&2
+      "$(dirname "$LLAMA_BENCH")/llama-batched-bench" -m "$f" -t "$last_th" -tb "$last_th" \
+          -c $((BATCH * (BATCH_DEPTH + BATCH_N))) -b 2048 -ub 512 -npp "$BATCH_DEPTH" \
+          -ntg "$BATCH_N" -npl "$BATCH" --output-format jsonl 2> /dev/null | grep '^{' |
+        node -e '
+          const l = JSON.parse(require("fs").readFileSync(0, "utf8").trim().split("\n").pop());
+          console.log(JSON.stringify({engine: "llama.cpp-native-batched", type: "Q8_0",
+            threads: l.n_threads, batch: l.pl, depth: l.pp, batched_tps: l.speed_tg}));' >> "$RESULTS"
+    fi
+    echo "== Q8_0, $last_th threads: kvserve batched decode x $BATCH at $BATCH_DEPTH" >&2
+    "$KVSERVE" bench -m "$f" -t "$last_th" -p 0 -n "$BATCH_N" -r 1 -d "$BATCH_DEPTH" \
+      -b "$BATCH" --kv-cache-dtype f16 --json |
+      sed "s/^{/{\"engine\":\"kvserve-batched\",\"type\":\"Q8_0\",/" >> "$RESULTS"
+  done
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $RESULTS" >&2
 
@@ -122,25 +162,30 @@ const find = (e, t, th) => rows.find(r => r.engine === e && r.type === t && r.th
 const f = (x, d = 1) => x.toFixed(d);
 const bestBw = {};
 for (const r of rows.filter(r => r.engine === "kvserve")) bestBw[r.threads] = Math.max(bestBw[r.threads] || 0, r.read_bw_gbs);
-console.log("| type | threads | llama.cpp pp | kvserve pp | pp ratio | llama.cpp tg | kvserve tg | tg ratio | " +
+// Ratios against the native build where it ran, else against the prebuilt.
+console.log("| type | threads | pp: llama.cpp native / prebuilt | kvserve pp | pp ratio (vs prebuilt) | " +
+            "tg: llama.cpp native / prebuilt | kvserve tg | tg ratio (vs prebuilt) | " +
             "read GB/s best (lowest) | tg / paired ceiling (lowest rep) | tg / row-best ceiling | " +
             "tg / run-best ceiling |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+const pm = (r, k) => r ? `${f(r[k + "_tps"])} ± ${f(r[k + "_sd"] || 0)}` : "-";
+const ratio = (a, r, k) => r ? f(a / r[k + "_tps"], 2) : "-";
 for (const k of rows.filter(r => r.engine === "kvserve")) {
-  const l = find("llama.cpp", k.type, k.threads);
-  if (!l) continue;
+  const l = find("llama.cpp", k.type, k.threads), n = find("llama.cpp-native", k.type, k.threads);
+  if (!l && !n) continue;
   const perToken = k.weight_bytes + k.kv_bytes_per_token;
   const pct = (bw) => f(100 * k.tg_tps * perToken / (bw * 1e9), 0) + "%";
-  console.log(`| ${k.type} | ${k.threads} | ${f(l.pp_tps)} ± ${f(l.pp_sd)} | ${f(k.pp_tps)} ± ${f(k.pp_sd)} | ` +
-    `${f(k.pp_tps / l.pp_tps, 2)} | ${f(l.tg_tps)} ± ${f(l.tg_sd)} | ${f(k.tg_tps)} ± ${f(k.tg_sd)} | ` +
-    `${f(k.tg_tps / l.tg_tps, 2)} | ${f(k.read_bw_gbs)} (${f(k.read_bw_min_gbs)}) | ` +
+  console.log(`| ${k.type} | ${k.threads} | ${pm(n, "pp")} / ${pm(l, "pp")} | ${pm(k, "pp")} | ` +
+    `${ratio(k.pp_tps, n, "pp")} (${ratio(k.pp_tps, l, "pp")}) | ${pm(n, "tg")} / ${pm(l, "tg")} | ` +
+    `${pm(k, "tg")} | ${ratio(k.tg_tps, n, "tg")} (${ratio(k.tg_tps, l, "tg")}) | ` +
+    `${f(k.read_bw_gbs)} (${f(k.read_bw_min_gbs)}) | ` +
     `${f(k.paired_pct, 0)}% (${f(k.paired_min_pct, 0)}%) | ${pct(k.read_bw_gbs)} | ` +
     `${pct(bestBw[k.threads])} (${f(bestBw[k.threads])} GB/s) |`);
 }
 for (const b of rows.filter(r => r.engine === "kvserve-batched")) {
-  const single = find("kvserve", b.type, b.threads);
-  console.log(`\nbatched decode, ${b.type}, ${b.threads} threads, ${b.batch} sequences: ` +
-    `${f(b.batched_tps)} ± ${f(b.batched_sd)} tokens/s aggregate` +
-    (single ? ` (single-sequence tg ${f(single.tg_tps)}: x${f(b.batched_tps / single.tg_tps, 2)})` : ""));
+  const n = find("llama.cpp-native-batched", b.type, b.threads);
+  console.log(`\nbatched decode, ${b.type}, ${b.threads} threads, ${b.batch} sequences of ${b.depth} ` +
+    `tokens, f16 KV: kvserve ${pm(b, "batched")} tokens/s aggregate` +
+    (n ? `, llama-batched-bench ${pm(n, "batched")}: x${f(b.batched_tps / n.batched_tps, 2)}` : ""));
 }
 JS
