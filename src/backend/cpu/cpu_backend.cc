@@ -147,6 +147,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // tiles for every n, decode included: activations rounded to bf16 rows,
   // padded to whole tiles of 16 tokens; 32-row slices (two panels).
   const bool bf16_tiles = w.type == DType::kBF16 && w.layout == WeightLayout::kPacked;
+  KVS_CHECK(!bf16_tiles || kernels_.bf16_matmul_rows != nullptr)
+      << "BF16 packed into tiles given to the " << name_ << " kernels";
   const bool tiles = amx || bf16_tiles;
   const int64_t xa_bytes = amx ? cpu::AmxActRowBytes(w.cols) : bf16_tiles ? 2 * w.cols : 0;
   const int64_t scratch_bytes = amx ? cpu::AmxScratchBytes(w.cols) : bf16_tiles ? 1024 : 0;
