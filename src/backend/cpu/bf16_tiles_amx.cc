@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backend/cpu/amx_tile_config.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/pack_bf16.h"
 
@@ -30,20 +31,10 @@ namespace {
 constexpr int kTile = 16;           // tokens per A tile, weight rows per B tile
 constexpr int64_t kTileBytes = 1024;  // one B tile: 16 lines of 64 bytes
 
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 // Tiles 0-3 accumulate (C: token tile i, panel j in tile 2i + j), 4 and 5
 // hold two token tiles' activations, 6 and 7 two panels' weights; every
-// tile is 16 lines of 64 bytes. In read-only data: GCC 12's
-// _tile_loadconfig declares only 8 bytes of its operand as read, so a
-// stack copy may lose its stores (kernels_amx.cc).
-constexpr TileConfig kTileConfig = {1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64},
+// tile is 16 lines of 64 bytes. In read-only data (amx_tile_config.h).
+constexpr AmxTileConfig kTileConfig = {1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64},
                                     {kTile, kTile, kTile, kTile, kTile, kTile, kTile, kTile}};
 
 // Weight tiles fetched this many tiles ahead of their use, on the first

@@ -33,7 +33,8 @@ struct MatMulArgs {
   // round_up(n, 16) * AmxActRowBytes(cols) bytes: xq repacked by
   // amx_pack_act (amx_matmul_rows only; tokens past n zero, in xa and in
   // xq, whose rows then run to round_up(n, 16) as well). For
-  // bf16_matmul_rows: x rounded to bf16, round_up(n, 16) rows of cols.
+  // bf16_matmul_rows: x rounded to bf16, round_up(n, 16) rows of cols (those
+  // past n may hold anything: their results are dropped).
   const uint8_t* xa = nullptr;
   int64_t n = 0;
   float* out = nullptr;  // [n, rows]

@@ -29,6 +29,7 @@
 // The parts below bring kernels this file does not use (it needs only their
 // primitives and the packed types' traits).
 #pragma GCC diagnostic ignored "-Wunused-function"
+#include "backend/cpu/amx_tile_config.h"
 #include "backend/cpu/simd_vec-inl.h"
 #include "backend/cpu/simd_matmul-inl.h"  // the packed types' traits
 #include "base/check.h"
@@ -46,18 +47,8 @@ constexpr int kActBlockBytes = 32;    // one token's bytes of one block
 // bytes): two of each, so that a group's multiply is issued before the
 // previous group's epilogue runs.
 
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-// In read-only data, not built on the stack: GCC 12's _tile_loadconfig
-// declares only the first 8 bytes of its operand as read, so stores to the
-// rest of a stack copy may be dropped (seen: SIGILL at the first tileloadd).
-constexpr TileConfig kTileConfig = {
+// In read-only data (amx_tile_config.h says why).
+constexpr AmxTileConfig kTileConfig = {
     1, 0, {}, {64, 32, 64, 64, 32, 64}, {kTile, kTile, kActBlockBytes / 4, kTile, kTile, kActBlockBytes / 4}};
 
 void ConfigureTiles() { _tile_loadconfig(&kTileConfig); }
