@@ -1,9 +1,9 @@
 // KvStorage in every KV dtype: the values StoreKv writes (on every
 // backend and instruction-set path) read back, through the pool's block
 // accessors, as the dtype's rounding of the f32 values, computed here
-// independently of tensor/quant: F16 by the compiler's _Float16 conversion,
-// BF16 by picking the nearer of the two neighbouring bfloat16 values (ties to
-// even), Q8_0 as its definition says (d = f16(max|x| / 127) per 32 values,
+// independently of tensor/quant: F16 by picking the nearest of every finite
+// half (ties to even), BF16 by picking the nearer of the two neighbouring
+// bfloat16 values (ties to even), Q8_0 as its definition says (d = f16(max|x| / 127) per 32 values,
 // q = round(x / d) as x * (1 / d), to nearest even, within +-127).
 #include "backend/kv_storage.h"
 
@@ -21,13 +21,33 @@
 namespace kvs {
 namespace {
 
+// IEEE half from its fields: sign, 5-bit exponent (bias 15), 10-bit fraction.
 float HalfBitsToFloat(uint16_t h) {
-  _Float16 f;
-  std::memcpy(&f, &h, 2);
-  return static_cast<float>(f);
+  const int exp = (h >> 10) & 0x1F, frac = h & 0x3FF;
+  const float sign = (h & 0x8000) ? -1.0f : 1.0f;
+  if (exp == 0x1F) return frac ? NAN : sign * INFINITY;
+  if (exp == 0) return sign * std::ldexp(float(frac), -24);  // subnormal
+  return sign * std::ldexp(float(frac | 0x400), exp - 25);
 }
 
-float RoundF16(float x) { return static_cast<float>(static_cast<_Float16>(x)); }
+// The nearest half to x (ties to the even fraction), found among every finite
+// positive half in order; beyond the largest (65504), from 65520 on, infinity.
+float RoundF16(float x) {
+  static const std::vector<float> halves = [] {
+    std::vector<float> v;
+    for (uint16_t h = 0; h < 0x7C00; ++h) v.push_back(HalfBitsToFloat(h));
+    return v;
+  }();
+  const float a = std::fabs(x);
+  if (!(a < 65520.0f)) return std::copysign(a == a ? INFINITY : NAN, x);
+  const size_t hi = std::lower_bound(halves.begin(), halves.end(), a) - halves.begin();
+  if (hi < halves.size() && halves[hi] == a) return x;
+  const size_t lo = hi - 1;  // a > 0 here, and halves[0] == 0
+  if (hi == halves.size()) return std::copysign(halves[lo], x);
+  const double dlo = double(a) - halves[lo], dhi = double(halves[hi]) - a;
+  const size_t pick = dlo < dhi ? lo : dhi < dlo ? hi : (lo % 2 == 0 ? lo : hi);
+  return std::copysign(halves[pick], x);
+}
 
 float BitsToFloat(uint32_t u) {
   float f;

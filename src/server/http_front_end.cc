@@ -17,6 +17,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -246,6 +247,15 @@ asio::awaitable<bool> Connection::Pump(HttpResponse& res, bool keep_alive) {
   waker->self_ = waker;
   body.SetWaker(waker);
   WatchForClose();
+  if (res.streaming) {
+    // Bound the kernel's share too: left to autotuning, a socket's send
+    // buffer grows to net.ipv4.tcp_wmem's maximum (4 MiB by default) and
+    // would hide a client that does not read behind megabytes the outbox
+    // limit never sees. Linux doubles the value for its own bookkeeping.
+    const size_t kernel = std::clamp<size_t>(config().max_stream_buffer_bytes, 64 << 10, 16 << 20);
+    beast::error_code ec;
+    stream_.socket().set_option(asio::socket_base::send_buffer_size(static_cast<int>(kernel)), ec);
+  }
   std::string outbox;
   bool done = false;
   bool head_sent = false;

@@ -19,6 +19,9 @@
 // past max_stream_buffer_bytes (it reads slower than the model writes), or
 // that leaves a write unfinished for write_timeout_s, has its request
 // aborted and its connection closed. Other connections never wait on it.
+// A stream's socket keeps a send buffer of the same size (at least 64 KiB),
+// so the bytes held for a client that stops reading stay bounded in the
+// kernel as well.
 // A client that closes its connection while its request runs (streaming or
 // not) is noticed at once (the socket turns readable with EOF) and its
 // request is cancelled: aborted in the engine within one step.
