@@ -135,10 +135,10 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // a TinyLlama step, alternating with the old way in one process: +1-2%;
   // a whole decode step: within +-0.3%, below what could be resolved.)
   const bool quantize_per_thread = xq_bytes > 0 && n == 1;
-  // The AMX tiles for prefill (and batched decode) of the packed Q4 family:
-  // activations also repacked into tile order, rows padded to whole tiles
-  // of 16 tokens, and 16-row panels per thread (slices and chunks below on
-  // multiples of 16).
+  // The AMX tiles for prefill (and batched decode) of the packed Q4 family
+  // and Q2_K: activations also repacked into tile order, rows padded to
+  // whole tiles of 16 tokens, and 16-row panels per thread (slices and
+  // chunks below on multiples of 16).
   const bool amx = kernels_.amx_matmul_rows != nullptr && w.layout == WeightLayout::kPacked &&
                    cpu::AmxReads(w.type) && n >= cpu::kAmxMinTokens;
   // BF16 weights packed into tiles (only ever on the AMX path) take the
@@ -174,7 +174,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     uint8_t* xq = xq_.data();
     if (amx) {  // the last token tile's padding: zero quants and scales
       std::memset(xq + n * xq_bytes, 0, static_cast<size_t>((padded_n - n) * xq_bytes));
-      for (int64_t t = n; t < padded_n; ++t) kernels_.amx_pack_act(xq + t * xq_bytes, w.cols, t, xa_.data());
+      for (int64_t t = n; t < padded_n; ++t)
+        kernels_.amx_pack_act(xq + t * xq_bytes, xq_bytes, w.cols, t, xa_.data());
     }
     a.xq = xq;
     a.xq_row_bytes = xq_bytes;
@@ -182,7 +183,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
           kernels_.quantize_row(w.type, w.layout, x + t * w.cols, w.cols, xq + t * xq_bytes);
-          if (amx) kernels_.amx_pack_act(xq + t * xq_bytes, w.cols, t, xa_.data());
+          if (amx) kernels_.amx_pack_act(xq + t * xq_bytes, xq_bytes, w.cols, t, xa_.data());
         }
       });
     }

@@ -91,11 +91,13 @@ struct KernelTable {
   // integer dot; the float steps are matmul_rows' own, in its order), so
   // that a batch stays batch-invariant whichever path it takes.
   // amx_pack_act repacks token `token`'s row quantized by quantize_row
-  // (ABlockQ8x16 groups) into its place in xa, the tiles' order;
+  // (xq_row_bytes of ABlockQ8x16 or ABlockQ8x16H groups) into its place in
+  // xa, the tiles' order;
   // amx_matmul_rows computes rows [row_begin, row_end) for every token from
   // args.xa, with AmxScratchBytes(cols) bytes of scratch (64-byte aligned)
   // for the calling thread alone.
-  void (*amx_pack_act)(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa);
+  void (*amx_pack_act)(const uint8_t* xq_row, int64_t xq_row_bytes, int64_t cols, int64_t token,
+                       uint8_t* xa);
   void (*amx_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
   // Isa::kAmx only (null elsewhere): every MatMul (decode too) of BF16
   // weights in the packed layout (pack_bf16.h; PrepareWeights packs them on
@@ -120,7 +122,8 @@ bool AmxReads(DType wtype);
 int64_t AmxActRowBytes(int64_t cols);
 int64_t AmxScratchBytes(int64_t cols);
 // kernels_amx.cc's two kernels (AmxKernels' amx_pack_act, amx_matmul_rows).
-void AmxPackAct(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa);
+void AmxPackAct(const uint8_t* xq_row, int64_t xq_row_bytes, int64_t cols, int64_t token,
+                uint8_t* xa);
 void AmxMatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 // bf16_tiles_amx.cc's two kernels (AmxKernels' bf16_pack_act, bf16_matmul_rows).
 void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb);

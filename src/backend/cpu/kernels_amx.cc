@@ -1,4 +1,4 @@
-// Prefill of the packed Q4 family on the AMX tile unit (Intel Sapphire
+// Prefill of the packed Q4 family and Q2_K on the AMX tile unit (Intel Sapphire
 // Rapids and later): AmxKernels' amx_pack_act and amx_matmul_rows
 // (kernels.h). Compiled with the AVX-512 flags plus AMX-TILE / AMX-INT8
 // (CMake gives *_amx.cc files their own flags); called only where
@@ -13,6 +13,12 @@
 // transposes of 4-byte lanes, with the codes already turned into the
 // weights' integers: signed (code - offset, or the IQ4 table) where the
 // type has no min, the unsigned codes where it has one.
+//
+// Q2_K goes through the same tiles with its 2-bit codes multiplied by their
+// half-block scales (0..45, still one byte): the tile then gives the VNNI
+// kernel's folded integer sc0 isum0 + sc1 isum1 of each block
+// (simd_matmul_types-inl.h, PackedQ16Kernel), and its epilogue adds the
+// mins through the activations' half sums as that kernel does.
 //
 // Bit-exact with the VNNI kernel (simd_matmul-inl.h, PackedQ4Kernel): its
 // int32 lane k per group is the same integer; then per group it does, lane
@@ -31,7 +37,8 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "backend/cpu/amx_tile_config.h"
 #include "backend/cpu/simd_vec-inl.h"
-#include "backend/cpu/simd_matmul-inl.h"  // the packed types' traits
+#include "backend/cpu/simd_matmul-inl.h"        // the packed types' traits
+#include "backend/cpu/simd_matmul_types-inl.h"  // PackedQ2KP
 #include "base/check.h"
 
 namespace kvs::cpu {
@@ -52,6 +59,21 @@ constexpr AmxTileConfig kTileConfig = {
     1, 0, {}, {64, 32, 64, 64, 32, 64}, {kTile, kTile, kActBlockBytes / 4, kTile, kTile, kActBlockBytes / 4}};
 
 void ConfigureTiles() { _tile_loadconfig(&kTileConfig); }
+
+// Q2_K: folded weights, its own unpack and epilogue, and activations with
+// the half sums (ABlockQ8x16H).
+template <class P>
+constexpr bool kFolded = std::is_same_v<P, PackedQ2KP>;
+template <class P>
+constexpr bool UnsignedWeights() {
+  if constexpr (kFolded<P>) {
+    return true;
+  } else {
+    return P::kHasMin;
+  }
+}
+template <class P>
+constexpr int64_t kActGroupBytes = kFolded<P> ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16);
 
 // One stage of a 16 x 16 transpose of 4-byte lanes: rows i and i + B (i's
 // bit B clear) swap their off-diagonal B-wide halves. The four stages, in
@@ -146,6 +168,65 @@ void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* 
   }
 }
 
+// UnpackPanel for Q2_K: B tiles of q sc per element (q's two bits select
+// sc and 2 sc); per block and row d, dmin and the two half mins (floats) in
+// scale_t, min_t and mn_t[0], mn_t[1] (each [group][block][row]).
+void UnpackPanelQ2K(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* b,
+                    float* scale_t, float* min_t, float* const mn_t[2]) {
+  alignas(64) __m512i sc_bytes[kTile][2];  // sc of block k in the 4 bytes of lane k
+  for (int64_t g = 0; g < ng; ++g) {
+    const PackedQ2KGroup* w[kTile];
+    for (int n = 0; n < kTile; ++n) {
+      w[n] = n < nr ? reinterpret_cast<const PackedQ2KGroup*>(a.w + (row + n) * a.w_row_bytes) + g
+                    : nullptr;
+      for (int h = 0; h < 2 && w[n] != nullptr; ++h) {
+        const __m512i sc =
+            _mm512_and_si512(_mm512_cvtepu8_epi32(Load128(w[n]->scales[h])), _mm512_set1_epi32(15));
+        sc_bytes[n][h] = _mm512_mullo_epi32(sc, _mm512_set1_epi32(0x01010101));
+      }
+    }
+    uint8_t* bg = b + g * kTile * kBlockTileBytes;
+    KVS_UNROLL
+    for (int sl = 0; sl < 8; ++sl) {  // slice 4t + s: bits 2s, 2s + 1 of qs[t]; half sl % 2
+      const int t = sl / 4, s = sl % 4, h = sl % 2;
+      __m512i v[kTile];
+      KVS_UNROLL
+      for (int n = 0; n < kTile; ++n) {
+        if (w[n] == nullptr) {
+          v[n] = _mm512_setzero_si512();
+          continue;
+        }
+        const __m512i q = Load512(w[n]->qs[t]);
+        const __m512i sc = sc_bytes[n][h];
+        const __m512i lo =
+            _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(q, _mm512_set1_epi8(char(1 << 2 * s))), sc);
+        v[n] =
+            _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(q, _mm512_set1_epi8(char(2 << 2 * s))),
+                                 lo, _mm512_add_epi8(sc, sc));
+      }
+      Transpose16x16(v);  // v[k]: block k's quad sl of each row
+      KVS_UNROLL
+      for (int k = 0; k < kTile; ++k) _mm512_store_si512(bg + k * kBlockTileBytes + sl * 64, v[k]);
+    }
+    __m512i d[kTile], dmin[kTile], mn[2][kTile];
+    for (int n = 0; n < kTile; ++n) {
+      __m512 dd = _mm512_setzero_ps(), dm = dd, sc[2] = {dd, dd}, m[2] = {dd, dd};
+      if (w[n] != nullptr) PackedQ2KP::Fold(*w[n], &dd, &dm, sc, m);
+      d[n] = _mm512_castps_si512(dd);
+      dmin[n] = _mm512_castps_si512(dm);
+      mn[0][n] = _mm512_castps_si512(m[0]);
+      mn[1][n] = _mm512_castps_si512(m[1]);
+    }
+    float* out[4] = {scale_t, min_t, mn_t[0], mn_t[1]};
+    __m512i* in[4] = {d, dmin, mn[0], mn[1]};
+    for (int j = 0; j < 4; ++j) {
+      Transpose16x16(in[j]);
+      for (int k = 0; k < kTile; ++k)
+        _mm512_store_si512(out[j] + (g * kTile + k) * kTile, in[j][k]);
+    }
+  }
+}
+
 // Block k of group g for the tile's 16 tokens (rows past n are zero), from
 // its C tile c: each acc[t] (one per token, over the panel's rows) updated
 // as the VNNI kernel updates its lane k. x is the first token's activation
@@ -168,6 +249,29 @@ inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const floa
   }
 }
 
+// Epilogue for Q2_K, the VNNI kernel's steps for its lane k: C is the
+// exact `it`; mt = mn0 xsum0 + mn1 xsum1 is exact in float too.
+inline __attribute__((always_inline)) void EpilogueQ2K(const int32_t* c, const float* d,
+                                                       const float* dmin, const float* mn0,
+                                                       const float* mn1, const uint8_t* x,
+                                                       int64_t xq_row_bytes, int k,
+                                                       __m512 acc[kTile]) {
+  const __m512 dw = _mm512_load_ps(d), mw = _mm512_load_ps(dmin);
+  const __m512 m0 = _mm512_load_ps(mn0), m1 = _mm512_load_ps(mn1);
+  KVS_UNROLL
+  for (int t = 0; t < kTile; ++t) {
+    const auto* xt = reinterpret_cast<const ABlockQ8x16H*>(x + t * xq_row_bytes);
+    const __m512 dx = _mm512_set1_ps(xt->q.d[k]);
+    const int32_t lo = xt->sum_lo[k];
+    const __m512 mt =
+        _mm512_fmadd_ps(_mm512_set1_ps(static_cast<float>(lo)), m0,
+                        _mm512_mul_ps(_mm512_set1_ps(static_cast<float>(xt->q.sum[k] - lo)), m1));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + t * kTile)),
+                             _mm512_mul_ps(dw, dx), acc[t]);
+    acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(mw, dx), mt, acc[t]);
+  }
+}
+
 // Block k of group g for 16 tokens into C tile `ct` (A tile `at`, B tile
 // `bt`), stored to c. A macro: the tile intrinsics take their registers as
 // literals.
@@ -176,7 +280,7 @@ inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const floa
     _tile_loadd(at, (xa), kActBlockBytes);  \
     _tile_loadd(bt, (b), 64);               \
     _tile_zero(ct);                         \
-    if constexpr (P::kHasMin) {             \
+    if constexpr (UnsignedWeights<P>()) {   \
       _tile_dpbsud(ct, at, bt);             \
     } else {                                \
       _tile_dpbssd(ct, at, bt);             \
@@ -191,12 +295,17 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
   uint8_t* b = scratch;
   float* scale_t = reinterpret_cast<float*>(b + ng * kTile * kBlockTileBytes);
   float* min_t = scale_t + ng * kTile * kTile;
-  float* sums = min_t + ng * kTile * kTile;  // [block][token][row]
+  float* const mn_t[2] = {min_t + ng * kTile * kTile, min_t + 2 * ng * kTile * kTile};  // Q2_K's
+  float* sums = min_t + 3 * ng * kTile * kTile;                              // [block][token][row]
   int32_t* cbuf = reinterpret_cast<int32_t*>(sums + kTile * kTile * kTile);  // [2][token][row]
   ConfigureTiles();
   for (int64_t row = r0; row < r1; row += kTile) {
     const int nr = static_cast<int>(r1 - row < kTile ? r1 - row : kTile);
-    UnpackPanel<P>(a, row, nr, ng, b, scale_t, min_t);
+    if constexpr (kFolded<P>) {
+      UnpackPanelQ2K(a, row, nr, ng, b, scale_t, min_t, mn_t);
+    } else {
+      UnpackPanel<P>(a, row, nr, ng, b, scale_t, min_t);
+    }
     for (int64_t t0 = 0; t0 < a.n; t0 += kTile) {
       const int nt = static_cast<int>(a.n - t0 < kTile ? a.n - t0 : kTile);
       const uint8_t* xa = a.xa + t0 / kTile * xa_tile;  // [group][block][token][32]
@@ -222,8 +331,15 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
           }
           if (g > 0) {
             const int64_t blk = (g - 1) * kTile + k;
-            Epilogue<P>(cbuf + (g - 1) % 2 * kTile * kTile, scale_t + blk * kTile, min_t + blk * kTile,
-                        xq + (g - 1) * int64_t{sizeof(ABlockQ8x16)}, a.xq_row_bytes, k, acc);
+            const int32_t* c = cbuf + (g - 1) % 2 * kTile * kTile;
+            const uint8_t* xg = xq + (g - 1) * kActGroupBytes<P>;
+            if constexpr (kFolded<P>) {
+              EpilogueQ2K(c, scale_t + blk * kTile, min_t + blk * kTile, mn_t[0] + blk * kTile,
+                          mn_t[1] + blk * kTile, xg, a.xq_row_bytes, k, acc);
+            } else {
+              Epilogue<P>(c, scale_t + blk * kTile, min_t + blk * kTile, xg, a.xq_row_bytes, k,
+                          acc);
+            }
           }
         }
         KVS_UNROLL
@@ -255,18 +371,21 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
 }  // namespace
 }  // namespace amx
 
-void AmxPackAct(const uint8_t* xq_row, int64_t cols, int64_t token, uint8_t* xa) {
+void AmxPackAct(const uint8_t* xq_row, int64_t xq_row_bytes, int64_t cols, int64_t token,
+                uint8_t* xa) {
   // Per group: qs[s] holds quad s of all 16 blocks (4 bytes each); block
   // k's 32 bytes are its 8 quads in order, a transpose of 8 x 16 lanes.
   // They go to the token's row of A tile (group, block) of its token tile:
   // xa[token / 16][group][block][token % 16][32], so that each A tile is
   // 512 contiguous bytes.
+  // Groups are ABlockQ8x16, or ABlockQ8x16H (Q2_K) whose first part is one.
   const int64_t ng = (cols + kGroupElems - 1) / kGroupElems;
-  const auto* x = reinterpret_cast<const ABlockQ8x16*>(xq_row);
+  const int64_t group_bytes = xq_row_bytes / ng;
   uint8_t* tile = xa + token / amx::kTile * amx::kTile * AmxActRowBytes(cols) + token % amx::kTile * amx::kActBlockBytes;
   for (int64_t g = 0; g < ng; ++g) {
     __m512i r[16];
-    for (int s = 0; s < 8; ++s) r[s] = amx::Load512(x[g].qs[s]);
+    const auto* x = reinterpret_cast<const ABlockQ8x16*>(xq_row + g * group_bytes);
+    for (int s = 0; s < 8; ++s) r[s] = amx::Load512(x->qs[s]);
     for (int s = 8; s < 16; ++s) r[s] = _mm512_setzero_si512();
     amx::Transpose16x16(r);
     for (int k = 0; k < 16; ++k) {
@@ -286,6 +405,8 @@ void AmxMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch
     case DType::kQ4_K: return amx::MatMulPanels<amx::PackedQ4K>(a, r0, r1, scratch);
     case DType::kQ5_K: return amx::MatMulPanels<amx::PackedQ5K>(a, r0, r1, scratch);
     case DType::kIQ4_XS: return amx::MatMulPanels<amx::PackedIQ4XS>(a, r0, r1, scratch);
+    case DType::kQ2_K:
+      return amx::MatMulPanels<amx::PackedQ2KP>(a, r0, r1, scratch);
     default: KVS_CHECK(false) << "the AMX path does not read " << DTypeName(a.type);
   }
 }

@@ -336,7 +336,9 @@ bool AmxReads(DType wtype) {
     case DType::kIQ4_NL:
     case DType::kQ4_K:
     case DType::kQ5_K:
-    case DType::kIQ4_XS: return true;
+    case DType::kIQ4_XS:
+    case DType::kQ2_K:
+      return true;
     default: return false;
   }
 }
@@ -345,11 +347,12 @@ bool AmxReads(DType wtype) {
 int64_t AmxActRowBytes(int64_t cols) { return (cols + kGroupElems - 1) / kGroupElems * kGroupElems; }
 
 // Per group: the weight panel's tiles (16 blocks x 512 bytes) and its
-// per-block scales and mins (16 x 16 floats each); then the per-block sums
+// per-block scales and mins (16 x 16 floats each; four such for Q2_K: d,
+// dmin and the two half mins); then the per-block sums
 // (16 blocks x 16 tokens x 16 rows floats) and two C tiles (1 KiB each).
 int64_t AmxScratchBytes(int64_t cols) {
   const int64_t groups = (cols + kGroupElems - 1) / kGroupElems;
-  return groups * (16 * 512 + 2 * 16 * 16 * 4) + 16 * 16 * 16 * 4 + 2 * 1024;
+  return groups * (16 * 512 + 4 * 16 * 16 * 4) + 16 * 16 * 16 * 4 + 2 * 1024;
 }
 
 // No streams to overlap in scalar code: the two ranges one after the other.

@@ -118,8 +118,14 @@ struct UnpackGroupLoader {
 // its third-bit mask); per (row, token) eight vpdpbusd, into one
 // accumulator per block half (each half has its own scale), then two
 // converts and FMAs. The halves' activation sums come with the activations
-// (ABlockQ8x16H): Q2_K's mins use them in float, Q3_K's +4 starts the
-// accumulators at -4 sum.
+// (ABlockQ8x16H): Q3_K's +4 starts the accumulators at -4 sum. Q2_K folds
+// its 4-bit half scales and mins in exactly (kFold): per block lane,
+// it = sc0 isum0 + sc1 isum1 and mt = mn0 xsum0 + mn1 xsum1 are integers
+// below 2^24 (|isum| <= 16 x 3 x 128, |xsum| <= 16 x 128, scales <= 15),
+// so float computes them without rounding, and then
+//   acc = fma(it, d dx, acc), acc = fnmadd(dmin dx, mt, acc):
+// the same integers and float steps as the AMX path (kernels_amx.cc), whose
+// tiles multiply the folded weights q sc.
 inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1]
   uint32_t dd;
   std::memcpy(&dd, d, 4);
@@ -129,24 +135,25 @@ inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1
 
 struct PackedQ2KP {
   using Group = PackedQ2KGroup;
-  static constexpr bool kHasMin = true, kThird = false;
-  // scale[h] = d * scale, min[h] = dmin * min per block half.
-  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2], __m512 min[2]) {
-    const __m512 d = SuperLanes(g.d), dmin = SuperLanes(g.dmin);
+  static constexpr bool kThird = false, kFold = true;
+  // Per block lane: the half scales sc[h] and mins mn[h] (0..15) as floats,
+  // and the super-block's d and dmin.
+  static inline __attribute__((always_inline)) void Fold(const Group& g, __m512* d, __m512* dmin,
+                                                         __m512 sc[2], __m512 mn[2]) {
+    *d = SuperLanes(g.d);
+    *dmin = SuperLanes(g.dmin);
     KVS_UNROLL
     for (int h = 0; h < 2; ++h) {
-      const __m128i v = Load128(g.scales[h]);
-      const __m128i sc = _mm_and_si128(v, _mm_set1_epi8(15));
-      const __m128i mn = _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(15));
-      scale[h] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc)));
-      min[h] = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn)));
+      const __m512i v = _mm512_cvtepu8_epi32(Load128(g.scales[h]));
+      sc[h] = _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15)));
+      mn[h] = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
     }
   }
 };
 struct PackedQ3KP {
   using Group = PackedQ3KGroup;
-  static constexpr bool kHasMin = false, kThird = true;
-  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2], __m512*) {
+  static constexpr bool kThird = true, kFold = false;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2]) {
     const __m512 d = SuperLanes(g.d);
     KVS_UNROLL
     for (int h = 0; h < 2; ++h) {
@@ -226,20 +233,42 @@ struct PackedQ16Kernel {
           }
         }
       }
-      // One row's scales at a time: all rows' at once would not fit the
-      // registers beside the accumulators.
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        __m512 scale[2], min[2];
-        P::Scales(w[r][g], scale, min);
+      if constexpr (P::kFold) {
+        __m512 xsf[C][2];
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
-          const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
+          xsf[c][0] = _mm512_cvtepi32_ps(xsum[c][0]);
+          xsf[c][1] = _mm512_cvtepi32_ps(xsum[c][1]);
+        }
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          __m512 d, dmin, sc[2], mn[2];
+          P::Fold(w[r][g], &d, &dmin, sc, mn);
           KVS_UNROLL
-          for (int h = 0; h < 2; ++h) {
-            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][h]), _mm512_mul_ps(scale[h], dx), acc[r][c]);
-            if (P::kHasMin) {
-              acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(min[h], dx), _mm512_cvtepi32_ps(xsum[c][h]), acc[r][c]);
+          for (int c = 0; c < C; ++c) {
+            const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
+            const __m512 it =
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][0]), sc[0],
+                                _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][c][1]), sc[1]));
+            const __m512 mt = _mm512_fmadd_ps(xsf[c][0], mn[0], _mm512_mul_ps(xsf[c][1], mn[1]));
+            acc[r][c] = _mm512_fmadd_ps(it, _mm512_mul_ps(d, dx), acc[r][c]);
+            acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, dx), mt, acc[r][c]);
+          }
+        }
+      } else {
+        // One row's scales at a time: all rows' at once would not fit the
+        // registers beside the accumulators.
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          __m512 scale[2];
+          P::Scales(w[r][g], scale);
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) {
+            const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
+            KVS_UNROLL
+            for (int h = 0; h < 2; ++h) {
+              acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][h]),
+                                          _mm512_mul_ps(scale[h], dx), acc[r][c]);
             }
           }
         }
