@@ -75,6 +75,9 @@ serve:
 # CI's time on 2 cores: GCC took 14 min to build the unity ASan tree, clang
 # half that (one server batch: 31.8 s against 15.6 s), and the TSan stage
 # fell from 4 min to 2.5. The plain tree, the one that ships, stays GCC's.
+# A fresh clone's `make test` on our 2-core machine: 23 min 19 s in all
+# (plain build and 697 tests, 156 s of them; ASan+UBSan build and 697 tests,
+# 361 s; TSan build and 172 tests), 2026-12-05.
 SANITIZE ?= 1
 SAN_CMAKE := -G Ninja -DCMAKE_BUILD_TYPE=Release -DKVS_SHARED_DIR=$(abspath $(SHARED)) \
   -DCMAKE_UNITY_BUILD=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++

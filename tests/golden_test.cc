@@ -34,10 +34,12 @@ std::vector<ModelCase> ModelCases() {
 
 // Greedy ids through the library, prompt encoded by our tokenizer.
 std::vector<TokenId> GreedyIds(const Model& model, const std::string& backend,
-                               const std::vector<TokenId>& prompt, int n) {
+                               const std::vector<TokenId>& prompt, int n,
+                               bool weights_in_place = false) {
   RunnerConfig rc;
   rc.backend = backend;
   rc.n_threads = 2;
+  rc.weights_in_place = weights_in_place;
   auto runner = BackendRunner::Create(&model, rc);
   EXPECT_TRUE(runner.ok()) << runner.status().ToString();
   SingleSequence seq(runner->get());
@@ -70,6 +72,10 @@ TEST_P(GoldenModelTest, TokenizerAndGreedyIdsMatchRunC) {
       EXPECT_EQ(std::vector<int>(ids.begin(), ids.end()), g.generated_ids)
           << g.name << " on " << backend;
     }
+    // The weights read from the file mapping, not copied (--weights-in-place).
+    std::vector<TokenId> ids =
+        GreedyIds(**model, "cpu", prompt, g.generated_ids.size(), /*weights_in_place=*/true);
+    EXPECT_EQ(std::vector<int>(ids.begin(), ids.end()), g.generated_ids) << g.name << " in place";
   }
 }
 

@@ -71,6 +71,7 @@ struct BenchOptions {
   DType kv_dtype = DType::kF32;
   std::string isa;  // empty: best
   std::string backend = "cpu";
+  bool weights_in_place = false;
   bool json = false;
 };
 
@@ -166,6 +167,7 @@ int Bench(const BenchOptions& opt) {
   } else {
     CpuBackendOptions co;
     co.n_threads = opt.n_threads;
+    co.weights_in_place = opt.weights_in_place;
     if (!opt.isa.empty()) {
       co.isa = cpu::IsaFromName(opt.isa);
       if (!co.isa) {
@@ -354,6 +356,8 @@ int RunBench(int argc, char** argv) {
   AddKvCacheDTypeFlag(&app, &opt.kv_dtype);
   app.add_option("--isa", opt.isa, "kernel path: scalar, avx2, avx512, amx (default: best)");
   app.add_option("--backend", opt.backend, "cpu or reference");
+  app.add_flag("--weights-in-place", opt.weights_in_place,
+               "read file-layout weights from the file mapping instead of copies (serve's flag)");
   app.add_flag("--json", opt.json, "one JSON object on stdout");
   try {
     app.parse(argc, argv);

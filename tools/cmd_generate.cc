@@ -138,6 +138,8 @@ int RunGenerate(int argc, char** argv) {
   app.add_option("-t,--threads", opt.runner.n_threads, "threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   app.add_option("--backend", opt.runner.backend, "cpu or reference");
+  app.add_flag("--weights-in-place", opt.runner.weights_in_place,
+               "read file-layout weights from the file mapping instead of copies (serve's flag)");
   app.add_option("--kv-block-size", opt.runner.block_size, "tokens per KV block")
       ->check(CLI::Range(1, 1024));
   AddKvCacheDTypeFlag(&app, &opt.runner.kv_cache_dtype);

@@ -61,6 +61,10 @@ void AddEngineFlags(CLI::App* app, EngineFlags* f) {
       ->check(CLI::Range(0, 1024));
   app->add_option("--backend", f->runner.backend,
                   "cpu, cpu:ISA (scalar, avx2, avx512, amx: that kernel path) or reference");
+  app->add_flag("--weights-in-place", f->runner.weights_in_place,
+                "read the weights the kernels take in the file's layout from the file mapping "
+                "instead of copying them into huge pages: faster load, pages shared with other "
+                "processes, slower decode");
   app->add_option("--prefix-hash", f->prefix_hash,
                   "how prefix-cache blocks are named: native, or sha256_cbor (vLLM's, which a "
                   "KV-aware router recomputes from token ids)")

@@ -40,10 +40,11 @@ namespace {
 
 using cpu::Isa;
 
-std::unique_ptr<CpuBackend> MakeCpu(Isa isa, int threads) {
+std::unique_ptr<CpuBackend> MakeCpu(Isa isa, int threads, bool weights_in_place = false) {
   CpuBackendOptions opts;
   opts.isa = isa;
   opts.n_threads = threads;
+  opts.weights_in_place = weights_in_place;
   auto b = CpuBackend::Create(opts);
   KVS_CHECK(b.ok()) << b.status().ToString();
   return std::move(b).value();
@@ -127,6 +128,33 @@ bool Packs(Isa isa, DType t, int64_t rows, int64_t cols) {
     case DType::kQ2_K:
     case DType::kQ3_K: return isa == Isa::kAvx512 || isa == Isa::kAmx;
     default: return false;
+  }
+}
+
+// With weights_in_place, PrepareWeights copies only what it repacks: every
+// other matrix is the caller's own bytes (the file's mapping), and MatMul
+// gives the copying backend's results bit for bit.
+TEST_P(BackendOpsTest, WeightsInPlaceStayWhereTheyAreAndComputeTheSame) {
+  std::mt19937 rng(5);
+  auto in_place = MakeCpu(GetParam(), 2, /*weights_in_place=*/true);
+  auto copying = MakeCpu(GetParam(), 2);
+  for (const MatMulCase& c : kMatMulCases) {
+    SCOPED_TRACE(DTypeName(c.type));
+    TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+    PreparedWeights kept = in_place->PrepareWeights({&w.m, 1});
+    PreparedWeights copied = copying->PrepareWeights({&w.m, 1});
+    const bool packs = Packs(GetParam(), c.type, c.rows, c.cols);
+    EXPECT_EQ(kept.matrices[0].data == w.m.data, !packs);
+    EXPECT_NE(copied.matrices[0].data, w.m.data);
+    for (int64_t n : {1, 17}) {
+      std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
+      std::vector<float> want(n * c.rows, NAN), got(n * c.rows, NAN);
+      copying->MatMul(copied.matrices[0], x.data(), n, want.data());
+      in_place->MatMul(kept.matrices[0], x.data(), n, got.data());
+      for (int64_t i = 0; i < n * c.rows; ++i) {
+        ASSERT_EQ(std::bit_cast<uint32_t>(want[i]), std::bit_cast<uint32_t>(got[i])) << "n=" << n << " i=" << i;
+      }
+    }
   }
 }
 

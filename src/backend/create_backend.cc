@@ -5,11 +5,13 @@
 
 namespace kvs {
 
-StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& name, int n_threads) {
+StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& name, int n_threads,
+                                                 bool weights_in_place) {
   if (name == "reference") return std::make_unique<ReferenceBackend>();
   if (name == "cpu" || name.starts_with("cpu:")) {
     CpuBackendOptions options;
     options.n_threads = n_threads;
+    options.weights_in_place = weights_in_place;
     if (name != "cpu") {
       options.isa = cpu::IsaFromName(name.substr(4));
       if (!options.isa) {

@@ -12,7 +12,9 @@ namespace kvs {
 // name: "cpu" (SIMD, threads; n_threads 0 = all cores; the best kernel
 // path this CPU has), "cpu:ISA" (that path: scalar, avx2, avx512, amx; e.g.
 // cpu:avx512 on an AMX machine keeps BF16 weights' activations in float)
-// or "reference" (scalar oracle, one thread).
-StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& name, int n_threads);
+// or "reference" (scalar oracle, one thread). weights_in_place: see
+// CpuBackendOptions (the reference backend reads every matrix in place).
+StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& name, int n_threads,
+                                                 bool weights_in_place = false);
 
 }  // namespace kvs

@@ -10,7 +10,7 @@ namespace kvs {
 StatusOr<std::unique_ptr<BackendRunner>> BackendRunner::Create(const Model* model,
                                                                const RunnerConfig& config) {
   KVS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
-                       CreateBackend(config.backend, config.n_threads));
+                       CreateBackend(config.backend, config.n_threads, config.weights_in_place));
   return Create(model, std::move(backend), config);
 }
 

@@ -28,6 +28,9 @@ struct RunnerConfig {
   // only for benchmarks (`kvserve bench -d`, as llama-bench sizes its
   // context to p + n + d whatever the model was trained for).
   int context_override = 0;
+  // The backend reads the matrices it needs in the file's layout from the
+  // model's mapping instead of copying them (CpuBackendOptions).
+  bool weights_in_place = false;
 };
 
 class BackendRunner final : public ModelRunner {

@@ -39,6 +39,12 @@ namespace kvs {
 struct CpuBackendOptions {
   int n_threads = 0;               // 0: every hardware thread
   std::optional<cpu::Isa> isa;     // unset: the best this CPU supports
+  // PrepareWeights leaves the matrices its kernels read in the file's own
+  // layout where they are (the model's mapping) instead of copying them:
+  // a faster load and pages shared with other processes mapping the same
+  // file, for slower decode (13-30% measured, docs/BENCHMARKS.md). Matrices
+  // it repacks are copied either way.
+  bool weights_in_place = false;
 };
 
 class CpuBackend final : public Backend {
@@ -52,7 +58,8 @@ class CpuBackend final : public Backend {
 
   // Copies every matrix into one huge-page arena (see the .cc for why);
   // Q4_0 / Q4_K become the packed layout (pack_q4.h) where the kernels read
-  // it (AVX-512 VNNI). Matrices already packed are returned as they are.
+  // it (AVX-512 VNNI). Matrices already packed are returned as they are;
+  // with weights_in_place, so are those that keep the file's layout.
   PreparedWeights PrepareWeights(std::span<const WeightMatrix> ws,
                                  const std::function<void(size_t)>& copied = nullptr) override;
   void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) override;
@@ -76,7 +83,7 @@ class CpuBackend final : public Backend {
   double MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes, bool kernel_pattern);
 
  private:
-  CpuBackend(int n_threads, const cpu::KernelTable& kernels);
+  CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weights_in_place);
 
   // Runs fn(begin, end) over [0, n) split in contiguous chunks, on the
   // calling thread alone when n * cost_per_item is too small to share.
@@ -95,6 +102,7 @@ class CpuBackend final : public Backend {
 
   ThreadPool pool_;
   const cpu::KernelTable& kernels_;
+  const bool weights_in_place_;
   std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
   // On cache lines: the quantized kernels read activations in 64-byte loads.
