@@ -16,7 +16,7 @@ StatusOr<std::unique_ptr<PrefillService>> PrefillService::Create(
     return InvalidArgumentError("worker name must be 1 to " +
                                 std::to_string(kMaxWorkerNameBytes - 1) + " bytes");
   }
-  std::unique_ptr<PrefillService> s(new PrefillService(model, fingerprint, config));
+  std::unique_ptr<PrefillService> s(new PrefillService(fingerprint, config));
   for (const std::string& address : config.peers) {
     StatusOr<HostPort> hp = ParseHostPort(address);
     if (!hp.ok()) return InvalidArgumentError("decode worker address " + hp.status().message());
@@ -36,9 +36,8 @@ StatusOr<std::unique_ptr<PrefillService>> PrefillService::Create(
   return s;
 }
 
-PrefillService::PrefillService(const Model* model, const Fingerprint& fingerprint,
-                               const PrefillServiceConfig& config)
-    : model_(model), fingerprint_(fingerprint), config_(config) {}
+PrefillService::PrefillService(const Fingerprint& fingerprint, const PrefillServiceConfig& config)
+    : fingerprint_(fingerprint), config_(config) {}
 
 PrefillService::~PrefillService() { Stop(); }
 

@@ -63,12 +63,10 @@ class PrefillService {
     int64_t kv_blocks_used = 0;
   };
 
-  PrefillService(const Model* model, const Fingerprint& fingerprint,
-                 const PrefillServiceConfig& config);
+  PrefillService(const Fingerprint& fingerprint, const PrefillServiceConfig& config);
   void Run(Link* link);
   void SetError(Link* link, const Status& s);
 
-  const Model* const model_;
   const Fingerprint fingerprint_;
   const PrefillServiceConfig config_;
   std::vector<std::unique_ptr<Link>> links_;

@@ -27,7 +27,7 @@ constexpr Tables MakeTables() {
   return t;
 }
 constexpr Tables kTables = MakeTables();
-static_assert(kTables.byte_to_cp[' '] == 0x120 && kTables.byte_to_cp['\n'] == 0x10A);
+static_assert(kTables.byte_to_cp[uint8_t{' '}] == 0x120 && kTables.byte_to_cp[uint8_t{'\n'}] == 0x10A);
 
 void AppendUtf8(uint32_t cp, std::string* out) {
   if (cp < 0x80) {
