@@ -108,7 +108,8 @@ const MatMulCase kMatMulCases[] = {
     {DType::kQ4_0, 37, 1056}, {DType::kQ4_K, 19, 1280},
     {DType::kQ4_1, 37, 1056}, {DType::kQ5_0, 37, 1056}, {DType::kQ5_1, 37, 1056},
     {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
-    {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280},
+    {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280}, {DType::kQ8_0, 37, 1056},
+    {DType::kQ6_K, 19, 1280},
     // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
     {DType::kBF16, 48, 288}, {DType::kBF16, 80, 64},
 };
@@ -117,6 +118,7 @@ const MatMulCase kMatMulCases[] = {
 bool Packs(Isa isa, DType t, int64_t rows, int64_t cols) {
   switch (t) {
     case DType::kBF16: return isa == Isa::kAmx && rows % 16 == 0 && cols % 32 == 0;
+    case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ4_1:
     case DType::kQ5_0:
@@ -126,7 +128,8 @@ bool Packs(Isa isa, DType t, int64_t rows, int64_t cols) {
     case DType::kQ5_K:
     case DType::kIQ4_XS:
     case DType::kQ2_K:
-    case DType::kQ3_K: return isa == Isa::kAvx512 || isa == Isa::kAmx;
+    case DType::kQ3_K:
+    case DType::kQ6_K: return isa == Isa::kAvx512 || isa == Isa::kAmx;
     default: return false;
   }
 }

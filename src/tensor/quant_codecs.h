@@ -46,6 +46,13 @@ inline int RoundToInt(float x) { return static_cast<int>(std::lrintf(x)); }
 // Q2_K / Q3_K 2-bit codes: element e = 128h + 32g + l (h half, g 0..3,
 // l 0..31) sits in bits 2g of qs[32h + l].
 inline int Code2(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+// Q6_K 6-bit codes (0..63, the value is code - 32): element e = 128h + 32g
+// + l keeps its low nibble in ql[64h + l + 32(g % 2)] (high nibble for g >=
+// 2) and its top two bits in bits 2g of qh[32h + l].
+inline int Code6(const uint8_t* ql, const uint8_t* qh, int e) {
+  const int h = e / 128, g = e % 128 / 32, l = e % 32;
+  return ((ql[64 * h + l + 32 * (g % 2)] >> (4 * (g / 2))) & 15) | ((qh[32 * h + l] >> (2 * g)) & 3) << 4;
+}
 // Best IQ4_NL-table scale for n values (n <= 32): the candidate among a
 // few that map the largest-magnitude value near a table end with the least
 // squared error; writes the chosen indices. Returns the scale (not rounded

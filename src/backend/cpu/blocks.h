@@ -148,6 +148,13 @@ struct PackedQ4_1Group {
   uint16_t m[kGroupBlocks];  // f16 offsets: w = d q + m
   uint8_t qs[4][64];
 };
+// Q8_0: whole bytes in the activations' order, qs[2i + h][4k + j] = q(k,
+// 16h + 4i + j) + 128 (unsigned for vpdpbusd; the kernel starts at -128
+// sum(x)); the file's 34 bytes per block, moved (544 per 512 elements).
+struct PackedQ8_0Group {
+  uint16_t d[kGroupBlocks];  // f16
+  uint8_t qs[8][64];
+};
 struct PackedIQ4XSGroup {
   uint16_t d[2];                // f16, per super-block of 8 blocks
   int8_t scale[kGroupBlocks];   // -32..31
@@ -192,11 +199,24 @@ struct PackedQ3KGroup {
   uint8_t qs[2][64];
   uint8_t pad[4];
 };
+// Q6_K: the 6-bit codes (0..63) of the slices above, low nibbles as Q4_0's
+// (slice 2t in the low nibbles of ql[t], 2t + 1 in the high) and high bit
+// pairs as Q2_K's codes (slice 4t + s at bits 2s of qh[t]); the signed
+// 16-element scales as Q3_K's, the -32 through the halves' sums. 420 bytes
+// per 512 elements, the file's 210 per 256.
+struct PackedQ6KGroup {
+  uint8_t ql[4][64];
+  uint8_t qh[2][64];
+  uint16_t d[2];
+  int8_t scale[2][16];
+};
 static_assert(sizeof(PackedQ2KGroup) == 168);
+static_assert(sizeof(PackedQ6KGroup) == 420);
 static_assert(sizeof(PackedQ3KGroup) == 232);
 static_assert(sizeof(PackedQ4_0Group) == 288);
 static_assert(sizeof(PackedQ4KGroup) == 296);
 static_assert(sizeof(PackedQ4_1Group) == 320);
+static_assert(sizeof(PackedQ8_0Group) == 544);
 static_assert(sizeof(PackedIQ4XSGroup) == 276);
 static_assert(sizeof(PackedQ5_0Group) == 352);
 static_assert(sizeof(PackedQ5_1Group) == 384);

@@ -140,8 +140,13 @@ void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* 
             v[n] = _mm512_setzero_si512();
             continue;
           }
-          const __m512i q = Load512(w[n]->qs[i]);
-          __m512i c = _mm512_and_si512(h == 0 ? q : _mm512_srli_epi16(q, 4), m4);
+          __m512i c;
+          if constexpr (P::kBytes) {
+            c = Load512(w[n]->qs[2 * i + h]);
+          } else {
+            const __m512i q = Load512(w[n]->qs[i]);
+            c = _mm512_and_si512(h == 0 ? q : _mm512_srli_epi16(q, 4), m4);
+          }
           if constexpr (P::kFifth) {
             c = _mm512_mask_add_epi8(c, _cvtu64_mask64(w[n]->qh[i][h]), c, _mm512_set1_epi8(16));
           }
@@ -407,6 +412,7 @@ void AmxMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch
     case DType::kQ4_K: return amx::MatMulPanels<amx::PackedQ4K>(a, r0, r1, scratch);
     case DType::kQ5_K: return amx::MatMulPanels<amx::PackedQ5K>(a, r0, r1, scratch);
     case DType::kIQ4_XS: return amx::MatMulPanels<amx::PackedIQ4XS>(a, r0, r1, scratch);
+    case DType::kQ8_0: return amx::MatMulPanels<amx::PackedQ8_0>(a, r0, r1, scratch);
     case DType::kQ2_K:
       return amx::MatMulPanels<amx::PackedQ2KP>(a, r0, r1, scratch);
     default: KVS_CHECK(false) << "the AMX path does not read " << DTypeName(a.type);

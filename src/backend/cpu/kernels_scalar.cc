@@ -316,7 +316,7 @@ void MatMulRowsF32Exact(const MatMulArgs& a, int64_t r0, int64_t r1) {
 
 int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
   if (layout == WeightLayout::kPacked) {
-    const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K;
+    const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K;
     return (cols + kGroupElems - 1) / kGroupElems *
            static_cast<int64_t>(halves ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16));
   }
@@ -338,6 +338,7 @@ bool AmxReads(DType wtype) {
     case DType::kQ5_K:
     case DType::kIQ4_XS:
     case DType::kQ2_K:
+    case DType::kQ8_0:
       return true;
     default: return false;
   }

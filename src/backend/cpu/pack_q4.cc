@@ -116,6 +116,24 @@ void PackRowLegacy(const uint8_t* src, int64_t cols, uint8_t* dst) {
   }
 }
 
+void PackRowQ8_0(const uint8_t* src, int64_t cols, uint8_t* dst) {
+  const auto* blocks = reinterpret_cast<const WBlockQ8_0*>(src);
+  const int64_t nb = cols / kQ8Elems;
+  auto* groups = reinterpret_cast<PackedQ8_0Group*>(dst);
+  for (int64_t g = 0; g * kGroupBlocks < nb; ++g) {
+    PackedQ8_0Group& out = groups[g];
+    std::memset(&out, 0, sizeof(out));
+    for (int k = 0; k < kGroupBlocks && g * kGroupBlocks + k < nb; ++k) {
+      const WBlockQ8_0& b = blocks[g * kGroupBlocks + k];
+      out.d[k] = b.d;
+      for (int e = 0; e < kQ8Elems; ++e) {
+        const int h = e / 16, i = e % 16 / 4, j = e % 4;
+        out.qs[2 * i + h][4 * k + j] = static_cast<uint8_t>(b.qs[e] + 128);
+      }
+    }
+  }
+}
+
 void PackRowQ5K(const uint8_t* src, int64_t cols, uint8_t* dst) {
   const auto* supers = reinterpret_cast<const WBlockQ5K*>(src);
   const int64_t nsb = cols / kQKElems;
@@ -167,6 +185,7 @@ void PackRowIQ4XS(const uint8_t* src, int64_t cols, uint8_t* dst) {
 }
 
 using quant_internal::Code2;  // Q2_K / Q3_K two-bit codes (tensor/quant_codecs.h)
+using quant_internal::Code6;  // Q6_K six-bit codes
 
 // Slice 2i + h (bits 2s of qs[t], sl = 4t + s) of block k holds element
 // 16h + 4i + j at byte 4k + j. code(e) gives the block's element e.
@@ -229,6 +248,35 @@ void PackRowQ3K(const uint8_t* src, int64_t cols, uint8_t* dst) {
   }
 }
 
+void PackRowQ6K(const uint8_t* src, int64_t cols, uint8_t* dst) {
+  const auto* supers = reinterpret_cast<const WBlockQ6K*>(src);
+  const int64_t nsb = cols / kQKElems;
+  auto* groups = reinterpret_cast<PackedQ6KGroup*>(dst);
+  for (int64_t g = 0; 2 * g < nsb; ++g) {
+    PackedQ6KGroup& out = groups[g];
+    std::memset(&out, 0, sizeof(out));
+    for (int sb = 0; sb < 2 && 2 * g + sb < nsb; ++sb) {
+      const WBlockQ6K& b = supers[2 * g + sb];
+      out.d[sb] = b.d;
+      for (int blk = 0; blk < 8; ++blk) {
+        const int k = 8 * sb + blk;
+        out.scale[0][k] = b.scales[2 * blk];
+        out.scale[1][k] = b.scales[2 * blk + 1];
+        for (int sl = 0; sl < 8; ++sl) {
+          const int i = sl / 2, h = sl % 2;
+          for (int j = 0; j < 4; ++j) {
+            const int q = Code6(b.ql, b.qh, 32 * blk + 16 * h + 4 * i + j);
+            uint8_t& lo = out.ql[sl / 2][4 * k + j];
+            lo = static_cast<uint8_t>(lo | (q & 15) << (4 * (sl % 2)));
+            uint8_t& hi = out.qh[sl / 4][4 * k + j];
+            hi = static_cast<uint8_t>(hi | (q >> 4) << (2 * (sl % 4)));
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int64_t PackedQ4RowBytes(DType type, int64_t cols) {
@@ -237,6 +285,7 @@ int64_t PackedQ4RowBytes(DType type, int64_t cols) {
     case DType::kQ4_0:
     case DType::kIQ4_NL: return groups * int64_t{sizeof(PackedQ4_0Group)};
     case DType::kQ4_K: return groups * int64_t{sizeof(PackedQ4KGroup)};
+    case DType::kQ8_0: return groups * int64_t{sizeof(PackedQ8_0Group)};
     case DType::kQ4_1: return groups * int64_t{sizeof(PackedQ4_1Group)};
     case DType::kQ5_0: return groups * int64_t{sizeof(PackedQ5_0Group)};
     case DType::kQ5_1: return groups * int64_t{sizeof(PackedQ5_1Group)};
@@ -244,6 +293,7 @@ int64_t PackedQ4RowBytes(DType type, int64_t cols) {
     case DType::kIQ4_XS: return groups * int64_t{sizeof(PackedIQ4XSGroup)};
     case DType::kQ2_K: return groups * int64_t{sizeof(PackedQ2KGroup)};
     case DType::kQ3_K: return groups * int64_t{sizeof(PackedQ3KGroup)};
+    case DType::kQ6_K: return groups * int64_t{sizeof(PackedQ6KGroup)};
     default: return 0;
   }
 }
@@ -257,6 +307,7 @@ void PackQ4Rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8
     switch (w.type) {
       case DType::kQ4_0: PackRowQ4_0(w.row(r), w.cols, out); break;
       case DType::kQ4_K: PackRowQ4K(w.row(r), w.cols, out); break;
+      case DType::kQ8_0: PackRowQ8_0(w.row(r), w.cols, out); break;
       case DType::kIQ4_NL: PackRowLegacy<WBlockIQ4NL, PackedQ4_0Group, false, false>(w.row(r), w.cols, out); break;
       case DType::kQ4_1: PackRowLegacy<WBlockQ4_1, PackedQ4_1Group, true, false>(w.row(r), w.cols, out); break;
       case DType::kQ5_0: PackRowLegacy<WBlockQ5_0, PackedQ5_0Group, false, true>(w.row(r), w.cols, out); break;
@@ -265,6 +316,7 @@ void PackQ4Rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8
       case DType::kIQ4_XS: PackRowIQ4XS(w.row(r), w.cols, out); break;
       case DType::kQ2_K: PackRowQ2K(w.row(r), w.cols, out); break;
       case DType::kQ3_K: PackRowQ3K(w.row(r), w.cols, out); break;
+      case DType::kQ6_K: PackRowQ6K(w.row(r), w.cols, out); break;
       default: KVS_CHECK(false) << DTypeName(w.type) << " has no packed layout";
     }
   }

@@ -1,5 +1,5 @@
-// Repacking Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K and
-// IQ4_XS weight rows into the packed layout the AVX-512 VNNI
+// Repacking Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K and IQ4_XS weight rows into the packed layout the AVX-512 VNNI
 // kernels read (blocks.h, "Packed Q4"): plain byte shuffling, no arithmetic
 // on the weights' values, so a packed matrix holds exactly the file's
 // numbers.
@@ -12,7 +12,7 @@
 namespace kvs::cpu {
 
 // Bytes of one packed row of `cols` elements; 0 when `type` has no packed
-// form (Q8_0, Q6_K and the float types).
+// form (the float types).
 int64_t PackedQ4RowBytes(DType type, int64_t cols);
 
 // Packs rows [row_begin, row_end) of w (file layout) into dst, which holds

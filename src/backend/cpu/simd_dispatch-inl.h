@@ -69,7 +69,9 @@ void Dispatch(const MatMulArgs& a, Args... args) {
     case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
     case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
 #if defined(__AVX512VNNI__)
-    case DType::kQ8_0: return Run<Q8_0KernelVnni>::Go(a, args...);
+    case DType::kQ8_0:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ8_0>>::Go(a, args...);
+      return Run<Q8_0KernelVnni>::Go(a, args...);
 #else
     case DType::kQ8_0: return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
 #endif
@@ -83,7 +85,11 @@ void Dispatch(const MatMulArgs& a, Args... args) {
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4K>>::Go(a, args...);
 #endif
       return Run<Q4KKernel>::Go(a, args...);
-    case DType::kQ6_K: return Run<Q6KKernel>::Go(a, args...);
+    case DType::kQ6_K:
+#if defined(__AVX512VNNI__)
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ16Kernel<PackedQ6KP>>::Go(a, args...);
+#endif
+      return Run<Q6KKernel>::Go(a, args...);
 #if defined(__AVX512VNNI__)
     case DType::kQ4_1:
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_1>>::Go(a, args...);

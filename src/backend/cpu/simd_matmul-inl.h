@@ -400,7 +400,7 @@ struct Q4KKernel {
 // so that they stay unsigned).
 struct PackedQ4_0 {
   using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false, kFifth = false, kTable = false;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = false, kBytes = false;
   static constexpr int kStartShift = 3;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
     *scale = _mm512_cvtph_ps(Load256(g.d));
@@ -409,7 +409,7 @@ struct PackedQ4_0 {
 template <class G, bool kFifthBits>
 struct PackedKMin {
   using Group = G;
-  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false;
+  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false, kBytes = false;
   static constexpr int kStartShift = 0;
   // d * scale and dmin * min are exact in float (11 x 6 significant bits).
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512* min) {
@@ -429,7 +429,7 @@ using PackedQ5K = PackedKMin<PackedQ5KGroup, true>;
 // IQ4_NL: Q4_0's group, table values + 128, -128 sum(x) to start.
 struct PackedIQ4NL {
   using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false, kFifth = false, kTable = true;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = true, kBytes = false;
   static constexpr int kStartShift = 7;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
     *scale = _mm512_cvtph_ps(Load256(g.d));
@@ -438,7 +438,7 @@ struct PackedIQ4NL {
 // IQ4_XS: per block d of its super-block times its signed 6-bit scale.
 struct PackedIQ4XS {
   using Group = PackedIQ4XSGroup;
-  static constexpr bool kHasMin = false, kFifth = false, kTable = true;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = true, kBytes = false;
   static constexpr int kStartShift = 7;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
     uint32_t dd;
@@ -452,7 +452,7 @@ struct PackedIQ4XS {
 template <class G, bool kFifthBits>
 struct PackedDMin {
   using Group = G;
-  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false;
+  static constexpr bool kHasMin = true, kFifth = kFifthBits, kTable = false, kBytes = false;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512* min) {
     *scale = _mm512_cvtph_ps(Load256(g.d));
@@ -464,8 +464,18 @@ using PackedQ5_1 = PackedDMin<PackedQ5_1Group, true>;
 // Q5_0: Q4_0 with fifth bits, -16 sum(x) to start.
 struct PackedQ5_0 {
   using Group = PackedQ5_0Group;
-  static constexpr bool kHasMin = false, kFifth = true, kTable = false;
+  static constexpr bool kHasMin = false, kFifth = true, kTable = false, kBytes = false;
   static constexpr int kStartShift = 4;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
+    *scale = _mm512_cvtph_ps(Load256(g.d));
+  }
+};
+
+// Q8_0: whole bytes (kBytes), stored + 128, -128 sum(x) to start.
+struct PackedQ8_0 {
+  using Group = PackedQ8_0Group;
+  static constexpr bool kHasMin = false, kFifth = false, kTable = false, kBytes = true;
+  static constexpr int kStartShift = 7;
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512* scale, __m512*) {
     *scale = _mm512_cvtph_ps(Load256(g.d));
   }
@@ -478,8 +488,8 @@ inline __m512i Iq4NlTablePlus128() {
 
 template <class P>
 struct PackedQ4Kernel {
-  static constexpr int kR = 4;
-  static constexpr int kC = 3;
+  static constexpr int kR = P::kBytes ? 2 : 4;
+  static constexpr int kC = P::kBytes ? 6 : 3;
   static constexpr bool kDecodeWholeRows = true;
 
   template <int R, int C>
@@ -516,6 +526,11 @@ struct PackedQ4Kernel {
         __m512i lo[R], hi[R];
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
+          if constexpr (P::kBytes) {
+            lo[r] = Load512(w[r][g].qs[2 * i]);
+            hi[r] = Load512(w[r][g].qs[2 * i + 1]);
+            continue;
+          }
           __m512i v = Load512(w[r][g].qs[i]);
           asm("" : "+v"(v));  // one load, not one folded into each of the two uses
           lo[r] = _mm512_and_si512(v, m4);

@@ -113,12 +113,14 @@ struct UnpackGroupLoader {
 #endif
 
 #if defined(__AVX512VNNI__)
-// Packed Q2_K / Q3_K (blocks.h): per row and group two 64-byte loads give
-// the 8 slices of 2-bit codes (a shift and mask each, Q3_K adding 4 under
-// its third-bit mask); per (row, token) eight vpdpbusd, into one
+// Packed Q2_K / Q3_K / Q6_K (blocks.h): per row and group two 64-byte loads
+// give the 8 slices of 2-bit codes (a shift and mask each, Q3_K adding 4
+// under its third-bit mask; Q6_K's are its high bit pairs, joined to four
+// more loads of low nibbles); per (row, token) eight vpdpbusd, into one
 // accumulator per block half (each half has its own scale), then two
 // converts and FMAs. The halves' activation sums come with the activations
-// (ABlockQ8x16H): Q3_K's +4 starts the accumulators at -4 sum. Q2_K folds
+// (ABlockQ8x16H): Q3_K's +4 and Q6_K's +32 start the accumulators at -4 and
+// -32 sum. Q2_K folds
 // its 4-bit half scales and mins in exactly (kFold): per block lane,
 // it = sc0 isum0 + sc1 isum1 and mt = mn0 xsum0 + mn1 xsum1 are integers
 // below 2^24 (|isum| <= 16 x 3 x 128, |xsum| <= 16 x 128, scales <= 15),
@@ -135,7 +137,8 @@ inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1
 
 struct PackedQ2KP {
   using Group = PackedQ2KGroup;
-  static constexpr bool kThird = false, kFold = true;
+  static constexpr bool kThird = false, kSix = false, kFold = true;
+  static constexpr int kStartShift = -1;  // codes as they are
   // Per block lane: the half scales sc[h] and mins mn[h] (0..15) as floats,
   // and the super-block's d and dmin.
   static inline __attribute__((always_inline)) void Fold(const Group& g, __m512* d, __m512* dmin,
@@ -150,15 +153,27 @@ struct PackedQ2KP {
     }
   }
 };
+// d times each half's signed scale, per block lane.
+inline __attribute__((always_inline)) void SignedHalfScales(const uint16_t d[2], const int8_t s[2][16],
+                                                            __m512 scale[2]) {
+  const __m512 dl = SuperLanes(d);
+  KVS_UNROLL
+  for (int h = 0; h < 2; ++h) scale[h] = _mm512_mul_ps(dl, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load128(s[h]))));
+}
 struct PackedQ3KP {
   using Group = PackedQ3KGroup;
-  static constexpr bool kThird = true, kFold = false;
+  static constexpr bool kThird = true, kSix = false, kFold = false;
+  static constexpr int kStartShift = 2;  // codes + 4
   static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2]) {
-    const __m512 d = SuperLanes(g.d);
-    KVS_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      scale[h] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(Load128(g.scale[h]))));
-    }
+    SignedHalfScales(g.d, g.scale, scale);
+  }
+};
+struct PackedQ6KP {
+  using Group = PackedQ6KGroup;
+  static constexpr bool kThird = false, kSix = true, kFold = false;
+  static constexpr int kStartShift = 5;  // codes + 32
+  static inline __attribute__((always_inline)) void Scales(const Group& g, __m512 scale[2]) {
+    SignedHalfScales(g.d, g.scale, scale);
   }
 };
 
@@ -179,7 +194,7 @@ struct PackedQ16Kernel {
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
     SetAll(acc, _mm512_setzero_ps());
-    const __m512i m3 = _mm512_set1_epi8(3);
+    const __m512i m3 = _mm512_set1_epi8(3), m15 = _mm512_set1_epi8(15), m48 = _mm512_set1_epi8(48);
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
@@ -201,17 +216,22 @@ struct PackedQ16Kernel {
         KVS_UNROLL
         for (int h = 0; h < 2; ++h) {
           const __m512i start =
-              P::kThird ? _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(xsum[c][h], 2))
-                        : _mm512_setzero_si512();
+              P::kStartShift >= 0
+                  ? _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(xsum[c][h], P::kStartShift))
+                  : _mm512_setzero_si512();
           KVS_UNROLL
           for (int r = 0; r < R; ++r) isum[r][c][h] = start;
         }
       KVS_UNROLL
       for (int t = 0; t < 2; ++t) {
-        __m512i v[R];
+        __m512i v[R], nib[R];
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          v[r] = Load512(w[r][g].qs[t]);
+          if constexpr (P::kSix) {
+            v[r] = Load512(w[r][g].qh[t]);
+          } else {
+            v[r] = Load512(w[r][g].qs[t]);
+          }
           asm("" : "+v"(v[r]));  // one load, not one folded into each use
         }
         KVS_UNROLL
@@ -220,7 +240,20 @@ struct PackedQ16Kernel {
           __m512i q[R];
           KVS_UNROLL
           for (int r = 0; r < R; ++r) {
-            q[r] = _mm512_and_si512(_mm512_srli_epi16(v[r], 2 * s), m3);
+            if constexpr (P::kSix) {
+              // Low nibble, then the two high bits moved to bits 4..5 of
+              // their own byte (the 16-bit shifts' spill is masked off).
+              if (s % 2 == 0) {
+                nib[r] = Load512(w[r][g].ql[sl / 2]);
+                asm("" : "+v"(nib[r]));
+              }
+              const __m512i lo = s % 2 == 0 ? _mm512_and_si512(nib[r], m15)
+                                            : _mm512_and_si512(_mm512_srli_epi16(nib[r], 4), m15);
+              const __m512i hi = s < 3 ? _mm512_slli_epi16(v[r], 4 - 2 * s) : _mm512_srli_epi16(v[r], 2);
+              q[r] = _mm512_ternarylogic_epi32(lo, hi, m48, 0xF8);  // lo | (hi & m48)
+            } else {
+              q[r] = _mm512_and_si512(_mm512_srli_epi16(v[r], 2 * s), m3);
+            }
             if constexpr (P::kThird) {
               q[r] = _mm512_mask_add_epi8(q[r], _cvtu64_mask64(w[r][g].qh[sl]), q[r], _mm512_set1_epi8(4));
             }

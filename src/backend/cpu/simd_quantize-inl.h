@@ -98,7 +98,7 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512VNNI__)
   if (layout == WeightLayout::kPacked) {
-    if (wtype == DType::kQ2_K || wtype == DType::kQ3_K) return QuantizeRowQ8x16<true>(x, cols, out);
+    if (wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K) return QuantizeRowQ8x16<true>(x, cols, out);
     return QuantizeRowQ8x16(x, cols, out);
   }
   // Every 32-element type but Q4_0 (packed, or Q32Kernel in the file's
