@@ -171,10 +171,11 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
     const WeightMatrix& packed = prepared.matrices[0];
     ASSERT_EQ(packed.layout == WeightLayout::kPacked, Packs(GetParam(), c.type, c.rows, c.cols))
         << DTypeName(c.type);
-    // Packed BF16 runs on the tiles with activations rounded to bf16: the
-    // reference gets the same rounded activations, so that the bound below
-    // is the float accumulation's alone.
-    const bool bf16_tiles = c.type == DType::kBF16 && packed.layout == WeightLayout::kPacked;
+    // BF16 on AVX-512 (packed on the tiles, or vdpbf16ps) runs with
+    // activations rounded to bf16: the reference gets the same rounded
+    // activations, so that the bound below is the float accumulation's alone.
+    const bool bf16_rounded =
+        c.type == DType::kBF16 && (GetParam() == Isa::kAvx512 || GetParam() == Isa::kAmx);
     for (int64_t n : {1, 3, 17})
     for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
       SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n) +
@@ -184,7 +185,7 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
       for (int64_t j = 0; j < n * c.cols; j += 7) x[j] *= 8.0f;
       std::vector<float> want(n * c.rows), got(n * c.rows, NAN);
       std::vector<float> x_ref = x;
-      if (bf16_tiles && m == &packed) {
+      if (bf16_rounded) {
         for (float& v : x_ref) v = BF16ToF32(F32ToBF16(v));
       }
       ref.MatMul(w.m, x_ref.data(), n, want.data());
@@ -604,7 +605,7 @@ TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
     std::vector<float> x(cols);
     for (float& v : x) v = dist(rng);
     std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block
-    const int64_t bytes = cpu::ActRowBytes(DType::kQ4_0, WeightLayout::kPacked, cols);
+    const int64_t bytes = cpu::ActRowBytes(Isa::kAvx512, DType::kQ4_0, WeightLayout::kPacked, cols);
     std::vector<uint8_t> got(bytes, 0xAB);
     k.quantize_row(DType::kQ4_0, WeightLayout::kPacked, x.data(), cols, got.data());
     const int64_t nb = cols / 32;

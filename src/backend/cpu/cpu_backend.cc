@@ -133,7 +133,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   a.n = n;
   a.out = out;
   const int nt = w.rows * w.cols * n < kMinParallelWork ? 1 : pool_.n_threads();
-  const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.layout, w.cols);
+  const int64_t xq_bytes = cpu::ActRowBytes(kernels_.isa, w.type, w.layout, w.cols);
   // Decode (n == 1) quantizes its one activation row on every thread, each
   // into its own copy (on its own cache lines: the kernels read 64-byte
   // loads), inside the parallel section, so that the workers' start overlaps

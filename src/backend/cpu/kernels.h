@@ -57,7 +57,7 @@ struct KernelTable {
   // Quantizes one activation row x[cols] into the layout the kernels for
   // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
   // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4, ABlockQ8x16H for
-  // packed Q2_K / Q3_K);
+  // packed Q2_K / Q3_K / Q6_K, bf16 for BF16 on AVX-512);
   // ActRowBytes(wtype, layout, cols) bytes.
   void (*quantize_row)(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out);
   // Computes out[t, r] for every t < n and r in [row_begin, row_end).
@@ -130,8 +130,9 @@ void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb);
 void AmxBf16MatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 
 // Bytes of one quantized activation row for weights of type wtype in
-// `layout`; 0 for float weight types (their kernels read x directly).
-int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols);
+// `layout` on path `isa`; 0 where the kernels read x directly (F32, F16,
+// and BF16 but for its file layout on AVX-512, rounded to bf16).
+int64_t ActRowBytes(Isa isa, DType wtype, WeightLayout layout, int64_t cols);
 
 const KernelTable& ScalarKernels();
 const KernelTable& Avx2Kernels();

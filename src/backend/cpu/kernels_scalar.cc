@@ -314,7 +314,11 @@ void MatMulRowsF32Exact(const MatMulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
+int64_t ActRowBytes(Isa isa, DType wtype, WeightLayout layout, int64_t cols) {
+  if (wtype == DType::kBF16) {  // file layout on AVX-512: rounded to bf16 (Bf16DotKernel), whole 32s
+    const bool dot = layout == WeightLayout::kFile && (isa == Isa::kAvx512 || isa == Isa::kAmx);
+    return dot ? (cols + 31) / 32 * 64 : 0;
+  }
   if (layout == WeightLayout::kPacked) {
     const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K;
     return (cols + kGroupElems - 1) / kGroupElems *
