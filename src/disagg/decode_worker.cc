@@ -242,6 +242,7 @@ Status DecodeWorker::ReceiveLayer(const FrameHeader& h) {
     return DataLossError("prefill engine sent a malformed layer frame");
   }
   BlockId dst[kMaxBlocksPerFrame];
+  dst[0] = -1;  // no import takes the frame: keep the stream in step, drop the bytes
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = imports_.find(h.request_id);
@@ -257,10 +258,7 @@ Status DecodeWorker::ReceiveLayer(const FrameHeader& h) {
     } else {
       imp = nullptr;
     }
-    if (imp == nullptr) {
-      // Unknown, cancelled or failed: keep the stream in step, drop the bytes.
-      dst[0] = -1;
-    } else {
+    if (imp != nullptr) {  // else unknown, cancelled or failed
       imp->writing = true;
       for (int i = 0; i < lp.n_blocks; ++i) dst[i] = imp->blocks[lp.first_block + i];
     }

@@ -31,6 +31,15 @@ constexpr KnownSplit kKnownSplits[] = {
      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
 };
 
+// A member of an object, or `fallback`: a reference into the document, not
+// the copy nlohmann's value() returns (the vocabulary and merges are
+// megabytes, and were copied whole on every load).
+const Json& MemberOr(const Json& j, const char* key, const Json& fallback) {
+  if (!j.is_object()) return fallback;
+  const auto it = j.find(key);
+  return it == j.end() ? fallback : *it;
+}
+
 std::string TypeOf(const Json& j) {
   return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>()
                                                                       : "";
@@ -127,43 +136,51 @@ namespace {
 
 StatusOr<int> AddMetadata(const Json& tokenizer, const Json* tokenizer_config,
                           const Json* generation_config, int n_vocab, GgufWriter* w) {
-  const Json& model = tokenizer.value("model", Json::object());
+  const Json no_object = Json::object(), no_array = Json::array(), null;
+  const Json& model = MemberOr(tokenizer, "model", no_object);
   const std::string model_type = TypeOf(model);
   if (model_type != "BPE") {
     return InvalidArgumentError("tokenizer.json: model type '" + model_type +
                                 "' is not supported (BPE only)");
   }
   if (model.value("byte_fallback", false) ||
-      TypeOf(tokenizer.value("pre_tokenizer", Json::object())) == "Metaspace") {
+      TypeOf(MemberOr(tokenizer, "pre_tokenizer", null)) == "Metaspace") {
     return InvalidArgumentError(
         "tokenizer.json: a SentencePiece-style tokenizer (byte_fallback / Metaspace) is not "
         "supported from tokenizer.json; use a GGUF file");
   }
-  KVS_ASSIGN_OR_RETURN(const std::string pre, PreName(tokenizer.value("pre_tokenizer", Json())));
+  KVS_ASSIGN_OR_RETURN(const std::string pre, PreName(MemberOr(tokenizer, "pre_tokenizer", null)));
 
-  // Tokens by id: the model's vocab, then the added tokens.
-  std::map<int64_t, std::string> by_id;
-  const Json& vocab = model.value("vocab", Json::object());
+  // Tokens by id: the model's vocab, then the added tokens (an added token
+  // given a vocab entry's id replaces it). The texts point into `tokenizer`;
+  // a sorted vector, since maps of 150k strings were most of a folder's load.
+  std::vector<std::pair<int64_t, const std::string*>> by_id;
+  const Json& vocab = MemberOr(model, "vocab", no_object);
   if (!vocab.is_object() || vocab.empty()) return InvalidArgumentError("tokenizer.json: no model.vocab");
-  for (const auto& [text, id] : vocab.items()) {
+  by_id.reserve(vocab.size());
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const Json& id = it.value();
     if (!id.is_number_unsigned() || id.get<uint64_t>() >= (1u << 24)) {
-      return InvalidArgumentError("tokenizer.json: vocab entry '" + text.substr(0, 40) + "' has a bad id");
+      return InvalidArgumentError("tokenizer.json: vocab entry '" + it.key().substr(0, 40) +
+                                  "' has a bad id");
     }
-    by_id[id.get<int64_t>()] = text;
+    by_id.emplace_back(id.get<int64_t>(), &it.key());
   }
   std::map<int64_t, int32_t> added_type;
-  const Json& added = tokenizer.value("added_tokens", Json::array());
-  for (const Json& a : added.is_array() ? added : Json::array()) {
+  const Json& added = MemberOr(tokenizer, "added_tokens", no_array);
+  for (const Json& a : added.is_array() ? added : no_array) {  // both lvalues: no copy
     if (!a.is_object() || !a.contains("id") || !a["id"].is_number_unsigned() ||
         a["id"].get<uint64_t>() >= (1u << 24) || !a.contains("content") || !a["content"].is_string()) {
       return InvalidArgumentError("tokenizer.json: an added_tokens entry lacks an id or content");
     }
     const int64_t id = a["id"].get<int64_t>();
-    const std::string text = a["content"].get<std::string>();
-    by_id[id] = text;
+    const std::string& text = a["content"].get_ref<const std::string&>();
+    by_id.emplace_back(id, &text);
     added_type[id] = a.value("special", false) || LooksSpecial(text) ? kControl : kUserDefined;
   }
-  const int64_t own = by_id.rbegin()->first + 1;
+  std::stable_sort(by_id.begin(), by_id.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  const int64_t own = by_id.back().first + 1;
   const int64_t n = n_vocab > 0 ? n_vocab : own;
   if (own > n) {
     return InvalidArgumentError("tokenizer.json has ids up to " + std::to_string(own - 1) +
@@ -171,23 +188,24 @@ StatusOr<int> AddMetadata(const Json& tokenizer, const Json* tokenizer_config,
   }
   std::vector<std::string> tokens(n);
   std::vector<int32_t> types(n, kNormal);
-  std::map<std::string, int32_t> id_of;
+  size_t next = 0;  // by_id[next] is the first entry with an id >= i
   for (int64_t i = 0; i < n; ++i) {
-    auto it = by_id.find(i);
-    if (it == by_id.end()) {
+    const std::string* text = nullptr;
+    while (next < by_id.size() && by_id[next].first == i) text = by_id[next++].second;  // last wins
+    if (text == nullptr) {
       tokens[i] = "[PAD" + std::to_string(i) + "]";
       types[i] = kUnused;
       continue;
     }
-    tokens[i] = it->second;
+    tokens[i] = *text;
     auto t = added_type.find(i);
     if (t != added_type.end()) types[i] = t->second;
-    id_of.emplace(it->second, static_cast<int32_t>(i));
   }
 
   std::vector<std::string> merges;
-  const Json& m = model.value("merges", Json::array());
-  for (const Json& e : m.is_array() ? m : Json::array()) {
+  const Json& m = MemberOr(model, "merges", no_array);
+  if (m.is_array()) merges.reserve(m.size());
+  for (const Json& e : m.is_array() ? m : no_array) {
     if (e.is_string()) {
       merges.push_back(e.get<std::string>());
     } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
@@ -205,17 +223,20 @@ StatusOr<int> AddMetadata(const Json& tokenizer, const Json* tokenizer_config,
 
   // BOS/EOS: tokenizer_config.json names them; else the post-processor's
   // template (a special token before $A is BOS) and generation_config.json.
+  // The lowest id with that text (a handful of lookups: a scan, no index).
   auto id_for = [&](const std::optional<std::string>& text) -> std::optional<int32_t> {
     if (!text) return std::nullopt;
-    auto it = id_of.find(*text);
-    return it == id_of.end() ? std::nullopt : std::optional<int32_t>(it->second);
+    for (int64_t i = 0; i < n; ++i) {
+      if (types[i] != kUnused && tokens[i] == *text) return static_cast<int32_t>(i);
+    }
+    return std::nullopt;
   };
   std::optional<int32_t> bos = id_for(TokenText(tokenizer_config, "bos_token"));
   std::optional<int32_t> eos = id_for(TokenText(tokenizer_config, "eos_token"));
   std::optional<int32_t> pad = id_for(TokenText(tokenizer_config, "pad_token"));
   bool template_bos = false;
   std::vector<Json> processors;
-  const Json& post = tokenizer.value("post_processor", Json());
+  const Json& post = MemberOr(tokenizer, "post_processor", null);
   if (TypeOf(post) == "Sequence" && post.contains("processors") && post["processors"].is_array()) {
     for (const Json& p : post["processors"]) processors.push_back(p);
   } else if (!post.is_null()) {
@@ -264,7 +285,7 @@ StatusOr<int> AddMetadata(const Json& tokenizer, const Json* tokenizer_config,
   // eos_token_id, the eos token, and the added control tokens that
   // llama.cpp's list names; a plain BPE token such as Qwen's "</s>" is text).
   KVS_ASSIGN_OR_RETURN(const std::string normalizer,
-                       NormalizerName(tokenizer.value("normalizer", Json())));
+                       NormalizerName(MemberOr(tokenizer, "normalizer", null)));
   if (!normalizer.empty()) w->SetString("tokenizer.kvserve.normalizer", normalizer);
   std::vector<int32_t> eog;
   if (eos) eog.push_back(*eos);
