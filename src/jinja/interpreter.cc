@@ -195,10 +195,15 @@ Status Interpreter::ExecFor(const Node& n) {
                             return a.positional[i % a.positional.size()];
                           },
                           "cycle"));
-    (*frame)["loop"] = Track(Value::MakeNamespace(std::move(loop)));
+    Value loop_ns = Value::MakeNamespace(std::move(loop));
+    (*frame)["loop"] = loop_ns;
     frames_.push_back(std::move(frame));
     Status s = Exec(n.body);
     frames_.pop_back();
+    // Kept by something the body built (a namespace's attribute, a list): it
+    // may close a cycle, so the render's end empties it. Otherwise it goes
+    // now; tracked every time, a loop of a million iterations held a million.
+    if (loop_ns.NamespaceShared()) Track(loop_ns);
     KVS_RETURN_IF_ERROR(s);
     Flow f = flow_;
     flow_ = Flow::kNormal;

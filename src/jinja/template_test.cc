@@ -1,6 +1,10 @@
 #include "jinja/template.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -188,6 +192,27 @@ TEST(JinjaLimitsTest, HostileTemplatesStop) {
   EXPECT_FALSE(Template::Parse("{{ " + std::string(5000, '(')).ok());
   // A namespace holding itself renders (and, under ASan, does not leak).
   EXPECT_EQ(R("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns.me.me is defined }}"), "True");
+  // So does a loop object holding itself, which outlives its iteration.
+  EXPECT_EQ(R("{% for i in range(2) %}{% set loop.me = loop %}{{ loop.me.me.index }}{% endfor %}"), "12");
+}
+
+// A loop's object goes with its iteration unless something kept it: the
+// nested loop above, stopped at 2^20 iterations, held a million of them
+// before (3.6 GB peak and 19 s; 55 MB and 1.4 s since). Rendered in a child
+// process, whose peak RSS is its own; the bound leaves room for ASan's
+// quarantine of freed blocks.
+TEST(JinjaLimitsDeathTest, AStoppedLoopStaysSmall) {
+  EXPECT_EXIT(
+      {
+        auto t = Template::Parse(
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}");
+        const bool stopped = t.ok() && !(*t)->Render({}, RenderLimits()).ok();
+        struct rusage ru {};
+        getrusage(RUSAGE_SELF, &ru);
+        std::fprintf(stderr, "stopped %d, peak RSS %ld MiB\n", stopped, ru.ru_maxrss / 1024);
+        std::_Exit(stopped && ru.ru_maxrss < (1L << 20) ? 0 : 1);  // ru_maxrss in KiB: 1 GiB
+      },
+      ::testing::ExitedWithCode(0), "stopped 1");
 }
 
 }  // namespace

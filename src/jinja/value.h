@@ -75,6 +75,8 @@ class Value {
   const std::vector<Value>& AsList() const { return *list_; }
   const Dict& AsDict() const { return *dict_; }   // kDict or kNamespace
   Dict& MutableNamespace() const { return *dict_; }  // REQUIRES: kNamespace
+  // Whether another Value holds the same attributes. REQUIRES: kNamespace
+  bool NamespaceShared() const { return dict_.use_count() > 1; }
   const Callable& AsCallable() const { return *fn_; }
   const std::string& callable_name() const { return s_; }
 
