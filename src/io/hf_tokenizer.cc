@@ -143,13 +143,13 @@ StatusOr<int> AddMetadata(const Json& tokenizer, const Json* tokenizer_config,
     return InvalidArgumentError("tokenizer.json: model type '" + model_type +
                                 "' is not supported (BPE only)");
   }
-  if (model.value("byte_fallback", false) ||
-      TypeOf(MemberOr(tokenizer, "pre_tokenizer", null)) == "Metaspace") {
+  const Json& pre_tokenizer = MemberOr(tokenizer, "pre_tokenizer", null);
+  if (model.value("byte_fallback", false) || TypeOf(pre_tokenizer) == "Metaspace") {
     return InvalidArgumentError(
         "tokenizer.json: a SentencePiece-style tokenizer (byte_fallback / Metaspace) is not "
         "supported from tokenizer.json; use a GGUF file");
   }
-  KVS_ASSIGN_OR_RETURN(const std::string pre, PreName(MemberOr(tokenizer, "pre_tokenizer", null)));
+  KVS_ASSIGN_OR_RETURN(const std::string pre, PreName(pre_tokenizer));
 
   // Tokens by id: the model's vocab, then the added tokens (an added token
   // given a vocab entry's id replaces it). The texts point into `tokenizer`;
