@@ -122,6 +122,22 @@ TEST_F(GenerationSessionTest, CollectBuildsLogprobsWithTokenText) {
   EXPECT_FLOAT_EQ(content[1]["logprob"].get<float>(), -1.0f);
 }
 
+// Each token after the first is one inter-token interval, however the reads
+// fell: here the session reads three tokens at once, then one. Counting
+// intervals per read after the first lost the two that came with the first
+// token (ScaleoutServeTest saw no intervals at all on a loaded machine).
+TEST_F(GenerationSessionTest, EveryTokenAfterTheFirstIsOneInterval) {
+  auto s = Session(Endpoint::kCompletion, false, false);
+  stream_->Push(Delta({261, 262, 263}, " abc", 3));
+  ASSERT_FALSE(s->NextSse(std::chrono::milliseconds(100)).empty());
+  stream_->Push(Delta({264}, "d", 4, FinishReason::kLength));
+  for (int i = 0; i < 100 && !s->finished(); ++i) s->NextSse(std::chrono::milliseconds(1));
+  ASSERT_TRUE(s->finished());
+  const std::string text = metrics_.Render({});
+  EXPECT_NE(text.find("kvserve_time_to_first_token_seconds_count 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kvserve_inter_token_latency_seconds_count 3\n"), std::string::npos) << text;
+}
+
 TEST_F(GenerationSessionTest, CollectTurnsEngineErrorsIntoApiErrors) {
   auto s = Session(Endpoint::kCompletion, false, false);
   StreamDelta d = Delta({}, "", 0, FinishReason::kError);
