@@ -282,18 +282,6 @@ void QuantizeQ6K(const float* x, BlockQ6K* b, int64_t nb) {
 
 }  // namespace
 
-float F16ToF32(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1F;
-  uint32_t mant = h & 0x3FF;
-  if (exp == 0x1F) return BitsFloat(sign | 0x7F800000 | (mant << 13));  // inf / nan
-  if (exp != 0) return BitsFloat(sign | ((exp + 112) << 23) | (mant << 13));
-  if (mant == 0) return BitsFloat(sign);
-  // Subnormal half: value = mant * 2^-24, exact in float.
-  const float v = static_cast<float>(mant) * 0x1p-24f;
-  return (sign != 0) ? -v : v;
-}
-
 uint16_t F32ToF16(float f) {
   const uint32_t u = FloatBits(f);
   const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000);
@@ -314,8 +302,6 @@ uint16_t F32ToF16(float f) {
   if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;
   return static_cast<uint16_t>(sign | h);
 }
-
-float BF16ToF32(uint16_t h) { return BitsFloat(static_cast<uint32_t>(h) << 16); }
 
 uint16_t F32ToBF16(float f) {
   uint32_t u = FloatBits(f);
