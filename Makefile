@@ -114,6 +114,7 @@ test-tsan: configure
 	$(SANITIZER_OPTIONS) ctest --test-dir $(BUILD)-tsan --output-on-failure -R DisaggServe
 
 bench: build
+	cmake --build $(BUILD) -j $(JOBS) --target benches
 	@for b in $(BUILD)/*_bench; do [ -x $$b ] && $$b; done; true
 	SHARED=$(abspath $(SHARED)) bench/compare_llamacpp.sh $(BUILD)
 	bench/serving/run.sh short $(BUILD) $(MODEL) $(TOKENIZER)
