@@ -11,7 +11,7 @@
 #   FILES="llama3.2-1b:vocab/ggml-vocab-llama-bpe.gguf qwen2.5-0.5b:vocab/ggml-vocab-qwen2.gguf
 #          qwen3-0.6b:vocab/ggml-vocab-qwen2.gguf" OUT=/tmp/full.json bench/families_reference.sh
 # (TYPES="F16" for half the time and disk.)
-#   KVS_FAMILIES_REFERENCE=/tmp/full.json build/families_test
+#   KVS_FAMILIES_REFERENCE=/tmp/full.json build/e2e_test --gtest_filter='*FamiliesTest*'
 # Hugging Face folders: HF_FILES (shape:tokenizer folder) are written with
 # make-model --format hf and turned into GGUF by `kvserve convert`; llama.cpp
 # runs the converted file, the test runs the folder (HF_FILES= for none).

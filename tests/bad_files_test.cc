@@ -17,7 +17,7 @@
 #include "io/gguf_writer.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::bad_files_test {
 namespace {
 
 using testing::KvserveBinary;
@@ -221,4 +221,4 @@ TEST_F(BadFilesTest, ChatTemplateOutsideTheSubsetIsNamedWhenServing) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::bad_files_test

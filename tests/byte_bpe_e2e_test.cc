@@ -13,7 +13,7 @@
 
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::byte_bpe_e2e_test {
 namespace {
 
 using json = nlohmann::json;
@@ -112,4 +112,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::byte_bpe_e2e_test

@@ -24,7 +24,7 @@
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
-namespace kvs {
+namespace kvs::chat_template_e2e_test {
 namespace {
 
 using json = nlohmann::ordered_json;  // keeps the generator's key order, as a client's
@@ -263,4 +263,4 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<TemplateCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::chat_template_e2e_test

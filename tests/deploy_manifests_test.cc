@@ -13,7 +13,7 @@
 
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::deploy_manifests_test {
 namespace {
 
 const std::string kDeploy = std::string(KVS_SOURCE_DIR) + "/deploy";
@@ -51,4 +51,4 @@ TEST(DeployManifestsTest, ValidatorRejectsAGracePeriodShorterThanTheDrain) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::deploy_manifests_test

@@ -19,7 +19,7 @@
 #include "runtime/backend_runner.h"
 #include "runtime/single_sequence.h"
 
-namespace kvs {
+namespace kvs::engine_e2e_test {
 namespace {
 
 const std::string kShared = KVS_SHARED_DIR;
@@ -358,4 +358,4 @@ TEST(EngineE2eTest, BatchCommandWritesResultsInOrderAndStats) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::engine_e2e_test

@@ -22,7 +22,7 @@
 #include "tokenizer/detokenizer.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::families_test {
 namespace {
 
 using testing::SharedPath;
@@ -158,4 +158,4 @@ INSTANTIATE_TEST_SUITE_P(Llamacpp, FamiliesTest, ::testing::ValuesIn(ReferenceNa
                          });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::families_test

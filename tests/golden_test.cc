@@ -11,7 +11,7 @@
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::golden_test {
 namespace {
 
 using testing::AllGoldens;
@@ -147,4 +147,4 @@ TEST(GoldenLogitsTest, FirstStepsMatchRunCLogits) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::golden_test

@@ -27,7 +27,7 @@
 #include "grammar/utf8.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::grammar_reference_test {
 namespace {
 
 using OJson = nlohmann::ordered_json;
@@ -262,4 +262,4 @@ INSTANTIATE_TEST_SUITE_P(Grammars, GbnfReferenceTest,
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::grammar_reference_test

@@ -22,7 +22,7 @@
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::hf_model_test {
 namespace {
 
 using testing::Quote;
@@ -293,4 +293,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::hf_model_test

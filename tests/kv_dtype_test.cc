@@ -19,7 +19,7 @@
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::kv_dtype_test {
 namespace {
 
 using testing::KvserveBinary;
@@ -319,4 +319,4 @@ TEST(KvDTypeTest, GenerateTakesTheFlag) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::kv_dtype_test

@@ -26,7 +26,7 @@
 #include "events/kv_event_publisher.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::kv_events_test {
 namespace {
 
 constexpr int kBlockSize = 4;
@@ -213,4 +213,4 @@ TEST(KvEventsTest, SubscriberRebuildsTheCachedBlocksWithNativeHashes) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::kv_events_test

@@ -10,7 +10,7 @@
 
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::loadgen_e2e_test {
 namespace {
 
 using nlohmann::json;
@@ -142,4 +142,4 @@ TEST(LoadgenE2eTest, PrefixCacheAblationComparesInOneRun) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::loadgen_e2e_test

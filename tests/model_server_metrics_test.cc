@@ -19,7 +19,7 @@
 #include "prometheus_strict.h"
 #include "server/server_metrics.h"
 
-namespace kvs {
+namespace kvs::model_server_metrics_test {
 namespace {
 
 constexpr int kBlockSize = 4;
@@ -197,4 +197,4 @@ TEST(ModelServerMetricsTest, StrictParserRejectsMalformedText) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::model_server_metrics_test

@@ -26,7 +26,7 @@
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::quant_mixes_test {
 namespace {
 
 struct MixCase {
@@ -131,4 +131,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::quant_mixes_test

@@ -11,7 +11,7 @@
 #include "runtime/single_sequence.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::quant_models_test {
 namespace {
 
 using testing::SharedPath;
@@ -131,4 +131,4 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::quant_models_test

@@ -14,7 +14,7 @@
 #include "loadgen/server_process.h"
 #include "test_util.h"
 
-namespace kvs {
+namespace kvs::scaleout_serve_test {
 namespace {
 
 TEST(ScaleoutServeTest, MetricsAndKvEventsAsARouterSeesThem) {
@@ -47,4 +47,4 @@ TEST(ScaleoutServeTest, MetricsAndKvEventsAsARouterSeesThem) {
 }
 
 }  // namespace
-}  // namespace kvs
+}  // namespace kvs::scaleout_serve_test

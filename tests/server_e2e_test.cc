@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+namespace kvs::server_e2e_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -147,3 +148,5 @@ TEST(ServerE2eTest, WebPage) {
          "(or set CHROMIUM to a Chromium binary)";
   RunNodeTest("web.test.mjs");
 }
+
+}  // namespace kvs::server_e2e_test
