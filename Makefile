@@ -86,10 +86,12 @@ serve:
 # CI's time on 2 cores: GCC took 14 min to build the unity ASan tree, clang
 # half that (one server batch: 31.8 s against 15.6 s), and the TSan stage
 # fell from 4 min to 2.5. The plain tree, the one that ships, stays GCC's.
-# A fresh clone's `make test`, 2 cores: 23 min 19 s on the SPR-class VM at
-# 0ff3655; 34.0 min on the AMD EPYC VM at d0443e6 (32.8 in a run before it):
-# plain build 6.0 min, its 702 tests 3.8; ASan+UBSan build 11.1, tests 9.3;
-# TSan build 3.0, tests 1.0. Over the 30 minutes we allow it: see issue 16.
+# A fresh clone's `make test`, 2 cores, AMD EPYC VM: 26.2 min at e04cb54
+# (34.0 at d0443e6): plain build 4.8 min, its 703 tests 2.7; ASan+UBSan
+# build 7.5, tests 7.3; TSan build 3.0, tests 0.9. What took it from 34: the
+# end-to-end tests as one unity-built binary, ctest -j JOBS+1, no UBSan
+# pointer-overflow check in the SIMD kernel files, benchmarks out of `all`,
+# and faster F16 reference matmuls and Jinja loops in the slowest tests.
 SANITIZE ?= 1
 SAN_CMAKE := -G Ninja -DCMAKE_BUILD_TYPE=Release -DKVS_SHARED_DIR=$(abspath $(SHARED)) \
   -DCMAKE_UNITY_BUILD=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
