@@ -43,8 +43,8 @@ deps:
 
 # A unity build (CMAKE_UNITY_BUILD: eight sources per compiler run, so that
 # Boost.Beast, nlohmann/json, CLI11 and GoogleTest are parsed once per batch,
-# not once per file): a fresh tree builds in 6.0-6.5 min on 2 cores instead
-# of 10 (GCC 12, AMD EPYC VM, 2026-12-05). The SIMD kernel files keep their own compiler runs
+# not once per file): a fresh tree built in 6.0-6.5 min on 2 cores instead
+# of 10 (GCC 12, AMD EPYC VM, 2026-12-05), 4.8 once the benchmarks left `all`. The SIMD kernel files keep their own compiler runs
 # (per-file flags). An edit recompiles its batch; for one file per run,
 # configure a tree of your own with -DCMAKE_UNITY_BUILD=OFF.
 configure: deps

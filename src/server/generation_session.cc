@@ -155,10 +155,8 @@ std::vector<LogprobToken> GenerationSession::Absorb(Choice& c, const StreamDelta
       seen_token_ = true;
       // Tokens read together with the first (a session that read late, on
       // a busy machine) came 0 s after it: one interval per token after the
-      // first, as vLLM counts them, however the reads fell.
-      if (delta.tokens.size() > 1) {
-        metrics_->RecordInterTokenLatency(0.0, static_cast<int>(delta.tokens.size()) - 1);
-      }
+      // first, as vLLM counts them, however the reads fell (none for one).
+      metrics_->RecordInterTokenLatency(0.0, static_cast<int>(delta.tokens.size()) - 1);
     } else {
       metrics_->RecordInterTokenLatency(
           std::chrono::duration<double>(now - last_token_time_).count(),

@@ -37,8 +37,9 @@ inline float F16ToF32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
   const uint32_t em = h & 0x7FFF;  // exponent and mantissa
   // Normal: exponent and mantissa move up 13 bits, the exponent is rebiased
-  // from 15 to 127; a half inf / nan (exponent 31) needs 255. Written as
-  // selects, without branches, so that row loops vectorize.
+  // from 15 to 127; a half inf / nan (exponent 31) needs 255. Selects, not
+  // branches: no misprediction per element in a row loop (GCC -O2 keeps it
+  // scalar).
   const uint32_t bits = (em << 13) + (em >= 0x7C00 ? 224u << 23 : 112u << 23);
   // Zero or subnormal: em * 2^-24, exact in float.
   const float f = em < 0x0400 ? static_cast<float>(em) * 0x1p-24f : std::bit_cast<float>(bits);

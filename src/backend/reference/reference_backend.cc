@@ -10,22 +10,6 @@ namespace kvs {
 
 void ReferenceBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
   KVS_CHECK(w.layout == WeightLayout::kFile) << "the reference reads only the file's layout";
-  if (n == 1 && w.type == DType::kF16) {
-    // One token (a decode step): widen each half as it is multiplied, in
-    // the same order as below, instead of writing the row out and reading it
-    // back; the conversion hides under the chain of adds.
-    for (int64_t r = 0; r < w.rows; ++r) {
-      const uint8_t* wr = w.row(r);
-      float acc = 0.0f;
-      for (int64_t j = 0; j < w.cols; ++j) {
-        uint16_t h;
-        std::memcpy(&h, wr + 2 * j, 2);
-        acc += F16ToF32(h) * x[j];
-      }
-      out[r] = acc;
-    }
-    return;
-  }
   row_.resize(w.cols);
   // Rows outer so that each weight row is dequantized once for all of x.
   for (int64_t r = 0; r < w.rows; ++r) {
