@@ -558,7 +558,16 @@ TEST(DisaggServeEdgeTest, APrefillWorkerRestartedUnderItsNameIsPairedAgain) {
   const Answer after = Generate(cluster.router.port, "/v1/completions", body);
   EXPECT_EQ(after.status, 200) << after.raw;
   EXPECT_EQ(after.text, before.text);
-  const Json p = GetJson(cluster.prefill.port, "/kvs/info");
+  // The prefill worker counts a request once the decode side's ack reaches
+  // it, which may be after the client has its answer: poll (once, under
+  // ctest -j 3, it read 0 with the KV bytes already sent).
+  Json p;
+  for (int i = 0; i < 100; ++i) {
+    p = GetJson(cluster.prefill.port, "/kvs/info");
+    if (p["links"].size() == 1 && p["links"][0]["requests_ok"].get<int>() >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(p["links"].size(), 1u) << p.dump();
   EXPECT_EQ(p["links"][0]["requests_ok"].get<int>(), 1) << "not imported: " << p.dump();
 }
 
