@@ -1,5 +1,6 @@
 #include "jinja/interpreter.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "jinja/builtins.h"
@@ -39,6 +40,11 @@ StatusOr<std::vector<Value>> Iterate(const Value& v) {
 
 Interpreter::~Interpreter() {
   for (Value& ns : namespaces_) ns.MutableNamespace().items.clear();
+}
+
+void Interpreter::SweepNamespaces() {
+  std::erase_if(namespaces_, [](const Value& ns) { return !ns.NamespaceShared(); });
+  next_sweep_ = std::max<size_t>(64, 2 * namespaces_.size());
 }
 
 Status Interpreter::Charge(size_t n) {

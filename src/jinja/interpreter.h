@@ -43,6 +43,7 @@ class Interpreter {
 
   // Records a namespace created by this render (see the destructor).
   Value Track(Value ns) {
+    if (namespaces_.size() >= next_sweep_) SweepNamespaces();
     namespaces_.push_back(ns);
     return ns;
   }
@@ -82,6 +83,11 @@ class Interpreter {
   StatusOr<Value> EvalBinary(const Expr& e);
   StatusOr<Value> EvalSlice(const Expr& e);
   StatusOr<CallArgs> EvalArgs(const Expr& e, size_t first);
+  // Drops the recorded namespaces that nothing else holds (none of them can
+  // be in a cycle). Run when the list has doubled since the last sweep, so
+  // that a loop making one namespace per iteration holds about as many as
+  // are still reachable, at linear cost.
+  void SweepNamespaces();
 
   const RenderLimits& limits_;
   std::string* out_;
@@ -91,6 +97,7 @@ class Interpreter {
   int64_t work_ = 0;
   int call_depth_ = 0;
   std::vector<Value> namespaces_;
+  size_t next_sweep_ = 64;
 };
 
 // Whether a filter / test of this name exists (checked when parsing, so an
