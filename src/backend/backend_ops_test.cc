@@ -19,7 +19,7 @@
 // Batch invariance: MatMul of a batch equals each row alone, bit for bit,
 // for every type, path and thread count.
 // Both the file's layout and each path's prepared (packed) layout are
-// checked: AVX-512 repacks Q4_0 / Q4_K (pack_q4.h).
+// checked: AVX-512 repacks the quantized types (pack_quant.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -594,7 +594,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
 // every other quantized path: d = max|x| / 127, quants x / d rounded to
 // nearest even, sum of each block's quants; padding blocks all zero.
 TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
-  if (!cpu::IsaSupported(Isa::kAvx512) || !cpu::KernelsFor(Isa::kAvx512).reads_packed_q4) {
+  if (!cpu::IsaSupported(Isa::kAvx512) || !cpu::KernelsFor(Isa::kAvx512).reads_packed) {
     GTEST_SKIP() << "no AVX-512 VNNI here";
   }
   const cpu::KernelTable& k = cpu::KernelsFor(Isa::kAvx512);

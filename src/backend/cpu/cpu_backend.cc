@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "backend/cpu/pack_bf16.h"
-#include "backend/cpu/pack_q4.h"
+#include "backend/cpu/pack_quant.h"
 #include "base/huge_pages.h"
 #include "tensor/quant.h"
 
@@ -78,7 +78,7 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
   size_t total = 0;
   for (size_t i = 0; i < ws.size(); ++i) {
     if (ws[i].layout != WeightLayout::kFile) continue;
-    const int64_t packed = kernels_.reads_packed_q4 ? cpu::PackedQ4RowBytes(ws[i].type, ws[i].cols) : 0;
+    const int64_t packed = kernels_.reads_packed ? cpu::PackedRowBytes(ws[i].type, ws[i].cols) : 0;
     if (packed > 0) {
       p.matrices[i].layout = WeightLayout::kPacked;
       p.matrices[i].packed_row_bytes = packed;
@@ -106,7 +106,7 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     } else {
       ParallelFor(w.rows, w.cols, [&](int64_t begin, int64_t end) {
         if (pack) {
-          cpu::PackQ4Rows(w, begin, end, dst);
+          cpu::PackRows(w, begin, end, dst);
         } else {
           std::memcpy(dst + begin * row_bytes, w.row(begin), static_cast<size_t>((end - begin) * row_bytes));
         }
@@ -120,7 +120,7 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
 
 void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
   if (n <= 0) return;
-  KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed_q4)
+  KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed)
       << "a packed matrix given to the " << name_ << " kernels";
   cpu::MatMulArgs a;
   a.type = w.type;

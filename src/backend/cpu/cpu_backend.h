@@ -57,7 +57,7 @@ class CpuBackend final : public Backend {
   int n_threads() const { return pool_.n_threads(); }
 
   // Copies every matrix into one huge-page arena (see the .cc for why);
-  // Q4_0 / Q4_K become the packed layout (pack_q4.h) where the kernels read
+  // quantized types become the packed layout (pack_quant.h) where the kernels read
   // it (AVX-512 VNNI). Matrices already packed are returned as they are;
   // with weights_in_place, so are those that keep the file's layout.
   PreparedWeights PrepareWeights(std::span<const WeightMatrix> ws,

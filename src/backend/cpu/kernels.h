@@ -51,9 +51,9 @@ int64_t AttentionScratchFloats(int group, int head_dim);
 
 struct KernelTable {
   Isa isa;
-  // Whether matmul_rows reads Q4_0 / Q4_K weights in the packed layout
-  // (pack_q4.h) as well as the file's.
-  bool reads_packed_q4;
+  // Whether matmul_rows reads the quantized types in the packed layout
+  // (pack_quant.h) as well as the file's.
+  bool reads_packed;
   // Quantizes one activation row x[cols] into the layout the kernels for
   // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
   // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4, ABlockQ8x16H for

@@ -13,11 +13,11 @@ namespace kvs::cpu {
 
 // Bytes of one packed row of `cols` elements; 0 when `type` has no packed
 // form (the float types).
-int64_t PackedQ4RowBytes(DType type, int64_t cols);
+int64_t PackedRowBytes(DType type, int64_t cols);
 
 // Packs rows [row_begin, row_end) of w (file layout) into dst, which holds
-// w.rows rows of PackedQ4RowBytes(w.type, w.cols) bytes. Safe to call on
+// w.rows rows of PackedRowBytes(w.type, w.cols) bytes. Safe to call on
 // disjoint row ranges from several threads.
-void PackQ4Rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8_t* dst);
+void PackRows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8_t* dst);
 
 }  // namespace kvs::cpu

@@ -1,4 +1,4 @@
-#include "backend/cpu/pack_q4.h"
+#include "backend/cpu/pack_quant.h"
 
 #include <cstring>
 
@@ -279,7 +279,7 @@ void PackRowQ6K(const uint8_t* src, int64_t cols, uint8_t* dst) {
 
 }  // namespace
 
-int64_t PackedQ4RowBytes(DType type, int64_t cols) {
+int64_t PackedRowBytes(DType type, int64_t cols) {
   const int64_t groups = (cols + kGroupElems - 1) / kGroupElems;
   switch (type) {
     case DType::kQ4_0:
@@ -298,9 +298,9 @@ int64_t PackedQ4RowBytes(DType type, int64_t cols) {
   }
 }
 
-void PackQ4Rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8_t* dst) {
+void PackRows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, uint8_t* dst) {
   KVS_CHECK(w.layout == WeightLayout::kFile);
-  const int64_t out_bytes = PackedQ4RowBytes(w.type, w.cols);
+  const int64_t out_bytes = PackedRowBytes(w.type, w.cols);
   KVS_CHECK(out_bytes > 0) << DTypeName(w.type) << " has no packed layout";
   for (int64_t r = row_begin; r < row_end; ++r) {
     uint8_t* out = dst + r * out_bytes;
