@@ -88,12 +88,13 @@ serve:
 # fell from 4 min to 2.5. The plain tree, the one that ships, stays GCC's.
 # A fresh clone's `make test`, 2 cores, AMD EPYC VM: 26.2 min at e04cb54
 # and 31.1 at ac9fd46 (same code; the VM is noisy), 34.0 at d0443e6, 26.0
-# at f8b20a1 (docs/BENCHMARKS.md); CI took 33.8 at 5a23f3c. The
-# 26.2 run: plain build 4.8 min, its 703 tests 2.7; ASan+UBSan build 7.5,
-# tests 7.3; TSan build 3.0, tests 0.9. What took it from 34: the
-# end-to-end tests as one unity-built binary, ctest -j JOBS+1, no UBSan
-# pointer-overflow check in the SIMD kernel files, benchmarks out of `all`,
-# and faster F16 reference matmuls and Jinja loops in the slowest tests.
+# at f8b20a1, 28.0 at fffc203 (docs/BENCHMARKS.md); CI took 33.8 at
+# 5a23f3c and 27.1 at 0b4d6c9. The 26.2 run: plain build 4.8 min, its 703
+# tests 2.7; ASan+UBSan build 7.5, tests 7.3; TSan build 3.0, tests 0.9.
+# What took it from 34: the end-to-end tests as one unity-built binary,
+# ctest -j JOBS+1, no UBSan pointer-overflow check in the SIMD kernel
+# files, benchmarks out of `all`, and faster F16 reference matmuls and
+# Jinja loops in the slowest tests.
 SANITIZE ?= 1
 SAN_CMAKE := -G Ninja -DCMAKE_BUILD_TYPE=Release -DKVS_SHARED_DIR=$(abspath $(SHARED)) \
   -DCMAKE_UNITY_BUILD=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
