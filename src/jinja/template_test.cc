@@ -198,12 +198,12 @@ TEST(JinjaLimitsTest, HostileTemplatesStop) {
 
 // A loop's object goes with its iteration unless something kept it, and so
 // does a namespace() made in the loop's body and dropped by the next
-// iteration: the nested loop below, stopped at 2^20 iterations, held a
-// million loop objects before (3.6 GB peak and 19 s), and then a million
-// namespaces (1.3 GB and 7.8 s, kept for the render's end in case one held
-// itself); 48 MB and 2.3 s since. Rendered in a child process, whose peak
-// RSS is its own; the bound leaves room for ASan's quarantine of freed
-// blocks.
+// iteration. The nested loop below, stopped at 2^20 iterations, once held a
+// million loop objects (3.6 GB peak and 19 s with a body of "x"), and then
+// a million namespaces (1.3 GB and 7.8 s: each was kept for the render's
+// end in case it held itself); 48 MB and 2.3 s since. Rendered in a child
+// process, whose peak RSS is its own; the bound leaves room for ASan's
+// quarantine of freed blocks (467 MB there).
 TEST(JinjaLimitsDeathTest, AStoppedLoopStaysSmall) {
   EXPECT_EXIT(
       {
