@@ -27,6 +27,7 @@
 namespace kvs::families_test {
 namespace {
 
+using testing::Argmax;
 using testing::SharedPath;
 
 std::string Sha256OfFile(const std::string& path) {
@@ -49,14 +50,6 @@ std::string Sha256OfFile(const std::string& path) {
     hex += b;
   }
   return hex;
-}
-
-TokenId Argmax(const float* logits, int n_vocab) {
-  TokenId best = 0;
-  for (TokenId v = 1; v < n_vocab; ++v) {
-    if (logits[v] > logits[best]) best = v;
-  }
-  return best;
 }
 
 std::unique_ptr<ModelRunner> Runner(const Model& model, const std::string& backend) {

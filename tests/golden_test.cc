@@ -46,12 +46,7 @@ std::vector<TokenId> GreedyIds(const Model& model, const std::string& backend,
   std::vector<TokenId> out;
   auto logits = seq.Feed(prompt);
   while (logits.ok() && static_cast<int>(out.size()) < n) {
-    const float* l = *logits;
-    TokenId best = 0;
-    for (int i = 1; i < model.config().n_vocab; ++i) {
-      if (l[i] > l[best]) best = i;
-    }
-    out.push_back(best);
+    out.push_back(testing::Argmax(*logits, model.config().n_vocab));
     logits = seq.Feed(std::span<const TokenId>(&out.back(), 1));
   }
   EXPECT_TRUE(logits.ok()) << logits.status().ToString();

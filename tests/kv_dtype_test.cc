@@ -22,6 +22,7 @@
 namespace kvs::kv_dtype_test {
 namespace {
 
+using testing::Argmax;
 using testing::KvserveBinary;
 using testing::RunCommand;
 using testing::SharedPath;
@@ -42,14 +43,6 @@ RunnerConfig Runner(DType dtype, int64_t max_kv_tokens = 0, const std::string& b
   rc.max_kv_tokens = max_kv_tokens;
   rc.kv_cache_dtype = dtype;
   return rc;
-}
-
-TokenId Argmax(const float* logits, int n) {
-  TokenId best = 0;
-  for (TokenId v = 1; v < n; ++v) {
-    if (logits[v] > logits[best]) best = v;
-  }
-  return best;
 }
 
 // Greedy tokens of one sequence alone, with the cache in `dtype`.

@@ -34,11 +34,7 @@ std::string GreedyBytes(const Model& model, const std::string& backend,
   std::string out;
   TokenId prev = prompt.back();
   for (int i = 0; i < n && logits.ok(); ++i) {
-    const float* l = *logits;
-    TokenId best = 0;
-    for (int v = 1; v < model.config().n_vocab; ++v) {
-      if (l[v] > l[best]) best = v;
-    }
+    const TokenId best = testing::Argmax(*logits, model.config().n_vocab);
     if (best == model.tokenizer().eos_id()) break;
     out += model.tokenizer().Piece(prev, best);
     prev = best;

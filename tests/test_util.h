@@ -9,7 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "base/ids.h"
+
 namespace kvs::testing {
+
+// Greedy's choice: the highest of logits[0, n_vocab), the lowest id on ties
+// (as the sampler's).
+inline TokenId Argmax(const float* logits, int n_vocab) {
+  TokenId best = 0;
+  for (TokenId v = 1; v < n_vocab; ++v) {
+    if (logits[v] > logits[best]) best = v;
+  }
+  return best;
+}
 
 inline std::string SharedPath(const std::string& rel) { return std::string(KVS_SHARED_DIR) + "/" + rel; }
 inline std::string KvserveBinary() { return std::string(KVS_BUILD_DIR) + "/kvserve"; }
