@@ -62,7 +62,7 @@ Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads, bool vnn
 }
 
 void BM_MatMul(benchmark::State& state, DType t) {
-  const int64_t rows = state.range(0), cols = 2048, n = state.range(1);
+  const int64_t rows = state.range(0), cols = state.range(4), n = state.range(1);
   const int threads = static_cast<int>(state.range(2));
   // vnni = 1: the AVX-512 VNNI kernels where the best path is AMX (the
   // anchor for the tiles' prefill); skipped where AMX is absent.
@@ -82,22 +82,25 @@ void BM_MatMul(benchmark::State& state, DType t) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// {rows, n, threads, vnni}: a 131072-row matrix (decode, from DRAM) and the
-// FFN up projection (5632 rows) over 512, 64, 32, 16 and 8 tokens (prefill,
-// batched decode), each also on the VNNI kernels where AMX is the default.
+// {rows, n, threads, vnni, cols}: a 131072-row matrix (decode, from DRAM),
+// the FFN up projection (5632 x 2048) over 512, 64, 32, 16 and 8 tokens
+// (prefill, batched decode) and FFN down (2048 x 5632, whose activation
+// rows are 2.75x longer) over 512, each also on the VNNI kernels where AMX
+// is the default.
 void Args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
-    b->Args({131072, 1, threads, 0});
-    b->Args({2048, 1, threads, 0});
+    b->Args({131072, 1, threads, 0, 2048});
+    b->Args({2048, 1, threads, 0, 2048});
     for (int vnni : {0, 1}) {
-      b->Args({5632, 512, threads, vnni});
-      b->Args({5632, 64, threads, vnni});
-      b->Args({5632, 32, threads, vnni});
-      b->Args({5632, 16, threads, vnni});
-      b->Args({5632, 8, threads, vnni});
+      b->Args({5632, 512, threads, vnni, 2048});
+      b->Args({2048, 512, threads, vnni, 5632});
+      b->Args({5632, 64, threads, vnni, 2048});
+      b->Args({5632, 32, threads, vnni, 2048});
+      b->Args({5632, 16, threads, vnni, 2048});
+      b->Args({5632, 8, threads, vnni, 2048});
     }
   }
-  b->ArgNames({"rows", "n", "threads", "vnni"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  b->ArgNames({"rows", "n", "threads", "vnni", "cols"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 BENCHMARK_CAPTURE(BM_MatMul, F16, DType::kF16)->Apply(Args);

@@ -110,6 +110,9 @@ const MatMulCase kMatMulCases[] = {
     {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
     {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280}, {DType::kQ8_0, 37, 1056},
     {DType::kQ6_K, 19, 1280},
+    // Q2_K's panel path (n >= kPanelMinTokens) over rows that take four
+    // panels of 112, the last one partial and ending in a partial tile.
+    {DType::kQ2_K, 403, 1280},
     // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
     {DType::kBF16, 48, 288}, {DType::kBF16, 80, 64},
 };

@@ -14,8 +14,15 @@
 namespace kvs {
 namespace {
 
-// Weight bytes per chunk that a MatMul thread claims at a time.
+// Weight bytes per chunk that a MatMul thread claims at a time: decode and
+// the tile paths kChunkBytes, the other n > 1 paths kBlockBytes. Measured
+// for kBlockBytes (bench/matmul_bench, n = 512, Xeon VM with 2 MiB L2,
+// against the whole matrix per chunk on one thread): FFN-down (2048 x
+// 5632) Q8_0 92-106 -> 121-127 GMAC/s, Q4_0 110-128 -> 168-173, Q4_K
+// 101-113 -> 129-145; FFN-up within noise. Two threads, F16 FFN-up against
+// 64 KiB chunks: 50-75 -> 77-92.
 constexpr int64_t kChunkBytes = 64 << 10;
+constexpr int64_t kBlockBytes = 256 << 10;
 
 // Below this much work (elements touched) a parallel section costs more in
 // wake-ups than it saves.
@@ -154,15 +161,22 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   KVS_CHECK(!bf16_tiles || kernels_.bf16_matmul_rows != nullptr)
       << "BF16 packed into tiles given to the " << name_ << " kernels";
   const bool tiles = amx || bf16_tiles;
+  // Packed Q2_K from kPanelMinTokens (below the AMX threshold on AMX):
+  // panels of rows unfolded into scratch, the activations as they are.
+  const bool panel = !amx && kernels_.panel_matmul_rows != nullptr && w.type == DType::kQ2_K &&
+                     w.layout == WeightLayout::kPacked && n >= cpu::kPanelMinTokens;
   const int64_t xa_bytes = amx ? cpu::AmxActRowBytes(w.cols) : bf16_tiles ? 2 * w.cols : 0;
-  const int64_t scratch_bytes = amx ? cpu::AmxScratchBytes(w.cols) : bf16_tiles ? 1024 : 0;
+  const int64_t scratch_bytes = amx          ? cpu::AmxScratchBytes(w.cols)
+                                : bf16_tiles ? 1024
+                                : panel      ? cpu::PanelScratchBytes(w.cols)
+                                             : 0;
   const int64_t scratch_stride = (scratch_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   const int64_t padded_n = tiles ? (n + 15) / 16 * 16 : n;
   if (tiles) {
     if (static_cast<int64_t>(xa_.size()) < padded_n * xa_bytes) xa_.resize(padded_n * xa_bytes);
-    if (static_cast<int64_t>(amx_scratch_.size()) < nt * scratch_stride) amx_scratch_.resize(nt * scratch_stride);
     a.xa = xa_.data();
   }
+  if (static_cast<int64_t>(tile_scratch_.size()) < nt * scratch_stride) tile_scratch_.resize(nt * scratch_stride);
   if (bf16_tiles) {
     // The padding rows past n keep whatever they held: each output is its
     // own token's dot, so they change no kept result (and clearing them
@@ -220,13 +234,16 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       s.single = -1;
     }
   }
-  // Decode: kChunkBytes per chunk over both streams. n > 1 on one thread:
-  // the whole matrix in one chunk (RunTiles then passes over all its rows
-  // per token chunk).
+  // Decode: kChunkBytes per chunk over both streams. n > 1: the tile
+  // paths (AMX, BF16) kChunkBytes; the others kBlockBytes (a panel for the
+  // panel path), weights that stay in L2 while RunTiles passes every token
+  // chunk over them (one thread took the whole matrix per token chunk, so
+  // that FFN-down re-read 6 MiB of weights every 3 tokens).
+  const int64_t chunk_bytes = n > 1 && !tiles ? kBlockBytes : kChunkBytes;
   const int64_t chunk_rows =
       n == 1 && !bf16_tiles ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
-      : nt == 1 ? w.rows
-                : std::max<int64_t>(row_align, (kChunkBytes / a.w_row_bytes) & ~(row_align - 1));
+      : panel               ? cpu::PanelRows(w.cols)
+                            : std::max<int64_t>(row_align, (chunk_bytes / a.w_row_bytes) & ~(row_align - 1));
   struct Ctx {
     const cpu::MatMulArgs* a;
     const cpu::KernelTable* k;
@@ -234,15 +251,19 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     int64_t chunk;
     uint8_t* xq_copies;  // non-null: each thread quantizes into its own copy
     int64_t copy_stride;
-    // Non-null: a tile path (amx_matmul_rows or bf16_matmul_rows), with
+    // Non-null: a tile path (amx_matmul_rows, bf16_matmul_rows or
+    // panel_matmul_rows), with
     // each thread's scratch at t * scratch_stride.
     void (*tiles)(const cpu::MatMulArgs&, int64_t, int64_t, uint8_t*);
     uint8_t* scratch;
     int64_t scratch_stride;
   } ctx{&a, &kernels_, slices_.get(), chunk_rows,
         quantize_per_thread ? xq_.data() : nullptr, copy_stride,
-        amx ? kernels_.amx_matmul_rows : bf16_tiles ? kernels_.bf16_matmul_rows : nullptr,
-        amx_scratch_.data(), scratch_stride};
+        amx          ? kernels_.amx_matmul_rows
+        : bf16_tiles ? kernels_.bf16_matmul_rows
+        : panel      ? kernels_.panel_matmul_rows
+                     : nullptr,
+        tile_scratch_.data(), scratch_stride};
   const Ctx* c = &ctx;
   auto work = [c](int t, int nt) {
     cpu::MatMulArgs a = *c->a;

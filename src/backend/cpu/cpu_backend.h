@@ -108,9 +108,10 @@ class CpuBackend final : public Backend {
   // On cache lines: the quantized kernels read activations in 64-byte loads.
   AlignedVector<uint8_t> xq_;          // quantized activations [n, ActRowBytes]
   // The AMX path's activations in tile order [round_up(n, 16),
-  // AmxActRowBytes] and each thread's scratch [n_threads, AmxScratchBytes].
+  // AmxActRowBytes]; each thread's scratch for the tile and panel paths
+  // [n_threads, AmxScratchBytes, 1 KiB or PanelScratchBytes].
   AlignedVector<uint8_t> xa_;
-  AlignedVector<uint8_t> amx_scratch_;
+  AlignedVector<uint8_t> tile_scratch_;
   AlignedVector<float> attn_scratch_;  // per thread AttentionScratchFloats
   // Rope's (cos, sin) pairs [n, head_dim] for rope_positions_ [n], at
   // rope_head_dim_ and rope_freq_base_ (head_dim 0: none yet).

@@ -109,7 +109,30 @@ struct KernelTable {
   // 1 KiB of scratch (64-byte aligned) for the calling thread alone.
   void (*bf16_pack_act)(const float* x, int64_t cols, uint8_t* xb);
   void (*bf16_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
+  // AVX-512 VNNI (and AMX below kAmxMinTokens; null elsewhere): MatMul of
+  // packed Q2_K weights for n >= kPanelMinTokens, rows [row_begin, row_end)
+  // a panel at a time, each unfolded once into scratch (PanelScratchBytes(
+  // cols), for the calling thread alone) as whole bytes. Same results as
+  // matmul_rows bit for bit (simd_q2k_panel-inl.h says why).
+  void (*panel_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 };
+
+// The panel path from kPanelMinTokens tokens, where unfolding is already
+// repaid (bench/matmul_bench, Q2_K 5632 x 2048, 1 thread, Xeon VM: n = 8
+// 94-96 GMAC/s against the packed tile's 77-79; n = 16: 124-126 / 95-96;
+// n = 512: 129-150 / 98-100).
+constexpr int64_t kPanelMinTokens = 8;
+// A panel: the rows whose unfolded groups (768 bytes per 512 elements) fit
+// kPanelBytes, kept in L2 while the token chunks pass over them; at least
+// the tile's 4 rows.
+constexpr int64_t kPanelBytes = 256 << 10;
+constexpr int64_t kFoldedGroupBytes = 768;
+inline int64_t PanelRowBytes(int64_t cols) { return (cols + 511) / 512 * kFoldedGroupBytes; }
+inline int64_t PanelRows(int64_t cols) {
+  const int64_t rows = kPanelBytes / PanelRowBytes(cols) / 4 * 4;
+  return rows < 4 ? 4 : rows;
+}
+inline int64_t PanelScratchBytes(int64_t cols) { return PanelRows(cols) * PanelRowBytes(cols); }
 
 // The AMX path from kAmxMinTokens tokens: each 16-row panel is unpacked for
 // the tiles once per call, which fewer tokens do not repay (bench/

@@ -17,7 +17,12 @@ namespace {
 constexpr KernelTable kAvx512Table = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
                                       avx512::MatVecTwoStreams,
                                       avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
-                                      nullptr, nullptr, nullptr, nullptr};
+                                      nullptr, nullptr, nullptr, nullptr,
+#if defined(__AVX512VNNI__)
+                                      avx512::PanelMatMulRows};
+#else
+                                      nullptr};
+#endif
 
 constexpr KernelTable WithAmx(KernelTable t) {
   t.isa = Isa::kAmx;

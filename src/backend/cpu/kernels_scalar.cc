@@ -390,7 +390,7 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
                                          MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
-                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr, nullptr, nullptr};
+                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr, nullptr, nullptr, nullptr};
   return kTable;
 }
 
