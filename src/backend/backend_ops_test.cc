@@ -110,9 +110,10 @@ const MatMulCase kMatMulCases[] = {
     {DType::kIQ4_NL, 37, 1056}, {DType::kQ5_K, 19, 1280}, {DType::kIQ4_XS, 19, 1280},
     {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280}, {DType::kQ8_0, 37, 1056},
     {DType::kQ6_K, 19, 1280},
-    // Q2_K's panel path (n >= kPanelMinTokens) over rows that take four
-    // panels of 112, the last one partial and ending in a partial tile.
-    {DType::kQ2_K, 403, 1280},
+    // The panel path (n >= PanelMinTokens) over rows that take several
+    // panels (Q2_K 112 rows, Q5_K 136), the last one partial and ending in
+    // a partial tile.
+    {DType::kQ2_K, 403, 1280}, {DType::kQ5_K, 283, 1280},
     // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
     {DType::kBF16, 48, 288}, {DType::kBF16, 80, 64},
 };
@@ -665,6 +666,44 @@ TEST(CpuKernelsTest, AmxMatMulEqualsAvx512BitForBit) {
         for (int64_t i = 0; i < n * c.rows; ++i) {
           ASSERT_EQ(std::bit_cast<uint32_t>(want[i]), std::bit_cast<uint32_t>(got[i]))
               << "token " << i / c.rows << " row " << i % c.rows << ": " << want[i] << " vs " << got[i];
+        }
+      }
+    }
+  }
+}
+
+// The panel path (prefill of packed Q2_K and the packed Q4 family through
+// rows unfolded into scratch) gives each token's result alone (the packed
+// tiles) bit for bit: every type it reads, from its threshold to several
+// token tiles, on one thread and on three; rows that cross panels (the
+// 403-row case) and end in a partial tile and a partial group.
+TEST(CpuKernelsTest, PanelMatMulEqualsTokensAloneBitForBit) {
+  if (!cpu::IsaSupported(Isa::kAvx512) || cpu::Avx512Kernels().panel_matmul_rows == nullptr) {
+    GTEST_SKIP() << "no AVX-512 VNNI here";
+  }
+  std::mt19937 rng(12);
+  for (int threads : {1, 3}) {
+    auto cpu = MakeCpu(Isa::kAvx512, threads);
+    for (const MatMulCase& c : kMatMulCases) {
+      const int64_t min_tokens = cpu::PanelMinTokens(c.type);
+      if (min_tokens == 0) continue;
+      TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+      PreparedWeights prepared = cpu->PrepareWeights({&w.m, 1});
+      ASSERT_EQ(prepared.matrices[0].layout, WeightLayout::kPacked);
+      for (int64_t n : {min_tokens, min_tokens + 7, int64_t{64}}) {
+        SCOPED_TRACE(std::string(DTypeName(c.type)) + " rows=" + std::to_string(c.rows) +
+                     " cols=" + std::to_string(c.cols) + " n=" + std::to_string(n) +
+                     " threads=" + std::to_string(threads));
+        std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
+        for (int64_t j = 0; j < n * c.cols; j += 5) x[j] *= 16.0f;
+        std::vector<float> got(n * c.rows, NAN), alone(c.rows, NAN);
+        cpu->MatMul(prepared.matrices[0], x.data(), n, got.data());
+        for (int64_t t = 0; t < n; ++t) {
+          cpu->MatMul(prepared.matrices[0], x.data() + t * c.cols, 1, alone.data());
+          for (int64_t r = 0; r < c.rows; ++r) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(alone[r]), std::bit_cast<uint32_t>(got[t * c.rows + r]))
+                << "token " << t << " row " << r << ": " << alone[r] << " vs " << got[t * c.rows + r];
+          }
         }
       }
     }

@@ -161,14 +161,15 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   KVS_CHECK(!bf16_tiles || kernels_.bf16_matmul_rows != nullptr)
       << "BF16 packed into tiles given to the " << name_ << " kernels";
   const bool tiles = amx || bf16_tiles;
-  // Packed Q2_K from kPanelMinTokens (below the AMX threshold on AMX):
-  // panels of rows unfolded into scratch, the activations as they are.
-  const bool panel = !amx && kernels_.panel_matmul_rows != nullptr && w.type == DType::kQ2_K &&
-                     w.layout == WeightLayout::kPacked && n >= cpu::kPanelMinTokens;
+  // Packed Q2_K and most of the packed Q4 family from PanelMinTokens (below
+  // the AMX threshold on AMX): panels of rows unfolded into scratch, the
+  // activations as they are.
+  const bool panel = !amx && kernels_.panel_matmul_rows != nullptr && w.layout == WeightLayout::kPacked &&
+                     cpu::PanelMinTokens(w.type) > 0 && n >= cpu::PanelMinTokens(w.type);
   const int64_t xa_bytes = amx ? cpu::AmxActRowBytes(w.cols) : bf16_tiles ? 2 * w.cols : 0;
   const int64_t scratch_bytes = amx          ? cpu::AmxScratchBytes(w.cols)
                                 : bf16_tiles ? 1024
-                                : panel      ? cpu::PanelScratchBytes(w.cols)
+                                : panel      ? cpu::PanelScratchBytes(w.type, w.cols)
                                              : 0;
   const int64_t scratch_stride = (scratch_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   const int64_t padded_n = tiles ? (n + 15) / 16 * 16 : n;
@@ -242,7 +243,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   const int64_t chunk_bytes = n > 1 && !tiles ? kBlockBytes : kChunkBytes;
   const int64_t chunk_rows =
       n == 1 && !bf16_tiles ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
-      : panel               ? cpu::PanelRows(w.cols)
+      : panel               ? cpu::PanelRows(w.type, w.cols)
                             : std::max<int64_t>(row_align, (chunk_bytes / a.w_row_bytes) & ~(row_align - 1));
   struct Ctx {
     const cpu::MatMulArgs* a;

@@ -110,29 +110,39 @@ struct KernelTable {
   void (*bf16_pack_act)(const float* x, int64_t cols, uint8_t* xb);
   void (*bf16_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
   // AVX-512 VNNI (and AMX below kAmxMinTokens; null elsewhere): MatMul of
-  // packed Q2_K weights for n >= kPanelMinTokens, rows [row_begin, row_end)
-  // a panel at a time, each unfolded once into scratch (PanelScratchBytes(
-  // cols), for the calling thread alone) as whole bytes. Same results as
-  // matmul_rows bit for bit (simd_q2k_panel-inl.h says why).
+  // packed weights of a type it reads, n >= PanelMinTokens(type),
+  // rows [row_begin, row_end) a panel at a time, each unfolded once into
+  // scratch (PanelScratchBytes, for the calling thread alone) as whole
+  // bytes. Same results as matmul_rows bit for bit (simd_panel-inl.h).
   void (*panel_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 };
 
-// The panel path from kPanelMinTokens tokens, where unfolding is already
-// repaid (bench/matmul_bench, Q2_K 5632 x 2048, 1 thread, Xeon VM: n = 8
-// 94-96 GMAC/s against the packed tile's 77-79; n = 16: 124-126 / 95-96;
-// n = 512: 129-150 / 98-100).
-constexpr int64_t kPanelMinTokens = 8;
-// A panel: the rows whose unfolded groups (768 bytes per 512 elements) fit
-// kPanelBytes, kept in L2 while the token chunks pass over them; at least
-// the tile's 4 rows.
+// The fewest tokens from which the panel path takes packed weights of type
+// wtype (unfolding must be repaid), or 0 where it does not read them.
+// Measured (bench/matmul_bench, 5632 x 2048, 1 thread, Xeon VM, GMAC/s,
+// panel against the packed tile, alternating): Q2_K n = 8 94-96 / 77-79,
+// n = 16 124-126 / 95-96; the Q4 family even at n = 16 (Q4_K 106-136 /
+// 112-137), ahead from n = 32 (Q4_K 126-164 / 123-136, Q5_K 139-165 /
+// 84-107, IQ4_NL 161-184 / 134-138) and at n = 512 (Q5_K 163-196 /
+// 107-108, IQ4_XS 152-211 / 124-141); Q4_0, whose tile unpacks least,
+// behind (n = 512 FFN-down 150-154 / 172-179, n = 8 107-108 / 149-151).
+int64_t PanelMinTokens(DType wtype);
+// A panel: the rows whose unfolded groups (768 bytes per 512 elements for
+// Q2_K, 640 for the others) fit kPanelBytes, kept in L2 while the token
+// chunks pass over them; at least the tile's 4 rows.
 constexpr int64_t kPanelBytes = 256 << 10;
-constexpr int64_t kFoldedGroupBytes = 768;
-inline int64_t PanelRowBytes(int64_t cols) { return (cols + 511) / 512 * kFoldedGroupBytes; }
-inline int64_t PanelRows(int64_t cols) {
-  const int64_t rows = kPanelBytes / PanelRowBytes(cols) / 4 * 4;
+constexpr int64_t kFoldedQ2KGroupBytes = 768;
+constexpr int64_t kFoldedQ4GroupBytes = 640;
+inline int64_t PanelRowBytes(DType wtype, int64_t cols) {
+  return (cols + 511) / 512 * (wtype == DType::kQ2_K ? kFoldedQ2KGroupBytes : kFoldedQ4GroupBytes);
+}
+inline int64_t PanelRows(DType wtype, int64_t cols) {
+  const int64_t rows = kPanelBytes / PanelRowBytes(wtype, cols) / 4 * 4;
   return rows < 4 ? 4 : rows;
 }
-inline int64_t PanelScratchBytes(int64_t cols) { return PanelRows(cols) * PanelRowBytes(cols); }
+inline int64_t PanelScratchBytes(DType wtype, int64_t cols) {
+  return PanelRows(wtype, cols) * PanelRowBytes(wtype, cols);
+}
 
 // The AMX path from kAmxMinTokens tokens: each 16-row panel is unpacked for
 // the tiles once per call, which fewer tokens do not repay (bench/

@@ -348,6 +348,23 @@ bool AmxReads(DType wtype) {
   }
 }
 
+int64_t PanelMinTokens(DType wtype) {
+  switch (wtype) {
+    case DType::kQ2_K:
+      return 8;
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kIQ4_NL:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kIQ4_XS:
+      return 32;
+    default:  // Q4_0's packed tile unpacks too little to repay it
+      return 0;
+  }
+}
+
 // Per group, 16 blocks of 32 activation bytes (kernels_amx.cc).
 int64_t AmxActRowBytes(int64_t cols) { return (cols + kGroupElems - 1) / kGroupElems * kGroupElems; }
 

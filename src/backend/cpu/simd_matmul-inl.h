@@ -486,6 +486,27 @@ inline __m512i Iq4NlTablePlus128() {
   return _mm512_broadcast_i32x4(_mm_xor_si128(Load128(kIq4NlValues), _mm_set1_epi8(-128)));
 }
 
+// The codes of slices 2i (lo) and 2i + 1 (hi) of a packed group as the
+// unsigned bytes vpdpbusd takes: nibbles, plus 16 under the fifth-bit masks,
+// or the IQ4 table's values + 128.
+template <class P>
+inline __attribute__((always_inline)) void UnpackQ4Codes(const typename P::Group& g, int i, __m512i m4,
+                                                         __m512i table, __m512i* lo, __m512i* hi) {
+  __m512i v = Load512(g.qs[i]);
+  asm("" : "+v"(v));  // one load, not one folded into each of the two uses
+  *lo = _mm512_and_si512(v, m4);
+  *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+  if constexpr (P::kFifth) {
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64(g.qh[i][0]), *lo, sixteen);
+    *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64(g.qh[i][1]), *hi, sixteen);
+  }
+  if constexpr (P::kTable) {
+    *lo = _mm512_shuffle_epi8(table, *lo);
+    *hi = _mm512_shuffle_epi8(table, *hi);
+  }
+}
+
 template <class P>
 struct PackedQ4Kernel {
   static constexpr int kR = P::kBytes ? 2 : 4;
@@ -529,20 +550,8 @@ struct PackedQ4Kernel {
           if constexpr (P::kBytes) {
             lo[r] = Load512(w[r][g].qs[2 * i]);
             hi[r] = Load512(w[r][g].qs[2 * i + 1]);
-            continue;
-          }
-          __m512i v = Load512(w[r][g].qs[i]);
-          asm("" : "+v"(v));  // one load, not one folded into each of the two uses
-          lo[r] = _mm512_and_si512(v, m4);
-          hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-          if constexpr (P::kFifth) {
-            const __m512i sixteen = _mm512_set1_epi8(16);
-            lo[r] = _mm512_mask_add_epi8(lo[r], _cvtu64_mask64(w[r][g].qh[i][0]), lo[r], sixteen);
-            hi[r] = _mm512_mask_add_epi8(hi[r], _cvtu64_mask64(w[r][g].qh[i][1]), hi[r], sixteen);
-          }
-          if constexpr (P::kTable) {
-            lo[r] = _mm512_shuffle_epi8(table, lo[r]);
-            hi[r] = _mm512_shuffle_epi8(table, hi[r]);
+          } else {
+            UnpackQ4Codes<P>(w[r][g], i, m4, table, &lo[r], &hi[r]);
           }
         }
         KVS_UNROLL

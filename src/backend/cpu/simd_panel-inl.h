@@ -1,0 +1,268 @@
+// Part of simd_kernels-inl.h: prefill on AVX-512 VNNI through panels of
+// rows unfolded once per MatMul into scratch (KernelTable::panel_matmul_rows).
+//
+// Why: the packed tiles (PackedQ4Kernel, PackedQ16Kernel) unpack each
+// row's codes and scales again for every 3 tokens. Here a panel of rows is
+// unfolded once into whole bytes and floats, and the tile loop reads bytes
+// as Q8_0's does. Every kernel here computes the same exact integers as its
+// packed tile and then the tile's own float steps, in its order, so that
+// results equal matmul_rows' bit for bit and a batch stays batch-invariant
+// whichever path it takes.
+//
+// Q2_K gains the most: its packed tile keeps one accumulator per block half
+// and applies the two 4-bit scales in float (ten float ops per row, token
+// and 512 elements against eight vpdpbusd). Unfolded, its codes are q * sc
+// (<= 45, the AMX path's B tiles), so that one accumulator per block lane
+// collects the exact integer it = sc0 isum0 + sc1 isum1 that the tile
+// computed in float (exactly: it stays below 2^24).
+#pragma once
+#ifndef KVS_SIMD_NS
+#error "include backend/cpu/simd_kernels-inl.h, not this part"
+#endif
+
+#include "backend/cpu/simd_dispatch-inl.h"
+#include "base/check.h"
+
+namespace kvs::cpu::KVS_SIMD_NS {
+namespace {
+
+#if defined(__AVX512VNNI__)
+// One PackedQ2KGroup unfolded: qs[sl][4k + j] = q * sc of element 16h + 4i
+// + j of block k (slice sl = 2i + h, the activations' order), and per
+// block lane the super-block's d and dmin and the half mins, as floats.
+struct FoldedQ2KGroup {
+  uint8_t qs[8][64];
+  float d[kGroupBlocks];
+  float dmin[kGroupBlocks];
+  float mn[2][kGroupBlocks];
+};
+static_assert(sizeof(FoldedQ2KGroup) == kFoldedQ2KGroupBytes && kGroupElems == 512);
+
+// Per 128-bit lane (4 blocks) a vpshufb table whose byte 4 kk + q is q *
+// sc[h] of block kk: the index of a code at byte 4 kk + j is q | 4 kk.
+inline void FoldQ2KGroup(const PackedQ2KGroup& g, FoldedQ2KGroup* f) {
+  __m512 d, dmin, sc[2], mn[2];
+  PackedQ2KP::Fold(g, &d, &dmin, sc, mn);
+  _mm512_storeu_ps(f->d, d);
+  _mm512_storeu_ps(f->dmin, dmin);
+  _mm512_storeu_ps(f->mn[0], mn[0]);
+  _mm512_storeu_ps(f->mn[1], mn[1]);
+  // Byte b of lane L takes scale byte 4 L + (b % 16) / 4 (each lane holds
+  // all 16).
+  const __m512i spread = _mm512_set_epi32(0x0F0F0F0F, 0x0E0E0E0E, 0x0D0D0D0D, 0x0C0C0C0C,  //
+                                          0x0B0B0B0B, 0x0A0A0A0A, 0x09090909, 0x08080808,  //
+                                          0x07070707, 0x06060606, 0x05050505, 0x04040404,  //
+                                          0x03030303, 0x02020202, 0x01010101, 0x00000000);
+  const __m512i block_of_byte =  // 4 kk for the bytes of dword kk of each lane
+      _mm512_broadcast_i32x4(_mm_set_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0));
+  const __m512i q_of_byte = _mm512_set1_epi32(0x03020100);
+  const __m512i m3 = _mm512_set1_epi8(3), m15 = _mm512_set1_epi8(15);
+  __m512i table[2];
+  KVS_UNROLL
+  for (int h = 0; h < 2; ++h) {
+    const __m512i s = _mm512_and_si512(
+        _mm512_shuffle_epi8(_mm512_broadcast_i32x4(Load128(g.scales[h])), spread), m15);
+    // q * s for q = 0..3 without a byte multiply: s where q is odd, plus 2 s
+    // where q >= 2.
+    const __mmask64 odd = _mm512_test_epi8_mask(q_of_byte, _mm512_set1_epi8(1));
+    const __mmask64 high = _mm512_test_epi8_mask(q_of_byte, _mm512_set1_epi8(2));
+    table[h] = _mm512_mask_add_epi8(_mm512_maskz_mov_epi8(odd, s), high, _mm512_maskz_mov_epi8(odd, s),
+                                    _mm512_add_epi8(s, s));
+  }
+  KVS_UNROLL
+  for (int t = 0; t < 2; ++t) {
+    const __m512i v = Load512(g.qs[t]);
+    KVS_UNROLL
+    for (int s = 0; s < 4; ++s) {
+      const int sl = 4 * t + s;
+      // (v >> 2s) & 3 | 4 kk, one ternary op: A & B | C.
+      const __m512i idx = _mm512_ternarylogic_epi32(_mm512_srli_epi16(v, 2 * s), m3, block_of_byte, 0xEA);
+      _mm512_storeu_si512(f->qs[sl], _mm512_shuffle_epi8(table[sl % 2], idx));
+    }
+  }
+}
+
+// isum[r][c] += the eight slices' vpdpbusd of row r's unfolded bytes and
+// token c's activations (Act(x) its ABlockQ8x16).
+template <class W, class X, class Act, int R, int C>
+inline __attribute__((always_inline)) void DotSlices(const W* (&w)[R], const X* (&x)[C], int64_t g, Act act,
+                                                     __m512i (&isum)[R][C]) {
+  KVS_UNROLL
+  for (int sl = 0; sl < 8; ++sl) {
+    __m512i wv[R];
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) wv[r] = Load512(w[r][g].qs[sl]);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m512i xv = Load512(act(x[c][g]).qs[sl]);
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], wv[r], xv);
+    }
+  }
+}
+
+template <int R, int C>
+inline __attribute__((always_inline)) void StoreTile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step,
+                                                     __m512 (&acc)[R][C]) {
+  KVS_UNROLL
+  for (int c = 0; c < C; ++c)
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
+}
+
+// Tiles over unfolded Q2_K groups: eight vpdpbusd per (row, token, group)
+// into one accumulator, then the packed tile's float steps (mt = fma(xsum0,
+// mn0, xsum1 mn1); acc = fma(it, d dx, acc); acc = fnmadd(dmin dx, mt, acc)).
+struct FoldedQ2KKernel {
+  static constexpr int kR = 4;
+  static constexpr int kC = 3;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
+    const FoldedQ2KGroup* w[R];
+    const ABlockQ8x16H* x[C];
+    TileRows(a.w, row, a.w_row_bytes, w, step);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
+    __m512 acc[R][C];
+    SetAll(acc, _mm512_setzero_ps());
+    const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
+    for (int64_t g = 0; g < ng; ++g) {
+      __m512i isum[R][C];
+      SetAll(isum, _mm512_setzero_si512());
+      DotSlices(w, x, g, [](const ABlockQ8x16H& xg) -> const ABlockQ8x16& { return xg.q; }, isum);
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m512i lo = Load512(x[c][g].sum_lo);
+        const __m512 xs0 = _mm512_cvtepi32_ps(lo);
+        const __m512 xs1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(Load512(x[c][g].q.sum), lo));
+        const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const FoldedQ2KGroup& f = w[r][g];
+          const __m512 mt = _mm512_fmadd_ps(xs0, _mm512_loadu_ps(f.mn[0]),
+                                            _mm512_mul_ps(xs1, _mm512_loadu_ps(f.mn[1])));
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(f.d), dx),
+                                      acc[r][c]);
+          acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(f.dmin), dx), mt, acc[r][c]);
+        }
+      }
+    }
+    StoreTile(a, row, tok, step, acc);
+  }
+};
+
+// The packed Q4 family (PackedQ4Kernel's P with 4- or 5-bit codes) unfolded:
+// the codes as that tile hands them to vpdpbusd, in the activations' slice
+// order, and per block lane P::Scales' scale and min.
+struct FoldedQ4Group {
+  uint8_t qs[8][64];
+  float scale[kGroupBlocks];
+  float min[kGroupBlocks];
+};
+static_assert(sizeof(FoldedQ4Group) == kFoldedQ4GroupBytes);
+
+template <class P>
+inline void FoldQ4Group(const typename P::Group& g, FoldedQ4Group* f) {
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const __m512i table = Iq4NlTablePlus128();
+  KVS_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    __m512i lo, hi;
+    UnpackQ4Codes<P>(g, i, m4, table, &lo, &hi);
+    _mm512_storeu_si512(f->qs[2 * i], lo);
+    _mm512_storeu_si512(f->qs[2 * i + 1], hi);
+  }
+  __m512 scale, min = _mm512_setzero_ps();
+  P::Scales(g, &scale, &min);
+  _mm512_storeu_ps(f->scale, scale);
+  _mm512_storeu_ps(f->min, min);
+}
+
+// PackedQ4Kernel's steps over unfolded groups.
+template <class P>
+struct FoldedQ4Kernel {
+  static constexpr int kR = 4;
+  static constexpr int kC = 3;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
+    const FoldedQ4Group* w[R];
+    const ABlockQ8x16* x[C];
+    TileRows(a.w, row, a.w_row_bytes, w, step);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
+    __m512 acc[R][C];
+    SetAll(acc, _mm512_setzero_ps());
+    const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
+    for (int64_t g = 0; g < ng; ++g) {
+      __m512i isum[R][C];
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m512i start =
+            P::kStartShift == 0
+                ? _mm512_setzero_si512()
+                : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), P::kStartShift));
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) isum[r][c] = start;
+      }
+      DotSlices(w, x, g, [](const ABlockQ8x16& xg) -> const ABlockQ8x16& { return xg; }, isum);
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m512 dx = _mm512_loadu_ps(x[c][g].d);
+        const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(Load512(x[c][g].sum))) : dx;
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(w[r][g].scale), dx),
+                                      acc[r][c]);
+          if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(_mm512_loadu_ps(w[r][g].min), xs, acc[r][c]);
+        }
+      }
+    }
+    StoreTile(a, row, tok, step, acc);
+  }
+};
+
+// Unfolds rows [r0, r1) a panel (PanelRows) at a time into scratch and runs
+// K's tiles over each, for every token.
+template <class Src, class Folded, void (*Fold)(const Src&, Folded*), class K>
+void RunPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
+  const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
+  const int64_t max_rows = PanelRows(a.type, a.cols);
+  MatMulArgs b = a;
+  b.w = scratch;
+  b.w_row_bytes = PanelRowBytes(a.type, a.cols);
+  for (int64_t p0 = r0; p0 < r1; p0 += max_rows) {
+    const int64_t p1 = std::min(r1, p0 + max_rows);
+    auto* f = reinterpret_cast<Folded*>(scratch);
+    for (int64_t r = p0; r < p1; ++r) {
+      const auto* g = reinterpret_cast<const Src*>(a.w + r * a.w_row_bytes);
+      for (int64_t i = 0; i < ng; ++i) Fold(g[i], f++);
+    }
+    b.out = a.out + p0;
+    RunTiles<K>(b, 0, p1 - p0);
+  }
+}
+
+template <class P>
+void RunQ4Panels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
+  RunPanels<typename P::Group, FoldedQ4Group, FoldQ4Group<P>, FoldedQ4Kernel<P>>(a, r0, r1, scratch);
+}
+
+void PanelMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
+  switch (a.type) {
+    case DType::kQ2_K:
+      return RunPanels<PackedQ2KGroup, FoldedQ2KGroup, FoldQ2KGroup, FoldedQ2KKernel>(a, r0, r1, scratch);
+    case DType::kQ4_0: return RunQ4Panels<PackedQ4_0>(a, r0, r1, scratch);
+    case DType::kQ4_1: return RunQ4Panels<PackedQ4_1>(a, r0, r1, scratch);
+    case DType::kQ5_0: return RunQ4Panels<PackedQ5_0>(a, r0, r1, scratch);
+    case DType::kQ5_1: return RunQ4Panels<PackedQ5_1>(a, r0, r1, scratch);
+    case DType::kIQ4_NL: return RunQ4Panels<PackedIQ4NL>(a, r0, r1, scratch);
+    case DType::kQ4_K: return RunQ4Panels<PackedQ4K>(a, r0, r1, scratch);
+    case DType::kQ5_K: return RunQ4Panels<PackedQ5K>(a, r0, r1, scratch);
+    case DType::kIQ4_XS: return RunQ4Panels<PackedIQ4XS>(a, r0, r1, scratch);
+    default: KVS_CHECK(false) << "no panel path for " << DTypeName(a.type);
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace kvs::cpu::KVS_SIMD_NS
