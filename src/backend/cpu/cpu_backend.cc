@@ -235,15 +235,17 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       s.single = -1;
     }
   }
-  // Decode: kChunkBytes per chunk over both streams. n > 1: the tile
-  // paths (AMX, BF16) kChunkBytes; the others kBlockBytes (a panel for the
-  // panel path), weights that stay in L2 while RunTiles passes every token
-  // chunk over them (one thread took the whole matrix per token chunk, so
-  // that FFN-down re-read 6 MiB of weights every 3 tokens).
-  const int64_t chunk_bytes = n > 1 && !tiles ? kBlockBytes : kChunkBytes;
+  // Decode: kChunkBytes per chunk over both streams. The tile paths (AMX,
+  // BF16): the whole matrix on one thread, else kChunkBytes. The panel
+  // path: a panel. The others, n > 1: kBlockBytes, weights that stay in L2
+  // while RunTiles passes every token chunk over them (one thread took the
+  // whole matrix per token chunk, so that FFN-down re-read 6 MiB of
+  // weights every 3 tokens).
+  const int64_t chunk_bytes = tiles ? kChunkBytes : kBlockBytes;
   const int64_t chunk_rows =
       n == 1 && !bf16_tiles ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
       : panel               ? cpu::PanelRows(w.type, w.cols)
+      : tiles && nt == 1    ? w.rows
                             : std::max<int64_t>(row_align, (chunk_bytes / a.w_row_bytes) & ~(row_align - 1));
   struct Ctx {
     const cpu::MatMulArgs* a;
