@@ -120,9 +120,9 @@ struct KernelTable {
 // The fewest tokens from which the panel path takes packed weights of type
 // wtype (unfolding must be repaid), or 0 where it does not read them.
 // Measured (bench/matmul_bench, 5632 x 2048, 1 thread, Xeon VM, GMAC/s,
-// panel against the packed tile, alternating): Q2_K n = 8 94-96 / 77-79,
+// panel against the packed tile, alternating): Q2_K n = 8 93-96 / 77-79,
 // n = 16 124-126 / 95-96; the Q4 family even at n = 16 (Q4_K 106-136 /
-// 112-137), ahead from n = 32 (Q4_K 126-164 / 123-136, Q5_K 139-165 /
+// 112-137), ahead from n = 32 (Q4_K 126-164 / 130-137, Q5_K 139-165 /
 // 84-107, IQ4_NL 161-184 / 134-138) and at n = 512 (Q5_K 163-196 /
 // 107-108, IQ4_XS 152-211 / 124-141); Q4_0, whose tile unpacks least,
 // behind (n = 512 FFN-down 150-154 / 172-179, n = 8 107-108 / 149-151).
