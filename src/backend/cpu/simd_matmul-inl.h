@@ -507,6 +507,14 @@ inline __attribute__((always_inline)) void UnpackQ4Codes(const typename P::Group
   }
 }
 
+// The accumulator's start for one token's group: -(sum(x) << kStartShift)
+// per block, the codes' integer offset.
+template <class P>
+inline __attribute__((always_inline)) __m512i StartSum(const ABlockQ8x16& x) {
+  if constexpr (P::kStartShift == 0) return _mm512_setzero_si512();
+  return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x.sum), P::kStartShift));
+}
+
 template <class P>
 struct PackedQ4Kernel {
   static constexpr int kR = P::kBytes ? 2 : 4;
@@ -535,10 +543,7 @@ struct PackedQ4Kernel {
       __m512i isum[R][C];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
-        const __m512i start =
-            P::kStartShift == 0
-                ? _mm512_setzero_si512()
-                : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), P::kStartShift));
+        const __m512i start = StartSum<P>(x[c][g]);
         KVS_UNROLL
         for (int r = 0; r < R; ++r) isum[r][c] = start;
       }

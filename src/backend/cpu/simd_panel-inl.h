@@ -82,75 +82,6 @@ inline void FoldQ2KGroup(const PackedQ2KGroup& g, FoldedQ2KGroup* f) {
   }
 }
 
-// isum[r][c] += the eight slices' vpdpbusd of row r's unfolded bytes and
-// token c's activations (Act(x) its ABlockQ8x16).
-template <class W, class X, class Act, int R, int C>
-inline __attribute__((always_inline)) void DotSlices(const W* (&w)[R], const X* (&x)[C], int64_t g, Act act,
-                                                     __m512i (&isum)[R][C]) {
-  KVS_UNROLL
-  for (int sl = 0; sl < 8; ++sl) {
-    __m512i wv[R];
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) wv[r] = Load512(w[r][g].qs[sl]);
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) {
-      const __m512i xv = Load512(act(x[c][g]).qs[sl]);
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], wv[r], xv);
-    }
-  }
-}
-
-template <int R, int C>
-inline __attribute__((always_inline)) void StoreTile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step,
-                                                     __m512 (&acc)[R][C]) {
-  KVS_UNROLL
-  for (int c = 0; c < C; ++c)
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
-}
-
-// Tiles over unfolded Q2_K groups: eight vpdpbusd per (row, token, group)
-// into one accumulator, then the packed tile's float steps (mt = fma(xsum0,
-// mn0, xsum1 mn1); acc = fma(it, d dx, acc); acc = fnmadd(dmin dx, mt, acc)).
-struct FoldedQ2KKernel {
-  static constexpr int kR = 4;
-  static constexpr int kC = 3;
-
-  template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
-    const FoldedQ2KGroup* w[R];
-    const ABlockQ8x16H* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w, step);
-    TileRows(a.xq, tok, a.xq_row_bytes, x);
-    __m512 acc[R][C];
-    SetAll(acc, _mm512_setzero_ps());
-    const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
-    for (int64_t g = 0; g < ng; ++g) {
-      __m512i isum[R][C];
-      SetAll(isum, _mm512_setzero_si512());
-      DotSlices(w, x, g, [](const ABlockQ8x16H& xg) -> const ABlockQ8x16& { return xg.q; }, isum);
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512i lo = Load512(x[c][g].sum_lo);
-        const __m512 xs0 = _mm512_cvtepi32_ps(lo);
-        const __m512 xs1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(Load512(x[c][g].q.sum), lo));
-        const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const FoldedQ2KGroup& f = w[r][g];
-          const __m512 mt = _mm512_fmadd_ps(xs0, _mm512_loadu_ps(f.mn[0]),
-                                            _mm512_mul_ps(xs1, _mm512_loadu_ps(f.mn[1])));
-          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(f.d), dx),
-                                      acc[r][c]);
-          acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(f.dmin), dx), mt, acc[r][c]);
-        }
-      }
-    }
-    StoreTile(a, row, tok, step, acc);
-  }
-};
-
 // The packed Q4 family (PackedQ4Kernel's P with 4- or 5-bit codes) unfolded:
 // the codes as that tile hands them to vpdpbusd, in the activations' slice
 // order, and per block lane P::Scales' scale and min.
@@ -178,16 +109,19 @@ inline void FoldQ4Group(const typename P::Group& g, FoldedQ4Group* f) {
   _mm512_storeu_ps(f->min, min);
 }
 
-// PackedQ4Kernel's steps over unfolded groups.
-template <class P>
-struct FoldedQ4Kernel {
+// The panel tiles: per (row, token, group) E::Start, eight vpdpbusd of the
+// unfolded bytes into one accumulator, then E::Finish, the packed tile's
+// float steps. E names the unfolded group (Weight) and activation group
+// (Act, whose ABlockQ8x16 E::Q gives).
+template <class E>
+struct FoldedKernel {
   static constexpr int kR = 4;
   static constexpr int kC = 3;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
-    const FoldedQ4Group* w[R];
-    const ABlockQ8x16* x[C];
+    const typename E::Weight* w[R];
+    const typename E::Act* x[C];
     TileRows(a.w, row, a.w_row_bytes, w, step);
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m512 acc[R][C];
@@ -197,27 +131,81 @@ struct FoldedQ4Kernel {
       __m512i isum[R][C];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
-        const __m512i start =
-            P::kStartShift == 0
-                ? _mm512_setzero_si512()
-                : _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x[c][g].sum), P::kStartShift));
+        const __m512i start = E::Start(x[c][g]);
         KVS_UNROLL
         for (int r = 0; r < R; ++r) isum[r][c] = start;
       }
-      DotSlices(w, x, g, [](const ABlockQ8x16& xg) -> const ABlockQ8x16& { return xg; }, isum);
       KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512 dx = _mm512_loadu_ps(x[c][g].d);
-        const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(Load512(x[c][g].sum))) : dx;
+      for (int sl = 0; sl < 8; ++sl) {
+        __m512i wv[R];
         KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(w[r][g].scale), dx),
-                                      acc[r][c]);
-          if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(_mm512_loadu_ps(w[r][g].min), xs, acc[r][c]);
+        for (int r = 0; r < R; ++r) wv[r] = Load512(w[r][g].qs[sl]);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m512i xv = Load512(E::Q(x[c][g]).qs[sl]);
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], wv[r], xv);
         }
       }
+      E::Finish(w, x, g, isum, acc);
     }
-    StoreTile(a, row, tok, step, acc);
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c)
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
+  }
+};
+
+// Q2_K: codes q * sc as they are; then mt = fma(xsum0, mn0, xsum1 mn1);
+// acc = fma(it, d dx, acc); acc = fnmadd(dmin dx, mt, acc).
+struct FoldedQ2K {
+  using Weight = FoldedQ2KGroup;
+  using Act = ABlockQ8x16H;
+  static inline __attribute__((always_inline)) const ABlockQ8x16& Q(const Act& x) { return x.q; }
+  static inline __attribute__((always_inline)) __m512i Start(const Act&) { return _mm512_setzero_si512(); }
+  template <int R, int C>
+  static inline __attribute__((always_inline)) void Finish(const Weight* (&w)[R], const Act* (&x)[C], int64_t g,
+                                                           const __m512i (&isum)[R][C], __m512 (&acc)[R][C]) {
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m512i lo = Load512(x[c][g].sum_lo);
+      const __m512 xs0 = _mm512_cvtepi32_ps(lo);
+      const __m512 xs1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(Load512(x[c][g].q.sum), lo));
+      const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const FoldedQ2KGroup& f = w[r][g];
+        const __m512 mt = _mm512_fmadd_ps(xs0, _mm512_loadu_ps(f.mn[0]),
+                                          _mm512_mul_ps(xs1, _mm512_loadu_ps(f.mn[1])));
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(f.d), dx),
+                                    acc[r][c]);
+        acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(f.dmin), dx), mt, acc[r][c]);
+      }
+    }
+  }
+};
+
+// The packed Q4 family: PackedQ4Kernel's start and float steps.
+template <class P>
+struct FoldedQ4 {
+  using Weight = FoldedQ4Group;
+  using Act = ABlockQ8x16;
+  static inline __attribute__((always_inline)) const ABlockQ8x16& Q(const Act& x) { return x; }
+  static inline __attribute__((always_inline)) __m512i Start(const Act& x) { return StartSum<P>(x); }
+  template <int R, int C>
+  static inline __attribute__((always_inline)) void Finish(const Weight* (&w)[R], const Act* (&x)[C], int64_t g,
+                                                           const __m512i (&isum)[R][C], __m512 (&acc)[R][C]) {
+    KVS_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m512 dx = _mm512_loadu_ps(x[c][g].d);
+      const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(Load512(x[c][g].sum))) : dx;
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(w[r][g].scale), dx),
+                                    acc[r][c]);
+        if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(_mm512_loadu_ps(w[r][g].min), xs, acc[r][c]);
+      }
+    }
   }
 };
 
@@ -244,13 +232,13 @@ void RunPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
 
 template <class P>
 void RunQ4Panels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
-  RunPanels<typename P::Group, FoldedQ4Group, FoldQ4Group<P>, FoldedQ4Kernel<P>>(a, r0, r1, scratch);
+  RunPanels<typename P::Group, FoldedQ4Group, FoldQ4Group<P>, FoldedKernel<FoldedQ4<P>>>(a, r0, r1, scratch);
 }
 
 void PanelMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
   switch (a.type) {
     case DType::kQ2_K:
-      return RunPanels<PackedQ2KGroup, FoldedQ2KGroup, FoldQ2KGroup, FoldedQ2KKernel>(a, r0, r1, scratch);
+      return RunPanels<PackedQ2KGroup, FoldedQ2KGroup, FoldQ2KGroup, FoldedKernel<FoldedQ2K>>(a, r0, r1, scratch);
     case DType::kQ4_0: return RunQ4Panels<PackedQ4_0>(a, r0, r1, scratch);
     case DType::kQ4_1: return RunQ4Panels<PackedQ4_1>(a, r0, r1, scratch);
     case DType::kQ5_0: return RunQ4Panels<PackedQ5_0>(a, r0, r1, scratch);
