@@ -515,6 +515,26 @@ inline __attribute__((always_inline)) __m512i StartSum(const ABlockQ8x16& x) {
   return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(Load512(x.sum), P::kStartShift));
 }
 
+// The float steps of one group for an R x C tile: acc += isum * (scale dx),
+// and with a min, acc -= min * (dx sum(x)); ScaleOf(r) and MinOf(r) give
+// row r's per-block floats. The panel path (simd_panel-inl.h) takes the
+// same steps, so that both give the same bits.
+template <class P, int R, int C, class ScaleOf, class MinOf>
+inline __attribute__((always_inline)) void FinishQ4Group(const ABlockQ8x16* (&x)[C], int64_t g,
+                                                         const __m512i (&isum)[R][C], ScaleOf scale_of,
+                                                         MinOf min_of, __m512 (&acc)[R][C]) {
+  KVS_UNROLL
+  for (int c = 0; c < C; ++c) {
+    const __m512 dx = _mm512_loadu_ps(x[c][g].d);
+    const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(Load512(x[c][g].sum))) : dx;
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r) {
+      acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(scale_of(r), dx), acc[r][c]);
+      if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(min_of(r), xs, acc[r][c]);
+    }
+  }
+}
+
 template <class P>
 struct PackedQ4Kernel {
   static constexpr int kR = P::kBytes ? 2 : 4;
@@ -572,16 +592,7 @@ struct PackedQ4Kernel {
       __m512 scale[R], min[R];
       KVS_UNROLL
       for (int r = 0; r < R; ++r) P::Scales(w[r][g], &scale[r], &min[r]);
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512 dx = _mm512_loadu_ps(x[c][g].d);
-        const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(Load512(x[c][g].sum))) : dx;
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(scale[r], dx), acc[r][c]);
-          if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(min[r], xs, acc[r][c]);
-        }
-      }
+      FinishQ4Group<P>(x, g, isum, [&](int r) { return scale[r]; }, [&](int r) { return min[r]; }, acc);
     }
     KVS_UNROLL
     for (int c = 0; c < C; ++c)

@@ -195,17 +195,9 @@ struct FoldedQ4 {
   template <int R, int C>
   static inline __attribute__((always_inline)) void Finish(const Weight* (&w)[R], const Act* (&x)[C], int64_t g,
                                                            const __m512i (&isum)[R][C], __m512 (&acc)[R][C]) {
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c) {
-      const __m512 dx = _mm512_loadu_ps(x[c][g].d);
-      const __m512 xs = P::kHasMin ? _mm512_mul_ps(dx, _mm512_cvtepi32_ps(Load512(x[c][g].sum))) : dx;
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(w[r][g].scale), dx),
-                                    acc[r][c]);
-        if (P::kHasMin) acc[r][c] = _mm512_fnmadd_ps(_mm512_loadu_ps(w[r][g].min), xs, acc[r][c]);
-      }
-    }
+    FinishQ4Group<P>(
+        x, g, isum, [&](int r) { return _mm512_loadu_ps(w[r][g].scale); },
+        [&](int r) { return _mm512_loadu_ps(w[r][g].min); }, acc);
   }
 };
 
