@@ -116,12 +116,18 @@ const MatMulCase kMatMulCases[] = {
     {DType::kQ2_K, 403, 1280}, {DType::kQ5_K, 283, 1280},
     // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
     {DType::kBF16, 48, 288}, {DType::kBF16, 80, 64},
+    // F16 and BF16 in whole 32-row bands on AVX-512, over more than one
+    // block of kBandCols columns, the last one partial.
+    {DType::kF16, 96, 259}, {DType::kBF16, 64, 288}, {DType::kF16, 160, 600},
 };
 
 // Whether PrepareWeights on `isa` repacks a rows x cols matrix of type t.
 bool Packs(Isa isa, DType t, int64_t rows, int64_t cols) {
   switch (t) {
-    case DType::kBF16: return isa == Isa::kAmx && rows % 16 == 0 && cols % 32 == 0;
+    case DType::kBF16:
+      if (isa == Isa::kAmx) return rows % 16 == 0 && cols % 32 == 0;
+      return isa == Isa::kAvx512 && rows % 32 == 0;
+    case DType::kF16: return (isa == Isa::kAvx512 || isa == Isa::kAmx) && rows % 32 == 0;
     case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ4_1:
@@ -175,13 +181,13 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
     const WeightMatrix& packed = prepared.matrices[0];
     ASSERT_EQ(packed.layout == WeightLayout::kPacked, Packs(GetParam(), c.type, c.rows, c.cols))
         << DTypeName(c.type);
-    // BF16 on AVX-512 (packed on the tiles, or vdpbf16ps) runs with
-    // activations rounded to bf16: the reference gets the same rounded
-    // activations, so that the bound below is the float accumulation's alone.
-    const bool bf16_rounded =
-        c.type == DType::kBF16 && (GetParam() == Isa::kAvx512 || GetParam() == Isa::kAmx);
     for (int64_t n : {1, 3, 17})
     for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
+      // BF16 on the AMX tiles runs with activations rounded to bf16: the
+      // reference gets the same rounded activations, so that the bound
+      // below is the float accumulation's alone.
+      const bool bf16_rounded =
+          c.type == DType::kBF16 && GetParam() == Isa::kAmx && m->layout == WeightLayout::kPacked;
       SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n) +
                    (m->layout == WeightLayout::kPacked ? " packed" : ""));
       // Varied magnitudes per column so that block scales differ.
@@ -609,7 +615,7 @@ TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
     std::vector<float> x(cols);
     for (float& v : x) v = dist(rng);
     std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block
-    const int64_t bytes = cpu::ActRowBytes(Isa::kAvx512, DType::kQ4_0, WeightLayout::kPacked, cols);
+    const int64_t bytes = cpu::ActRowBytes(DType::kQ4_0, WeightLayout::kPacked, cols);
     std::vector<uint8_t> got(bytes, 0xAB);
     k.quantize_row(DType::kQ4_0, WeightLayout::kPacked, x.data(), cols, got.data());
     const int64_t nb = cols / 32;
@@ -703,6 +709,44 @@ TEST(CpuKernelsTest, PanelMatMulEqualsTokensAloneBitForBit) {
           for (int64_t r = 0; r < c.rows; ++r) {
             ASSERT_EQ(std::bit_cast<uint32_t>(alone[r]), std::bit_cast<uint32_t>(got[t * c.rows + r]))
                 << "token " << t << " row " << r << ": " << alone[r] << " vs " << got[t * c.rows + r];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The band path (F16 and BF16 in 32-row bands) computes every output as
+// one float accumulator over the columns in order, acc = fma(w, x, acc)
+// from 0: checked bit for bit against that loop written here, for decode
+// and for batches that end in partial tiles and cross a token chunk
+// (n = 100 > 96), over partial column blocks, on one thread and three.
+TEST(CpuKernelsTest, BandMatMulIsOneFmaChainPerOutputBitForBit) {
+  if (!cpu::IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
+  std::mt19937 rng(13);
+  for (int threads : {1, 3}) {
+    auto cpu = MakeCpu(Isa::kAvx512, threads);
+    for (const MatMulCase& c : kMatMulCases) {
+      if (!Packs(Isa::kAvx512, c.type, c.rows, c.cols) || (c.type != DType::kF16 && c.type != DType::kBF16)) {
+        continue;
+      }
+      TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
+      PreparedWeights prepared = cpu->PrepareWeights({&w.m, 1});
+      ASSERT_EQ(prepared.matrices[0].layout, WeightLayout::kPacked);
+      for (int64_t n : {1, 2, 13, 100}) {
+        SCOPED_TRACE(std::string(DTypeName(c.type)) + " rows=" + std::to_string(c.rows) +
+                     " cols=" + std::to_string(c.cols) + " n=" + std::to_string(n) +
+                     " threads=" + std::to_string(threads));
+        std::vector<float> x = RandomFloats(rng, n * c.cols, -2.0f, 2.0f);
+        for (int64_t j = 0; j < n * c.cols; j += 5) x[j] *= 16.0f;
+        std::vector<float> got(n * c.rows, NAN);
+        cpu->MatMul(prepared.matrices[0], x.data(), n, got.data());
+        for (int64_t t = 0; t < n; ++t) {
+          for (int64_t r = 0; r < c.rows; ++r) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < c.cols; ++k) acc = std::fma(w.values[r * c.cols + k], x[t * c.cols + k], acc);
+            ASSERT_EQ(std::bit_cast<uint32_t>(acc), std::bit_cast<uint32_t>(got[t * c.rows + r]))
+                << "token " << t << " row " << r << ": " << acc << " vs " << got[t * c.rows + r];
           }
         }
       }

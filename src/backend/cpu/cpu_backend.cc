@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "backend/cpu/pack_bands.h"
 #include "backend/cpu/pack_bf16.h"
 #include "backend/cpu/pack_quant.h"
 #include "base/huge_pages.h"
@@ -20,9 +21,15 @@ namespace {
 // against the whole matrix per chunk on one thread): FFN-down (2048 x
 // 5632) Q8_0 92-106 -> 121-127 GMAC/s, Q4_0 110-128 -> 168-173, Q4_K
 // 101-113 -> 129-145; FFN-up within noise. Two threads, F16 FFN-up against
-// 64 KiB chunks: 50-75 -> 77-92.
+// 64 KiB chunks: 50-75 -> 77-92. The band path (F16, BF16) kBandChunkBytes
+// for every n: decode reads a chunk's two halves as two streams, and
+// prefill passes each block of activation columns over all of a chunk's
+// bands (TinyLlama F16 prefill 512, 2 threads, against 256 KiB: 104 ->
+// 122-131 tok/s, one run each; decode 1 thread 6.4-6.8 with 64-row
+// chunks of adjacent bands -> 7.1, as the old row kernel's 6.6-7.1).
 constexpr int64_t kChunkBytes = 64 << 10;
 constexpr int64_t kBlockBytes = 256 << 10;
+constexpr int64_t kBandChunkBytes = 1 << 20;
 
 // Below this much work (elements touched) a parallel section costs more in
 // wake-ups than it saves.
@@ -92,6 +99,9 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     } else if (kernels_.bf16_matmul_rows != nullptr && cpu::PacksBf16(ws[i])) {
       p.matrices[i].layout = WeightLayout::kPacked;  // same size, panels of 16 rows
       p.matrices[i].packed_row_bytes = ws[i].row_bytes();
+    } else if (kernels_.band_matmul_rows != nullptr && cpu::PacksBands(ws[i])) {
+      p.matrices[i].layout = WeightLayout::kPacked;  // same size, bands of 32 rows
+      p.matrices[i].packed_row_bytes = ws[i].row_bytes();
     } else if (weights_in_place_) {
       continue;
     }
@@ -107,9 +117,12 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     uint8_t* dst = p.storage.get() + offsets[i];
     const bool pack = p.matrices[i].layout == WeightLayout::kPacked;
     const int64_t row_bytes = w.row_bytes();
-    if (pack && w.type == DType::kBF16) {  // whole 16-row panels
+    if (pack && w.type == DType::kBF16 && kernels_.bf16_matmul_rows != nullptr) {  // whole 16-row panels
       ParallelFor(w.rows / cpu::kBf16PanelRows, w.cols * cpu::kBf16PanelRows,
                   [&](int64_t begin, int64_t end) { cpu::PackBf16Panels(w, begin, end, dst); });
+    } else if (pack && (w.type == DType::kF16 || w.type == DType::kBF16)) {  // whole 32-row bands
+      ParallelFor(w.rows / cpu::kBandRows, w.cols * cpu::kBandRows,
+                  [&](int64_t begin, int64_t end) { cpu::PackBands(w, begin, end, dst); });
     } else {
       ParallelFor(w.rows, w.cols, [&](int64_t begin, int64_t end) {
         if (pack) {
@@ -140,7 +153,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   a.n = n;
   a.out = out;
   const int nt = w.rows * w.cols * n < kMinParallelWork ? 1 : pool_.n_threads();
-  const int64_t xq_bytes = cpu::ActRowBytes(kernels_.isa, w.type, w.layout, w.cols);
+  const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.layout, w.cols);
   // Decode (n == 1) quantizes its one activation row on every thread, each
   // into its own copy (on its own cache lines: the kernels read 64-byte
   // loads), inside the parallel section, so that the workers' start overlaps
@@ -157,9 +170,14 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // BF16 weights packed into tiles (only ever on the AMX path) take the
   // tiles for every n, decode included: activations rounded to bf16 rows,
   // padded to whole tiles of 16 tokens; 32-row slices (two panels).
-  const bool bf16_tiles = w.type == DType::kBF16 && w.layout == WeightLayout::kPacked;
-  KVS_CHECK(!bf16_tiles || kernels_.bf16_matmul_rows != nullptr)
-      << "BF16 packed into tiles given to the " << name_ << " kernels";
+  const bool sixteen_bit_packed =
+      (w.type == DType::kF16 || w.type == DType::kBF16) && w.layout == WeightLayout::kPacked;
+  const bool bf16_tiles = sixteen_bit_packed && w.type == DType::kBF16 && kernels_.bf16_matmul_rows != nullptr;
+  // F16 and BF16 in 32-row bands (where the BF16 tiles do not take them):
+  // the band kernel for every n, decode included; whole bands per chunk.
+  const bool bands = sixteen_bit_packed && !bf16_tiles;
+  KVS_CHECK(!bands || kernels_.band_matmul_rows != nullptr)
+      << "banded " << DTypeName(w.type) << " given to the " << name_ << " kernels";
   const bool tiles = amx || bf16_tiles;
   // Packed Q2_K and most of the packed Q4 family from PanelMinTokens (below
   // the AMX threshold on AMX): panels of rows unfolded into scratch, the
@@ -170,6 +188,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   const int64_t scratch_bytes = amx          ? cpu::AmxScratchBytes(w.cols)
                                 : bf16_tiles ? 1024
                                 : panel      ? cpu::PanelScratchBytes(w.type, w.cols)
+                                : bands      ? cpu::kBandScratchBytes
                                              : 0;
   const int64_t scratch_stride = (scratch_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   const int64_t padded_n = tiles ? (n + 15) / 16 * 16 : n;
@@ -187,7 +206,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       for (int64_t t = begin; t < end; ++t) kernels_.bf16_pack_act(x + t * w.cols, w.cols, xb + t * xa_bytes);
     });
   }
-  const int64_t row_align = amx ? 16 : bf16_tiles ? 32 : 4;
+  const int64_t row_align = amx ? 16 : bf16_tiles || bands ? 32 : 4;
   const int64_t copy_stride = (xq_bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
   if (xq_bytes > 0) {
     const int64_t size = quantize_per_thread ? nt * copy_stride : padded_n * xq_bytes;
@@ -222,7 +241,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // streams faster than one); when e - b is odd, row e - 1 goes alone.
   for (int t = 0; t < nt; ++t) {
     RowSlice& s = slices_[t];
-    if (n == 1 && !bf16_tiles) {
+    if (n == 1 && !bf16_tiles && !bands) {
       const int64_t b = w.rows * t / nt, e = w.rows * (t + 1) / nt, h = (e - b) / 2;
       s.next.store(b, std::memory_order_relaxed);
       s.end = b + h;
@@ -235,7 +254,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       s.single = -1;
     }
   }
-  // Decode: kChunkBytes per chunk over both streams. The tile paths (AMX,
+  // The band path: kBandChunkBytes. Decode otherwise: kChunkBytes per
+  // chunk over both streams. The tile paths (AMX,
   // BF16): the whole matrix on one thread, else kChunkBytes. The panel
   // path: a panel. The others, n > 1: kBlockBytes, weights that stay in L2
   // while RunTiles passes every token chunk over them (one thread took the
@@ -243,7 +263,8 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
   // weights every 3 tokens).
   const int64_t chunk_bytes = tiles ? kChunkBytes : kBlockBytes;
   const int64_t chunk_rows =
-      n == 1 && !bf16_tiles ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
+      bands                 ? std::max<int64_t>(row_align, (kBandChunkBytes / a.w_row_bytes) & ~(row_align - 1))
+      : n == 1 && !bf16_tiles ? std::max<int64_t>(1, kChunkBytes / 2 / a.w_row_bytes)
       : panel               ? cpu::PanelRows(w.type, w.cols)
       : tiles && nt == 1    ? w.rows
                             : std::max<int64_t>(row_align, (chunk_bytes / a.w_row_bytes) & ~(row_align - 1));
@@ -254,9 +275,9 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     int64_t chunk;
     uint8_t* xq_copies;  // non-null: each thread quantizes into its own copy
     int64_t copy_stride;
-    // Non-null: a tile path (amx_matmul_rows, bf16_matmul_rows or
-    // panel_matmul_rows), with
-    // each thread's scratch at t * scratch_stride.
+    // Non-null: a tile path (amx_matmul_rows, bf16_matmul_rows,
+    // panel_matmul_rows or band_matmul_rows), with each thread's scratch
+    // at t * scratch_stride.
     void (*tiles)(const cpu::MatMulArgs&, int64_t, int64_t, uint8_t*);
     uint8_t* scratch;
     int64_t scratch_stride;
@@ -265,6 +286,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
         amx          ? kernels_.amx_matmul_rows
         : bf16_tiles ? kernels_.bf16_matmul_rows
         : panel      ? kernels_.panel_matmul_rows
+        : bands      ? kernels_.band_matmul_rows
                      : nullptr,
         tile_scratch_.data(), scratch_stride};
   const Ctx* c = &ctx;

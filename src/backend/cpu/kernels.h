@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/isa.h"
+#include "backend/cpu/pack_bands.h"
 #include "tensor/dtype.h"
 #include "tensor/tensor.h"
 
@@ -57,7 +58,7 @@ struct KernelTable {
   // Quantizes one activation row x[cols] into the layout the kernels for
   // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
   // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4, ABlockQ8x16H for
-  // packed Q2_K / Q3_K / Q6_K, bf16 for BF16 on AVX-512);
+  // packed Q2_K / Q3_K / Q6_K);
   // ActRowBytes(wtype, layout, cols) bytes.
   void (*quantize_row)(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out);
   // Computes out[t, r] for every t < n and r in [row_begin, row_end).
@@ -115,7 +116,18 @@ struct KernelTable {
   // scratch (PanelScratchBytes, for the calling thread alone) as whole
   // bytes. Same results as matmul_rows bit for bit (simd_panel-inl.h).
   void (*panel_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
+  // AVX-512 (null elsewhere): every MatMul (decode too) of F16 or BF16
+  // weights in the banded layout (pack_bands.h; PrepareWeights bands them
+  // where this is set and the BF16 tiles do not take them), rows
+  // [row_begin, row_end) in whole bands, with kBandScratchBytes of scratch
+  // (64-byte aligned) for the calling thread alone (simd_bands-inl.h).
+  void (*band_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 };
+
+// The band path's n > 1 tiles pass over kBandCols columns at a time,
+// widened to floats into scratch first.
+constexpr int64_t kBandCols = 256;
+constexpr int64_t kBandScratchBytes = kBandCols * kBandRows * 4;
 
 // The fewest tokens from which the panel path takes packed weights of type
 // wtype (unfolding must be repaid), or 0 where it does not read them.
@@ -163,9 +175,9 @@ void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb);
 void AmxBf16MatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 
 // Bytes of one quantized activation row for weights of type wtype in
-// `layout` on path `isa`; 0 where the kernels read x directly (F32, F16,
-// and BF16 but for its file layout on AVX-512, rounded to bf16).
-int64_t ActRowBytes(Isa isa, DType wtype, WeightLayout layout, int64_t cols);
+// `layout`; 0 where the kernels read x directly (F32, F16,
+// BF16).
+int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols);
 
 const KernelTable& ScalarKernels();
 const KernelTable& Avx2Kernels();

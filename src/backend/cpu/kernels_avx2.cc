@@ -9,7 +9,7 @@ const KernelTable& Avx2Kernels() {
   static constexpr KernelTable kTable = {Isa::kAvx2, false, avx2::QuantizeRow, avx2::MatMulRows,
                                          avx2::MatVecTwoStreams,
                                          avx2::Attention, avx2::StoreKvRow, avx2::SwiGlu, avx2::ReadFold,
-                                         nullptr, nullptr, nullptr, nullptr, nullptr};
+                                         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   return kTable;
 }
 

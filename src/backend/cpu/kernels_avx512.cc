@@ -19,10 +19,11 @@ constexpr KernelTable kAvx512Table = {Isa::kAvx512, true, avx512::QuantizeRow, a
                                       avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
                                       nullptr, nullptr, nullptr, nullptr,
 #if defined(__AVX512VNNI__)
-                                      avx512::PanelMatMulRows};
+                                      avx512::PanelMatMulRows,
 #else
-                                      nullptr};
+                                      nullptr,
 #endif
+                                      avx512::BandMatMulRows};
 
 constexpr KernelTable WithAmx(KernelTable t) {
   t.isa = Isa::kAmx;

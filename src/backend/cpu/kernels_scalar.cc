@@ -314,11 +314,8 @@ void MatMulRowsF32Exact(const MatMulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-int64_t ActRowBytes(Isa isa, DType wtype, WeightLayout layout, int64_t cols) {
-  if (wtype == DType::kBF16) {  // file layout on AVX-512: rounded to bf16 (Bf16DotKernel), whole 32s
-    const bool dot = layout == WeightLayout::kFile && (isa == Isa::kAvx512 || isa == Isa::kAmx);
-    return dot ? (cols + 31) / 32 * 64 : 0;
-  }
+int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
+  if (wtype == DType::kF16 || wtype == DType::kBF16) return 0;  // the kernels read x itself
   if (layout == WeightLayout::kPacked) {
     const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K;
     return (cols + kGroupElems - 1) / kGroupElems *
@@ -407,7 +404,8 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 const KernelTable& ScalarKernels() {
   static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
                                          MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
-                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr, nullptr, nullptr, nullptr};
+                                         SwiGluScalar, ReadFoldScalar, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                         nullptr};
   return kTable;
 }
 

@@ -24,8 +24,7 @@ constexpr int64_t kFloatTokenChunk = 64;
 template <class K>
 void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
   constexpr int R = K::kR, C = K::kC;
-  // BF16 rows rounded for Bf16DotKernel count as float rows.
-  const bool quantized = a.xq != nullptr && a.type != DType::kBF16;
+  const bool quantized = a.xq != nullptr;
   int64_t chunk = quantized ? kActBudget / a.xq_row_bytes / C * C : kFloatTokenChunk / C * C;
   if (chunk < C) chunk = C;
   for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
@@ -69,11 +68,7 @@ void Dispatch(const MatMulArgs& a, Args... args) {
   switch (a.type) {
     case DType::kF32: return;
     case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
-#if defined(__AVX512BF16__)
-    case DType::kBF16: return Run<Bf16DotKernel>::Go(a, args...);
-#else
     case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
-#endif
 #if defined(__AVX512VNNI__)
     case DType::kQ8_0:
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ8_0>>::Go(a, args...);

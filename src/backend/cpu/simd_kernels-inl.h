@@ -24,6 +24,7 @@
 #include "backend/cpu/simd_matmul_types-inl.h"  // MatMul tiles of the other block types
 #include "backend/cpu/simd_dispatch-inl.h"  // tiles over a MatMul, kernel per type
 #include "backend/cpu/simd_panel-inl.h"  // prefill through unfolded panels
+#include "backend/cpu/simd_bands-inl.h"  // banded F16 / BF16
 #include "backend/cpu/simd_attention-inl.h" // attention, SwiGLU
 
 #undef KVS_UNROLL

@@ -739,49 +739,5 @@ struct HalfKernel {
   }
 };
 
-#if defined(__AVX512BF16__)
-// BF16 weights against activations rounded to bf16 (QuantizeRow, round to
-// nearest even, as llama.cpp rounds them for its BF16 dot): one vdpbf16ps
-// per 32 columns per (row, token) instead of two widenings and two FMAs.
-// Decode runs the same tiles (one token), so results do not depend on the
-// batch. Tile 4 x 6: 24 accumulators, 4 weight vectors, one activation.
-struct Bf16DotKernel {
-  static constexpr int kR = 4;
-  static constexpr int kC = 6;
-  static constexpr bool kDecodeWholeRows = false;
-
-  template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
-    const uint16_t* w[R];
-    const uint16_t* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w, step);
-    TileRows(a.xq, tok, a.xq_row_bytes, x);
-    __m512 acc[R][C];
-    SetAll(acc, _mm512_setzero_ps());
-    auto step32 = [&](int64_t j, __mmask32 m) {
-      __m512bh wv[R];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        Prefetch(w[r] + j + 256);
-        wv[r] = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, w[r] + j));
-      }
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512bh xv = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, x[c] + j));
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
-      }
-    };
-    int64_t j = 0;
-    for (; j + 32 <= a.cols; j += 32) step32(j, ~__mmask32{0});
-    if (j < a.cols) step32(j, static_cast<__mmask32>((uint64_t{1} << (a.cols - j)) - 1));
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c)
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
-  }
-};
-#endif
-
 }  // namespace
 }  // namespace kvs::cpu::KVS_SIMD_NS
