@@ -19,7 +19,8 @@
 // Batch invariance: MatMul of a batch equals each row alone, bit for bit,
 // for every type, path and thread count.
 // Both the file's layout and each path's prepared (packed) layout are
-// checked: AVX-512 repacks the quantized types (pack_quant.h).
+// checked: AVX-512 repacks the quantized types (pack_quant.h) and bands F16
+// and BF16 (pack_bands.h); AMX takes BF16 in tiles (pack_bf16.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -119,6 +120,9 @@ const MatMulCase kMatMulCases[] = {
     // F16 and BF16 in whole 32-row bands on AVX-512, over more than one
     // block of kBandCols columns, the last one partial.
     {DType::kF16, 96, 259}, {DType::kBF16, 64, 288}, {DType::kF16, 160, 600},
+    // Whole bands but not whole tiles: banded on AVX-512, the file's layout
+    // on AMX (packed BF16 there means tiles).
+    {DType::kBF16, 64, 259},
 };
 
 // Whether PrepareWeights on `isa` repacks a rows x cols matrix of type t.

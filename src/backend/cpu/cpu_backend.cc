@@ -99,7 +99,10 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
     } else if (kernels_.bf16_matmul_rows != nullptr && cpu::PacksBf16(ws[i])) {
       p.matrices[i].layout = WeightLayout::kPacked;  // same size, panels of 16 rows
       p.matrices[i].packed_row_bytes = ws[i].row_bytes();
-    } else if (kernels_.band_matmul_rows != nullptr && cpu::PacksBands(ws[i])) {
+    } else if (kernels_.band_matmul_rows != nullptr && cpu::PacksBands(ws[i]) &&
+               (ws[i].type == DType::kF16 || kernels_.bf16_matmul_rows == nullptr)) {
+      // Packed BF16 means tiles where there are tiles: the BF16 matrices
+      // they cannot take keep the file's layout there.
       p.matrices[i].layout = WeightLayout::kPacked;  // same size, bands of 32 rows
       p.matrices[i].packed_row_bytes = ws[i].row_bytes();
     } else if (weights_in_place_) {

@@ -153,7 +153,7 @@ void RunBands(const MatMulArgs& a, int64_t r0, int64_t r1, float* scratch) {
   }
 }
 
-// Rows [r0, r1), whole bands; scratch: kBandColsScratch bytes, 64-aligned.
+// Rows [r0, r1), whole bands; scratch: kBandScratchBytes bytes, 64-aligned.
 void BandMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
   KVS_CHECK(r0 % kBandRows == 0 && r1 % kBandRows == 0) << "band rows " << r0 << ".." << r1;
   float* cols = reinterpret_cast<float*>(scratch);
