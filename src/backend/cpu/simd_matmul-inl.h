@@ -23,6 +23,8 @@ namespace {
 // against 1 KiB (kvserve bench tg64, alternating best of 3): F16 11.9 ->
 // 13.3 tok/s on 1 thread, 21.6 -> 24.8 on 2; Q4_0 35.1 -> 37.7, 65.7 ->
 // 68.2; Q8_0 within noise (23.1 / 22.6, 46.4 / 45.3); prefill unchanged.
+// Later (2-core Xeon VM, BM_DecodeMatMuls, two alternations): T1 at 8 or
+// 16 KiB and T0 at 2 KiB within the noise of this; none at all 20-30% slower.
 constexpr int kPrefetchBytes = 4096;
 inline void Prefetch(const void* p) {
   _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
@@ -543,6 +545,10 @@ struct PackedQ4Kernel {
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
+    // Decode's 1 x 1 tile would otherwise be one chain of eight vpdpbusd
+    // per group (5 cycles each); two chains, added at the end, give the
+    // same integers.
+    constexpr bool kTwoChains = R * C == 1;
     using Group = typename P::Group;
     const Group* w[R];
     const ABlockQ8x16* x[C];
@@ -560,12 +566,12 @@ struct PackedQ4Kernel {
         KVS_UNROLL
         for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(p + 64 * l);
       }
-      __m512i isum[R][C];
+      __m512i isum[R][C], isum_hi[R][C];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m512i start = StartSum<P>(x[c][g]);
         KVS_UNROLL
-        for (int r = 0; r < R; ++r) isum[r][c] = start;
+        for (int r = 0; r < R; ++r) isum[r][c] = start, isum_hi[r][c] = _mm512_setzero_si512();
       }
       KVS_UNROLL
       for (int i = 0; i < 4; ++i) {
@@ -585,9 +591,20 @@ struct PackedQ4Kernel {
           const __m512i xh = Load512(x[c][g].qs[2 * i + 1]);
           KVS_UNROLL
           for (int r = 0; r < R; ++r) {
-            isum[r][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(isum[r][c], lo[r], xl), hi[r], xh);
+            if constexpr (kTwoChains) {
+              isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], lo[r], xl);
+              isum_hi[r][c] = _mm512_dpbusd_epi32(isum_hi[r][c], hi[r], xh);
+            } else {
+              isum[r][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(isum[r][c], lo[r], xl), hi[r], xh);
+            }
           }
         }
+      }
+      if constexpr (kTwoChains) {
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r)
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) isum[r][c] = _mm512_add_epi32(isum[r][c], isum_hi[r][c]);
       }
       __m512 scale[R], min[R];
       KVS_UNROLL
