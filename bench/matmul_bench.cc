@@ -180,8 +180,10 @@ BENCHMARK_CAPTURE(BM_DecodeMatMuls, Q5_K, DType::kQ5_K)->Apply(DecodeArgs);
 BENCHMARK_CAPTURE(BM_DecodeMatMuls, Q6_K, DType::kQ6_K)->Apply(DecodeArgs);
 
 // The decode ceiling's read loop (CpuBackend::MeasureReadBandwidth, the
-// better of its two patterns over 1 GiB, as kvserve bench samples it), so
-// that a filter can set the matrices above against it in the same minute.
+// better of its two patterns over 1 GiB), so that a filter can set the
+// matrices above against it in the same minute. Unlike kvserve bench, which
+// runs the plain pattern over 4 KiB pages, both patterns read one huge-page
+// buffer here.
 void BM_ReadBandwidth(benchmark::State& state) {
   CpuBackendOptions o;
   o.n_threads = static_cast<int>(state.range(0));
