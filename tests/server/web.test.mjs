@@ -212,8 +212,29 @@ test('with --api-key the page asks for the key and the snapshot refuses without 
     await page.waitForSelector('#key-panel:not([hidden])');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'api-key');
     assert.equal(await page.evaluate(() => document.querySelector('#blockmap').dataset.sequence), undefined);
+    // Hold one keyless poll until the key is in: its late 401 answers a key no
+    // longer in use and must not ask for the key again (a slow server's race).
+    let heldRoute;
+    const held = new Promise((resolve) => {
+      page.route('**/v1/kv/snapshot', (route) => {
+        if (!heldRoute && !route.request().headers().authorization) {
+          heldRoute = route;
+          resolve();
+        } else {
+          route.continue();
+        }
+      });
+    });
+    await held;
     await page.fill('#api-key', 'sk-web-test');
     await page.press('#api-key', 'Enter');
+    // The model's line loads with the key while the snapshot poll is held.
+    await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('context'));
+    const refused = page.waitForResponse((r) => r.url().endsWith('/v1/kv/snapshot') && r.status() === 401);
+    await heldRoute.continue();
+    await refused;
+    await page.waitForTimeout(100);
+    assert.equal(await page.isHidden('#key-panel'), true, 'a stale 401 reopened the key panel');
     await page.waitForFunction(() => document.querySelector('#blockmap').dataset.sequence !== undefined);
     await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('context'));
     await sendMessage(page, 'Once upon a time');

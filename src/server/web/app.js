@@ -16,9 +16,12 @@ function authHeaders(extra = {}) {
 }
 
 async function api(path, options = {}) {
+  const sentKey = apiKey;
   const res = await fetch(path, { ...options, headers: authHeaders(options.headers) });
   if (res.status === 401) {
-    askForKey();
+    // A poll sent before the user entered a key can be refused after they
+    // did; only a refusal of the key in use now asks for a key again.
+    if (sentKey === apiKey) askForKey();
     throw new AuthError('this server needs an API key');
   }
   return res;
