@@ -541,14 +541,15 @@ template <class P>
 struct PackedQ4Kernel {
   static constexpr int kR = P::kBytes ? 2 : 4;
   static constexpr int kC = P::kBytes ? 6 : 3;
-  static constexpr bool kDecodeWholeRows = true;
+  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
-    // Decode's 1 x 1 tile would otherwise be one chain of eight vpdpbusd
-    // per group (5 cycles each); two chains, added at the end, give the
-    // same integers.
-    constexpr bool kTwoChains = R * C == 1;
+    // Decode's 2 x 1 tile (two streams' rows, group by group) would
+    // otherwise be two chains of eight vpdpbusd per group (5 cycles each),
+    // too slow to keep up with two streams from memory; two chains a row,
+    // added at the end, give the same integers.
+    constexpr bool kTwoChains = R * C <= 2;
     using Group = typename P::Group;
     const Group* w[R];
     const ABlockQ8x16* x[C];
