@@ -49,9 +49,10 @@ void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
 // 38.4 tok/s with whole rows (a row is 1152 bytes; interleaving 288-byte
 // groups of two rows ran like adjacent rows do); F16 13.8 -> 13.0 and Q8_0
 // 28.0 -> 26.7 with whole rows. Later, on a 2-core Xeon VM, a pure read
-// through the same MatMul calls (matmul_bench BM_DecodeMatMuls, 1 thread)
-// ran 15.5 GB/s with the streams alternating row by row and 16.2-17.2 with
-// them interleaved every 128 bytes (the read loop: 17.2): two streams read
+// through the same MatMul calls (matmul_bench BM_DecodeMatMuls, 1 thread,
+// Q4_0 rows, two or three rounds) ran 13.0-13.6 GB/s one stream's chunk at
+// a time, 14.5-15.9 with the streams alternating row by row and 14.6-17.2
+// interleaved every 128 bytes (the read loop: 15.2-17.4): two streams read
 // faster the finer they interleave. Once the packed Q4 tile ran two chains
 // a row, it gained from group-by-group interleaving (five alternations,
 // median GB/s whole rows -> Tile<2, 1>): Q8_0 15.1 -> 16.0, Q4_0 14.2 ->

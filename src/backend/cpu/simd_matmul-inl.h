@@ -546,9 +546,9 @@ struct PackedQ4Kernel {
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
     // Decode's 2 x 1 tile (two streams' rows, group by group) would
-    // otherwise be two chains of eight vpdpbusd per group (5 cycles each),
-    // too slow to keep up with two streams from memory; two chains a row,
-    // added at the end, give the same integers.
+    // otherwise run one chain of eight vpdpbusd (5 cycles each) per row and
+    // group; two chains a row, added at the end, give the same integers.
+    // (Measured only together with the interleaving: simd_dispatch-inl.h.)
     constexpr bool kTwoChains = R * C <= 2;
     using Group = typename P::Group;
     const Group* w[R];
