@@ -38,7 +38,10 @@ test('8 streams dropped mid-generation free their blocks', async () => {
   const r = await openai.chat.completions.create({ model: MODEL_ID, messages: [{ role: 'user', content: 'Hi' }],
                                                   max_tokens: 8, temperature: 0 });
   assert.ok(r.choices[0].message.content.length > 0);
-  assert.equal(await metric(server, 'kvserve_kv_blocks_used'), 0);
+  // The engine loop publishes its stats at the end of the step that pushed
+  // the reply's last token, so on a slow (sanitized) build they can trail it.
+  await waitFor(async () => (await metric(server, 'kvserve_kv_blocks_used')) === 0,
+                { what: 'kvserve_kv_blocks_used == 0 after the chat' });
 });
 
 test('SIGTERM ends in-flight streams with [DONE] and exits cleanly', async () => {
