@@ -214,16 +214,15 @@ test('with --api-key the page asks for the key and the snapshot refuses without 
     assert.equal(await page.evaluate(() => document.querySelector('#blockmap').dataset.sequence), undefined);
     // Hold one keyless poll until the key is in: its late 401 answers a key no
     // longer in use and must not ask for the key again (a slow server's race).
-    let heldRoute;
-    const held = new Promise((resolve) => {
-      page.route('**/v1/kv/snapshot', (route) => {
-        if (!heldRoute && !route.request().headers().authorization) {
-          heldRoute = route;
-          resolve();
-        } else {
-          route.continue();
-        }
-      });
+    let heldRoute, holding;
+    const held = new Promise((resolve) => { holding = resolve; });
+    await page.route('**/v1/kv/snapshot', (route) => {
+      if (!heldRoute && !route.request().headers().authorization) {
+        heldRoute = route;
+        holding();
+      } else {
+        route.continue();
+      }
     });
     await held;
     await page.fill('#api-key', 'sk-web-test');
@@ -236,7 +235,6 @@ test('with --api-key the page asks for the key and the snapshot refuses without 
     await page.waitForTimeout(100);
     assert.equal(await page.isHidden('#key-panel'), true, 'a stale 401 reopened the key panel');
     await page.waitForFunction(() => document.querySelector('#blockmap').dataset.sequence !== undefined);
-    await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('context'));
     await sendMessage(page, 'Once upon a time');
     await page.waitForFunction(() => /tokens/.test(document.querySelector('.msg.assistant .meta')?.textContent));
     assert.equal(await page.isHidden('#key-panel'), true);
