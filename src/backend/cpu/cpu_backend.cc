@@ -200,6 +200,14 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     a.xa = xa_.data();
   }
   if (static_cast<int64_t>(tile_scratch_.size()) < nt * scratch_stride) tile_scratch_.resize(nt * scratch_stride);
+  if (bands && n > 1) {
+    // Copied once for every thread's chunks (pack_bands.h says why).
+    const int64_t bytes = cpu::BandActFloats(n, w.cols) * static_cast<int64_t>(sizeof(float));
+    if (static_cast<int64_t>(xa_.size()) < bytes) xa_.resize(bytes);
+    auto* xa = reinterpret_cast<float*>(xa_.data());
+    ParallelFor(n, w.cols, [&](int64_t begin, int64_t end) { cpu::PackBandActs(x, n, w.cols, begin, end, xa); });
+    a.xa = xa_.data();
+  }
   if (bf16_tiles) {
     // The padding rows past n keep whatever they held: each output is its
     // own token's dot, so they change no kept result (and clearing them

@@ -35,7 +35,8 @@ struct MatMulArgs {
   // amx_pack_act (amx_matmul_rows only; tokens past n zero, in xa and in
   // xq, whose rows then run to round_up(n, 16) as well). For
   // bf16_matmul_rows: x rounded to bf16, round_up(n, 16) rows of cols (those
-  // past n may hold anything: their results are dropped).
+  // past n may hold anything: their results are dropped). For
+  // band_matmul_rows with n > 1: x copied by PackBandActs (pack_bands.h).
   const uint8_t* xa = nullptr;
   int64_t n = 0;
   float* out = nullptr;  // [n, rows]
@@ -124,9 +125,8 @@ struct KernelTable {
   void (*band_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 };
 
-// The band path's n > 1 tiles pass over kBandCols columns at a time,
-// widened to floats into scratch first.
-constexpr int64_t kBandCols = 256;
+// The band path's n > 1 tiles pass over kBandCols columns (pack_bands.h)
+// at a time, widened to floats into scratch first.
 constexpr int64_t kBandScratchBytes = kBandCols * kBandRows * 4;
 
 // The fewest tokens from which the panel path takes packed weights of type

@@ -24,4 +24,15 @@ void PackBands(const WeightMatrix& w, int64_t band_begin, int64_t band_end, uint
   }
 }
 
+int64_t BandActFloats(int64_t n, int64_t cols) { return (cols + kBandCols - 1) / kBandCols * n * kBandActStride; }
+
+void PackBandActs(const float* x, int64_t n, int64_t cols, int64_t t_begin, int64_t t_end, float* xa) {
+  for (int64_t k0 = 0; k0 < cols; k0 += kBandCols) {
+    const int64_t kn = cols - k0 < kBandCols ? cols - k0 : kBandCols;
+    float* block = xa + k0 / kBandCols * n * kBandActStride;
+    for (int64_t t = t_begin; t < t_end; ++t)
+      std::memcpy(block + t * kBandActStride, x + t * cols + k0, static_cast<size_t>(kn) * sizeof(float));
+  }
+}
+
 }  // namespace kvs::cpu

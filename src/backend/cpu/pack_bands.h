@@ -17,6 +17,25 @@ namespace kvs::cpu {
 
 constexpr int64_t kBandRows = 32;
 
+// MatMuls over bands with n > 1 pass over kBandCols columns at a time, and
+// read the activations from a copy made once per MatMul (PackBandActs):
+// block j (columns [j * kBandCols, (j + 1) * kBandCols)) of token t at
+// floats (j * n + t) * kBandActStride. Why a copy: the activations' own
+// rows are often 8 KiB apart (2048 floats), so the 12 rows a tile
+// broadcasts from share one L1 set and evict each other and the band's
+// widened columns; rows kBandActStride floats apart (17 lines) do not.
+constexpr int64_t kBandCols = 256;
+constexpr int64_t kBandActStride = kBandCols + 16;
+
+// Floats of the copy for n tokens of `cols` activations.
+int64_t BandActFloats(int64_t n, int64_t cols);
+
+// Copies tokens [t_begin, t_end) of x (n rows of `cols` floats) into xa
+// (BandActFloats(n, cols) floats), laid out as above; the floats past a
+// partial last block are left as they are. Safe on disjoint token ranges
+// from several threads.
+void PackBandActs(const float* x, int64_t n, int64_t cols, int64_t t_begin, int64_t t_end, float* xa);
+
 // Whether w (F16 or BF16, file layout) can take the banded layout: whole
 // bands (rows % 32 == 0; every real model's matrices are). Others keep the
 // file's layout and the row-dot kernels.

@@ -8,8 +8,9 @@
 // activation is broadcast, and a tile of 32 rows x 12 tokens keeps 24
 // accumulators: 2 weight loads and 12 broadcasts per 24 FMAs, no horizontal
 // sums. For n > 1 a band's columns are widened once per token chunk into
-// scratch (kBandCols columns: 32 KiB of floats, in L1 with the activations'
-// columns), so the FMA ports do nothing else.
+// scratch (kBandCols columns: 32 KiB of floats, in L1 with a tile's
+// activations), so the FMA ports do nothing else, and the activations come
+// from the copy laid out for it (PackBandActs, pack_bands.h).
 //
 // Arithmetic: every output is one float accumulator, column by column in
 // order, acc = fma(w[k], x[k], acc) from 0 (the widening is exact): the same
@@ -47,18 +48,17 @@ struct HalfBand {
   }
 };
 struct FloatColumns {
-  const float* cols;  // column k0 of the band, widened; 32 floats a column
-  int64_t k0;
-  VF Load(int64_t k, int half) const { return VLoad(cols + (k - k0) * kBandRows + 16 * half); }
+  const float* cols;  // a block's columns of the band, widened; 32 floats a column
+  VF Load(int64_t k, int half) const { return VLoad(cols + k * kBandRows + 16 * half); }
 };
 
-// The outputs of the NB bands src[b] (32 rows each) for tokens t < C:
-// columns [k0, k1) added to the accumulators, which start from 0 when k0 ==
-// 0 and from the outputs otherwise. x: token t's row at x + t * ldx; band
-// b's 32 outputs for token t at out[b] + t * ldo.
+// The outputs of the NB bands src[b] (32 rows each) for tokens t < C: the
+// kn columns of src and x added to the accumulators, which start from 0 when
+// `first` and from the outputs otherwise. x: token t's kn activations at x +
+// t * ldx; band b's 32 outputs for token t at out[b] + t * ldo.
 template <int NB, int C, class Src>
 inline __attribute__((always_inline)) void BandTile(const Src (&src)[NB], const float* x, int64_t ldx,
-                                                    int64_t k0, int64_t k1, float* const (&out)[NB],
+                                                    int64_t kn, bool first, float* const (&out)[NB],
                                                     int64_t ldo) {
   VF acc[NB][2][C];
   KVS_UNROLL
@@ -67,8 +67,8 @@ inline __attribute__((always_inline)) void BandTile(const Src (&src)[NB], const 
     for (int c = 0; c < C; ++c)
       KVS_UNROLL
       for (int h = 0; h < 2; ++h)
-        acc[b][h][c] = k0 == 0 ? VZero() : VLoad(out[b] + c * ldo + 16 * h);
-  for (int64_t k = k0; k < k1; ++k) {
+        acc[b][h][c] = first ? VZero() : VLoad(out[b] + c * ldo + 16 * h);
+  for (int64_t k = 0; k < kn; ++k) {
     VF w[NB][2];
     KVS_UNROLL
     for (int b = 0; b < NB; ++b) w[b][0] = src[b].Load(k, 0), w[b][1] = src[b].Load(k, 1);
@@ -90,33 +90,36 @@ inline __attribute__((always_inline)) void BandTile(const Src (&src)[NB], const 
       for (int h = 0; h < 2; ++h) VStore(out[b] + c * ldo + 16 * h, acc[b][h][c]);
 }
 
-// Tokens [t, t1) of one band, 12 at a time, then the rest in one tile.
-template <class Src>
-void BandTokens(const Src& src, const float* x, int64_t ldx, int64_t t, int64_t t1, int64_t k0, int64_t k1,
+// Tokens [0, n) of one band's widened block, 12 at a time, then the rest
+// in one tile; x and out at token 0, the rest as in BandTile.
+void BandTokens(const FloatColumns& src, const float* x, int64_t ldx, int64_t n, int64_t kn, bool first,
                 float* out, int64_t ldo) {
-  const Src s[1] = {src};
-  for (; t + kBandTileTokens <= t1; t += kBandTileTokens) {
+  const FloatColumns s[1] = {src};
+  int64_t t = 0;
+  for (; t + kBandTileTokens <= n; t += kBandTileTokens) {
     float* const o[1] = {out + t * ldo};
-    BandTile<1, kBandTileTokens>(s, x + t * ldx, ldx, k0, k1, o, ldo);
+    BandTile<1, kBandTileTokens>(s, x + t * ldx, ldx, kn, first, o, ldo);
   }
   const float* xt = x + t * ldx;
   float* const ot[1] = {out + t * ldo};
-  switch (t1 - t) {
+  switch (n - t) {
     case 0: return;
-    case 1: return BandTile<1, 1>(s, xt, ldx, k0, k1, ot, ldo);
-    case 2: return BandTile<1, 2>(s, xt, ldx, k0, k1, ot, ldo);
-    case 3: return BandTile<1, 3>(s, xt, ldx, k0, k1, ot, ldo);
-    case 4: return BandTile<1, 4>(s, xt, ldx, k0, k1, ot, ldo);
-    case 5: return BandTile<1, 5>(s, xt, ldx, k0, k1, ot, ldo);
-    case 6: return BandTile<1, 6>(s, xt, ldx, k0, k1, ot, ldo);
-    case 7: return BandTile<1, 7>(s, xt, ldx, k0, k1, ot, ldo);
-    case 8: return BandTile<1, 8>(s, xt, ldx, k0, k1, ot, ldo);
-    case 9: return BandTile<1, 9>(s, xt, ldx, k0, k1, ot, ldo);
-    case 10: return BandTile<1, 10>(s, xt, ldx, k0, k1, ot, ldo);
-    default: return BandTile<1, 11>(s, xt, ldx, k0, k1, ot, ldo);
+    case 1: return BandTile<1, 1>(s, xt, ldx, kn, first, ot, ldo);
+    case 2: return BandTile<1, 2>(s, xt, ldx, kn, first, ot, ldo);
+    case 3: return BandTile<1, 3>(s, xt, ldx, kn, first, ot, ldo);
+    case 4: return BandTile<1, 4>(s, xt, ldx, kn, first, ot, ldo);
+    case 5: return BandTile<1, 5>(s, xt, ldx, kn, first, ot, ldo);
+    case 6: return BandTile<1, 6>(s, xt, ldx, kn, first, ot, ldo);
+    case 7: return BandTile<1, 7>(s, xt, ldx, kn, first, ot, ldo);
+    case 8: return BandTile<1, 8>(s, xt, ldx, kn, first, ot, ldo);
+    case 9: return BandTile<1, 9>(s, xt, ldx, kn, first, ot, ldo);
+    case 10: return BandTile<1, 10>(s, xt, ldx, kn, first, ot, ldo);
+    default: return BandTile<1, 11>(s, xt, ldx, kn, first, ot, ldo);
   }
 }
 
+// scratch: the widened columns (kBandCols x 32 floats). n > 1: the
+// activations from a.xa, copied by PackBandActs.
 template <bool kBf16>
 void RunBands(const MatMulArgs& a, int64_t r0, int64_t r1, float* scratch) {
   const auto* w = reinterpret_cast<const uint16_t*>(a.w);
@@ -128,26 +131,30 @@ void RunBands(const MatMulArgs& a, int64_t r0, int64_t r1, float* scratch) {
     for (int64_t r = r0; r < r0 + half; r += kBandRows) {
       const HalfBand<kBf16> s[2] = {band(r), band(r + half)};
       float* const o[2] = {a.out + r, a.out + r + half};
-      BandTile<2, 1>(s, a.x, a.cols, 0, a.cols, o, a.rows);
+      BandTile<2, 1>(s, a.x, a.cols, a.cols, true, o, a.rows);
     }
     if (r0 + 2 * half < r1) {
       const HalfBand<kBf16> s[1] = {band(r1 - kBandRows)};
       float* const o[1] = {a.out + r1 - kBandRows};
-      BandTile<1, 1>(s, a.x, a.cols, 0, a.cols, o, a.rows);
+      BandTile<1, 1>(s, a.x, a.cols, a.cols, true, o, a.rows);
     }
     return;
   }
+  KVS_CHECK(a.xa != nullptr) << "banded MatMul of " << a.n << " tokens without PackBandActs";
+  const auto* xa = reinterpret_cast<const float*>(a.xa);
   for (int64_t t0 = 0; t0 < a.n; t0 += kBandTokenChunk) {
-    const int64_t t1 = a.n < t0 + kBandTokenChunk ? a.n : t0 + kBandTokenChunk;
+    const int64_t tn = a.n - t0 < kBandTokenChunk ? a.n - t0 : kBandTokenChunk;
     for (int64_t k0 = 0; k0 < a.cols; k0 += kBandCols) {
-      const int64_t k1 = a.cols < k0 + kBandCols ? a.cols : k0 + kBandCols;
+      const int64_t kn = a.cols - k0 < kBandCols ? a.cols - k0 : kBandCols;
+      const float* xs = xa + (k0 / kBandCols * a.n + t0) * kBandActStride;
       for (int64_t r = r0; r < r1; r += kBandRows) {
         const HalfBand<kBf16> h = band(r);
-        for (int64_t k = k0; k < k1; ++k) {
-          VStore(scratch + (k - k0) * kBandRows, h.Load(k, 0));
-          VStore(scratch + (k - k0) * kBandRows + 16, h.Load(k, 1));
+        for (int64_t k = 0; k < kn; ++k) {
+          VStore(scratch + k * kBandRows, h.Load(k0 + k, 0));
+          VStore(scratch + k * kBandRows + 16, h.Load(k0 + k, 1));
         }
-        BandTokens(FloatColumns{scratch, k0}, a.x, a.cols, t0, t1, k0, k1, a.out + r, a.rows);
+        BandTokens(FloatColumns{scratch}, xs, kBandActStride, tn, kn, k0 == 0, a.out + t0 * a.rows + r,
+                   a.rows);
       }
     }
   }
