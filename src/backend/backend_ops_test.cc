@@ -32,6 +32,7 @@
 
 #include "backend/cpu/blocks.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/pack_bands.h"
 #include "backend/create_backend.h"
 #include "backend/reference/reference_backend.h"
 #include "tensor/quant.h"
@@ -724,7 +725,7 @@ TEST(CpuKernelsTest, PanelMatMulEqualsTokensAloneBitForBit) {
 // one float accumulator over the columns in order, acc = fma(w, x, acc)
 // from 0: checked bit for bit against that loop written here, for decode
 // and for batches that end in partial tiles and cross a token chunk
-// (n = 100 > 96), over partial column blocks, on one thread and three.
+// (kBandTokenChunk), over partial column blocks, on one thread and three.
 TEST(CpuKernelsTest, BandMatMulIsOneFmaChainPerOutputBitForBit) {
   if (!cpu::IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
   std::mt19937 rng(13);
@@ -737,7 +738,7 @@ TEST(CpuKernelsTest, BandMatMulIsOneFmaChainPerOutputBitForBit) {
       TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
       PreparedWeights prepared = cpu->PrepareWeights({&w.m, 1});
       ASSERT_EQ(prepared.matrices[0].layout, WeightLayout::kPacked);
-      for (int64_t n : {1, 2, 13, 100}) {
+      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{13}, cpu::kBandTokenChunk + 17}) {
         SCOPED_TRACE(std::string(DTypeName(c.type)) + " rows=" + std::to_string(c.rows) +
                      " cols=" + std::to_string(c.cols) + " n=" + std::to_string(n) +
                      " threads=" + std::to_string(threads));

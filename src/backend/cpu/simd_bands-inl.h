@@ -31,9 +31,6 @@ namespace {
 
 #if defined(__AVX512F__)
 constexpr int kBandTileTokens = 12;
-// Tokens per pass over a block of columns: the activations' kBandCols
-// columns (12 KiB per 12 tokens) stay in L1 while the tiles pass.
-constexpr int64_t kBandTokenChunk = 96;
 static_assert(kBandRows == 32 && kBandScratchBytes == kBandCols * kBandRows * 4);
 
 // Where a tile's weight columns come from: a band's 16-bit words, widened
