@@ -113,7 +113,7 @@ const MatMulCase kMatMulCases[] = {
     {DType::kQ2_K, 19, 1280}, {DType::kQ3_K, 19, 1280}, {DType::kQ8_0, 37, 1056},
     {DType::kQ6_K, 19, 1280},
     // The panel path (n >= PanelMinTokens) over rows that take several
-    // panels (Q2_K 112 rows, Q5_K 136), the last one partial and ending in
+    // panels (Q2_K 124 rows, Q5_K 136), the last one partial and ending in
     // a partial tile.
     {DType::kQ2_K, 403, 1280}, {DType::kQ5_K, 283, 1280},
     // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
@@ -604,10 +604,12 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
                            return std::string(cpu::IsaName(info.param));
                          });
 
-// The packed Q4 kernels' activations, checked byte for byte against the
-// layout blocks.h defines (ABlockQ8x16) and the per-block quantization of
-// every other quantized path: d = max|x| / 127, quants x / d rounded to
-// nearest even, sum of each block's quants; padding blocks all zero.
+// The packed kernels' activations, checked byte for byte against the
+// layout blocks.h defines and the per-block quantization of every other
+// quantized path: d = max|x| / 127, quants x / d rounded to nearest even,
+// sum of each block's quants; padding blocks all zero. For the half-block
+// types (ABlockQ8x16H) also each block's first-half sum and both halves'
+// sums times d.
 TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
   if (!cpu::IsaSupported(Isa::kAvx512) || !cpu::KernelsFor(Isa::kAvx512).reads_packed) {
     GTEST_SKIP() << "no AVX-512 VNNI here";
@@ -615,36 +617,45 @@ TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
   const cpu::KernelTable& k = cpu::KernelsFor(Isa::kAvx512);
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 3.0f);
-  for (int64_t cols : {32, 480, 512, 2048, 5632, 5664}) {
-    SCOPED_TRACE(cols);
-    std::vector<float> x(cols);
-    for (float& v : x) v = dist(rng);
-    std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block
-    const int64_t bytes = cpu::ActRowBytes(DType::kQ4_0, WeightLayout::kPacked, cols);
-    std::vector<uint8_t> got(bytes, 0xAB);
-    k.quantize_row(DType::kQ4_0, WeightLayout::kPacked, x.data(), cols, got.data());
-    const int64_t nb = cols / 32;
-    ASSERT_EQ(bytes % int64_t{sizeof(cpu::ABlockQ8x16)}, 0);
-    for (int64_t g = 0; g < bytes / int64_t{sizeof(cpu::ABlockQ8x16)}; ++g) {
-      cpu::ABlockQ8x16 want{};
-      for (int b = 0; b < 16; ++b) {
-        const int64_t blk = g * 16 + b;
-        if (blk >= nb) continue;
-        float amax = 0.0f;
-        for (int e = 0; e < 32; ++e) amax = std::max(amax, std::fabs(x[blk * 32 + e]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        want.d[b] = d;
-        for (int e = 0; e < 32; ++e) {
-          const float r = std::nearbyint(x[blk * 32 + e] * id);
-          const auto q = static_cast<int8_t>(std::clamp(r, -128.0f, 127.0f));
-          want.sum[b] += q;
-          // Element e = 16 h + 4 i + j of block b sits at qs[2 i + h][4 b + j].
-          want.qs[2 * ((e % 16) / 4) + e / 16][4 * b + e % 4] = q;
+  for (DType wtype : {DType::kQ4_0, DType::kQ2_K, DType::kQ6_K}) {
+    const bool halves = wtype != DType::kQ4_0;
+    const int64_t group_bytes = halves ? sizeof(cpu::ABlockQ8x16H) : sizeof(cpu::ABlockQ8x16);
+    for (int64_t cols : {32, 480, 512, 2048, 5632, 5664}) {
+      SCOPED_TRACE(std::string(DTypeName(wtype)) + " cols=" + std::to_string(cols));
+      std::vector<float> x(cols);
+      for (float& v : x) v = dist(rng);
+      std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block
+      const int64_t bytes = cpu::ActRowBytes(wtype, WeightLayout::kPacked, cols);
+      std::vector<uint8_t> got(bytes, 0xAB);
+      k.quantize_row(wtype, WeightLayout::kPacked, x.data(), cols, got.data());
+      const int64_t nb = cols / 32;
+      ASSERT_EQ(bytes, (cols + 511) / 512 * group_bytes);
+      for (int64_t g = 0; g < bytes / group_bytes; ++g) {
+        cpu::ABlockQ8x16H want{};
+        for (int b = 0; b < 16; ++b) {
+          const int64_t blk = g * 16 + b;
+          if (blk >= nb) continue;
+          float amax = 0.0f;
+          for (int e = 0; e < 32; ++e) amax = std::max(amax, std::fabs(x[blk * 32 + e]));
+          const float d = amax / 127.0f;
+          const float id = d != 0.0f ? 1.0f / d : 0.0f;
+          want.q.d[b] = d;
+          for (int e = 0; e < 32; ++e) {
+            const float r = std::nearbyint(x[blk * 32 + e] * id);
+            const auto q = static_cast<int8_t>(std::clamp(r, -128.0f, 127.0f));
+            want.q.sum[b] += q;
+            if (e < 16) want.sum_lo[b] += q;
+            // Element e = 16 h + 4 i + j of block b sits at qs[2 i + h][4 b + j].
+            want.q.qs[2 * ((e % 16) / 4) + e / 16][4 * b + e % 4] = q;
+          }
+          want.xm[0][b] = d * static_cast<float>(want.sum_lo[b]);
+          want.xm[1][b] = d * static_cast<float>(want.q.sum[b] - want.sum_lo[b]);
         }
+        ASSERT_EQ(std::memcmp(halves ? static_cast<const void*>(&want) : &want.q, got.data() + g * group_bytes,
+                              group_bytes),
+                  0)
+            << "group " << g;
       }
-      ASSERT_EQ(std::memcmp(&want, got.data() + g * sizeof(cpu::ABlockQ8x16), sizeof want), 0)
-          << "group " << g;
     }
   }
 }

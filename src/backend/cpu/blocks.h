@@ -230,15 +230,17 @@ struct ABlockQ8x16 {
   int8_t qs[8][64];
 };
 static_assert(sizeof(ABlockQ8x16) == 640);
-// Activation group for packed Q2_K / Q3_K, whose scales cover half blocks:
-// ABlockQ8x16 plus each block's sum of its first 16 quants (the second
-// half's is sum - sum_lo), computed once per activation row rather than
-// once per weight row.
+// Activation group for packed Q2_K / Q3_K / Q6_K, whose scales cover half
+// blocks: ABlockQ8x16 plus each block's sum of its first 16 quants (the
+// second half's is sum - sum_lo), and each half's sum times d in float,
+// xm[h][k] = d[k] * xsum_h (what Q2_K's mins multiply), computed once per
+// activation row rather than once per weight row.
 struct ABlockQ8x16H {
   ABlockQ8x16 q;
   int32_t sum_lo[kGroupBlocks];
+  float xm[2][kGroupBlocks];
 };
-static_assert(sizeof(ABlockQ8x16H) == 704);
+static_assert(sizeof(ABlockQ8x16H) == 832);
 
 static_assert(sizeof(ABlockQ8) == 36);
 static_assert(sizeof(ABlockQ8K) == 292);

@@ -139,11 +139,11 @@ constexpr int64_t kBandScratchBytes = kBandCols * kBandRows * 4;
 // 107-108, IQ4_XS 152-211 / 124-141); Q4_0, whose tile unpacks least,
 // behind (n = 512 FFN-down 150-154 / 172-179, n = 8 107-108 / 149-151).
 int64_t PanelMinTokens(DType wtype);
-// A panel: the rows whose unfolded groups (768 bytes per 512 elements for
+// A panel: the rows whose unfolded groups (704 bytes per 512 elements for
 // Q2_K, 640 for the others) fit kPanelBytes, kept in L2 while the token
 // chunks pass over them; at least the tile's 4 rows.
 constexpr int64_t kPanelBytes = 256 << 10;
-constexpr int64_t kFoldedQ2KGroupBytes = 768;
+constexpr int64_t kFoldedQ2KGroupBytes = 704;
 constexpr int64_t kFoldedQ4GroupBytes = 640;
 inline int64_t PanelRowBytes(DType wtype, int64_t cols) {
   return (cols + 511) / 512 * (wtype == DType::kQ2_K ? kFoldedQ2KGroupBytes : kFoldedQ4GroupBytes);

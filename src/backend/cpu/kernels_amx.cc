@@ -176,10 +176,11 @@ void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* 
 }
 
 // UnpackPanel for Q2_K: B tiles of q sc per element (q's two bits select
-// sc and 2 sc); per block and row d, dmin and the two half mins (floats) in
-// scale_t, min_t and mn_t[0], mn_t[1] (each [group][block][row]).
+// sc and 2 sc); per block and row d and the two half mins' weights dmin mn
+// (PackedQ2KP::Fold's floats) in scale_t, mn_t[0] and mn_t[1] (each
+// [group][block][row]).
 void UnpackPanelQ2K(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* b,
-                    float* scale_t, float* min_t, float* const mn_t[2]) {
+                    float* scale_t, float* const mn_t[2]) {
   alignas(64) __m512i sc_bytes[kTile][2];  // sc of block k in the 4 bytes of lane k
   for (int64_t g = 0; g < ng; ++g) {
     const PackedQ2KGroup* w[kTile];
@@ -215,18 +216,17 @@ void UnpackPanelQ2K(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_
       KVS_UNROLL
       for (int k = 0; k < kTile; ++k) _mm512_store_si512(bg + k * kBlockTileBytes + sl * 64, v[k]);
     }
-    __m512i d[kTile], dmin[kTile], mn[2][kTile];
+    __m512i d[kTile], wm[2][kTile];
     for (int n = 0; n < kTile; ++n) {
-      __m512 dd = _mm512_setzero_ps(), dm = dd, sc[2] = {dd, dd}, m[2] = {dd, dd};
-      if (w[n] != nullptr) PackedQ2KP::Fold(*w[n], &dd, &dm, sc, m);
+      __m512 dd = _mm512_setzero_ps(), sc[2] = {dd, dd}, m[2] = {dd, dd};
+      if (w[n] != nullptr) PackedQ2KP::Fold(*w[n], &dd, sc, m);
       d[n] = _mm512_castps_si512(dd);
-      dmin[n] = _mm512_castps_si512(dm);
-      mn[0][n] = _mm512_castps_si512(m[0]);
-      mn[1][n] = _mm512_castps_si512(m[1]);
+      wm[0][n] = _mm512_castps_si512(m[0]);
+      wm[1][n] = _mm512_castps_si512(m[1]);
     }
-    float* out[4] = {scale_t, min_t, mn_t[0], mn_t[1]};
-    __m512i* in[4] = {d, dmin, mn[0], mn[1]};
-    for (int j = 0; j < 4; ++j) {
+    float* out[3] = {scale_t, mn_t[0], mn_t[1]};
+    __m512i* in[3] = {d, wm[0], wm[1]};
+    for (int j = 0; j < 3; ++j) {
       Transpose16x16(in[j]);
       for (int k = 0; k < kTile; ++k)
         _mm512_store_si512(out[j] + (g * kTile + k) * kTile, in[j][k]);
@@ -257,25 +257,20 @@ inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const floa
 }
 
 // Epilogue for Q2_K, the VNNI kernel's steps for its lane k: C is the
-// exact `it`; mt = mn0 xsum0 + mn1 xsum1 is exact in float too.
+// exact `it`, then PackedQ2KP::Finish with the token's half sums xm[h][k]
+// broadcast over the rows.
 inline __attribute__((always_inline)) void EpilogueQ2K(const int32_t* c, const float* d,
-                                                       const float* dmin, const float* mn0,
-                                                       const float* mn1, const uint8_t* x,
-                                                       int64_t xq_row_bytes, int k,
+                                                       const float* wm0, const float* wm1,
+                                                       const uint8_t* x, int64_t xq_row_bytes, int k,
                                                        __m512 acc[kTile]) {
-  const __m512 dw = _mm512_load_ps(d), mw = _mm512_load_ps(dmin);
-  const __m512 m0 = _mm512_load_ps(mn0), m1 = _mm512_load_ps(mn1);
+  const __m512 dw = _mm512_load_ps(d);
+  const __m512 wm[2] = {_mm512_load_ps(wm0), _mm512_load_ps(wm1)};
   KVS_UNROLL
   for (int t = 0; t < kTile; ++t) {
     const auto* xt = reinterpret_cast<const ABlockQ8x16H*>(x + t * xq_row_bytes);
-    const __m512 dx = _mm512_set1_ps(xt->q.d[k]);
-    const int32_t lo = xt->sum_lo[k];
-    const __m512 mt =
-        _mm512_fmadd_ps(_mm512_set1_ps(static_cast<float>(lo)), m0,
-                        _mm512_mul_ps(_mm512_set1_ps(static_cast<float>(xt->q.sum[k] - lo)), m1));
-    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + t * kTile)),
-                             _mm512_mul_ps(dw, dx), acc[t]);
-    acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(mw, dx), mt, acc[t]);
+    const __m512 xm[2] = {_mm512_set1_ps(xt->xm[0][k]), _mm512_set1_ps(xt->xm[1][k])};
+    acc[t] = PackedQ2KP::Finish(acc[t], _mm512_cvtepi32_ps(_mm512_load_si512(c + t * kTile)),
+                                _mm512_mul_ps(dw, _mm512_set1_ps(xt->q.d[k])), wm, xm);
   }
 }
 
@@ -309,7 +304,7 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
   for (int64_t row = r0; row < r1; row += kTile) {
     const int nr = static_cast<int>(r1 - row < kTile ? r1 - row : kTile);
     if constexpr (kFolded<P>) {
-      UnpackPanelQ2K(a, row, nr, ng, b, scale_t, min_t, mn_t);
+      UnpackPanelQ2K(a, row, nr, ng, b, scale_t, mn_t);
     } else {
       UnpackPanel<P>(a, row, nr, ng, b, scale_t, min_t);
     }
@@ -341,8 +336,8 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
             const int32_t* c = cbuf + (g - 1) % 2 * kTile * kTile;
             const uint8_t* xg = xq + (g - 1) * kActGroupBytes<P>;
             if constexpr (kFolded<P>) {
-              EpilogueQ2K(c, scale_t + blk * kTile, min_t + blk * kTile, mn_t[0] + blk * kTile,
-                          mn_t[1] + blk * kTile, xg, a.xq_row_bytes, k, acc);
+              EpilogueQ2K(c, scale_t + blk * kTile, mn_t[0] + blk * kTile, mn_t[1] + blk * kTile, xg,
+                          a.xq_row_bytes, k, acc);
             } else {
               Epilogue<P>(c, scale_t + blk * kTile, min_t + blk * kTile, xg, a.xq_row_bytes, k,
                           acc);

@@ -121,13 +121,13 @@ struct UnpackGroupLoader {
 // converts and FMAs. The halves' activation sums come with the activations
 // (ABlockQ8x16H): Q3_K's +4 and Q6_K's +32 start the accumulators at -4 and
 // -32 sum. Q2_K folds
-// its 4-bit half scales and mins in exactly (kFold): per block lane,
-// it = sc0 isum0 + sc1 isum1 and mt = mn0 xsum0 + mn1 xsum1 are integers
-// below 2^24 (|isum| <= 16 x 3 x 128, |xsum| <= 16 x 128, scales <= 15),
-// so float computes them without rounding, and then
-//   acc = fma(it, d dx, acc), acc = fnmadd(dmin dx, mt, acc):
-// the same integers and float steps as the AMX path (kernels_amx.cc), whose
-// tiles multiply the folded weights q sc.
+// its 4-bit half scales in exactly (kFold): per block lane,
+// it = sc0 isum0 + sc1 isum1 is an integer below 2^24 (|isum| <= 16 x 3 x
+// 128, scales <= 15), so float computes it without rounding, and its mins
+// go in per half as wm = dmin mn (exact: 11 bits times 4) against
+// xm = dx xsum, then PackedQ2KP::Finish. The packed tile, the panel tile
+// (simd_panel-inl.h) and the AMX path (kernels_amx.cc, whose tiles multiply
+// the folded weights q sc) all take these steps, so all give the same bits.
 inline __m512 SuperLanes(const uint16_t d[2]) {  // lanes 0..7: d[0], 8..15: d[1]
   uint32_t dd;
   std::memcpy(&dd, d, 4);
@@ -139,18 +139,33 @@ struct PackedQ2KP {
   using Group = PackedQ2KGroup;
   static constexpr bool kThird = false, kSix = false, kFold = true;
   static constexpr int kStartShift = -1;  // codes as they are
-  // Per block lane: the half scales sc[h] and mins mn[h] (0..15) as floats,
-  // and the super-block's d and dmin.
-  static inline __attribute__((always_inline)) void Fold(const Group& g, __m512* d, __m512* dmin,
-                                                         __m512 sc[2], __m512 mn[2]) {
+  // Per block lane: the super-block's d, the half scales sc[h] (0..15) as
+  // floats and the half mins' weights wm[h] = dmin mn[h].
+  static inline __attribute__((always_inline)) void Fold(const Group& g, __m512* d, __m512 sc[2],
+                                                         __m512 wm[2]) {
     *d = SuperLanes(g.d);
-    *dmin = SuperLanes(g.dmin);
+    const __m512 dmin = SuperLanes(g.dmin);
     KVS_UNROLL
     for (int h = 0; h < 2; ++h) {
       const __m512i v = _mm512_cvtepu8_epi32(Load128(g.scales[h]));
       sc[h] = _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15)));
-      mn[h] = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
+      wm[h] = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)));
     }
+  }
+  // Per block lane of one token's group, each half's xm = dx xsum
+  // (ABlockQ8x16H computes them once per activation row).
+  static inline __attribute__((always_inline)) void HalfSums(const ABlockQ8x16H& x, __m512 xm[2]) {
+    xm[0] = _mm512_loadu_ps(x.xm[0]);
+    xm[1] = _mm512_loadu_ps(x.xm[1]);
+  }
+  // One (row, token) group into acc: it (exact) times d dx, less each
+  // half's min term: three float steps where dmin dx and the mins' sum
+  // per (row, token) took five.
+  static inline __attribute__((always_inline)) __m512 Finish(__m512 acc, __m512 it, __m512 ddx,
+                                                             const __m512 wm[2], const __m512 xm[2]) {
+    acc = _mm512_fmadd_ps(it, ddx, acc);
+    acc = _mm512_fnmadd_ps(wm[0], xm[0], acc);
+    return _mm512_fnmadd_ps(wm[1], xm[1], acc);
   }
 };
 // d times each half's signed scale, per block lane.
@@ -267,25 +282,19 @@ struct PackedQ16Kernel {
         }
       }
       if constexpr (P::kFold) {
-        __m512 xsf[C][2];
+        __m512 xm[C][2];
         KVS_UNROLL
-        for (int c = 0; c < C; ++c) {
-          xsf[c][0] = _mm512_cvtepi32_ps(xsum[c][0]);
-          xsf[c][1] = _mm512_cvtepi32_ps(xsum[c][1]);
-        }
+        for (int c = 0; c < C; ++c) P::HalfSums(x[c][g], xm[c]);
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          __m512 d, dmin, sc[2], mn[2];
-          P::Fold(w[r][g], &d, &dmin, sc, mn);
+          __m512 d, sc[2], wm[2];
+          P::Fold(w[r][g], &d, sc, wm);
           KVS_UNROLL
           for (int c = 0; c < C; ++c) {
-            const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
             const __m512 it =
                 _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c][0]), sc[0],
                                 _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][c][1]), sc[1]));
-            const __m512 mt = _mm512_fmadd_ps(xsf[c][0], mn[0], _mm512_mul_ps(xsf[c][1], mn[1]));
-            acc[r][c] = _mm512_fmadd_ps(it, _mm512_mul_ps(d, dx), acc[r][c]);
-            acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, dx), mt, acc[r][c]);
+            acc[r][c] = P::Finish(acc[r][c], it, _mm512_mul_ps(d, _mm512_loadu_ps(x[c][g].q.d)), wm, xm[c]);
           }
         }
       } else {

@@ -10,7 +10,7 @@
 // whichever path it takes.
 //
 // Q2_K gains the most: its packed tile keeps one accumulator per block half
-// and applies the two 4-bit scales in float (ten float ops per row, token
+// and applies the two 4-bit scales in float (eight float ops per row, token
 // and 512 elements against eight vpdpbusd). Unfolded, its codes are q * sc
 // (<= 45, the AMX path's B tiles), so that one accumulator per block lane
 // collects the exact integer it = sc0 isum0 + sc1 isum1 that the tile
@@ -29,24 +29,23 @@ namespace {
 #if defined(__AVX512VNNI__)
 // One PackedQ2KGroup unfolded: qs[sl][4k + j] = q * sc of element 16h + 4i
 // + j of block k (slice sl = 2i + h, the activations' order), and per
-// block lane the super-block's d and dmin and the half mins, as floats.
+// block lane the super-block's d and the half mins' weights dmin mn[h]
+// (PackedQ2KP::Fold's), as floats.
 struct FoldedQ2KGroup {
   uint8_t qs[8][64];
   float d[kGroupBlocks];
-  float dmin[kGroupBlocks];
-  float mn[2][kGroupBlocks];
+  float wm[2][kGroupBlocks];
 };
 static_assert(sizeof(FoldedQ2KGroup) == kFoldedQ2KGroupBytes && kGroupElems == 512);
 
 // Per 128-bit lane (4 blocks) a vpshufb table whose byte 4 kk + q is q *
 // sc[h] of block kk: the index of a code at byte 4 kk + j is q | 4 kk.
 inline void FoldQ2KGroup(const PackedQ2KGroup& g, FoldedQ2KGroup* f) {
-  __m512 d, dmin, sc[2], mn[2];
-  PackedQ2KP::Fold(g, &d, &dmin, sc, mn);
+  __m512 d, sc[2], wm[2];
+  PackedQ2KP::Fold(g, &d, sc, wm);
   _mm512_storeu_ps(f->d, d);
-  _mm512_storeu_ps(f->dmin, dmin);
-  _mm512_storeu_ps(f->mn[0], mn[0]);
-  _mm512_storeu_ps(f->mn[1], mn[1]);
+  _mm512_storeu_ps(f->wm[0], wm[0]);
+  _mm512_storeu_ps(f->wm[1], wm[1]);
   // Byte b of lane L takes scale byte 4 L + (b % 16) / 4 (each lane holds
   // all 16).
   const __m512i spread = _mm512_set_epi32(0x0F0F0F0F, 0x0E0E0E0E, 0x0D0D0D0D, 0x0C0C0C0C,  //
@@ -156,8 +155,7 @@ struct FoldedKernel {
   }
 };
 
-// Q2_K: codes q * sc as they are; then mt = fma(xsum0, mn0, xsum1 mn1);
-// acc = fma(it, d dx, acc); acc = fnmadd(dmin dx, mt, acc).
+// Q2_K: codes q * sc as they are, then PackedQ2KP::Finish.
 struct FoldedQ2K {
   using Weight = FoldedQ2KGroup;
   using Act = ABlockQ8x16H;
@@ -168,18 +166,15 @@ struct FoldedQ2K {
                                                            const __m512i (&isum)[R][C], __m512 (&acc)[R][C]) {
     KVS_UNROLL
     for (int c = 0; c < C; ++c) {
-      const __m512i lo = Load512(x[c][g].sum_lo);
-      const __m512 xs0 = _mm512_cvtepi32_ps(lo);
-      const __m512 xs1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(Load512(x[c][g].q.sum), lo));
+      __m512 xm[2];
+      PackedQ2KP::HalfSums(x[c][g], xm);
       const __m512 dx = _mm512_loadu_ps(x[c][g].q.d);
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
         const FoldedQ2KGroup& f = w[r][g];
-        const __m512 mt = _mm512_fmadd_ps(xs0, _mm512_loadu_ps(f.mn[0]),
-                                          _mm512_mul_ps(xs1, _mm512_loadu_ps(f.mn[1])));
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][c]), _mm512_mul_ps(_mm512_loadu_ps(f.d), dx),
-                                    acc[r][c]);
-        acc[r][c] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(f.dmin), dx), mt, acc[r][c]);
+        const __m512 wm[2] = {_mm512_loadu_ps(f.wm[0]), _mm512_loadu_ps(f.wm[1])};
+        acc[r][c] = PackedQ2KP::Finish(acc[r][c], _mm512_cvtepi32_ps(isum[r][c]),
+                                       _mm512_mul_ps(_mm512_loadu_ps(f.d), dx), wm, xm);
       }
     }
   }
