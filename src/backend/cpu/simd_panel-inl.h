@@ -148,10 +148,7 @@ struct FoldedKernel {
       }
       E::Finish(w, x, g, isum, acc);
     }
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c)
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
+    StoreTileSums(a, row, tok, step, acc);
   }
 };
 
