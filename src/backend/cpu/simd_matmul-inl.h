@@ -89,58 +89,6 @@ constexpr int kWide = 1;  // 32 vector registers
 constexpr int kWide = 0;  // 16
 #endif
 
-// A tile's results: out[(tok + c) * rows + row + r * step] = VHsum(acc[r][c]).
-// On AVX-512, tiles of 6 to 16 vectors with R of 1, 2 or 4 and step 1 sum
-// all their vectors together (VHsum16: the same bits), then store each
-// token's R sums at once: in FoldedKernel's 4 x 3 tile over 2048 columns
-// the separate sums were about 10% of the instructions.
-#if defined(__AVX512F__)
-// 128-bit chunk i of s (the extract wants a constant; unrolled, i is one).
-inline __attribute__((always_inline)) __m128 Chunk128(VF s, int i) {
-  switch (i) {
-    case 0: return _mm512_castps512_ps128(s);
-    case 1: return _mm512_extractf32x4_ps(s, 1);
-    case 2: return _mm512_extractf32x4_ps(s, 2);
-    default: return _mm512_extractf32x4_ps(s, 3);
-  }
-}
-#endif
-template <class V, int R, int C>
-inline __attribute__((always_inline)) void StoreTileSums(const MatMulArgs& a, int64_t row, int64_t tok,
-                                                         int64_t step, V (&acc)[R][C]) {
-#if defined(__AVX512F__)
-  if constexpr (R * C >= 6 && R * C <= 16 && (R == 1 || R == 2 || R == 4)) {
-    if (step == 1) {
-      VF v[16];
-      KVS_UNROLL
-      for (int i = 0; i < 16; ++i) v[i] = i < R * C ? acc[i % R][i / R] : _mm512_setzero_ps();
-      const VF s = VHsum16(v);
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        float* dst = a.out + (tok + c) * a.rows + row;
-        const __m128 q = Chunk128(s, c * R / 4);  // lanes c R .. c R + R - 1
-        if constexpr (R == 4) {
-          _mm_storeu_ps(dst, q);
-        } else if constexpr (R == 2) {
-          if (c % 2 == 0) {
-            _mm_storel_pi(reinterpret_cast<__m64*>(dst), q);
-          } else {
-            _mm_storeh_pi(reinterpret_cast<__m64*>(dst), q);
-          }
-        } else {
-          _mm_store_ss(dst, _mm_permutevar_ps(q, _mm_set1_epi32(c % 4)));
-        }
-      }
-      return;
-    }
-  }
-#endif
-  KVS_UNROLL
-  for (int c = 0; c < C; ++c)
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r) a.out[(tok + c) * a.rows + row + r * step] = VHsum(acc[r][c]);
-}
-
 // 32-element block weights (Q8_0, Q4_0 here; Q4_1, Q5_0, Q5_1, IQ4_NL in
 // simd_matmul_types-inl.h): each block turned into 32 bytes and dotted
 // with the activation block; signed codes go through |w| (unsigned) and
