@@ -77,6 +77,15 @@ struct PreparedWeights {
   HugePageBuffer storage;
 };
 
+// One part of MatMulParts' output.
+struct MatMulPart {
+  float* out = nullptr;  // [n, rows]
+  int64_t rows = 0;
+};
+// Rows per part boundary in MatMulParts: whole 32-row bands and 16-row
+// tiles of the packed layouts.
+constexpr int64_t kMatMulPartAlign = 32;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -102,6 +111,15 @@ class Backend {
 
   // out[n, w.rows] = x[n, w.cols] . w^T
   virtual void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) = 0;
+  // MatMul with its output split by rows: w's rows in order, parts[i].rows
+  // of them to parts[i].out [n, parts[i].rows] (a fused q | k | v or gate |
+  // up matrix, each part as the next op reads it). One pass where a MatMul
+  // per part would each quantize x and wait for all threads again; the
+  // same numbers. REQUIRES: the parts' rows sum to w.rows, and each part
+  // but the last has a multiple of kMatMulPartAlign rows. This default runs
+  // a MatMul per part.
+  virtual void MatMulParts(const WeightMatrix& w, const float* x, int64_t n,
+                           std::span<const MatMulPart> parts);
   // out[n, w.cols] = rows ids[0..n) of w, dequantized.
   virtual void GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) = 0;
   // out[n, dim] = x / sqrt(mean(x^2) + eps) * weight[dim]. out may equal x.

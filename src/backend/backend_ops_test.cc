@@ -30,6 +30,7 @@
 #include <random>
 #include <vector>
 
+#include "backend/backend_test_util.h"
 #include "backend/cpu/blocks.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/pack_bands.h"
@@ -40,48 +41,11 @@
 namespace kvs {
 namespace {
 
+using backend_test::MakeCpu;
+using backend_test::MakeWeights;
+using backend_test::RandomFloats;
+using backend_test::TestWeights;
 using cpu::Isa;
-
-std::unique_ptr<CpuBackend> MakeCpu(Isa isa, int threads, bool weights_in_place = false) {
-  CpuBackendOptions opts;
-  opts.isa = isa;
-  opts.n_threads = threads;
-  opts.weights_in_place = weights_in_place;
-  auto b = CpuBackend::Create(opts);
-  KVS_CHECK(b.ok()) << b.status().ToString();
-  return std::move(b).value();
-}
-
-std::vector<float> RandomFloats(std::mt19937& rng, int64_t n, float lo, float hi) {
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// A random weight matrix stored as type t, plus its exact float values.
-struct TestWeights {
-  std::vector<uint8_t> bytes;
-  std::vector<float> values;  // dequantized [rows, cols]
-  WeightMatrix m;
-};
-
-TestWeights MakeWeights(std::mt19937& rng, DType t, int64_t rows, int64_t cols) {
-  TestWeights w;
-  w.m.type = t;
-  w.m.rows = rows;
-  w.m.cols = cols;
-  w.bytes.resize(rows * RowBytes(t, cols));
-  const std::vector<float> src = RandomFloats(rng, rows * cols, -1.0f, 1.0f);
-  w.values.resize(rows * cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    uint8_t* row = w.bytes.data() + r * RowBytes(t, cols);
-    QuantizeRow(t, src.data() + r * cols, row, cols);
-    DequantizeRow(t, row, w.values.data() + r * cols, cols);
-  }
-  w.m.data = w.bytes.data();
-  return w;
-}
 
 bool IsQuantized(DType t) { return BlockElems(t) > 1; }
 

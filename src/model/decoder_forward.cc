@@ -34,7 +34,8 @@ std::optional<WeightMatrix> DecoderForward::Concat(std::initializer_list<const W
   all.rows = 0;
   for (const WeightMatrix* m : ms) {
     if (m->type != first.type || m->cols != first.cols || m->layout != first.layout ||
-        m->row_bytes() != first.row_bytes() || m->data != first.row(all.rows)) {
+        m->row_bytes() != first.row_bytes() || m->data != first.row(all.rows) ||
+        (m != *(ms.end() - 1) && m->rows % kMatMulPartAlign != 0)) {
       return std::nullopt;
     }
     all.rows += m->rows;
@@ -95,8 +96,9 @@ const float* DecoderForward::Run(Batch& batch) {
     const LayerWeights& lw = w.layers[l];
     // Attention sublayer.
     backend_->RmsNorm(x_.data(), lw.attn_norm, n, hp.dim, hp.norm_eps, xb_.data());
-    if (n == 1 && fused_[l].qkv) {
-      backend_->MatMul(*fused_[l].qkv, xb_.data(), 1, q);  // q | k | v
+    if (fused_[l].qkv) {
+      const MatMulPart parts[] = {{q, q_dim}, {k, kv_dim}, {v, kv_dim}};
+      backend_->MatMulParts(*fused_[l].qkv, xb_.data(), n, parts);
     } else {
       backend_->MatMul(lw.wq, xb_.data(), n, q);
       backend_->MatMul(lw.wk, xb_.data(), n, k);
@@ -122,8 +124,9 @@ const float* DecoderForward::Run(Batch& batch) {
     backend_->Add(x_.data(), xb_.data(), n * hp.dim);
     // Feed-forward sublayer (SwiGLU).
     backend_->RmsNorm(x_.data(), lw.ffn_norm, n, hp.dim, hp.norm_eps, xb_.data());
-    if (n == 1 && fused_[l].gate_up) {
-      backend_->MatMul(*fused_[l].gate_up, xb_.data(), 1, gate);  // gate | up
+    if (fused_[l].gate_up) {
+      const MatMulPart parts[] = {{gate, hp.hidden_dim}, {up, hp.hidden_dim}};
+      backend_->MatMulParts(*fused_[l].gate_up, xb_.data(), n, parts);
     } else {
       backend_->MatMul(lw.w_gate, xb_.data(), n, gate);
       backend_->MatMul(lw.w_up, xb_.data(), n, up);

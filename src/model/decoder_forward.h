@@ -51,16 +51,15 @@ class DecoderForward {
   // x[n, d] += bias[d] for each row.
   void AddBias(float* x, const float* bias, int64_t n, int64_t d);
 
-  // The matrices as one, if they are back to back with the same format.
+  // The matrices as one, if they are back to back with the same format and
+  // all but the last have whole MatMulParts parts (kMatMulPartAlign rows).
   static std::optional<WeightMatrix> Concat(std::initializer_list<const WeightMatrix*> ms);
 
-  // A decode step (n == 1) runs Q, K and V as one MatMul, and gate and up as
-  // one, where the prepared matrices lie back to back in memory: one
-  // parallel section and one activation quantization instead of three (two).
-  // Each output row is computed exactly as in the separate MatMuls, so
-  // results do not change; the outputs land in place because qkv_ (gate_up_)
-  // is laid out [n * rows of the first | n * rows of the next ...], which for
-  // n == 1 is the fused output row.
+  // Q, K and V run as one MatMulParts, and gate and up as one, where the
+  // prepared matrices lie back to back in memory: one parallel section and
+  // one activation quantization instead of three (two), each part's output
+  // where the next op reads it. Each output row is computed exactly as in
+  // the separate MatMuls, so results do not change.
   struct FusedLayer {
     std::optional<WeightMatrix> qkv;      // wq ; wk ; wv
     std::optional<WeightMatrix> gate_up;  // w_gate ; w_up

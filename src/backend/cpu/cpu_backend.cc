@@ -142,7 +142,29 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
 }
 
 void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) {
+  const MatMulPart whole{out, w.rows};
+  MatMulParts(w, x, n, {&whole, 1});
+}
+
+void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, std::span<const MatMulPart> parts) {
   if (n <= 0) return;
+  int64_t total = 0;
+  bool adjacent = true;  // each part's out right after the one before
+  for (size_t i = 0; i < parts.size(); ++i) {
+    KVS_CHECK(i + 1 == parts.size() || parts[i].rows % kMatMulPartAlign == 0)
+        << "MatMulParts: a part of " << parts[i].rows << " rows";
+    if (i > 0 && parts[i].out != parts[i - 1].out + parts[i - 1].rows) adjacent = false;
+    total += parts[i].rows;
+  }
+  KVS_CHECK(total == w.rows) << "MatMulParts: parts of " << total << " rows for a matrix of " << w.rows;
+  float* const out = parts[0].out;
+  // One token's parts that lie end to end are one output (decode's fused
+  // q | k | v); decode's two streams pair rows across parts, so others
+  // take a MatMul each.
+  if (n == 1 && parts.size() > 1) {
+    if (!adjacent) return Backend::MatMulParts(w, x, n, parts);
+    parts = parts.first(1);
+  }
   KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed)
       << "a packed matrix given to the " << name_ << " kernels";
   cpu::MatMulArgs a;
@@ -292,6 +314,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
     void (*tiles)(const cpu::MatMulArgs&, int64_t, int64_t, uint8_t*);
     uint8_t* scratch;
     int64_t scratch_stride;
+    std::span<const MatMulPart> parts;  // n > 1 and more than one: the split output
   } ctx{&a, &kernels_, slices_.get(), chunk_rows,
         quantize_per_thread ? xq_.data() : nullptr, copy_stride,
         amx          ? kernels_.amx_matmul_rows
@@ -299,7 +322,7 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
         : panel      ? kernels_.panel_matmul_rows
         : bands      ? kernels_.band_matmul_rows
                      : nullptr,
-        tile_scratch_.data(), scratch_stride};
+        tile_scratch_.data(), scratch_stride, parts.size() > 1 ? parts : std::span<const MatMulPart>()};
   const Ctx* c = &ctx;
   auto work = [c](int t, int nt) {
     cpu::MatMulArgs a = *c->a;
@@ -308,6 +331,14 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       c->k->quantize_row(a.type, a.layout, a.x, a.cols, xq);
       a.xq = xq;
     }
+    // Rows [begin, end) of a's matrix (n > 1).
+    auto run_rows = [c, t](const cpu::MatMulArgs& a, int64_t begin, int64_t end) {
+      if (c->tiles != nullptr) {
+        c->tiles(a, begin, end, c->scratch + t * c->scratch_stride);
+      } else {
+        c->k->matmul_rows(a, begin, end);
+      }
+    };
     const int64_t single = c->slices[t].single;
     if (single >= 0) c->k->matmul_rows(a, single, single + 1);
     for (int i = 0; i < nt; ++i) {
@@ -315,13 +346,26 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
       for (;;) {
         const int64_t begin = s.next.fetch_add(c->chunk, std::memory_order_relaxed);
         if (begin >= s.end) break;
-        const int64_t count = std::min(s.end - begin, c->chunk);
-        if (c->tiles != nullptr) {
-          c->tiles(a, begin, begin + count, c->scratch + t * c->scratch_stride);
-        } else if (s.step == 0) {
-          c->k->matmul_rows(a, begin, begin + count);
+        const int64_t end = std::min(s.end, begin + c->chunk);
+        if (s.step != 0) {
+          c->k->matvec_two_streams(a, begin, begin + s.step, end - begin);
+        } else if (c->parts.empty()) {
+          run_rows(a, begin, end);
         } else {
-          c->k->matvec_two_streams(a, begin, begin + s.step, count);
+          // Each part's rows as a matrix of their own, writing its output
+          // (the parts start on whole tiles and bands: kMatMulPartAlign).
+          int64_t first = 0;
+          for (const MatMulPart& p : c->parts) {
+            const int64_t b = std::max(begin, first), e = std::min(end, first + p.rows);
+            if (b < e) {
+              cpu::MatMulArgs pa = a;
+              pa.w = a.w + first * a.w_row_bytes;
+              pa.rows = p.rows;
+              pa.out = p.out;
+              run_rows(pa, b - first, e - first);
+            }
+            first += p.rows;
+          }
         }
       }
     }

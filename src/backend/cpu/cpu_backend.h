@@ -63,6 +63,9 @@ class CpuBackend final : public Backend {
   PreparedWeights PrepareWeights(std::span<const WeightMatrix> ws,
                                  const std::function<void(size_t)>& copied = nullptr) override;
   void MatMul(const WeightMatrix& w, const float* x, int64_t n, float* out) override;
+  // One parallel section and one quantization of x for all the parts; each
+  // thread's chunks of rows are cut where parts meet.
+  void MatMulParts(const WeightMatrix& w, const float* x, int64_t n, std::span<const MatMulPart> parts) override;
   void GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* out) override;
   void RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
                float* out) override;
