@@ -186,8 +186,8 @@ void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, s
   // a TinyLlama step, alternating with the old way in one process: +1-2%;
   // a whole decode step: within +-0.3%, below what could be resolved.)
   const bool quantize_per_thread = xq_bytes > 0 && n == 1;
-  // The AMX tiles for prefill (and batched decode) of the packed Q4 family,
-  // Q8_0 and Q2_K: activations also repacked into tile order, rows padded to
+  // The AMX tiles for prefill (and batched decode) of the packed types
+  // AmxReads takes: activations also repacked into tile order, rows padded to
   // whole tiles of 16 tokens, and 16-row panels per thread (slices and
   // chunks below on multiples of 16).
   const bool amx = kernels_.amx_matmul_rows != nullptr && w.layout == WeightLayout::kPacked &&

@@ -161,8 +161,8 @@ inline int64_t PanelScratchBytes(DType wtype, int64_t cols) {
 // matmul_bench, Q4_0 5632 x 2048, 1 thread, a Sapphire Rapids-class VM: n = 16 AMX
 // 117 GMAC/s against VNNI 142; n = 32: 153 / 138; n = 512: 186 / 138).
 constexpr int64_t kAmxMinTokens = 32;
-// Packed types the AMX path reads: the 32-element-block groups of blocks.h
-// (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K, IQ4_XS).
+// Packed types the AMX path reads: Q4_0, Q5_0, IQ4_NL, IQ4_XS, Q8_0 and
+// Q2_K (not the types with a min: kernels_scalar.cc says why).
 bool AmxReads(DType wtype);
 int64_t AmxActRowBytes(int64_t cols);
 int64_t AmxScratchBytes(int64_t cols);

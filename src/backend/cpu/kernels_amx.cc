@@ -1,5 +1,5 @@
-// Prefill of the packed Q4 family and Q2_K on the AMX tile unit (Intel Sapphire
-// Rapids and later): AmxKernels' amx_pack_act and amx_matmul_rows
+// Prefill of packed Q4_0, Q5_0, IQ4_NL, IQ4_XS, Q8_0 and Q2_K on the AMX
+// tile unit (Intel Sapphire Rapids and later): AmxKernels' amx_pack_act and amx_matmul_rows
 // (kernels.h). Compiled with the AVX-512 flags plus AMX-TILE / AMX-INT8
 // (CMake gives *_amx.cc files their own flags); called only where
 // IsaSupported(Isa::kAmx).
@@ -11,8 +11,8 @@
 // packed layout (blocks.h) holds a row's 16 blocks side by side, so each
 // 16-row panel is unpacked once per call into B tiles, by 16 x 16
 // transposes of 4-byte lanes, with the codes already turned into the
-// weights' integers: signed (code - offset, or the IQ4 table) where the
-// type has no min, the unsigned codes where it has one.
+// weights' signed integers (code - offset, or the IQ4 table). The types
+// with a min are not read here (AmxReads says why).
 //
 // Q2_K goes through the same tiles with its 2-bit codes multiplied by their
 // half-block scales (0..45, still one byte): the tile then gives the VNNI
@@ -22,8 +22,8 @@
 //
 // Bit-exact with the VNNI kernel (simd_matmul-inl.h, PackedQ4Kernel): its
 // int32 lane k per group is the same integer; then per group it does, lane
-// k, acc = fma(float(isum), scale * dx, acc) (and acc = fnmadd(min, dx *
-// float(sum), acc)), and VHsum over the 16 lanes at the end. Here the
+// k, acc = fma(float(isum), scale * dx, acc), and VHsum over the 16 lanes at
+// the end. Here the
 // accumulator of (token, block, row) is lane `row` of a register, updated by
 // the same operations group after group, and the 16 blocks' are summed in
 // VHsum's tree.
@@ -68,11 +68,7 @@ template <class P>
 constexpr bool kFolded = std::is_same_v<P, PackedQ2KP>;
 template <class P>
 constexpr bool UnsignedWeights() {
-  if constexpr (kFolded<P>) {
-    return true;
-  } else {
-    return P::kHasMin;
-  }
+  return kFolded<P>;
 }
 template <class P>
 constexpr int64_t kActGroupBytes = kFolded<P> ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16);
@@ -110,7 +106,7 @@ template <class P>
 inline __m512i Weights(__m512i codes) {
   if constexpr (P::kTable) {
     return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(Load128(kIq4NlValues)), codes);
-  } else if constexpr (!P::kHasMin && P::kStartShift > 0) {
+  } else if constexpr (P::kStartShift > 0) {
     return _mm512_sub_epi8(codes, _mm512_set1_epi8(static_cast<char>(1 << P::kStartShift)));
   } else {
     return codes;
@@ -118,12 +114,12 @@ inline __m512i Weights(__m512i codes) {
 }
 
 // Rows [row, row + nr) (nr <= 16; the rest of the panel zero) into B tiles
-// b[group][block] and the per-block scales and mins (types with one),
-// transposed to one vector over the panel's rows: scale_t[group][block][row].
+// b[group][block] and the per-block scales, transposed to one vector over
+// the panel's rows: scale_t[group][block][row].
 template <class P>
-void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* b, float* scale_t,
-                 float* min_t) {
+void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* b, float* scale_t) {
   using Group = typename P::Group;
+  static_assert(!P::kHasMin, "the types with a min take the panel path (AmxReads)");
   const __m512i m4 = _mm512_set1_epi8(15);
   for (int64_t g = 0; g < ng; ++g) {
     const Group* w[kTile];
@@ -159,19 +155,14 @@ void UnpackPanel(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_t* 
         }
       }
     }
-    __m512i sc[kTile], mn[kTile];
+    __m512i sc[kTile];
     for (int n = 0; n < kTile; ++n) {
-      __m512 s = _mm512_setzero_ps(), m = _mm512_setzero_ps();
+      __m512 s = _mm512_setzero_ps(), m = _mm512_setzero_ps();  // m: no min here
       if (w[n] != nullptr) P::Scales(*w[n], &s, &m);
       sc[n] = _mm512_castps_si512(s);
-      mn[n] = _mm512_castps_si512(m);
     }
     Transpose16x16(sc);
     for (int k = 0; k < kTile; ++k) _mm512_store_si512(scale_t + (g * kTile + k) * kTile, sc[k]);
-    if constexpr (P::kHasMin) {  // min_t is not read for the other types
-      Transpose16x16(mn);
-      for (int k = 0; k < kTile; ++k) _mm512_store_si512(min_t + (g * kTile + k) * kTile, mn[k]);
-    }
   }
 }
 
@@ -239,20 +230,14 @@ void UnpackPanelQ2K(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_
 // as the VNNI kernel updates its lane k. x is the first token's activation
 // group g; the next token's is xq_row_bytes further.
 template <class P>
-inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const float* scale, const float* min,
-                                                    const uint8_t* x, int64_t xq_row_bytes, int k,
-                                                    __m512 acc[kTile]) {
+inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const float* scale, const uint8_t* x,
+                                                    int64_t xq_row_bytes, int k, __m512 acc[kTile]) {
   const __m512 sw = _mm512_load_ps(scale);
-  const __m512 mw = P::kHasMin ? _mm512_load_ps(min) : _mm512_setzero_ps();
   KVS_UNROLL
   for (int t = 0; t < kTile; ++t) {
     const auto* xt = reinterpret_cast<const ABlockQ8x16*>(x + t * xq_row_bytes);
-    const float dx = xt->d[k];
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + t * kTile)),
-                             _mm512_mul_ps(sw, _mm512_set1_ps(dx)), acc[t]);
-    if constexpr (P::kHasMin) {
-      acc[t] = _mm512_fnmadd_ps(mw, _mm512_set1_ps(dx * static_cast<float>(xt->sum[k])), acc[t]);
-    }
+                             _mm512_mul_ps(sw, _mm512_set1_ps(xt->d[k])), acc[t]);
   }
 }
 
@@ -296,9 +281,8 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
   const int64_t xa_tile = kTile * AmxActRowBytes(a.cols);  // one token tile's A tiles
   uint8_t* b = scratch;
   float* scale_t = reinterpret_cast<float*>(b + ng * kTile * kBlockTileBytes);
-  float* min_t = scale_t + ng * kTile * kTile;
-  float* const mn_t[2] = {min_t + ng * kTile * kTile, min_t + 2 * ng * kTile * kTile};  // Q2_K's
-  float* sums = min_t + 3 * ng * kTile * kTile;                              // [block][token][row]
+  float* const mn_t[2] = {scale_t + ng * kTile * kTile, scale_t + 2 * ng * kTile * kTile};  // Q2_K's
+  float* sums = scale_t + 3 * ng * kTile * kTile;                                  // [block][token][row]
   int32_t* cbuf = reinterpret_cast<int32_t*>(sums + kTile * kTile * kTile);  // [2][token][row]
   ConfigureTiles();
   for (int64_t row = r0; row < r1; row += kTile) {
@@ -306,7 +290,7 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
     if constexpr (kFolded<P>) {
       UnpackPanelQ2K(a, row, nr, ng, b, scale_t, mn_t);
     } else {
-      UnpackPanel<P>(a, row, nr, ng, b, scale_t, min_t);
+      UnpackPanel<P>(a, row, nr, ng, b, scale_t);
     }
     for (int64_t t0 = 0; t0 < a.n; t0 += kTile) {
       const int nt = static_cast<int>(a.n - t0 < kTile ? a.n - t0 : kTile);
@@ -339,8 +323,7 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
               EpilogueQ2K(c, scale_t + blk * kTile, mn_t[0] + blk * kTile, mn_t[1] + blk * kTile, xg,
                           a.xq_row_bytes, k, acc);
             } else {
-              Epilogue<P>(c, scale_t + blk * kTile, min_t + blk * kTile, xg, a.xq_row_bytes, k,
-                          acc);
+              Epilogue<P>(c, scale_t + blk * kTile, xg, a.xq_row_bytes, k, acc);
             }
           }
         }
@@ -400,12 +383,8 @@ void AmxPackAct(const uint8_t* xq_row, int64_t xq_row_bytes, int64_t cols, int64
 void AmxMatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
   switch (a.type) {
     case DType::kQ4_0: return amx::MatMulPanels<amx::PackedQ4_0>(a, r0, r1, scratch);
-    case DType::kQ4_1: return amx::MatMulPanels<amx::PackedQ4_1>(a, r0, r1, scratch);
     case DType::kQ5_0: return amx::MatMulPanels<amx::PackedQ5_0>(a, r0, r1, scratch);
-    case DType::kQ5_1: return amx::MatMulPanels<amx::PackedQ5_1>(a, r0, r1, scratch);
     case DType::kIQ4_NL: return amx::MatMulPanels<amx::PackedIQ4NL>(a, r0, r1, scratch);
-    case DType::kQ4_K: return amx::MatMulPanels<amx::PackedQ4K>(a, r0, r1, scratch);
-    case DType::kQ5_K: return amx::MatMulPanels<amx::PackedQ5K>(a, r0, r1, scratch);
     case DType::kIQ4_XS: return amx::MatMulPanels<amx::PackedIQ4XS>(a, r0, r1, scratch);
     case DType::kQ8_0: return amx::MatMulPanels<amx::PackedQ8_0>(a, r0, r1, scratch);
     case DType::kQ2_K:
