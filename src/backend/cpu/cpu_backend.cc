@@ -204,8 +204,9 @@ void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, s
   KVS_CHECK(!bands || kernels_.band_matmul_rows != nullptr)
       << "banded " << DTypeName(w.type) << " given to the " << name_ << " kernels";
   const bool tiles = amx || bf16_tiles;
-  // Packed Q2_K and most of the packed Q4 family from PanelMinTokens (below
-  // the AMX threshold on AMX): panels of rows unfolded into scratch, the
+  // Packed Q2_K and most of the packed Q4 family from PanelMinTokens, where
+  // AMX does not take them (on AMX: below kAmxMinTokens, and the types with
+  // a min at every n): panels of rows unfolded into scratch, the
   // activations as they are.
   const bool panel = !amx && kernels_.panel_matmul_rows != nullptr && w.layout == WeightLayout::kPacked &&
                      cpu::PanelMinTokens(w.type) > 0 && n >= cpu::PanelMinTokens(w.type);

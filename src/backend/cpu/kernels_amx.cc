@@ -1,6 +1,6 @@
 // Prefill of packed Q4_0, Q5_0, IQ4_NL, IQ4_XS, Q8_0 and Q2_K on the AMX
-// tile unit (Intel Sapphire Rapids and later): AmxKernels' amx_pack_act and amx_matmul_rows
-// (kernels.h). Compiled with the AVX-512 flags plus AMX-TILE / AMX-INT8
+// tile unit (Intel Sapphire Rapids and later): AmxKernels' amx_pack_act and
+// amx_matmul_rows (kernels.h). Compiled with the AVX-512 flags plus AMX-TILE / AMX-INT8
 // (CMake gives *_amx.cc files their own flags); called only where
 // IsaSupported(Isa::kAmx).
 //
@@ -23,10 +23,9 @@
 // Bit-exact with the VNNI kernel (simd_matmul-inl.h, PackedQ4Kernel): its
 // int32 lane k per group is the same integer; then per group it does, lane
 // k, acc = fma(float(isum), scale * dx, acc), and VHsum over the 16 lanes at
-// the end. Here the
-// accumulator of (token, block, row) is lane `row` of a register, updated by
-// the same operations group after group, and the 16 blocks' are summed in
-// VHsum's tree.
+// the end. Here the accumulator of (token, block, row) is lane `row` of a
+// register, updated by the same operations group after group, and the 16
+// blocks' are summed in VHsum's tree.
 #define KVS_SIMD_NS amx
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
 // _mm512_undefined_* placeholders (false positives, fixed in later GCC).
