@@ -85,6 +85,8 @@ struct MatMulPart {
 // Rows per part boundary in MatMulParts: whole 32-row bands and 16-row
 // tiles of the packed layouts.
 constexpr int64_t kMatMulPartAlign = 32;
+// Aborts unless parts meet MatMulParts' REQUIRES for w.
+void CheckMatMulParts(const WeightMatrix& w, std::span<const MatMulPart> parts);
 
 class Backend {
  public:

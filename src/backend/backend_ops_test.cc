@@ -42,6 +42,7 @@ namespace kvs {
 namespace {
 
 using backend_test::MakeCpu;
+using backend_test::MatMulCase;
 using backend_test::MakeWeights;
 using backend_test::RandomFloats;
 using backend_test::TestWeights;
@@ -49,19 +50,7 @@ using cpu::Isa;
 
 bool IsQuantized(DType t) { return BlockElems(t) > 1; }
 
-class BackendOpsTest : public ::testing::TestWithParam<Isa> {
- protected:
-  void SetUp() override {
-    if (!cpu::IsaSupported(GetParam())) {
-      GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam());
-    }
-  }
-};
-
-struct MatMulCase {
-  DType type;
-  int64_t rows, cols;
-};
+class BackendOpsTest : public backend_test::IsaTest {};
 
 const MatMulCase kMatMulCases[] = {
     {DType::kF32, 133, 259}, {DType::kF16, 133, 259}, {DType::kBF16, 133, 259},
@@ -564,9 +553,7 @@ TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
                          ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx),
-                         [](const ::testing::TestParamInfo<Isa>& info) {
-                           return std::string(cpu::IsaName(info.param));
-                         });
+                         backend_test::IsaParamName);
 
 // The packed kernels' activations, checked byte for byte against the
 // layout blocks.h defines and the per-block quantization of every other

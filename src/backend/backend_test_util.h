@@ -3,9 +3,12 @@
 // Test code only (the *_test.cc files of backend/).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
@@ -53,6 +56,23 @@ inline TestWeights MakeWeights(std::mt19937& rng, DType t, int64_t rows, int64_t
   }
   w.m.data = w.bytes.data();
   return w;
+}
+
+struct MatMulCase {
+  DType type;
+  int64_t rows, cols;
+};
+
+// A test run once per instruction-set path (IsaParamName names each), skipped
+// where this CPU lacks the path.
+class IsaTest : public ::testing::TestWithParam<cpu::Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu::IsaSupported(GetParam())) GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam());
+  }
+};
+inline std::string IsaParamName(const ::testing::TestParamInfo<cpu::Isa>& info) {
+  return std::string(cpu::IsaName(info.param));
 }
 
 }  // namespace kvs::backend_test

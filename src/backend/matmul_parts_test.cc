@@ -18,6 +18,7 @@ namespace kvs {
 namespace {
 
 using backend_test::MakeCpu;
+using backend_test::MatMulCase;
 using backend_test::MakeWeights;
 using backend_test::RandomFloats;
 using backend_test::TestWeights;
@@ -47,14 +48,10 @@ void ExpectPartsOfWhole(const std::vector<float>& whole, int64_t n, int64_t rows
   }
 }
 
-struct Case {
-  DType type;
-  int64_t rows, cols;
-};
 // Every type, in sizes that take each path: 403 x 1280 Q2_K and 283 x 1280
 // Q5_K cross panels; BF16 80 x 64 and F16 160 x 600 are whole AMX panels
 // and bands.
-const Case kCases[] = {
+const MatMulCase kCases[] = {
     {DType::kF32, 133, 259},   {DType::kF16, 160, 600},   {DType::kBF16, 80, 64},
     {DType::kBF16, 133, 259},  {DType::kQ8_0, 133, 1056}, {DType::kQ4_0, 133, 1056},
     {DType::kQ4_1, 133, 288},  {DType::kQ5_0, 133, 288},  {DType::kQ5_1, 133, 288},
@@ -63,18 +60,13 @@ const Case kCases[] = {
     {DType::kIQ4_XS, 67, 768},
 };
 
-class MatMulPartsTest : public ::testing::TestWithParam<Isa> {
- protected:
-  void SetUp() override {
-    if (!cpu::IsaSupported(GetParam())) GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam());
-  }
-};
+class MatMulPartsTest : public backend_test::IsaTest {};
 
 TEST_P(MatMulPartsTest, EachPartIsItsRowsOfTheWholeBitForBit) {
   std::mt19937 rng(21);
   for (int threads : {1, 3}) {
     auto cpu = MakeCpu(GetParam(), threads);
-    for (const Case& c : kCases) {
+    for (const MatMulCase& c : kCases) {
       TestWeights w = MakeWeights(rng, c.type, c.rows, c.cols);
       PreparedWeights prepared = cpu->PrepareWeights({&w.m, 1});
       const WeightMatrix& m = prepared.matrices[0];
@@ -111,9 +103,7 @@ TEST_P(MatMulPartsTest, EachPartIsItsRowsOfTheWholeBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, MatMulPartsTest,
                          ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx),
-                         [](const ::testing::TestParamInfo<Isa>& info) {
-                           return std::string(cpu::IsaName(info.param));
-                         });
+                         backend_test::IsaParamName);
 
 TEST(MatMulPartsTest, ReferenceRunsAMatMulPerPart) {
   std::mt19937 rng(22);

@@ -148,21 +148,15 @@ void CpuBackend::MatMul(const WeightMatrix& w, const float* x, int64_t n, float*
 
 void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, std::span<const MatMulPart> parts) {
   if (n <= 0) return;
-  int64_t total = 0;
-  bool adjacent = true;  // each part's out right after the one before
-  for (size_t i = 0; i < parts.size(); ++i) {
-    KVS_CHECK(i + 1 == parts.size() || parts[i].rows % kMatMulPartAlign == 0)
-        << "MatMulParts: a part of " << parts[i].rows << " rows";
-    if (i > 0 && parts[i].out != parts[i - 1].out + parts[i - 1].rows) adjacent = false;
-    total += parts[i].rows;
-  }
-  KVS_CHECK(total == w.rows) << "MatMulParts: parts of " << total << " rows for a matrix of " << w.rows;
+  CheckMatMulParts(w, parts);
   float* const out = parts[0].out;
   // One token's parts that lie end to end are one output (decode's fused
   // q | k | v); decode's two streams pair rows across parts, so others
   // take a MatMul each.
   if (n == 1 && parts.size() > 1) {
-    if (!adjacent) return Backend::MatMulParts(w, x, n, parts);
+    for (size_t i = 1; i < parts.size(); ++i) {
+      if (parts[i].out != parts[i - 1].out + parts[i - 1].rows) return Backend::MatMulParts(w, x, n, parts);
+    }
     parts = parts.first(1);
   }
   KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed)
