@@ -134,18 +134,13 @@ struct FoldedKernel {
         KVS_UNROLL
         for (int r = 0; r < R; ++r) isum[r][c] = start;
       }
+      const uint8_t* wq[R];
+      const int8_t* xq[C];
       KVS_UNROLL
-      for (int sl = 0; sl < 8; ++sl) {
-        __m512i wv[R];
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) wv[r] = Load512(w[r][g].qs[sl]);
-        KVS_UNROLL
-        for (int c = 0; c < C; ++c) {
-          const __m512i xv = Load512(E::Q(x[c][g]).qs[sl]);
-          KVS_UNROLL
-          for (int r = 0; r < R; ++r) isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], wv[r], xv);
-        }
-      }
+      for (int r = 0; r < R; ++r) wq[r] = w[r][g].qs[0];
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) xq[c] = E::Q(x[c][g]).qs[0];
+      SliceDots<false>(wq, xq, isum, isum);
       E::Finish(w, x, g, isum, acc);
     }
     StoreTileSums(a, row, tok, step, acc);
