@@ -612,33 +612,26 @@ struct PackedQ4Kernel {
         for (int c = 0; c < C; ++c) xq[c] = x[c][g].qs[0];
         SliceDots<kTwoChains>(wq, xq, isum, isum_hi);
       } else {
-      KVS_UNROLL
-      for (int i = 0; i < 4; ++i) {
-        __m512i lo[R], hi[R];
         KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          if constexpr (P::kBytes) {
-            lo[r] = Load512(w[r][g].qs[2 * i]);
-            hi[r] = Load512(w[r][g].qs[2 * i + 1]);
-          } else {
-            UnpackQ4Codes<P>(w[r][g], i, m4, table, &lo[r], &hi[r]);
-          }
-        }
-        KVS_UNROLL
-        for (int c = 0; c < C; ++c) {
-          const __m512i xl = Load512(x[c][g].qs[2 * i]);
-          const __m512i xh = Load512(x[c][g].qs[2 * i + 1]);
+        for (int i = 0; i < 4; ++i) {
+          __m512i lo[R], hi[R];
           KVS_UNROLL
-          for (int r = 0; r < R; ++r) {
-            if constexpr (kTwoChains) {
-              isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], lo[r], xl);
-              isum_hi[r][c] = _mm512_dpbusd_epi32(isum_hi[r][c], hi[r], xh);
-            } else {
-              isum[r][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(isum[r][c], lo[r], xl), hi[r], xh);
+          for (int r = 0; r < R; ++r) UnpackQ4Codes<P>(w[r][g], i, m4, table, &lo[r], &hi[r]);
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) {
+            const __m512i xl = Load512(x[c][g].qs[2 * i]);
+            const __m512i xh = Load512(x[c][g].qs[2 * i + 1]);
+            KVS_UNROLL
+            for (int r = 0; r < R; ++r) {
+              if constexpr (kTwoChains) {
+                isum[r][c] = _mm512_dpbusd_epi32(isum[r][c], lo[r], xl);
+                isum_hi[r][c] = _mm512_dpbusd_epi32(isum_hi[r][c], hi[r], xh);
+              } else {
+                isum[r][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(isum[r][c], lo[r], xl), hi[r], xh);
+              }
             }
           }
         }
-      }
       }
       if constexpr (kTwoChains) {
         KVS_UNROLL
