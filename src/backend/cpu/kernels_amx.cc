@@ -61,14 +61,10 @@ constexpr AmxTileConfig kTileConfig = {
 
 void ConfigureTiles() { _tile_loadconfig(&kTileConfig); }
 
-// Q2_K: folded weights, its own unpack and epilogue, and activations with
-// the half sums (ABlockQ8x16H).
+// Q2_K: folded weights (unsigned, the only ones here), its own unpack and
+// epilogue, and activations with the half sums (ABlockQ8x16H).
 template <class P>
 constexpr bool kFolded = std::is_same_v<P, PackedQ2KP>;
-template <class P>
-constexpr bool UnsignedWeights() {
-  return kFolded<P>;
-}
 template <class P>
 constexpr int64_t kActGroupBytes = kFolded<P> ? sizeof(ABlockQ8x16H) : sizeof(ABlockQ8x16);
 
@@ -228,7 +224,6 @@ void UnpackPanelQ2K(const MatMulArgs& a, int64_t row, int nr, int64_t ng, uint8_
 // its C tile c: each acc[t] (one per token, over the panel's rows) updated
 // as the VNNI kernel updates its lane k. x is the first token's activation
 // group g; the next token's is xq_row_bytes further.
-template <class P>
 inline __attribute__((always_inline)) void Epilogue(const int32_t* c, const float* scale, const uint8_t* x,
                                                     int64_t xq_row_bytes, int k, __m512 acc[kTile]) {
   const __m512 sw = _mm512_load_ps(scale);
@@ -266,7 +261,7 @@ inline __attribute__((always_inline)) void EpilogueQ2K(const int32_t* c, const f
     _tile_loadd(at, (xa), kActBlockBytes);  \
     _tile_loadd(bt, (b), 64);               \
     _tile_zero(ct);                         \
-    if constexpr (UnsignedWeights<P>()) {   \
+    if constexpr (kFolded<P>) {             \
       _tile_dpbsud(ct, at, bt);             \
     } else {                                \
       _tile_dpbssd(ct, at, bt);             \
@@ -322,7 +317,7 @@ void MatMulPanels(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch)
               EpilogueQ2K(c, scale_t + blk * kTile, mn_t[0] + blk * kTile, mn_t[1] + blk * kTile, xg,
                           a.xq_row_bytes, k, acc);
             } else {
-              Epilogue<P>(c, scale_t + blk * kTile, xg, a.xq_row_bytes, k, acc);
+              Epilogue(c, scale_t + blk * kTile, xg, a.xq_row_bytes, k, acc);
             }
           }
         }
