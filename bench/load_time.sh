@@ -6,8 +6,9 @@
 # the Q/K permutation into an overlay) and the runner (the CPU backend
 # copies every matrix into its huge-page arena, whatever the format), once
 # as it is by default and once with --weights-in-place (the matrices the
-# kernels read in the file's layout left in the mapping; on an AMX machine
-# BACKEND=cpu:avx512, since the tiles take BF16 repacked).
+# kernels read in the file's layout left in the mapping; on AVX-512
+# machines BACKEND=cpu:avx512-bf16dot, since the AMX tiles and the bands
+# take BF16 repacked).
 #
 # Usage: bench/load_time.sh [BUILD_DIR]
 # Env: SHAPE=llama3.2-1b TYPE=BF16 VOCAB=vocab/hf-llama3.1 REPS=5 DIR=/tmp/kvs-load BACKEND=cpu

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/create_backend.h"
 #include "backend/reference/reference_backend.h"
 #include "backend/kv_storage.h"
 #include "base/huge_pages.h"
@@ -165,22 +166,12 @@ int Bench(const BenchOptions& opt) {
   if (opt.backend == "reference") {
     backend = std::make_unique<ReferenceBackend>();
   } else {
-    CpuBackendOptions co;
-    co.n_threads = opt.n_threads;
-    co.weights_in_place = opt.weights_in_place;
-    if (!opt.isa.empty()) {
-      co.isa = cpu::IsaFromName(opt.isa);
-      if (!co.isa) {
-        std::fprintf(stderr, "kvserve bench: unknown --isa '%s'\n", opt.isa.c_str());
-        return 2;
-      }
-    }
-    auto b = CpuBackend::Create(co);
+    auto b = CreateBackend(opt.isa.empty() ? "cpu" : "cpu:" + opt.isa, opt.n_threads, opt.weights_in_place);
     if (!b.ok()) {
       std::fprintf(stderr, "kvserve bench: %s\n", b.status().ToString().c_str());
-      return 1;
+      return b.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
     }
-    cpu_backend = b.value().get();
+    cpu_backend = static_cast<CpuBackend*>(b.value().get());  // every backend but the reference
     backend = std::move(b).value();
   }
   const int max_tokens = opt.depth + std::max({opt.n_prompt, opt.n_gen + 1, 16});
@@ -354,7 +345,7 @@ int RunBench(int argc, char** argv) {
   app.add_option("-d,--n-depth", opt.depth, "tokens already in the KV cache before each test")
       ->check(CLI::Range(0, 1 << 20));
   AddKvCacheDTypeFlag(&app, &opt.kv_dtype);
-  app.add_option("--isa", opt.isa, "kernel path: scalar, avx2, avx512, amx (default: best)");
+  app.add_option("--isa", opt.isa, "kernel path: scalar, avx2, avx512, avx512-bf16dot, avx512-bf16bands, amx (default: best)");
   app.add_option("--backend", opt.backend, "cpu or reference");
   app.add_flag("--weights-in-place", opt.weights_in_place,
                "read file-layout weights from the file mapping instead of copies (serve's flag)");

@@ -20,14 +20,19 @@
 // for every type, path and thread count.
 // Both the file's layout and each path's prepared (packed) layout are
 // checked: AVX-512 repacks the quantized types (pack_quant.h) and bands F16
-// and BF16 (pack_bands.h); AMX takes BF16 in tiles (pack_bf16.h).
+// and BF16 (pack_bands.h; BF16 keeps the file's layout on avx512_bf16dot,
+// the vdpbf16ps path); AMX takes BF16 in tiles (pack_bf16.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <optional>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/backend_test_util.h"
@@ -79,12 +84,13 @@ const MatMulCase kMatMulCases[] = {
     {DType::kBF16, 64, 259},
 };
 
-// Whether PrepareWeights on `isa` repacks a rows x cols matrix of type t.
-bool Packs(Isa isa, DType t, int64_t rows, int64_t cols) {
+// Whether PrepareWeights on `path` repacks a rows x cols matrix of type t.
+bool Packs(backend_test::CpuPath path, DType t, int64_t rows, int64_t cols) {
+  const Isa isa = path.isa;
   switch (t) {
     case DType::kBF16:
       if (isa == Isa::kAmx) return rows % 16 == 0 && cols % 32 == 0;
-      return isa == Isa::kAvx512 && rows % 32 == 0;
+      return isa == Isa::kAvx512 && !path.bf16_dot && rows % 32 == 0;
     case DType::kF16: return (isa == Isa::kAvx512 || isa == Isa::kAmx) && rows % 32 == 0;
     case DType::kQ8_0:
     case DType::kQ4_0:
@@ -141,11 +147,12 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
         << DTypeName(c.type);
     for (int64_t n : {1, 3, 17})
     for (const WeightMatrix* m : {static_cast<const WeightMatrix*>(&w.m), &packed}) {
-      // BF16 on the AMX tiles runs with activations rounded to bf16: the
-      // reference gets the same rounded activations, so that the bound
-      // below is the float accumulation's alone.
+      // BF16 on the AMX tiles and by vdpbf16ps runs with activations
+      // rounded to bf16: the reference gets the same rounded activations,
+      // so that the bound below is the float accumulation's alone.
       const bool bf16_rounded =
-          c.type == DType::kBF16 && GetParam() == Isa::kAmx && m->layout == WeightLayout::kPacked;
+          c.type == DType::kBF16 &&
+          ((GetParam().isa == Isa::kAmx && m->layout == WeightLayout::kPacked) || GetParam().bf16_dot);
       SCOPED_TRACE(std::string(DTypeName(c.type)) + " n=" + std::to_string(n) +
                    (m->layout == WeightLayout::kPacked ? " packed" : ""));
       // Varied magnitudes per column so that block scales differ.
@@ -525,7 +532,7 @@ TEST_P(BackendOpsTest, PagedAttentionWithinBound) {
 // to the plain XOR of its words. A loop that skipped a load or a lane, or
 // misread the tail of a thread's slice, would miss words.
 TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
-  const cpu::KernelTable& k = cpu::KernelsFor(GetParam());
+  const cpu::KernelTable& k = cpu::KernelsFor(GetParam().isa, GetParam().bf16_dot);
   const int64_t bytes = 256 * 37;
   std::vector<uint64_t> words(bytes / 8, 0);
   const uint8_t* p = reinterpret_cast<const uint8_t*>(words.data());
@@ -552,8 +559,7 @@ TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
-                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx),
-                         backend_test::IsaParamName);
+                         backend_test::AllCpuPaths(), backend_test::IsaParamName);
 
 // The packed kernels' activations, checked byte for byte against the
 // layout blocks.h defines and the per-block quantization of every other
@@ -576,7 +582,7 @@ TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
       std::vector<float> x(cols);
       for (float& v : x) v = dist(rng);
       std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block
-      const int64_t bytes = cpu::ActRowBytes(wtype, WeightLayout::kPacked, cols);
+      const int64_t bytes = cpu::ActRowBytes(k, wtype, WeightLayout::kPacked, cols);
       std::vector<uint8_t> got(bytes, 0xAB);
       k.quantize_row(wtype, WeightLayout::kPacked, x.data(), cols, got.data());
       const int64_t nb = cols / 32;
@@ -732,6 +738,41 @@ TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
   }
 }
 
+// The avx512 path's BF16 kernel is the CPU's (vdpbf16ps on AMD cores,
+// /proc/cpuinfo's vendor read here as the oracle) unless pinned; only
+// avx512 has vdpbf16ps without tiles, so the other paths refuse it.
+TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  bool amd = false;
+  while (std::getline(cpuinfo, line)) {
+    if (line.starts_with("vendor_id")) {
+      amd = line.find("AuthenticAMD") != std::string::npos;
+      break;
+    }
+  }
+  EXPECT_EQ(cpu::Bf16DotIsFaster(), amd);
+  if (!cpu::IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
+  for (std::optional<bool> pinned : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
+    CpuBackendOptions o;
+    o.isa = Isa::kAvx512;
+    o.bf16_dot = pinned;
+    auto b = CpuBackend::Create(o);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    const bool dot = pinned.value_or(amd);
+    EXPECT_EQ((*b)->bf16_dot(), dot);
+    EXPECT_EQ((*b)->name(), dot ? "cpu-avx512-bf16dot" : "cpu-avx512");
+  }
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAmx}) {
+    CpuBackendOptions o;
+    o.isa = isa;
+    o.bf16_dot = true;
+    EXPECT_FALSE(CpuBackend::Create(o).ok()) << cpu::IsaName(isa);
+    o.bf16_dot = false;
+    EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
+  }
+}
+
 // "cpu:ISA" names a kernel path; an unknown or unsupported one is refused.
 TEST(CreateBackendTest, CpuIsaNamesAPath) {
   auto plain = CreateBackend("cpu:scalar", 1);
@@ -740,6 +781,18 @@ TEST(CreateBackendTest, CpuIsaNamesAPath) {
   EXPECT_FALSE(CreateBackend("cpu:sse9", 1).ok());
   EXPECT_FALSE(CreateBackend("cpu:", 1).ok());
   EXPECT_EQ(CreateBackend("cpu:amx", 1).ok(), cpu::IsaSupported(Isa::kAmx));
+  // The BF16 kernel pinned by a suffix, on avx512 alone.
+  for (const char* bad : {"cpu:avx2-bf16dot", "cpu:amx-bf16bands", "cpu:avx512-bf16", "cpu:-bf16dot",
+                          "cpu:avx512-bf16dot-bf16bands"}) {
+    EXPECT_FALSE(CreateBackend(bad, 1).ok()) << bad;
+  }
+  if (!cpu::IsaSupported(Isa::kAvx512)) return;
+  for (auto [name, dot] : {std::pair{"cpu:avx512-bf16dot", true}, std::pair{"cpu:avx512-bf16bands", false}}) {
+    auto b = CreateBackend(name, 1);
+    ASSERT_TRUE(b.ok()) << name << ": " << b.status().ToString();
+    EXPECT_EQ(static_cast<CpuBackend*>(b->get())->isa(), Isa::kAvx512) << name;
+    EXPECT_EQ(static_cast<CpuBackend*>(b->get())->bf16_dot(), dot) << name;
+  }
 }
 
 }  // namespace

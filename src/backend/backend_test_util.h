@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,9 +18,25 @@
 
 namespace kvs::backend_test {
 
-inline std::unique_ptr<CpuBackend> MakeCpu(cpu::Isa isa, int threads, bool weights_in_place = false) {
+// One kernel path of the CPU backend: an instruction set and, on avx512,
+// the BF16 kernel (CpuBackendOptions::bf16_dot). Pinned, so that a test runs
+// the same kernels on every CPU that has the path.
+struct CpuPath {
+  CpuPath(cpu::Isa isa, bool bf16_dot = false) : isa(isa), bf16_dot(bf16_dot) {}  // NOLINT: implicit
+  cpu::Isa isa;
+  bool bf16_dot;
+};
+
+// Every path, for INSTANTIATE_TEST_SUITE_P.
+inline auto AllCpuPaths() {
+  return ::testing::Values(CpuPath(cpu::Isa::kScalar), CpuPath(cpu::Isa::kAvx2), CpuPath(cpu::Isa::kAvx512),
+                           CpuPath(cpu::Isa::kAvx512, /*bf16_dot=*/true), CpuPath(cpu::Isa::kAmx));
+}
+
+inline std::unique_ptr<CpuBackend> MakeCpu(CpuPath path, int threads, bool weights_in_place = false) {
   CpuBackendOptions opts;
-  opts.isa = isa;
+  opts.isa = path.isa;
+  opts.bf16_dot = path.bf16_dot;
   opts.n_threads = threads;
   opts.weights_in_place = weights_in_place;
   auto b = CpuBackend::Create(opts);
@@ -63,16 +80,20 @@ struct MatMulCase {
   int64_t rows, cols;
 };
 
-// A test run once per instruction-set path (IsaParamName names each), skipped
-// where this CPU lacks the path.
-class IsaTest : public ::testing::TestWithParam<cpu::Isa> {
+// A test run once per kernel path (AllCpuPaths; IsaParamName names each),
+// skipped where this CPU lacks the path.
+class IsaTest : public ::testing::TestWithParam<CpuPath> {
  protected:
   void SetUp() override {
-    if (!cpu::IsaSupported(GetParam())) GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam());
+    if (!cpu::IsaSupported(GetParam().isa)) GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam().isa);
   }
 };
-inline std::string IsaParamName(const ::testing::TestParamInfo<cpu::Isa>& info) {
-  return std::string(cpu::IsaName(info.param));
+// How gtest prints a path in failure lines.
+inline void PrintTo(const CpuPath& path, std::ostream* os) {
+  *os << cpu::IsaName(path.isa) << (path.bf16_dot ? " with vdpbf16ps for BF16" : "");
+}
+inline std::string IsaParamName(const ::testing::TestParamInfo<CpuPath>& info) {
+  return std::string(cpu::IsaName(info.param.isa)) + (info.param.bf16_dot ? "_bf16dot" : "");
 }
 
 }  // namespace kvs::backend_test

@@ -1,5 +1,8 @@
 #include "backend/create_backend.h"
 
+#include <string_view>
+#include <utility>
+
 #include "backend/cpu/cpu_backend.h"
 #include "backend/reference/reference_backend.h"
 
@@ -13,9 +16,18 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& name, int n_
     options.n_threads = n_threads;
     options.weights_in_place = weights_in_place;
     if (name != "cpu") {
-      options.isa = cpu::IsaFromName(name.substr(4));
-      if (!options.isa) {
-        return InvalidArgumentError("unknown backend '" + name + "' (want cpu:scalar, cpu:avx2, cpu:avx512 or cpu:amx)");
+      std::string_view path = std::string_view(name).substr(4);
+      for (auto [suffix, dot] : {std::pair{"-bf16dot", true}, std::pair{"-bf16bands", false}}) {
+        if (path.ends_with(suffix)) {
+          path.remove_suffix(std::string_view(suffix).size());
+          options.bf16_dot = dot;
+        }
+      }
+      options.isa = cpu::IsaFromName(path);
+      if (!options.isa || (options.bf16_dot.has_value() && *options.isa != cpu::Isa::kAvx512)) {
+        return InvalidArgumentError("unknown backend '" + name +
+                                    "' (want cpu:scalar, cpu:avx2, cpu:avx512, cpu:avx512-bf16dot, "
+                                    "cpu:avx512-bf16bands or cpu:amx)");
       }
     }
     KVS_ASSIGN_OR_RETURN(std::unique_ptr<CpuBackend> cpu, CpuBackend::Create(options));

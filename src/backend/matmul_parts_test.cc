@@ -102,8 +102,7 @@ TEST_P(MatMulPartsTest, EachPartIsItsRowsOfTheWholeBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, MatMulPartsTest,
-                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx),
-                         backend_test::IsaParamName);
+                         backend_test::AllCpuPaths(), backend_test::IsaParamName);
 
 TEST(MatMulPartsTest, ReferenceRunsAMatMulPerPart) {
   std::mt19937 rng(22);

@@ -44,10 +44,15 @@ StatusOr<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendOptions
                                    std::string(cpu::IsaName(isa)) + " kernels");
   }
   if (options.n_threads < 0) return InvalidArgumentError("n_threads must be >= 0");
+  if (options.bf16_dot.value_or(false) && isa != cpu::Isa::kAvx512) {
+    return InvalidArgumentError("the vdpbf16ps BF16 kernel is on the avx512 path only, not " +
+                                std::string(cpu::IsaName(isa)));
+  }
+  const bool bf16_dot = isa == cpu::Isa::kAvx512 && options.bf16_dot.value_or(cpu::Bf16DotIsFaster());
   int n_threads = options.n_threads;
   if (n_threads == 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::unique_ptr<CpuBackend>(
-      new CpuBackend(n_threads, cpu::KernelsFor(isa), options.weights_in_place));
+      new CpuBackend(n_threads, cpu::KernelsFor(isa, bf16_dot), options.weights_in_place));
 }
 
 CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weights_in_place)
@@ -55,7 +60,7 @@ CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weig
       kernels_(kernels),
       weights_in_place_(weights_in_place),
       slices_(new RowSlice[n_threads]),
-      name_("cpu-" + std::string(cpu::IsaName(kernels.isa))) {}
+      name_("cpu-" + std::string(cpu::IsaName(kernels.isa)) + (kernels.bf16_dot ? "-bf16dot" : "")) {}
 
 template <class Fn>
 void CpuBackend::ParallelFor(int64_t n, int64_t cost_per_item, const Fn& fn) {
@@ -100,9 +105,10 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
       p.matrices[i].layout = WeightLayout::kPacked;  // same size, panels of 16 rows
       p.matrices[i].packed_row_bytes = ws[i].row_bytes();
     } else if (kernels_.band_matmul_rows != nullptr && cpu::PacksBands(ws[i]) &&
-               (ws[i].type == DType::kF16 || kernels_.bf16_matmul_rows == nullptr)) {
+               (ws[i].type == DType::kF16 || (kernels_.bf16_matmul_rows == nullptr && !kernels_.bf16_dot))) {
       // Packed BF16 means tiles where there are tiles: the BF16 matrices
-      // they cannot take keep the file's layout there.
+      // they cannot take keep the file's layout there, as BF16 does for
+      // vdpbf16ps.
       p.matrices[i].layout = WeightLayout::kPacked;  // same size, bands of 32 rows
       p.matrices[i].packed_row_bytes = ws[i].row_bytes();
     } else if (weights_in_place_) {
@@ -172,7 +178,7 @@ void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, s
   a.n = n;
   a.out = out;
   const int nt = w.rows * w.cols * n < kMinParallelWork ? 1 : pool_.n_threads();
-  const int64_t xq_bytes = cpu::ActRowBytes(w.type, w.layout, w.cols);
+  const int64_t xq_bytes = cpu::ActRowBytes(kernels_, w.type, w.layout, w.cols);
   // Decode (n == 1) quantizes its one activation row on every thread, each
   // into its own copy (on its own cache lines: the kernels read 64-byte
   // loads), inside the parallel section, so that the workers' start overlaps

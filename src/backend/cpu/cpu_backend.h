@@ -39,6 +39,10 @@ namespace kvs {
 struct CpuBackendOptions {
   int n_threads = 0;               // 0: every hardware thread
   std::optional<cpu::Isa> isa;     // unset: the best this CPU supports
+  // On the avx512 path, BF16 weights by vdpbf16ps against activations
+  // rounded to bf16 (true) or widened onto the FMA bands (false); unset:
+  // cpu::Bf16DotIsFaster(). Other paths refuse true.
+  std::optional<bool> bf16_dot;
   // PrepareWeights leaves the matrices its kernels read in the file's own
   // layout where they are (the model's mapping) instead of copying them:
   // a faster load and pages shared with other processes mapping the same
@@ -54,6 +58,7 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const override { return name_; }
   cpu::Isa isa() const { return kernels_.isa; }
+  bool bf16_dot() const { return kernels_.bf16_dot; }
   int n_threads() const { return pool_.n_threads(); }
 
   // Copies every matrix into one huge-page arena (see the .cc for why);

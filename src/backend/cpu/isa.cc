@@ -74,6 +74,23 @@ std::string_view IsaName(Isa isa) {
   return "?";
 }
 
+// TinyLlama BF16 prefill of 512 tokens (kvserve bench), the two kernels
+// on one machine each time (docs/BENCHMARKS.md): on an AMD Zen 4 VM
+// vdpbf16ps ran 1.87x / 1.75x the bands at 1 / 2 threads. On a Xeon VM
+// (Emerald Rapids, AMX not exposed), where a register-only loop ran
+// vdpbf16ps at half the FMAs' FLOP rate, the bands ran 1.7x vdpbf16ps (129
+// against 74 tok/s, 2 threads). Intel CPUs with AMX take BF16 on the tiles.
+bool Bf16DotIsFaster() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  constexpr unsigned kAuth = 0x68747541, kEnti = 0x69746e65, kCamd = 0x444d4163;  // "AuthenticAMD"
+  return b == kAuth && d == kEnti && c == kCamd;
+#else
+  return false;
+#endif
+}
+
 std::optional<Isa> IsaFromName(std::string_view name) {
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
     if (IsaName(isa) == name) return isa;

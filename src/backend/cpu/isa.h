@@ -22,4 +22,10 @@ Isa BestIsa();
 std::string_view IsaName(Isa isa);  // "scalar", "avx2", "avx512", "amx"
 std::optional<Isa> IsaFromName(std::string_view name);
 
+// Whether BF16 weights on the avx512 path run faster by vdpbf16ps
+// (activations rounded to bf16) than widened to floats on the FMA bands:
+// a property of the core, decided by vendor from measurements (isa.cc), and
+// never by timing, since the two give different numbers.
+bool Bf16DotIsFaster();
+
 }  // namespace kvs::cpu

@@ -59,8 +59,8 @@ struct KernelTable {
   // Quantizes one activation row x[cols] into the layout the kernels for
   // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
   // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4, ABlockQ8x16H for
-  // packed Q2_K / Q3_K / Q6_K);
-  // ActRowBytes(wtype, layout, cols) bytes.
+  // packed Q2_K / Q3_K / Q6_K; bf16 for BF16 where bf16_dot is set);
+  // ActRowBytes(table, wtype, layout, cols) bytes.
   void (*quantize_row)(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out);
   // Computes out[t, r] for every t < n and r in [row_begin, row_end).
   void (*matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
@@ -123,6 +123,12 @@ struct KernelTable {
   // [row_begin, row_end) in whole bands, with kBandScratchBytes of scratch
   // (64-byte aligned) for the calling thread alone (simd_bands-inl.h).
   void (*band_matmul_rows)(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
+  // AVX-512 only: BF16 weights keep the file's layout (not bands) and every
+  // MatMul of them, decode too, runs vdpbf16ps against activations rounded
+  // to bf16 (quantize_row; simd_bf16_dot-inl.h). Which is faster depends on
+  // the core, not the instruction set (Bf16DotIsFaster, isa.h); the
+  // results differ by that rounding.
+  bool bf16_dot = false;
 };
 
 // The band path's n > 1 tiles pass over kBandCols columns (pack_bands.h)
@@ -175,15 +181,17 @@ void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb);
 void AmxBf16MatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 
 // Bytes of one quantized activation row for weights of type wtype in
-// `layout`; 0 where the kernels read x directly (F32, F16,
-// BF16).
-int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols);
+// `layout` on `table`; 0 where the kernels read x directly (F32, F16, and
+// BF16 but for bf16_dot tables).
+int64_t ActRowBytes(const KernelTable& table, DType wtype, WeightLayout layout, int64_t cols);
 
 const KernelTable& ScalarKernels();
 const KernelTable& Avx2Kernels();
 const KernelTable& Avx512Kernels();
+const KernelTable& Avx512Bf16DotKernels();  // Avx512Kernels with bf16_dot set
 const KernelTable& AmxKernels();
-const KernelTable& KernelsFor(Isa isa);
+// bf16_dot: Avx512Bf16DotKernels for kAvx512 (ignored on other paths).
+const KernelTable& KernelsFor(Isa isa, bool bf16_dot = false);
 
 // F32 weights, all paths: the reference backend's exact arithmetic (one
 // float accumulator per output, multiply then add, columns in order), so

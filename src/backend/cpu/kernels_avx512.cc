@@ -1,6 +1,7 @@
-// The avx512 kernel table: simd_kernels-inl.h compiled with this file's
-// instruction-set flags (CMake gives *_avx512.cc files their own flags);
-// and the amx table, the same kernels plus kernels_amx.cc's prefill.
+// The avx512 kernel tables: simd_kernels-inl.h compiled with this file's
+// instruction-set flags (CMake gives *_avx512.cc files their own flags),
+// with BF16 on the bands or by vdpbf16ps (bf16_dot); and the amx table,
+// the same kernels plus kernels_amx.cc's prefill and BF16 tiles.
 #define KVS_SIMD_NS avx512
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
 // _mm512_undefined_* placeholders (false positives, fixed in later GCC).
@@ -25,6 +26,11 @@ constexpr KernelTable kAvx512Table = {Isa::kAvx512, true, avx512::QuantizeRow, a
 #endif
                                       avx512::BandMatMulRows};
 
+constexpr KernelTable WithBf16Dot(KernelTable t) {
+  t.bf16_dot = true;
+  return t;
+}
+
 constexpr KernelTable WithAmx(KernelTable t) {
   t.isa = Isa::kAmx;
   t.amx_pack_act = AmxPackAct;
@@ -37,6 +43,11 @@ constexpr KernelTable WithAmx(KernelTable t) {
 }  // namespace
 
 const KernelTable& Avx512Kernels() { return kAvx512Table; }
+
+const KernelTable& Avx512Bf16DotKernels() {
+  static constexpr KernelTable kTable = WithBf16Dot(kAvx512Table);
+  return kTable;
+}
 
 const KernelTable& AmxKernels() {
   static constexpr KernelTable kTable = WithAmx(kAvx512Table);

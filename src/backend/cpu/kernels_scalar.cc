@@ -314,7 +314,8 @@ void MatMulRowsF32Exact(const MatMulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-int64_t ActRowBytes(DType wtype, WeightLayout layout, int64_t cols) {
+int64_t ActRowBytes(const KernelTable& table, DType wtype, WeightLayout layout, int64_t cols) {
+  if (wtype == DType::kBF16 && table.bf16_dot) return (cols + 31) / 32 * 64;  // bf16, whole 32s
   if (wtype == DType::kF16 || wtype == DType::kBF16) return 0;  // the kernels read x itself
   if (layout == WeightLayout::kPacked) {
     const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K;
@@ -413,11 +414,11 @@ const KernelTable& ScalarKernels() {
   return kTable;
 }
 
-const KernelTable& KernelsFor(Isa isa) {
+const KernelTable& KernelsFor(Isa isa, bool bf16_dot) {
   switch (isa) {
     case Isa::kScalar: return ScalarKernels();
     case Isa::kAvx2: return Avx2Kernels();
-    case Isa::kAvx512: return Avx512Kernels();
+    case Isa::kAvx512: return bf16_dot ? Avx512Bf16DotKernels() : Avx512Kernels();
     case Isa::kAmx: return AmxKernels();
   }
   KVS_CHECK(false) << "unknown Isa";

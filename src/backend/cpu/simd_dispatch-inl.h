@@ -6,6 +6,7 @@
 #error "include backend/cpu/simd_kernels-inl.h, not this part"
 #endif
 
+#include "backend/cpu/simd_bf16_dot-inl.h"
 #include "backend/cpu/simd_matmul-inl.h"
 #include "backend/cpu/simd_matmul_types-inl.h"
 
@@ -24,7 +25,9 @@ constexpr int64_t kFloatTokenChunk = 64;
 template <class K>
 void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
   constexpr int R = K::kR, C = K::kC;
-  const bool quantized = a.xq != nullptr;
+  // BF16 rows rounded for Bf16DotKernel are half a float row: they take
+  // the float kernels' token chunk.
+  const bool quantized = a.xq != nullptr && a.type != DType::kBF16;
   int64_t chunk = quantized ? kActBudget / a.xq_row_bytes / C * C : kFloatTokenChunk / C * C;
   if (chunk < C) chunk = C;
   for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
@@ -77,7 +80,11 @@ void Dispatch(const MatMulArgs& a, Args... args) {
   switch (a.type) {
     case DType::kF32: return;
     case DType::kF16: return Run<HalfKernel<LoadF16>>::Go(a, args...);
-    case DType::kBF16: return Run<HalfKernel<LoadBF16>>::Go(a, args...);
+    case DType::kBF16:
+#if defined(__AVX512BF16__)
+      if (a.xq != nullptr) return Run<Bf16DotKernel>::Go(a, args...);  // a bf16_dot table
+#endif
+      return Run<HalfKernel<LoadBF16>>::Go(a, args...);
 #if defined(__AVX512VNNI__)
     case DType::kQ8_0:
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ8_0>>::Go(a, args...);

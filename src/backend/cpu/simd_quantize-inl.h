@@ -101,7 +101,25 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 }
 #endif
 
+#if defined(__AVX512BF16__)
+// Bf16DotKernel's activations: x[cols] rounded to bf16 (nearest even)
+// into out, in whole 32s (ActRowBytes), the last one padded with zeros.
+inline void RoundRowToBf16(const float* x, int64_t cols, uint8_t* out) {
+  for (int64_t j = 0; j < cols; j += 32) {
+    const int64_t n = cols - j < 32 ? cols - j : 32;
+    const __mmask16 lo = static_cast<__mmask16>((uint32_t{1} << (n < 16 ? n : 16)) - 1);
+    const __mmask16 hi = n > 16 ? static_cast<__mmask16>((uint32_t{1} << (n - 16)) - 1) : 0;
+    const __m512bh v =
+        _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, x + j + 16), _mm512_maskz_loadu_ps(lo, x + j));
+    _mm512_storeu_si512(out + 2 * j, reinterpret_cast<__m512i>(v));
+  }
+}
+#endif
+
 void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols, uint8_t* out) {
+#if defined(__AVX512BF16__)
+  if (wtype == DType::kBF16) return RoundRowToBf16(x, cols, out);  // a bf16_dot table
+#endif
 #if defined(__AVX512VNNI__)
   if (layout == WeightLayout::kPacked) {
     if (wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K) return QuantizeRowQ8x16<true>(x, cols, out);
