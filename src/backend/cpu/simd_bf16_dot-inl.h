@@ -25,7 +25,6 @@ namespace {
 struct Bf16DotKernel {
   static constexpr int kR = 4;
   static constexpr int kC = 6;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {

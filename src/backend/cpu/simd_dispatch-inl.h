@@ -46,31 +46,25 @@ void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
   }
 }
 
-// K::kDecodeWholeRows: one stream's row, then the other's; otherwise both
-// rows in one Tile<2, 1>, interleaved load by load. Measured per kernel
-// (kvserve bench tg, 1 thread, alternating best of 3): packed Q4_0 34.5 ->
-// 38.4 tok/s with whole rows (a row is 1152 bytes; interleaving 288-byte
-// groups of two rows ran like adjacent rows do); F16 13.8 -> 13.0 and Q8_0
-// 28.0 -> 26.7 with whole rows. Later, on a 2-core Xeon VM, a pure read
-// through the same MatMul calls (matmul_bench BM_DecodeMatMuls, 1 thread,
-// Q4_0 rows, two or three rounds) ran 13.0-13.6 GB/s one stream's chunk at
-// a time, 14.5-15.9 with the streams alternating row by row and 14.6-17.2
-// interleaved every 128 bytes (the read loop: 15.2-17.4): two streams read
-// faster the finer they interleave. Once the packed Q4 tile ran two chains
-// a row, it gained from group-by-group interleaving (five alternations,
-// median GB/s whole rows -> Tile<2, 1>): Q8_0 15.1 -> 16.0, Q4_0 14.2 ->
-// 14.7, Q4_1 13.8 -> 14.4, IQ4_NL 13.5 -> 14.3, Q4_K 13.2 -> 14.7, Q5_K
-// 13.9 -> 14.6.
+// Both streams' rows in one Tile<2, 1>, interleaved load by load. Once,
+// packed Q4_0 ran whole rows one stream at a time (34.5 -> 38.4 tok/s,
+// kvserve bench tg, 1 thread, when its tile ran one chain a row), and F16
+// and Q8_0 interleaved (13.8 and 28.0 against 13.0 and 26.7 whole). On a
+// 2-core Xeon VM, a pure read through the same MatMul calls (matmul_bench
+// BM_DecodeMatMuls, 1 thread, Q4_0 rows, two or three rounds) ran 13.0-13.6
+// GB/s one stream's chunk at a time, 14.5-15.9 with the streams alternating
+// row by row and 14.6-17.2 interleaved every 128 bytes (the read loop:
+// 15.2-17.4): two streams read faster the finer they interleave. Once the
+// packed Q4 tile ran two chains a row, it gained from group-by-group
+// interleaving (five alternations, median GB/s whole rows -> Tile<2, 1>):
+// Q8_0 15.1 -> 16.0, Q4_0 14.2 -> 14.7, Q4_1 13.8 -> 14.4, IQ4_NL 13.5 ->
+// 14.3, Q4_K 13.2 -> 14.7, Q5_K 13.9 -> 14.6. The last to run whole rows,
+// PackedQ16Kernel (Q2_K, Q3_K, Q6_K), gained too on a Zen 4 VM (1 thread,
+// three alternations, GB/s): Q2_K 18.7-19.0 -> 21.4-21.7, Q3_K 19.8-20.3 ->
+// 24.1-24.7, Q6_K 17.8-21.9 -> 23.3-24.4; 2 threads Q3_K 38 -> 46.
 template <class K>
 void RunTwoStreams(const MatMulArgs& a, int64_t first, int64_t second, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) {
-    if constexpr (K::kDecodeWholeRows) {
-      K::template Tile<1, 1>(a, first + i, 0);
-      K::template Tile<1, 1>(a, second + i, 0);
-    } else {
-      K::template Tile<2, 1>(a, first + i, 0, second - first);
-    }
-  }
+  for (int64_t i = 0; i < count; ++i) K::template Tile<2, 1>(a, first + i, 0, second - first);
 }
 
 // Calls Run<Kernel>::Go(a, args...) for a's weight type and layout; F32 is

@@ -117,7 +117,6 @@ template <class U>
 struct Q32Kernel {
   static constexpr int kR = kWide ? 4 : 2;
   static constexpr int kC = kWide ? 4 : 3;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
@@ -227,7 +226,6 @@ template <class Loader>
 struct Q32KernelVnni {
   static constexpr int kR = 2;
   static constexpr int kC = 8;
-  static constexpr bool kDecodeWholeRows = false;
 
   // One group of g blocks starting at block b (g == kQ32Group when kFull);
   // w[r] points at row r's first weight block, x[c] at token c's activations.
@@ -312,7 +310,6 @@ inline void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
 struct Q4KKernel {
   static constexpr int kR = kWide ? 2 : 1;
   static constexpr int kC = kWide ? 4 : 3;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
@@ -570,7 +567,6 @@ template <class P>
 struct PackedQ4Kernel {
   static constexpr int kR = 4;
   static constexpr int kC = 3;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
@@ -654,7 +650,6 @@ struct PackedQ4Kernel {
 struct Q6KKernel {
   static constexpr int kR = kWide ? 2 : 1;
   static constexpr int kC = 2;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
@@ -745,7 +740,6 @@ template <class L>
 struct HalfKernel {
   static constexpr int kR = kWide ? 4 : 2;
   static constexpr int kC = 4;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {

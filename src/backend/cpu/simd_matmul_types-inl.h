@@ -198,7 +198,6 @@ template <class P>
 struct PackedQ16Kernel {
   static constexpr int kR = 2;
   static constexpr int kC = 3;
-  static constexpr bool kDecodeWholeRows = true;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
@@ -338,7 +337,6 @@ template <class Impl>
 struct SuperBlockKernel {
   static constexpr int kR = kWide ? 2 : 1;
   static constexpr int kC = kWide ? 4 : 3;
-  static constexpr bool kDecodeWholeRows = false;
 
   template <int R, int C>
   static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
