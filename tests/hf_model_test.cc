@@ -148,7 +148,8 @@ TEST_P(HfModelTest, LogitsEqualTransformersAndTheGgufFile) {
   // catches a broken path (a wrong panel or tile gives errors of order 1);
   // the kernel itself is held to the reference with the same rounded
   // activations at 1e-5 in backend_ops_test.
-  for (auto [backend, isa] : {std::pair{"cpu:avx512-bf16dot", cpu::Isa::kAvx512}, std::pair{"cpu:amx", cpu::Isa::kAmx}}) {
+  for (auto [backend, isa] :
+       {std::pair{"cpu:avx512-bf16dot", cpu::Isa::kAvx512}, std::pair{"cpu:amx", cpu::Isa::kAmx}}) {
     if (std::string(c.type) != "BF16" || !cpu::IsaSupported(isa)) continue;
     const double rounded = worst_error(OurLogits(**hf_model, ids, backend));
     EXPECT_LT(rounded, 2e-2) << c.shape << " BF16 on " << backend;

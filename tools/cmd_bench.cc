@@ -345,7 +345,9 @@ int RunBench(int argc, char** argv) {
   app.add_option("-d,--n-depth", opt.depth, "tokens already in the KV cache before each test")
       ->check(CLI::Range(0, 1 << 20));
   AddKvCacheDTypeFlag(&app, &opt.kv_dtype);
-  app.add_option("--isa", opt.isa, "kernel path: scalar, avx2, avx512, avx512-bf16dot, avx512-bf16bands, amx (default: best)");
+  app.add_option("--isa", opt.isa,
+                 "kernel path: scalar, avx2, avx512, avx512-bf16dot, avx512-bf16bands, amx "
+                 "(default: best)");
   app.add_option("--backend", opt.backend, "cpu or reference");
   app.add_flag("--weights-in-place", opt.weights_in_place,
                "read file-layout weights from the file mapping instead of copies (serve's flag)");

@@ -60,7 +60,8 @@ void AddEngineFlags(CLI::App* app, EngineFlags* f) {
   app->add_option("-t,--threads", f->runner.n_threads, "compute threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   app->add_option("--backend", f->runner.backend,
-                  "cpu, cpu:ISA (scalar, avx2, avx512, amx: that kernel path) or reference");
+                  "cpu, cpu:ISA (scalar, avx2, avx512, avx512-bf16dot, avx512-bf16bands, amx: that "
+                  "kernel path) or reference");
   app->add_flag("--weights-in-place", f->runner.weights_in_place,
                 "read the weights the kernels take in the file's layout from the file mapping "
                 "instead of copying them into huge pages: faster load, pages shared with other "
