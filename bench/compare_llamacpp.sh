@@ -55,6 +55,17 @@ NATIVE=${NATIVE:-1}
 RESULTS=$CACHE/results-$(date +%Y%m%d-%H%M%S).jsonl
 
 [ -x "$KVSERVE" ] || { echo "no $KVSERVE: build first (make build)" >&2; exit 1; }
+
+# A signal stops the engine that is running, not only this script: bash runs
+# a trap only between commands, so each engine runs in the background while
+# the script waits (`waited`), and the trap ends it with its children.
+kill_tree() {  # PID: the process and everything under it
+  local c
+  for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+  kill "$1" 2> /dev/null || true
+}
+trap 'for c in $(pgrep -P $$); do kill_tree "$c"; done; exit 143' INT TERM
+waited() { "$@" & wait "$!"; }
 mkdir -p "$CACHE/models" "$NLC"
 
 # 1. llama.cpp via node-llama-cpp, pinned.
@@ -87,43 +98,57 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
 
 # 3. Alternating runs: one repetition of each engine in turn, so that each
 # pair of figures is taken within the same minute (the machine's phases last
-# minutes); every process warms up before it times.
+# minutes); every process warms up before it times. Each run appends one
+# line for file $f, type $t at $th threads.
+prebuilt_run() {
+  node "$NLC/llamacpp_bench.mjs" "$f" "$th" "$P" "$N" 1 |
+    sed "s/^{/{\"engine\":\"llama.cpp\",\"type\":\"$t\",/" >> "$RESULTS"
+}
+native_run() {
+  "$LLAMA_BENCH" -m "$f" -t "$th" -p "$P" -n "$N" -r 1 -o jsonl 2> /dev/null |
+    native_json "$t" "$th" >> "$RESULTS"
+}
+kvserve_run() {
+  "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r 1 --json |
+    sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",/" >> "$RESULTS"
+}
 for t in $TYPES; do
   f=$CACHE/models/tinyllama-$t.gguf
   for th in $THREADS; do
     for rep in $(seq "$REPS"); do
       echo "== $t, $th threads, repetition $rep: llama.cpp prebuilt, native, then kvserve" >&2
-      node "$NLC/llamacpp_bench.mjs" "$f" "$th" "$P" "$N" 1 |
-        sed "s/^{/{\"engine\":\"llama.cpp\",\"type\":\"$t\",/" >> "$RESULTS"
-      if [ -n "$LLAMA_BENCH" ]; then
-        "$LLAMA_BENCH" -m "$f" -t "$th" -p "$P" -n "$N" -r 1 -o jsonl 2> /dev/null |
-          native_json "$t" "$th" >> "$RESULTS"
-      fi
-      "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r 1 --json |
-        sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",/" >> "$RESULTS"
+      waited prebuilt_run
+      if [ -n "$LLAMA_BENCH" ]; then waited native_run; fi
+      waited kvserve_run
     done
   done
 done
 # Batched decode: BATCH sequences of BATCH_DEPTH tokens per step, Q8_0, the
 # last thread count listed; llama-batched-bench first, then kvserve.
 last_th=${THREADS##* }
+batched_native_run() {
+  "$(dirname "$LLAMA_BENCH")/llama-batched-bench" -m "$f" -t "$last_th" -tb "$last_th" \
+      -c $((BATCH * (BATCH_DEPTH + BATCH_N))) -b 2048 -ub 512 -npp "$BATCH_DEPTH" \
+      -ntg "$BATCH_N" -npl "$BATCH" --output-format jsonl 2> /dev/null | grep '^{' |
+    node -e '
+      const l = JSON.parse(require("fs").readFileSync(0, "utf8").trim().split("\n").pop());
+      console.log(JSON.stringify({engine: "llama.cpp-native-batched", type: "Q8_0",
+        threads: l.n_threads, batch: l.pl, depth: l.pp, batched_tps: l.speed_tg}));' >> "$RESULTS"
+}
+batched_kvserve_run() {
+  "$KVSERVE" bench -m "$f" -t "$last_th" -p 0 -n "$BATCH_N" -r 1 -d "$BATCH_DEPTH" \
+    -b "$BATCH" --kv-cache-dtype f16 --json |
+    sed "s/^{/{\"engine\":\"kvserve-batched\",\"type\":\"Q8_0\",/" >> "$RESULTS"
+}
 if [[ " $TYPES " == *" Q8_0 "* ]] && [ "$BATCH" -gt 0 ]; then
   f=$CACHE/models/tinyllama-Q8_0.gguf
   for rep in 1 2; do
     if [ -n "$LLAMA_BENCH" ]; then
       echo "== Q8_0, $last_th threads: llama-batched-bench x $BATCH at $BATCH_DEPTH" >&2
-      "$(dirname "$LLAMA_BENCH")/llama-batched-bench" -m "$f" -t "$last_th" -tb "$last_th" \
-          -c $((BATCH * (BATCH_DEPTH + BATCH_N))) -b 2048 -ub 512 -npp "$BATCH_DEPTH" \
-          -ntg "$BATCH_N" -npl "$BATCH" --output-format jsonl 2> /dev/null | grep '^{' |
-        node -e '
-          const l = JSON.parse(require("fs").readFileSync(0, "utf8").trim().split("\n").pop());
-          console.log(JSON.stringify({engine: "llama.cpp-native-batched", type: "Q8_0",
-            threads: l.n_threads, batch: l.pl, depth: l.pp, batched_tps: l.speed_tg}));' >> "$RESULTS"
+      waited batched_native_run
     fi
     echo "== Q8_0, $last_th threads: kvserve batched decode x $BATCH at $BATCH_DEPTH" >&2
-    "$KVSERVE" bench -m "$f" -t "$last_th" -p 0 -n "$BATCH_N" -r 1 -d "$BATCH_DEPTH" \
-      -b "$BATCH" --kv-cache-dtype f16 --json |
-      sed "s/^{/{\"engine\":\"kvserve-batched\",\"type\":\"Q8_0\",/" >> "$RESULTS"
+    waited batched_kvserve_run
   done
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); raw results: $RESULTS" >&2
