@@ -1,7 +1,7 @@
-// MatMul of BF16 weights on the AMX tile unit: AmxKernels' bf16_pack_act and
-// bf16_matmul_rows (kernels.h). Compiled with the AVX-512 flags plus AMX
-// (CMake gives *_amx.cc files their own flags); called only where
-// IsaSupported(Isa::kAmx).
+// MatMul of BF16 weights on the AMX tile unit: AmxKernels' bf16_matmul_rows
+// (kernels.h; its bf16_pack_act is simd_quantize-inl.h's RoundRowToBf16).
+// Compiled with the AVX-512 flags plus AMX (CMake gives *_amx.cc files their
+// own flags); called only where IsaSupported(Isa::kAmx).
 //
 // One TDPBF16PS multiplies 16 tokens x 32 columns of activations (tile A,
 // bf16) by 32 columns x 16 weight rows (tile B: one 1 KiB tile of the
@@ -113,15 +113,6 @@ inline void Block(const MatMulArgs& a, int64_t row, int64_t t0, float* scratch) 
 #undef KVS_STORE_C
 
 }  // namespace
-
-void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb) {
-  // VCVTNE2PS2BF16: round to nearest even, 32 floats into 32 bf16 (the
-  // second operand's 16 into the low half).
-  for (int64_t j = 0; j < cols; j += 32) {
-    const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + j + 16), _mm512_loadu_ps(x + j));
-    _mm512_storeu_si512(xb + 2 * j, reinterpret_cast<__m512i>(v));
-  }
-}
 
 void AmxBf16MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1, uint8_t* scratch) {
   // The weights are read once: each pair of panels (32 rows) meets every

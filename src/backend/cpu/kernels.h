@@ -176,8 +176,7 @@ int64_t AmxScratchBytes(int64_t cols);
 void AmxPackAct(const uint8_t* xq_row, int64_t xq_row_bytes, int64_t cols, int64_t token,
                 uint8_t* xa);
 void AmxMatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
-// bf16_tiles_amx.cc's two kernels (AmxKernels' bf16_pack_act, bf16_matmul_rows).
-void AmxBf16PackAct(const float* x, int64_t cols, uint8_t* xb);
+// bf16_tiles_amx.cc's kernel (AmxKernels' bf16_matmul_rows).
 void AmxBf16MatMulRows(const MatMulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch);
 
 // Bytes of one quantized activation row for weights of type wtype in

@@ -35,7 +35,7 @@ constexpr KernelTable WithAmx(KernelTable t) {
   t.isa = Isa::kAmx;
   t.amx_pack_act = AmxPackAct;
   t.amx_matmul_rows = AmxMatMulRows;
-  t.bf16_pack_act = AmxBf16PackAct;
+  t.bf16_pack_act = avx512::RoundRowToBf16;  // the rounding vdpbf16ps takes
   t.bf16_matmul_rows = AmxBf16MatMulRows;
   return t;
 }

@@ -102,8 +102,9 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 #endif
 
 #if defined(__AVX512BF16__)
-// Bf16DotKernel's activations: x[cols] rounded to bf16 (nearest even)
-// into out, in whole 32s (ActRowBytes), the last one padded with zeros.
+// The activations of Bf16DotKernel and of the AMX BF16 tiles (their
+// bf16_pack_act): x[cols] rounded to bf16 (nearest even) into out, in whole
+// 32s (ActRowBytes), the last one padded with zeros.
 inline void RoundRowToBf16(const float* x, int64_t cols, uint8_t* out) {
   for (int64_t j = 0; j < cols; j += 32) {
     const int64_t n = cols - j < 32 ? cols - j : 32;
