@@ -126,7 +126,9 @@ BENCHMARK_CAPTURE(BM_MatMul, BF16, DType::kBF16)->Apply(Args);
 // each its own memory, one after another as DecoderForward runs them, with
 // nothing between them. Set against BM_MatMul's one large matrix it shows
 // what the real shapes cost: each call restarts its four streams, and the
-// 2 MiB to 13 MiB matrices are short ones.
+// 2 MiB to 13 MiB matrices are short ones. prefetch: the kernels' software
+// prefetch distance (CpuBackendOptions::prefetch_bytes; 0 none, the choice
+// on AMD cores; 4096 elsewhere): the A/B behind cpu::SoftwarePrefetchBytes.
 void BM_DecodeMatMuls(benchmark::State& state, DType t) {
   const int threads = static_cast<int>(state.range(0));
   struct Shape {
@@ -139,6 +141,7 @@ void BM_DecodeMatMuls(benchmark::State& state, DType t) {
   shapes.push_back({32000, 2048});
   CpuBackendOptions o;
   o.n_threads = threads;
+  o.prefetch_bytes = state.range(1);
   auto backend = std::move(CpuBackend::Create(o)).value();
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -162,7 +165,7 @@ void BM_DecodeMatMuls(benchmark::State& state, DType t) {
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 void DecodeArgs(benchmark::internal::Benchmark* b) {
-  b->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+  b->ArgsProduct({{1, 2}, {0, 4096}})->ArgNames({"threads", "prefetch"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 BENCHMARK_CAPTURE(BM_DecodeMatMuls, F16, DType::kF16)->Apply(DecodeArgs);
 BENCHMARK_CAPTURE(BM_DecodeMatMuls, BF16, DType::kBF16)->Apply(DecodeArgs);

@@ -28,8 +28,6 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -539,17 +537,18 @@ TEST_P(BackendOpsTest, ReadFoldSeesEveryWord) {
   for (bool kernel_pattern : {false, true}) {
     for (size_t i = 0; i < words.size(); ++i) {
       words[i] = 0x9e3779b97f4a7c15ull * (i + 1);
-      ASSERT_EQ(k.read_fold(p, bytes, kernel_pattern), words[i])
+      ASSERT_EQ(k.read_fold(p, bytes, kernel_pattern, 4096), words[i])
           << "word " << i << ", kernel pattern " << kernel_pattern;
       words[i] = 0;
     }
-    EXPECT_EQ(k.read_fold(p, 0, kernel_pattern), 0u);
+    EXPECT_EQ(k.read_fold(p, 0, kernel_pattern, 4096), 0u);
   }
   std::mt19937_64 rng(8);
   uint64_t want = 0;
   for (auto& w : words) want ^= (w = rng());
-  EXPECT_EQ(k.read_fold(p, bytes, false), want);
-  EXPECT_EQ(k.read_fold(p, bytes, true), want);
+  EXPECT_EQ(k.read_fold(p, bytes, false, 0), want);
+  EXPECT_EQ(k.read_fold(p, bytes, true, 0), want);
+  EXPECT_EQ(k.read_fold(p, bytes, true, 4096), want);
 
   auto fast = MakeCpu(GetParam(), 2);
   for (bool kernel_pattern : {false, true}) {
@@ -724,52 +723,6 @@ TEST(CpuKernelsTest, BandMatMulIsOneFmaChainPerOutputBitForBit) {
         }
       }
     }
-  }
-}
-
-TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
-  auto b = CpuBackend::Create({});
-  ASSERT_TRUE(b.ok());
-  EXPECT_EQ((*b)->isa(), cpu::BestIsa());
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
-    CpuBackendOptions o;
-    o.isa = isa;
-    EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
-  }
-}
-
-// The avx512 path's BF16 kernel is the CPU's (vdpbf16ps on AMD cores,
-// /proc/cpuinfo's vendor read here as the oracle) unless pinned; only
-// avx512 has vdpbf16ps without tiles, so the other paths refuse it.
-TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  bool amd = false;
-  while (std::getline(cpuinfo, line)) {
-    if (line.starts_with("vendor_id")) {
-      amd = line.find("AuthenticAMD") != std::string::npos;
-      break;
-    }
-  }
-  EXPECT_EQ(cpu::Bf16DotIsFaster(), amd);
-  if (!cpu::IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
-  for (std::optional<bool> pinned : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
-    CpuBackendOptions o;
-    o.isa = Isa::kAvx512;
-    o.bf16_dot = pinned;
-    auto b = CpuBackend::Create(o);
-    ASSERT_TRUE(b.ok()) << b.status().ToString();
-    const bool dot = pinned.value_or(amd);
-    EXPECT_EQ((*b)->bf16_dot(), dot);
-    EXPECT_EQ((*b)->name(), dot ? "cpu-avx512-bf16dot" : "cpu-avx512");
-  }
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAmx}) {
-    CpuBackendOptions o;
-    o.isa = isa;
-    o.bf16_dot = true;
-    EXPECT_FALSE(CpuBackend::Create(o).ok()) << cpu::IsaName(isa);
-    o.bf16_dot = false;
-    EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
   }
 }
 

@@ -49,16 +49,22 @@ StatusOr<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendOptions
                                 std::string(cpu::IsaName(isa)));
   }
   const bool bf16_dot = isa == cpu::Isa::kAvx512 && options.bf16_dot.value_or(cpu::Bf16DotIsFaster());
+  const int64_t prefetch_bytes = options.prefetch_bytes.value_or(cpu::SoftwarePrefetchBytes());
+  if (prefetch_bytes < 0 || prefetch_bytes > (1 << 20)) {
+    return InvalidArgumentError("prefetch_bytes must be in [0, 1 MiB], not " + std::to_string(prefetch_bytes));
+  }
   int n_threads = options.n_threads;
   if (n_threads == 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::unique_ptr<CpuBackend>(
-      new CpuBackend(n_threads, cpu::KernelsFor(isa, bf16_dot), options.weights_in_place));
+      new CpuBackend(n_threads, cpu::KernelsFor(isa, bf16_dot), options.weights_in_place, prefetch_bytes));
 }
 
-CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weights_in_place)
+CpuBackend::CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weights_in_place,
+                       int64_t prefetch_bytes)
     : pool_(n_threads),
       kernels_(kernels),
       weights_in_place_(weights_in_place),
+      prefetch_bytes_(prefetch_bytes),
       slices_(new RowSlice[n_threads]),
       name_("cpu-" + std::string(cpu::IsaName(kernels.isa)) + (kernels.bf16_dot ? "-bf16dot" : "")) {}
 
@@ -177,6 +183,7 @@ void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, s
   a.x = x;
   a.n = n;
   a.out = out;
+  a.prefetch_bytes = prefetch_bytes_;
   const int nt = w.rows * w.cols * n < kMinParallelWork ? 1 : pool_.n_threads();
   const int64_t xq_bytes = cpu::ActRowBytes(kernels_, w.type, w.layout, w.cols);
   // Decode (n == 1) quantizes its one activation row on every thread, each
@@ -533,13 +540,14 @@ double CpuBackend::MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int p
     uint64_t* folds;
     const cpu::KernelTable* k;
     bool kernel_pattern;
-  } ctx{buf, slice, folds.data(), &kernels_, kernel_pattern};
+    int64_t prefetch_bytes;
+  } ctx{buf, slice, folds.data(), &kernels_, kernel_pattern, prefetch_bytes_};
   const Ctx* c = &ctx;
   double best = 0;
   for (int pass = 0; pass < passes; ++pass) {
     const auto t0 = std::chrono::steady_clock::now();
     pool_.Run([c](int t, int) {
-      c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice, c->kernel_pattern);
+      c->folds[t] ^= c->k->read_fold(c->buf + t * c->slice, c->slice, c->kernel_pattern, c->prefetch_bytes);
     });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, static_cast<double>(slice) * nt / s / 1e9);

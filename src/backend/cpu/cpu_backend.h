@@ -43,6 +43,9 @@ struct CpuBackendOptions {
   // rounded to bf16 (true) or widened onto the FMA bands (false); unset:
   // cpu::Bf16DotIsFaster(). Other paths refuse true.
   std::optional<bool> bf16_dot;
+  // Software prefetch distance of the MatMul kernels in bytes, 0 for none;
+  // unset: cpu::SoftwarePrefetchBytes(). Changes speed only, never results.
+  std::optional<int64_t> prefetch_bytes;
   // PrepareWeights leaves the matrices its kernels read in the file's own
   // layout where they are (the model's mapping) instead of copying them:
   // a faster load and pages shared with other processes mapping the same
@@ -59,6 +62,7 @@ class CpuBackend final : public Backend {
   std::string_view name() const override { return name_; }
   cpu::Isa isa() const { return kernels_.isa; }
   bool bf16_dot() const { return kernels_.bf16_dot; }
+  int64_t prefetch_bytes() const { return prefetch_bytes_; }
   int n_threads() const { return pool_.n_threads(); }
 
   // Copies every matrix into one huge-page arena (see the .cc for why);
@@ -91,7 +95,7 @@ class CpuBackend final : public Backend {
   double MeasureReadBandwidth(const uint8_t* buf, int64_t bytes, int passes, bool kernel_pattern);
 
  private:
-  CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weights_in_place);
+  CpuBackend(int n_threads, const cpu::KernelTable& kernels, bool weights_in_place, int64_t prefetch_bytes);
 
   // Runs fn(begin, end) over [0, n) split in contiguous chunks, on the
   // calling thread alone when n * cost_per_item is too small to share.
@@ -111,6 +115,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   const cpu::KernelTable& kernels_;
   const bool weights_in_place_;
+  const int64_t prefetch_bytes_;  // MatMulArgs::prefetch_bytes
   std::unique_ptr<RowSlice[]> slices_;  // [n_threads]
   std::string name_;
   // On cache lines: the quantized kernels read activations in 64-byte loads.

@@ -34,6 +34,18 @@ bool HasAmx() {
 }
 #endif
 
+// The kernel choices below that rest on measurements go by vendor.
+bool IsAmd() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  constexpr unsigned kAuth = 0x68747541, kEnti = 0x69746e65, kCamd = 0x444d4163;  // "AuthenticAMD"
+  return b == kAuth && d == kEnti && c == kCamd;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 bool IsaSupported(Isa isa) {
@@ -80,16 +92,19 @@ std::string_view IsaName(Isa isa) {
 // (Emerald Rapids, AMX not exposed), where a register-only loop ran
 // vdpbf16ps at half the FMAs' FLOP rate, the bands ran 1.7x vdpbf16ps (129
 // against 74 tok/s, 2 threads). Intel CPUs with AMX take BF16 on the tiles.
-bool Bf16DotIsFaster() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned a, b, c, d;
-  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
-  constexpr unsigned kAuth = 0x68747541, kEnti = 0x69746e65, kCamd = 0x444d4163;  // "AuthenticAMD"
-  return b == kAuth && d == kEnti && c == kCamd;
-#else
-  return false;
-#endif
-}
+bool Bf16DotIsFaster() { return IsAmd(); }
+
+// Decode reads the weights from DRAM. Measured so far: on an AMD EPYC VM
+// (2026-11-27) 4 KiB ahead beat 1 KiB (F16 tg64 11.9 -> 13.3 tok/s on 1
+// thread, Q4_0 35.1 -> 37.7; none was not tried), and on the Xeon VM above
+// (BM_DecodeMatMuls) none at all ran 20-30% slower than 4 KiB, while T1 at
+// 8 or 16 KiB and T0 at 2 KiB were within noise. On a Zen 4 VM (family 25
+// model 17, 2026-12-07) the hardware prefetchers do better alone:
+// BM_DecodeMatMuls, 1 thread, GB/s with 4 KiB -> none, two rounds
+// alternating: F16 26.6-27.0 -> 30.7-30.8, Q8_0 23.1-26.1 -> 26.2-31.0,
+// Q4_0 21.7-21.8 -> 32.3-32.8, Q4_K 24.3-25.9 -> 30.4-33.4, Q6_K 23.4-24.2
+// -> 28.3-30.7; end to end in docs/BENCHMARKS.md.
+int64_t SoftwarePrefetchBytes() { return IsAmd() ? 0 : 4096; }
 
 std::optional<Isa> IsaFromName(std::string_view name) {
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {

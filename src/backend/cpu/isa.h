@@ -8,6 +8,7 @@
 // The choice is made once when a backend is created.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -27,5 +28,11 @@ std::optional<Isa> IsaFromName(std::string_view name);
 // a property of the core, decided by vendor from measurements (isa.cc), and
 // never by timing, since the two give different numbers.
 bool Bf16DotIsFaster();
+
+// How far ahead (bytes) the MatMul kernels ask for weight lines by
+// software prefetch, 0 for not at all (MatMulArgs::prefetch_bytes): by
+// vendor, from decode measurements on one CPU of each (isa.cc). Changes no
+// result, only the speed.
+int64_t SoftwarePrefetchBytes();
 
 }  // namespace kvs::cpu

@@ -40,6 +40,10 @@ struct MatMulArgs {
   const uint8_t* xa = nullptr;
   int64_t n = 0;
   float* out = nullptr;  // [n, rows]
+  // Software prefetch: the kernels ask for the weight line this many bytes
+  // ahead of each one they load, or for none when 0 (CpuBackend's choice,
+  // cpu::SoftwarePrefetchBytes). Changes no result.
+  int64_t prefetch_bytes = 0;
 };
 
 // Attention scores are computed kAttnChunk positions at a time; the online
@@ -84,9 +88,9 @@ struct KernelTable {
   // loops behind CpuBackend::MeasureReadBandwidth. kernel_pattern = false:
   // a textbook loop, one stream, no software prefetch. true: the decode
   // kernels' access pattern without their arithmetic (the front and back
-  // halves as two streams, software prefetch as in the tiles). bytes % 256
-  // == 0.
-  uint64_t (*read_fold)(const uint8_t* p, int64_t bytes, bool kernel_pattern);
+  // halves as two streams, software prefetch prefetch_bytes ahead as in the
+  // tiles). bytes % 256 == 0.
+  uint64_t (*read_fold)(const uint8_t* p, int64_t bytes, bool kernel_pattern, int64_t prefetch_bytes);
   // Isa::kAmx only (null elsewhere): MatMul of packed weights of a type
   // AmxReads accepts on the AMX tile unit, for n >= kAmxMinTokens. Same
   // results as matmul_rows bit for bit (the tiles compute each block's exact

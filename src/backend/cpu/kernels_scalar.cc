@@ -394,7 +394,7 @@ namespace {
 
 // One loop for both patterns: the scalar kernels neither prefetch nor
 // overlap their two decode streams.
-uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/) {
+uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/, int64_t /*prefetch_bytes*/) {
   uint64_t a = 0, b = 0, c = 0, d = 0;
   for (int64_t i = 0; i < bytes; i += 32) {
     uint64_t w[4];

@@ -38,9 +38,10 @@ static_assert(kBandRows == 32 && kBandScratchBytes == kBandCols * kBandRows * 4)
 template <bool kBf16>
 struct HalfBand {
   const uint16_t* band;  // the band's column 0
+  int64_t prefetch_bytes;  // MatMulArgs::prefetch_bytes
   VF Load(int64_t k, int half) const {
     const uint16_t* p = band + k * kBandRows + 16 * half;
-    if (half == 0) Prefetch(p);  // a line a column: decode reads DRAM at the bandwidth limit with it
+    if (half == 0) Prefetch(prefetch_bytes, p);  // a line a column
     return kBf16 ? VLoadBF16(p) : VLoadF16(p);
   }
 };
@@ -120,7 +121,7 @@ void BandTokens(const FloatColumns& src, const float* x, int64_t ldx, int64_t n,
 template <bool kBf16>
 void RunBands(const MatMulArgs& a, int64_t r0, int64_t r1, float* scratch) {
   const auto* w = reinterpret_cast<const uint16_t*>(a.w);
-  auto band = [&](int64_t row) { return HalfBand<kBf16>{w + row * a.cols}; };
+  auto band = [&](int64_t row) { return HalfBand<kBf16>{w + row * a.cols, a.prefetch_bytes}; };
   if (a.n == 1) {
     // Decode: two bands at a time (four accumulator chains, two streams),
     // read as they are.

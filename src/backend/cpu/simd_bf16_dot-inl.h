@@ -38,7 +38,7 @@ struct Bf16DotKernel {
       __m512bh wv[R];
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
-        Prefetch(w[r] + j);
+        Prefetch(a.prefetch_bytes, w[r] + j);
         wv[r] = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, w[r] + j));
       }
       KVS_UNROLL

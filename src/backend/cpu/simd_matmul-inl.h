@@ -17,17 +17,10 @@ namespace {
 // kR x kC (step 1); decode (n == 1) takes Tile<2, 1> with rows far apart
 // (MatVecTwoStreams).
 
-// Software prefetch distance along each weight row. Measured here: without
-// it a decode matvec from DRAM ran at a fixed ~800 cycles per row whatever
-// the row's bytes (latency-bound), with it at the bandwidth limit. 4 KiB
-// against 1 KiB (kvserve bench tg64, alternating best of 3): F16 11.9 ->
-// 13.3 tok/s on 1 thread, 21.6 -> 24.8 on 2; Q4_0 35.1 -> 37.7, 65.7 ->
-// 68.2; Q8_0 within noise (23.1 / 22.6, 46.4 / 45.3); prefill unchanged.
-// Later (2-core Xeon VM, BM_DecodeMatMuls, two alternations): T1 at 8 or
-// 16 KiB and T0 at 2 KiB within the noise of this; none at all 20-30% slower.
-constexpr int kPrefetchBytes = 4096;
-inline void Prefetch(const void* p) {
-  _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
+// Software prefetch along the weights, `ahead` bytes past p, none when 0
+// (MatMulArgs::prefetch_bytes; cpu::SoftwarePrefetchBytes says when).
+inline void Prefetch(int64_t ahead, const void* p) {
+  if (ahead != 0) _mm_prefetch(static_cast<const char*>(p) + ahead, _MM_HINT_T0);
 }
 
 // KernelTable::read_fold. 64 bytes into one of four accumulators; AVX2
@@ -48,12 +41,13 @@ inline FoldVec Xor(FoldVec a, FoldVec b) { return _mm256_xor_si256(a, b); }
 inline __m256i FoldHalves(FoldVec v) { return v; }
 #endif
 
-uint64_t ReadFold(const uint8_t* p, int64_t bytes, bool kernel_pattern) {
+uint64_t ReadFold(const uint8_t* p, int64_t bytes, bool kernel_pattern, int64_t prefetch_bytes) {
   FoldVec acc[4] = {};
   if (kernel_pattern) {
     const uint8_t* q = p + bytes / 2;
     for (int64_t i = 0; i < bytes / 2; i += 128) {
-      Prefetch(p + i), Prefetch(p + i + 64), Prefetch(q + i), Prefetch(q + i + 64);
+      const int64_t d = prefetch_bytes;
+      Prefetch(d, p + i), Prefetch(d, p + i + 64), Prefetch(d, q + i), Prefetch(d, q + i + 64);
       acc[0] = Fold64(acc[0], p + i), acc[1] = Fold64(acc[1], p + i + 64);
       acc[2] = Fold64(acc[2], q + i), acc[3] = Fold64(acc[3], q + i + 64);
     }
@@ -133,7 +127,7 @@ struct Q32Kernel {
       float dw[R], mw[R];
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
-        Prefetch(&w[r][b]);
+        Prefetch(a.prefetch_bytes, &w[r][b]);
         wq[r] = U::Q(w[r][b]);
         if constexpr (U::kSigned) wabs[r] = _mm256_abs_epi8(wq[r]);  // -128 -> 0x80 = 128 unsigned: still exact
         dw[r] = F16(w[r][b].d);
@@ -186,13 +180,13 @@ struct Q8_0GroupLoader {
   static constexpr int64_t kBlockBytes = sizeof(WBlockQ8_0);
   static constexpr bool kHasMin = false;
   template <bool kFull>
-  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
+  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int64_t pf, int g, __m512i* wlo,
                                                          __m512i* whi, __m512i* ncorr, __m512* dw, __m512*) {
     const __m512i c128 = _mm512_set1_epi8(-128);
     __m512i q01, q23;
     if (kFull) {
-      Prefetch(w);
-      Prefetch(w + 68);
+      Prefetch(pf, w);
+      Prefetch(pf, w + 68);
       q01 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w + 2)), Load256(w + 36), 1);
       q23 = _mm512_inserti64x4(_mm512_castsi256_si512(Load256(w + 70)), Load256(w + 104), 1);
       const __m512i r0 = _mm512_loadu_si512(w);
@@ -228,10 +222,11 @@ struct Q32KernelVnni {
   static constexpr int kC = 8;
 
   // One group of g blocks starting at block b (g == kQ32Group when kFull);
-  // w[r] points at row r's first weight block, x[c] at token c's activations.
+  // w[r] points at row r's first weight block, x[c] at token c's
+  // activations; pf: MatMulArgs::prefetch_bytes.
   template <int R, int C, bool kFull>
   static inline __attribute__((always_inline)) void Group(const uint8_t* const* w0, const uint8_t* const* x0,
-                                                          int64_t b, int g, __m512 (&acc)[R][C]) {
+                                                          int64_t b, int g, int64_t pf, __m512 (&acc)[R][C]) {
     const uint8_t* x[C];
     KVS_UNROLL
     for (int c = 0; c < C; ++c) x[c] = x0[c] + b * int64_t{sizeof(ABlockQ8)};
@@ -240,7 +235,7 @@ struct Q32KernelVnni {
     __m512 dw[R], mw[R];
     KVS_UNROLL
     for (int r = 0; r < R; ++r) {
-      Loader::template Load<kFull>(w0[r] + b * Loader::kBlockBytes, g, &wlo[r], &whi[r], &ncorr[r],
+      Loader::template Load<kFull>(w0[r] + b * Loader::kBlockBytes, pf, g, &wlo[r], &whi[r], &ncorr[r],
                                    &dw[r], &mw[r]);
     }
     KVS_UNROLL
@@ -287,8 +282,8 @@ struct Q32KernelVnni {
     // Whole groups, then the short last one: the tail's masked loads stay
     // out of the main loop (folding them into it cost ~12% of prefill).
     int64_t b = 0;
-    for (; b + kQ32Group <= nb; b += kQ32Group) Group<R, C, true>(w, x, b, kQ32Group, acc);
-    if (b < nb) Group<R, C, false>(w, x, b, static_cast<int>(nb - b), acc);
+    for (; b + kQ32Group <= nb; b += kQ32Group) Group<R, C, true>(w, x, b, kQ32Group, a.prefetch_bytes, acc);
+    if (b < nb) Group<R, C, false>(w, x, b, static_cast<int>(nb - b), a.prefetch_bytes, acc);
     StoreTileSums(a, row, tok, step, acc);
   }
 };
@@ -330,7 +325,7 @@ struct Q4KKernel {
         KVS_UNROLL
         for (int s = 0; s < 8; ++s) ScaleMinK4(s, w[r][b].scales, &sc[r][s], &mn[r][s]);
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) Prefetch(&w[r][b]), Prefetch(w[r][b].qs + 64);
+      for (int r = 0; r < R; ++r) Prefetch(a.prefetch_bytes, &w[r][b]), Prefetch(a.prefetch_bytes, w[r][b].qs + 64);
       __m256i isum[R][C];
       KVS_UNROLL
       for (int r = 0; r < R; ++r)
@@ -590,7 +585,7 @@ struct PackedQ4Kernel {
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
         KVS_UNROLL
-        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(p + 64 * l);
+        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(a.prefetch_bytes, p + 64 * l);
       }
       __m512i isum[R][C], isum_hi[R][C];
       KVS_UNROLL
@@ -668,9 +663,12 @@ struct Q6KKernel {
       for (int r = 0; r < R; ++r)
         KVS_UNROLL
         for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+      const int64_t pf = a.prefetch_bytes;
       KVS_UNROLL
-      for (int r = 0; r < R; ++r)
-        Prefetch(&w[r][b]), Prefetch(w[r][b].ql + 64), Prefetch(w[r][b].qh + 32), Prefetch(w[r][b].qh + 63);
+      for (int r = 0; r < R; ++r) {
+        Prefetch(pf, &w[r][b]), Prefetch(pf, w[r][b].ql + 64);
+        Prefetch(pf, w[r][b].qh + 32), Prefetch(pf, w[r][b].qh + 63);
+      }
       KVS_UNROLL
       for (int h = 0; h < 2; ++h) {
         __m256i q[R][4];
@@ -753,7 +751,7 @@ struct HalfKernel {
     for (; j + kW <= a.cols; j += kW) {
       VF wv[R];
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) Prefetch(w[r] + j), wv[r] = L::Load(w[r] + j);
+      for (int r = 0; r < R; ++r) Prefetch(a.prefetch_bytes, w[r] + j), wv[r] = L::Load(w[r] + j);
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
         const VF xv = VLoad(x[c] + j);

@@ -91,11 +91,11 @@ struct UnpackGroupLoader {
   }
 
   template <bool kFull>
-  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int g, __m512i* wlo,
+  static inline __attribute__((always_inline)) void Load(const uint8_t* w, int64_t pf, int g, __m512i* wlo,
                                                          __m512i* whi, __m512i* ncorr, __m512* dw, __m512* mw) {
     __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
     alignas(16) float d[4] = {}, m[4] = {};
-    if (kFull) Prefetch(w), Prefetch(w + 64);
+    if (kFull) Prefetch(pf, w), Prefetch(pf, w + 64);
     One<0>(w, &lo, &hi, d, m);
     if (kFull || g > 1) One<1>(w, &lo, &hi, d, m);
     if (kFull || g > 2) One<2>(w, &lo, &hi, d, m);
@@ -215,7 +215,7 @@ struct PackedQ16Kernel {
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
         KVS_UNROLL
-        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(p + 64 * l);
+        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(a.prefetch_bytes, p + 64 * l);
       }
       // Per token, each block half's sum of activations.
       __m512i xsum[C][2];
@@ -354,7 +354,7 @@ struct SuperBlockKernel {
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][b]);
         KVS_UNROLL
-        for (int l = 0; l < static_cast<int>(sizeof(Block)); l += 64) Prefetch(p + l);
+        for (int l = 0; l < static_cast<int>(sizeof(Block)); l += 64) Prefetch(a.prefetch_bytes, p + l);
         u[r].Prepare(w[r][b]);
       }
       __m256i isum[R][C];

@@ -1,0 +1,142 @@
+// CpuBackend's choices made once at creation: the instruction-set path,
+// the BF16 kernel and the software prefetch distance, each the CPU's unless
+// pinned by CpuBackendOptions, and the prefetch distance changing no result.
+#include "backend/cpu/cpu_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/backend_test_util.h"
+
+namespace kvs {
+namespace {
+
+using backend_test::MakeWeights;
+using backend_test::RandomFloats;
+using backend_test::TestWeights;
+using cpu::Isa;
+
+// The vendor from /proc/cpuinfo: the oracle for the choices made by vendor
+// (isa.cc reads CPUID).
+bool VendorIsAmd() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.starts_with("vendor_id")) return line.find("AuthenticAMD") != std::string::npos;
+  }
+  return false;
+}
+
+TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
+  auto b = CpuBackend::Create({});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->isa(), cpu::BestIsa());
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
+    CpuBackendOptions o;
+    o.isa = isa;
+    EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
+  }
+}
+
+// The avx512 path's BF16 kernel is the CPU's (vdpbf16ps on AMD cores,
+// /proc/cpuinfo's vendor read here as the oracle) unless pinned; only
+// avx512 has vdpbf16ps without tiles, so the other paths refuse it.
+TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
+  const bool amd = VendorIsAmd();
+  EXPECT_EQ(cpu::Bf16DotIsFaster(), amd);
+  if (!cpu::IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
+  for (std::optional<bool> pinned : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
+    CpuBackendOptions o;
+    o.isa = Isa::kAvx512;
+    o.bf16_dot = pinned;
+    auto b = CpuBackend::Create(o);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    const bool dot = pinned.value_or(amd);
+    EXPECT_EQ((*b)->bf16_dot(), dot);
+    EXPECT_EQ((*b)->name(), dot ? "cpu-avx512-bf16dot" : "cpu-avx512");
+  }
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAmx}) {
+    CpuBackendOptions o;
+    o.isa = isa;
+    o.bf16_dot = true;
+    EXPECT_FALSE(CpuBackend::Create(o).ok()) << cpu::IsaName(isa);
+    o.bf16_dot = false;
+    EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
+  }
+}
+
+// No software prefetch on AMD cores (cpu::SoftwarePrefetchBytes), 4 KiB
+// ahead elsewhere, unless pinned; a distance out of range is refused.
+TEST(CpuBackendTest, PrefetchFollowsTheVendorUnlessPinned) {
+  const int64_t want = VendorIsAmd() ? 0 : 4096;
+  EXPECT_EQ(cpu::SoftwarePrefetchBytes(), want);
+  auto b = CpuBackend::Create({});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ((*b)->prefetch_bytes(), want);
+  for (int64_t pinned : {int64_t{0}, int64_t{512}, int64_t{8192}}) {
+    CpuBackendOptions o;
+    o.prefetch_bytes = pinned;
+    auto p = CpuBackend::Create(o);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ((*p)->prefetch_bytes(), pinned);
+  }
+  for (int64_t bad : {int64_t{-64}, int64_t{2} << 20}) {
+    CpuBackendOptions o;
+    o.prefetch_bytes = bad;
+    EXPECT_FALSE(CpuBackend::Create(o).ok()) << bad;
+  }
+}
+
+// Prefetching only asks for lines early: every weight type, decode (the
+// two streams) and a few tokens (the tiles), on each SIMD path this CPU
+// has, gives the same bits with no prefetch, a short and a long distance.
+TEST(CpuBackendTest, PrefetchDistanceChangesNoResult) {
+  const DType types[] = {DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
+                         DType::kQ5_0, DType::kQ5_1, DType::kIQ4_NL, DType::kIQ4_XS, DType::kQ2_K,
+                         DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+  std::mt19937 rng(21);
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!cpu::IsaSupported(isa)) continue;
+    std::unique_ptr<CpuBackend> backends[3];
+    const int64_t distances[3] = {0, 256, 4096};
+    for (int i = 0; i < 3; ++i) {
+      CpuBackendOptions o;
+      o.isa = isa;
+      o.n_threads = 2;
+      o.prefetch_bytes = distances[i];
+      backends[i] = std::move(CpuBackend::Create(o)).value();
+    }
+    for (DType t : types) {
+      const int64_t rows = 96, cols = 1280;
+      TestWeights w = MakeWeights(rng, t, rows, cols);
+      // Each backend packs its own copy (the same bytes: one path).
+      PreparedWeights prepared[3];
+      for (int i = 0; i < 3; ++i) prepared[i] = backends[i]->PrepareWeights({&w.m, 1});
+      for (int64_t n : {int64_t{1}, int64_t{5}}) {
+        SCOPED_TRACE(std::string(cpu::IsaName(isa)) + " " + std::string(DTypeName(t)) + " n=" + std::to_string(n));
+        const std::vector<float> x = RandomFloats(rng, n * cols, -2.0f, 2.0f);
+        std::vector<float> out[3];
+        for (int i = 0; i < 3; ++i) {
+          out[i].assign(n * rows, NAN);
+          backends[i]->MatMul(prepared[i].matrices[0], x.data(), n, out[i].data());
+        }
+        for (int i = 1; i < 3; ++i) {
+          ASSERT_EQ(0, std::memcmp(out[0].data(), out[i].data(), out[0].size() * sizeof(float)))
+              << "prefetch " << distances[i] << " against none";
+        }
+        ASSERT_FALSE(std::isnan(out[0][0]));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvs
