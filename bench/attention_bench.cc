@@ -5,12 +5,12 @@
 //
 //   build/attention_bench [--benchmark_filter=pos:4096]
 //
-// BM_PrefillAttention: one layer of a whole prompt's prefill, every token
-// of one sequence at positions 0..n-1 attending to all before it.
-//
-// Reports time per token (all 22 layers), the figure to set against a
-// decode step; the caches (2 KiB per position per layer) do not fit in the
-// L2, as in a real step where the weights stream through between layers.
+// BM_DecodeAttention reports time per token (all 22 layers), the figure to
+// set against a decode step; the caches (2 KiB per position per layer) do
+// not fit in the L2, as in a real step where the weights stream through
+// between layers. BM_PrefillAttention: one layer of a whole prompt's
+// prefill, every token of one sequence at positions 0..n-1 attending to
+// all before it, with its multiply-adds per second.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
