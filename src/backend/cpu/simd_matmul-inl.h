@@ -496,7 +496,7 @@ inline __attribute__((always_inline)) void UnpackQ4Codes(const typename P::Group
     // prefetchers: decode without software prefetch (BM_DecodeMatMuls, 1
     // thread, GB/s) ran Q5_1 at 15.5-15.8, through general registers at
     // 18.3-20.8. Q5_0 and Q5_K, whose fifth bits share lines with other
-    // loads, were 5-15% slower that way, so they keep the mask loads.
+    // loads, were 4-13% slower that way, so they keep the mask loads.
     if constexpr (sizeof(typename P::Group) % 64 == 0) asm("" : "+r"(h0), "+r"(h1));
     *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64(h0), *lo, sixteen);
     *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64(h1), *hi, sixteen);
