@@ -27,44 +27,73 @@ constexpr int kLayers = 22, kHeads = 32, kKvHeads = 4, kHeadDim = 64, kBlock = 1
 
 constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0};
 
-void BM_DecodeAttention(benchmark::State& state) {
-  const int32_t pos = static_cast<int32_t>(state.range(0));
-  const DType dtype = kDTypes[state.range(2)];
+// The backend for state.range(1) threads.
+std::unique_ptr<CpuBackend> Backend(const benchmark::State& state) {
   CpuBackendOptions o;
   o.n_threads = static_cast<int>(state.range(1));
-  std::unique_ptr<CpuBackend> backend = std::move(CpuBackend::Create(o)).value();
-  const int n_blocks = pos / kBlock + 1;
-  const int64_t n_rows = int64_t{n_blocks} * kBlock;
-  const int64_t row_bytes = KvRowBytes(dtype, kKvHeads * kHeadDim);
-  const int64_t layer_bytes = n_rows * row_bytes;
-  std::mt19937 rng(1);
+  return std::move(CpuBackend::Create(o)).value();
+}
+
+// `rows` cache rows of random values in [-1, 1) stored as dtype.
+std::vector<uint8_t> RandomCache(DType dtype, int64_t rows, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<uint8_t> k(kLayers * layer_bytes), v(kLayers * layer_bytes);
-  std::vector<float> q(kHeads * kHeadDim), out(kHeads * kHeadDim), row(kKvHeads * kHeadDim);
-  for (std::vector<uint8_t>* cache : {&k, &v}) {
-    for (int64_t r = 0; r < kLayers * n_rows; ++r) {
-      for (float& f : row) f = dist(rng);
-      QuantizeRow(dtype, row.data(), cache->data() + r * row_bytes, kKvHeads * kHeadDim);
-    }
+  const int64_t row_bytes = KvRowBytes(dtype, kKvHeads * kHeadDim);
+  std::vector<uint8_t> cache(rows * row_bytes);
+  std::vector<float> row(kKvHeads * kHeadDim);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (float& f : row) f = dist(rng);
+    QuantizeRow(dtype, row.data(), cache.data() + r * row_bytes, kKvHeads * kHeadDim);
   }
-  for (float& f : q) f = 3.0f * dist(rng);
-  // Blocks in a shuffled order, as a block table has them after some churn.
+  return cache;
+}
+
+// n_blocks block ids in a shuffled order, as a block table has them after
+// some churn.
+std::vector<int32_t> ShuffledTable(int n_blocks, std::mt19937& rng) {
   std::vector<int32_t> table(n_blocks);
   for (int i = 0; i < n_blocks; ++i) table[i] = i;
   std::shuffle(table.begin(), table.end(), rng);
-  const int32_t* table_ptr = table.data();
+  return table;
+}
+
+// The TinyLlama shape's arguments for n_tokens queries q (random, scaled
+// as real scores run) into out; the caller sets the positions, tables and
+// cache.
+PagedAttentionArgs ShapeArgs(DType dtype, int64_t n_tokens, std::vector<float>& q, std::vector<float>& out,
+                             std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  q.resize(n_tokens * kHeads * kHeadDim);
+  for (float& f : q) f = 3.0f * dist(rng);
+  out.assign(q.size(), 0.0f);
   PagedAttentionArgs a;
   a.q = q.data();
   a.out = out.data();
-  a.n_tokens = 1;
+  a.n_tokens = n_tokens;
   a.n_heads = kHeads;
   a.n_kv_heads = kKvHeads;
   a.head_dim = kHeadDim;
-  a.positions = &pos;
-  a.block_tables = &table_ptr;
   a.block_size = kBlock;
   a.scale = 0.125f;
   a.kv_dtype = dtype;
+  return a;
+}
+
+void BM_DecodeAttention(benchmark::State& state) {
+  const int32_t pos = static_cast<int32_t>(state.range(0));
+  const DType dtype = kDTypes[state.range(2)];
+  std::unique_ptr<CpuBackend> backend = Backend(state);
+  const int n_blocks = pos / kBlock + 1;
+  const int64_t n_rows = int64_t{n_blocks} * kBlock;
+  const int64_t layer_bytes = n_rows * KvRowBytes(dtype, kKvHeads * kHeadDim);
+  std::mt19937 rng(1);
+  const std::vector<uint8_t> k = RandomCache(dtype, kLayers * n_rows, rng);
+  const std::vector<uint8_t> v = RandomCache(dtype, kLayers * n_rows, rng);
+  std::vector<float> q, out;
+  PagedAttentionArgs a = ShapeArgs(dtype, 1, q, out, rng);
+  const std::vector<int32_t> table = ShuffledTable(n_blocks, rng);
+  const int32_t* table_ptr = table.data();
+  a.positions = &pos;
+  a.block_tables = &table_ptr;
   for (auto _ : state) {
     for (int l = 0; l < kLayers; ++l) {
       a.k_cache = k.data() + l * layer_bytes;
@@ -84,41 +113,21 @@ BENCHMARK(BM_DecodeAttention)
 void BM_PrefillAttention(benchmark::State& state) {
   const int32_t n = static_cast<int32_t>(state.range(0));
   const DType dtype = kDTypes[state.range(2)];
-  CpuBackendOptions o;
-  o.n_threads = static_cast<int>(state.range(1));
-  std::unique_ptr<CpuBackend> backend = std::move(CpuBackend::Create(o)).value();
+  std::unique_ptr<CpuBackend> backend = Backend(state);
   const int n_blocks = (n + kBlock - 1) / kBlock;
-  const int64_t row_bytes = KvRowBytes(dtype, kKvHeads * kHeadDim);
   std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<uint8_t> k(int64_t{n_blocks} * kBlock * row_bytes), v(k.size());
-  std::vector<float> q(int64_t{n} * kHeads * kHeadDim), out(q.size()), row(kKvHeads * kHeadDim);
-  for (std::vector<uint8_t>* cache : {&k, &v}) {
-    for (int64_t r = 0; r < int64_t{n_blocks} * kBlock; ++r) {
-      for (float& f : row) f = dist(rng);
-      QuantizeRow(dtype, row.data(), cache->data() + r * row_bytes, kKvHeads * kHeadDim);
-    }
-  }
-  for (float& f : q) f = 3.0f * dist(rng);
-  std::vector<int32_t> table(n_blocks), positions(n);
-  for (int i = 0; i < n_blocks; ++i) table[i] = i;
-  std::shuffle(table.begin(), table.end(), rng);
+  const std::vector<uint8_t> k = RandomCache(dtype, int64_t{n_blocks} * kBlock, rng);
+  const std::vector<uint8_t> v = RandomCache(dtype, int64_t{n_blocks} * kBlock, rng);
+  std::vector<float> q, out;
+  PagedAttentionArgs a = ShapeArgs(dtype, n, q, out, rng);
+  const std::vector<int32_t> table = ShuffledTable(n_blocks, rng);
+  std::vector<int32_t> positions(n);
   for (int32_t i = 0; i < n; ++i) positions[i] = i;
-  std::vector<const int32_t*> tables(n, table.data());
-  PagedAttentionArgs a;
-  a.q = q.data();
-  a.out = out.data();
-  a.n_tokens = n;
-  a.n_heads = kHeads;
-  a.n_kv_heads = kKvHeads;
-  a.head_dim = kHeadDim;
+  const std::vector<const int32_t*> tables(n, table.data());
   a.positions = positions.data();
   a.block_tables = tables.data();
   a.k_cache = k.data();
   a.v_cache = v.data();
-  a.block_size = kBlock;
-  a.scale = 0.125f;
-  a.kv_dtype = dtype;
   for (auto _ : state) {
     backend->PagedAttention(a);
     benchmark::DoNotOptimize(out.data());

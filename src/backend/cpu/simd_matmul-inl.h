@@ -46,8 +46,8 @@ uint64_t ReadFold(const uint8_t* p, int64_t bytes, bool kernel_pattern, int64_t 
   if (kernel_pattern) {
     const uint8_t* q = p + bytes / 2;
     for (int64_t i = 0; i < bytes / 2; i += 128) {
-      const int64_t d = prefetch_bytes;
-      Prefetch(d, p + i), Prefetch(d, p + i + 64), Prefetch(d, q + i), Prefetch(d, q + i + 64);
+      Prefetch(prefetch_bytes, p + i), Prefetch(prefetch_bytes, p + i + 64);
+      Prefetch(prefetch_bytes, q + i), Prefetch(prefetch_bytes, q + i + 64);
       acc[0] = Fold64(acc[0], p + i), acc[1] = Fold64(acc[1], p + i + 64);
       acc[2] = Fold64(acc[2], q + i), acc[3] = Fold64(acc[3], q + i + 64);
     }
