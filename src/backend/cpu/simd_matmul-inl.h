@@ -489,17 +489,8 @@ inline __attribute__((always_inline)) void UnpackQ4Codes(const typename P::Group
   *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
   if constexpr (P::kFifth) {
     const __m512i sixteen = _mm512_set1_epi8(16);
-    uint64_t h0 = g.qh[i][0], h1 = g.qh[i][1];
-    // Where groups are whole lines (Q5_1: 384 bytes), the fifth bits fill a
-    // line that nothing else reads, and read straight into mask registers
-    // (kmovq from memory) that line was not followed by Zen 4's hardware
-    // prefetchers: decode without software prefetch (BM_DecodeMatMuls, 1
-    // thread, GB/s) ran Q5_1 at 15.5-15.8, through general registers at
-    // 18.3-20.8. Q5_0 and Q5_K, whose fifth bits share lines with other
-    // loads, were 4-13% slower that way, so they keep the mask loads.
-    if constexpr (sizeof(typename P::Group) % 64 == 0) asm("" : "+r"(h0), "+r"(h1));
-    *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64(h0), *lo, sixteen);
-    *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64(h1), *hi, sixteen);
+    *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64(g.qh[i][0]), *lo, sixteen);
+    *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64(g.qh[i][1]), *hi, sixteen);
   }
   if constexpr (P::kTable) {
     *lo = _mm512_shuffle_epi8(table, *lo);
