@@ -70,9 +70,10 @@ void PackRowQ4K(const uint8_t* src, int64_t cols, uint8_t* dst) {
 // PutSlices and Q3_K's third bits build each output word in a register and
 // store it once, without branches on the bits: a branch per code
 // (mispredicted half the time on random bits) and a read-modify-write per
-// code (through memory, since byte pointers may alias) made loading a
-// TinyLlama-shape model at 1 thread take, Q5_K 8.1-10.7 s, Q5_0 10.2-10.5,
-// Q3_K 13.6-14.3, where it now takes 3.2-3.6, 4.0-4.4 and 5.9-7.0.
+// code (through memory, since byte pointers may alias) made `kvserve bench
+// -t 1 -p 0 -n 1` on a TinyLlama-shape model (load, read samples, one
+// token) take Q5_K 8.1-10.7 s, Q5_0 10.2-10.5, Q3_K 13.6-14.3, where it
+// now takes 3.2-3.6, 4.0-4.4 and 5.9-7.0.
 void PutFifthBits(const uint8_t q[kQ8Elems], int k, uint64_t qh[4][2]) {
   for (int i = 0; i < 4; ++i) {
     uint64_t lo = 0, hi = 0;
