@@ -66,23 +66,26 @@ void PackRowQ4K(const uint8_t* src, int64_t cols, uint8_t* dst) {
   }
 }
 
-// Fifth bits of one block's codes (0..31) into the group's masks. This,
-// PutSlices and Q3_K's third bits build each output word in a register and
-// store it once, without branches on the bits: a branch per code
-// (mispredicted half the time on random bits) and a read-modify-write per
-// code (through memory, since byte pointers may alias) made `kvserve bench
+// Bits bit(j) (0 or 1) of elements j = 0..3 of block k into a 64-bit
+// group mask, at bits 4k + j. This and PutSlices build each output word in
+// a register and store it once, without branches on the bits: a branch per
+// code (mispredicted half the time on random bits) and a read-modify-write
+// per code (through memory, since byte pointers may alias) made `kvserve bench
 // -t 1 -p 0 -n 1` on a TinyLlama-shape model (load, read samples, one
 // token) take Q5_K 8.1-10.7 s, Q5_0 10.2-10.5, Q3_K 13.6-14.3, where it
 // now takes 3.2-3.6, 4.0-4.4 and 5.9-7.0.
+template <class BitFn>
+void PutMaskBits(int k, BitFn bit, uint64_t* mask) {
+  uint64_t bits = 0;
+  for (int j = 0; j < 4; ++j) bits |= uint64_t{bit(j)} << j;
+  *mask |= bits << (4 * k);
+}
+
+// Fifth bits of one block's codes (0..31) into the group's masks.
 void PutFifthBits(const uint8_t q[kQ8Elems], int k, uint64_t qh[4][2]) {
   for (int i = 0; i < 4; ++i) {
-    uint64_t lo = 0, hi = 0;
-    for (int j = 0; j < 4; ++j) {
-      lo |= uint64_t{(q[4 * i + j] >> 4) & 1u} << j;
-      hi |= uint64_t{(q[16 + 4 * i + j] >> 4) & 1u} << j;
-    }
-    qh[i][0] |= lo << (4 * k);
-    qh[i][1] |= hi << (4 * k);
+    PutMaskBits(k, [&](int j) { return (q[4 * i + j] >> 4) & 1u; }, &qh[i][0]);
+    PutMaskBits(k, [&](int j) { return (q[16 + 4 * i + j] >> 4) & 1u; }, &qh[i][1]);
   }
 }
 
@@ -251,9 +254,7 @@ void PackRowQ3K(const uint8_t* src, int64_t cols, uint8_t* dst) {
         PutSlices(k, [&](int e) { return Code2(b.qs, 32 * blk + e); }, out.qs);
         for (int sl = 0; sl < 8; ++sl) {
           const int i = sl / 2, h = sl % 2;
-          uint64_t bits = 0;
-          for (int j = 0; j < 4; ++j) bits |= uint64_t{third(32 * blk + 16 * h + 4 * i + j)} << j;
-          out.qh[sl] |= bits << (4 * k);
+          PutMaskBits(k, [&](int j) { return third(32 * blk + 16 * h + 4 * i + j); }, &out.qh[sl]);
         }
       }
     }
