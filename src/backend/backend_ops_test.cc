@@ -72,6 +72,9 @@ const MatMulCase kMatMulCases[] = {
     // panels (Q2_K 124 rows, Q5_K 136), the last one partial and ending in
     // a partial tile.
     {DType::kQ2_K, 403, 1280}, {DType::kQ5_K, 283, 1280},
+    // Rows longer than one pass (kPanelPassGroups groups): the panel path
+    // in passes, two (the second partial) and three (the last one group).
+    {DType::kQ2_K, 131, 2816}, {DType::kQ4_K, 75, 4608},
     // BF16 in whole 16-row panels and 32-column tiles: the AMX packed layout.
     {DType::kBF16, 48, 288}, {DType::kBF16, 80, 64},
     // F16 and BF16 in whole 32-row bands on AVX-512, over more than one

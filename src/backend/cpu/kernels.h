@@ -162,8 +162,16 @@ inline int64_t PanelRows(DType wtype, int64_t cols) {
   const int64_t rows = kPanelBytes / PanelRowBytes(wtype, cols) / 4 * 4;
   return rows < 4 ? 4 : rows;
 }
+// The tiles run over a panel in passes of kPanelPassGroups groups of 512
+// and chunks of kPanelPassTokens tokens, each (row, token)'s 64-byte
+// accumulator kept between passes (PanelPartialBytes).
+constexpr int64_t kPanelPassGroups = 4;
+constexpr int64_t kPanelPassTokens = 12;
+inline int64_t PanelPartialBytes(DType wtype, int64_t cols) {
+  return PanelRows(wtype, cols) * kPanelPassTokens * 64;
+}
 inline int64_t PanelScratchBytes(DType wtype, int64_t cols) {
-  return PanelRows(wtype, cols) * PanelRowBytes(wtype, cols);
+  return PanelRows(wtype, cols) * PanelRowBytes(wtype, cols) + PanelPartialBytes(wtype, cols);
 }
 
 // The AMX path from kAmxMinTokens tokens: each 16-row panel is unpacked for
