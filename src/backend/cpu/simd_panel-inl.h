@@ -133,7 +133,9 @@ struct FoldedKernel {
     KVS_UNROLL
     for (int r = 0; r < R; ++r)
       KVS_UNROLL
-      for (int c = 0; c < C; ++c) acc[r][c] = g0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(partial + 16 * (r * stride + c));
+      for (int c = 0; c < C; ++c) {
+        acc[r][c] = g0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(partial + 16 * (r * stride + c));
+      }
     for (int64_t g = g0; g < g1; ++g) {
       __m512i isum[R][C];
       KVS_UNROLL
