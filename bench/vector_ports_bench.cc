@@ -1,6 +1,6 @@
 // Which AVX-512 instructions compete with vpdpbusd for the same execution
-// port: what bounds the int8 tiles (docs/BENCHMARKS.md, "The multiply port
-// and the panel tile's passes"). Each benchmark times an inline-assembly
+// port: what bounds the int8 tiles (docs/BENCHMARKS.md, "The multiply port,
+// and the panel tile in passes"). Each benchmark times an inline-assembly
 // loop of 16 independent vpdpbusd alone and with 4 independent X added, the
 // two alternating, and reports their ratio: 1.00 where X runs beside
 // vpdpbusd, 1.25 where X takes the same port for a cycle (as one more

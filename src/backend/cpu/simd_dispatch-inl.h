@@ -22,6 +22,23 @@ namespace {
 constexpr int64_t kActBudget = 32 << 10;
 constexpr int64_t kFloatTokenChunk = 64;
 
+// fn.template operator()<TR, TC>(r, t) for the tiles over rows [r0, r1) and
+// tokens [t0, t1): R x C, then the edges in R x 1, 1 x C and 1 x 1.
+template <int R, int C, class Fn>
+inline void ForEachTile(int64_t r0, int64_t r1, int64_t t0, int64_t t1, const Fn& fn) {
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) {
+    int64_t t = t0;
+    for (; t + C <= t1; t += C) fn.template operator()<R, C>(r, t);
+    for (; t < t1; ++t) fn.template operator()<R, 1>(r, t);
+  }
+  for (; r < r1; ++r) {
+    int64_t t = t0;
+    for (; t + C <= t1; t += C) fn.template operator()<1, C>(r, t);
+    for (; t < t1; ++t) fn.template operator()<1, 1>(r, t);
+  }
+}
+
 template <class K>
 void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
   constexpr int R = K::kR, C = K::kC;
@@ -32,17 +49,8 @@ void RunTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
   if (chunk < C) chunk = C;
   for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
     const int64_t t1 = a.n < t0 + chunk ? a.n : t0 + chunk;
-    int64_t r = r0;
-    for (; r + R <= r1; r += R) {
-      int64_t t = t0;
-      for (; t + C <= t1; t += C) K::template Tile<R, C>(a, r, t);
-      for (; t < t1; ++t) K::template Tile<R, 1>(a, r, t);
-    }
-    for (; r < r1; ++r) {
-      int64_t t = t0;
-      for (; t + C <= t1; t += C) K::template Tile<1, C>(a, r, t);
-      for (; t < t1; ++t) K::template Tile<1, 1>(a, r, t);
-    }
+    ForEachTile<R, C>(r0, r1, t0, t1,
+                      [&]<int TR, int TC>(int64_t r, int64_t t) { K::template Tile<TR, TC>(a, r, t); });
   }
 }
 

@@ -20,7 +20,7 @@
 #error "include backend/cpu/simd_kernels-inl.h, not this part"
 #endif
 
-#include "backend/cpu/simd_matmul_types-inl.h"
+#include "backend/cpu/simd_dispatch-inl.h"
 #include "base/check.h"
 
 namespace kvs::cpu::KVS_SIMD_NS {
@@ -119,12 +119,12 @@ struct FoldedKernel {
 
   // Groups [g0, g1) of the tile at (row, tok). A row longer than one pass
   // (kPanelPassGroups) is run in passes, with the accumulators kept in
-  // `partial` (element rr * stride + cc for row + rr, token tok + cc)
-  // between them: the same float steps in the same order, so the same
-  // bits as one pass.
+  // `partial` (16 floats at rr * kPanelPassTokens + cc for row + rr, token
+  // tok + cc) between them: the same float steps in the same order, so the
+  // same bits as one pass.
   template <int R, int C>
-  static void Groups(const MatMulArgs& a, int64_t row, int64_t tok, int64_t g0, int64_t g1, float* partial,
-                     int64_t stride) {
+  static void Groups(const MatMulArgs& a, int64_t row, int64_t tok, int64_t g0, int64_t g1, float* partial) {
+    constexpr int64_t stride = kPanelPassTokens;
     const typename E::Weight* w[R];
     const typename E::Act* x[C];
     TileRows(a.w, row, a.w_row_bytes, w);
@@ -220,20 +220,9 @@ void RunPasses(const MatMulArgs& a, int64_t rows, float* partial) {
     const int64_t t1 = std::min(a.n, t0 + kChunk);
     for (int64_t g0 = 0; g0 < ng; g0 += kPanelPassGroups) {
       const int64_t g1 = std::min(ng, g0 + kPanelPassGroups);
-      auto run = [&]<int TR, int TC>(int64_t r, int64_t t) {
-        K::template Groups<TR, TC>(a, r, t, g0, g1, partial + 16 * (r * kChunk + t - t0), kChunk);
-      };
-      int64_t r = 0;
-      for (; r + R <= rows; r += R) {
-        int64_t t = t0;
-        for (; t + C <= t1; t += C) run.template operator()<R, C>(r, t);
-        for (; t < t1; ++t) run.template operator()<R, 1>(r, t);
-      }
-      for (; r < rows; ++r) {
-        int64_t t = t0;
-        for (; t + C <= t1; t += C) run.template operator()<1, C>(r, t);
-        for (; t < t1; ++t) run.template operator()<1, 1>(r, t);
-      }
+      ForEachTile<R, C>(0, rows, t0, t1, [&]<int TR, int TC>(int64_t r, int64_t t) {
+        K::template Groups<TR, TC>(a, r, t, g0, g1, partial + 16 * (r * kChunk + t - t0));
+      });
     }
   }
 }
