@@ -743,6 +743,8 @@ TEST(CreateBackendTest, CpuIsaNamesAPath) {
     EXPECT_FALSE(CreateBackend(bad, 1).ok()) << bad;
   }
   if (!cpu::IsaSupported(Isa::kAvx512)) return;
+  EXPECT_EQ(CreateBackend("cpu:avx512-bf16dot", 1).ok(), cpu::HasAvx512Bf16());
+  if (!cpu::HasAvx512Bf16()) return;
   for (auto [name, dot] : {std::pair{"cpu:avx512-bf16dot", true}, std::pair{"cpu:avx512-bf16bands", false}}) {
     auto b = CreateBackend(name, 1);
     ASSERT_TRUE(b.ok()) << name << ": " << b.status().ToString();

@@ -86,6 +86,7 @@ class IsaTest : public ::testing::TestWithParam<CpuPath> {
  protected:
   void SetUp() override {
     if (!cpu::IsaSupported(GetParam().isa)) GTEST_SKIP() << "CPU lacks " << cpu::IsaName(GetParam().isa);
+    if (GetParam().bf16_dot && !cpu::HasAvx512Bf16()) GTEST_SKIP() << "CPU lacks AVX512-BF16";
   }
 };
 // How gtest prints a path in failure lines.

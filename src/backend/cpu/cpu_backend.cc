@@ -48,7 +48,11 @@ StatusOr<std::unique_ptr<CpuBackend>> CpuBackend::Create(const CpuBackendOptions
     return InvalidArgumentError("the vdpbf16ps BF16 kernel is on the avx512 path only, not " +
                                 std::string(cpu::IsaName(isa)));
   }
-  const bool bf16_dot = isa == cpu::Isa::kAvx512 && options.bf16_dot.value_or(cpu::Bf16DotIsFaster());
+  if (options.bf16_dot.value_or(false) && !cpu::HasAvx512Bf16()) {
+    return FailedPreconditionError("the vdpbf16ps BF16 kernel needs AVX512-BF16, which this CPU lacks");
+  }
+  const bool bf16_dot =
+      isa == cpu::Isa::kAvx512 && options.bf16_dot.value_or(cpu::Bf16DotIsFaster() && cpu::HasAvx512Bf16());
   const int64_t prefetch_bytes = options.prefetch_bytes.value_or(cpu::SoftwarePrefetchBytes());
   if (prefetch_bytes < 0 || prefetch_bytes > (1 << 20)) {
     return InvalidArgumentError("prefetch_bytes must be in [0, 1 MiB], not " + std::to_string(prefetch_bytes));

@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "backend/backend_test_util.h"
 
@@ -34,6 +37,17 @@ bool VendorIsAmd() {
   return false;
 }
 
+// Whether /proc/cpuinfo's first flags line lists `flag` (the kernel's
+// CPUID reading, the oracle for isa.cc's).
+bool CpuinfoHasFlag(const std::string& flag) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.starts_with("flags")) return (line + " ").find(" " + flag + " ") != std::string::npos;
+  }
+  return false;
+}
+
 TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
   auto b = CpuBackend::Create({});
   ASSERT_TRUE(b.ok());
@@ -51,14 +65,20 @@ TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {
 TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
   const bool amd = VendorIsAmd();
   EXPECT_EQ(cpu::Bf16DotIsFaster(), amd);
+  const bool bf16 = cpu::IsaSupported(Isa::kAvx512) && CpuinfoHasFlag("avx512_bf16");
+  EXPECT_EQ(cpu::HasAvx512Bf16(), bf16);
   if (!cpu::IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
   for (std::optional<bool> pinned : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
     CpuBackendOptions o;
     o.isa = Isa::kAvx512;
     o.bf16_dot = pinned;
     auto b = CpuBackend::Create(o);
+    if (pinned == true && !bf16) {  // Cascade Lake, Ice Lake: no vdpbf16ps
+      EXPECT_FALSE(b.ok());
+      continue;
+    }
     ASSERT_TRUE(b.ok()) << b.status().ToString();
-    const bool dot = pinned.value_or(amd);
+    const bool dot = pinned.value_or(amd && bf16);
     EXPECT_EQ((*b)->bf16_dot(), dot);
     EXPECT_EQ((*b)->name(), dot ? "cpu-avx512-bf16dot" : "cpu-avx512");
   }
@@ -70,6 +90,44 @@ TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
     o.bf16_dot = false;
     EXPECT_EQ(CpuBackend::Create(o).ok(), cpu::IsaSupported(isa)) << cpu::IsaName(isa);
   }
+}
+
+// The avx512 path runs on CPUs without AVX512-BF16 (Cascade Lake, Ice
+// Lake) although its files are compiled with it: BF16 instructions may sit
+// only in the kernels of the bf16_dot table and the AMX path, which need
+// it. Read from this binary's own code (objdump, binutils): a BF16
+// intrinsic in any other function, or the compiler emitting one there,
+// fails here rather than as SIGILL on such a CPU.
+TEST(CpuBackendTest, Bf16InstructionsStayInTheBf16Kernels) {
+  // /proc/self inside the command would be objdump's own.
+  const std::string cmd = "objdump -d --no-show-raw-insn -C /proc/" + std::to_string(getpid()) + "/exe";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  const std::vector<std::string> allowed = {"Bf16DotKernel", "RoundRowToBf16", "AmxBf16"};
+  std::string function, line;
+  int in_dot_kernel = 0, lines = 0;
+  std::vector<std::string> offenders;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
+    line = buf;
+    ++lines;
+    if (line.ends_with(">:\n")) {  // "0000000000136670 <name>:"
+      function = line;
+      continue;
+    }
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    const std::string mnemonic = line.substr(tab + 1, line.find_first_of(" \t\n", tab + 1) - tab - 1);
+    if (mnemonic.find("bf16") == std::string::npos) continue;
+    bool ok = false;
+    for (const std::string& a : allowed) ok = ok || function.find(a) != std::string::npos;
+    if (!ok) offenders.push_back(mnemonic + " in " + function);
+    if (function.find("Bf16DotKernel") != std::string::npos) ++in_dot_kernel;
+  }
+  ASSERT_EQ(pclose(pipe), 0) << "objdump failed";
+  EXPECT_GT(lines, 1000);
+  EXPECT_GT(in_dot_kernel, 0) << "no vdpbf16ps found in the BF16 kernel: is the disassembly read right?";
+  EXPECT_TRUE(offenders.empty()) << offenders.size() << " outside the BF16 kernels, first: " << offenders.front();
 }
 
 // No software prefetch on AMD cores (cpu::SoftwarePrefetchBytes), 4 KiB

@@ -59,13 +59,21 @@ bool IsaSupported(Isa isa) {
     case Isa::kAvx512:
       return IsaSupported(Isa::kAvx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
-             __builtin_cpu_supports("avx512bf16");
-    case Isa::kAmx: return IsaSupported(Isa::kAvx512) && HasAmx();
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+    case Isa::kAmx: return IsaSupported(Isa::kAvx512) && HasAvx512Bf16() && HasAmx();
   }
   return false;
 #else
   return isa == Isa::kScalar;
+#endif
+}
+
+bool HasAvx512Bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return IsaSupported(Isa::kAvx512) && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
 #endif
 }
 

@@ -1,9 +1,13 @@
 // Isa: which instruction-set path the CPU backend's kernels use.
 //
 // kScalar runs anywhere (portable C++); kAvx2 needs AVX2+FMA+F16C; kAvx512
-// needs AVX-512 F/BW/VL/DQ plus VNNI (the integer dot products) and BF16;
-// kAmx is kAvx512 plus the AMX tile unit (AMX-TILE, AMX-INT8, AMX-BF16, and
-// the kernel's leave to use its 8 KiB of tile state): prefill of the packed
+// needs AVX-512 F/BW/VL/DQ plus VNNI (the integer dot products): Cascade
+// Lake, Ice Lake and Tiger Lake as well as Zen 4. Its BF16 instructions
+// (vdpbf16ps, vcvtne2ps2bf16) run only in the bf16_dot table's kernels,
+// which need AVX512-BF16 too (HasAvx512Bf16; a test holds every other
+// function of the avx512 files free of them). kAmx is kAvx512 plus
+// AVX512-BF16 and the AMX tile unit (AMX-TILE, AMX-INT8, AMX-BF16, and the
+// kernel's leave to use its 8 KiB of tile state): prefill of the packed
 // 4/5-bit types, and every MatMul of BF16 weights.
 // The choice is made once when a backend is created.
 #pragma once
@@ -22,6 +26,10 @@ bool IsaSupported(Isa isa);
 Isa BestIsa();
 std::string_view IsaName(Isa isa);  // "scalar", "avx2", "avx512", "amx"
 std::optional<Isa> IsaFromName(std::string_view name);
+
+// Whether the avx512 path may take its BF16 kernel (vdpbf16ps): kAvx512
+// plus AVX512-BF16.
+bool HasAvx512Bf16();
 
 // Whether BF16 weights on the avx512 path run faster by vdpbf16ps
 // (activations rounded to bf16) than widened to floats on the FMA bands:

@@ -104,8 +104,10 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 #if defined(__AVX512BF16__)
 // The activations of Bf16DotKernel and of the AMX BF16 tiles (their
 // bf16_pack_act): x[cols] rounded to bf16 (nearest even) into out, in whole
-// 32s (ActRowBytes), the last one padded with zeros.
-inline void RoundRowToBf16(const float* x, int64_t cols, uint8_t* out) {
+// 32s (ActRowBytes), the last one padded with zeros. Not inlined: its
+// BF16 instructions stay out of QuantizeRow, which CPUs without
+// AVX512-BF16 run (kvs_backend_test holds them to the BF16 kernels).
+inline __attribute__((noinline)) void RoundRowToBf16(const float* x, int64_t cols, uint8_t* out) {
   for (int64_t j = 0; j < cols; j += 32) {
     const int64_t n = cols - j < 32 ? cols - j : 32;
     const __mmask16 lo = static_cast<__mmask16>((uint32_t{1} << (n < 16 ? n : 16)) - 1);
