@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -92,42 +93,70 @@ TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
   }
 }
 
-// The avx512 path runs on CPUs without AVX512-BF16 (Cascade Lake, Ice
-// Lake) although its files are compiled with it: BF16 instructions may sit
-// only in the kernels of the bf16_dot table and the AMX path, which need
-// it. Read from this binary's own code (objdump, binutils): a BF16
-// intrinsic in any other function, or the compiler emitting one there,
-// fails here rather than as SIGILL on such a CPU.
-TEST(CpuBackendTest, Bf16InstructionsStayInTheBf16Kernels) {
+// Each instruction family sits only in the kernels of the paths that need
+// it, read from this binary's own code (objdump, binutils), so that a CPU
+// never meets one its path was not chosen for:
+// - AVX-512 (zmm, opmask and the upper 16 vector registers) only in the
+//   avx512 and amx kernels: an inline function compiled with their flags
+//   and merged by the linker into a generic caller would crash AVX2 CPUs;
+// - AVX (ymm) only in the avx2, avx512 and amx kernels: the rest of the
+//   binary runs on any x86-64;
+// - BF16 (vdpbf16ps, vcvtne2ps2bf16) only in the bf16_dot table's kernel
+//   and the AMX BF16 tiles: the avx512 path runs on Cascade Lake and Ice
+//   Lake, which lack AVX512-BF16, although its files are compiled with it;
+// - AMX tile instructions only in the AMX kernels.
+// A function's family is read from its demangled name (the avx2 and avx512
+// namespaces, the Amx functions).
+TEST(CpuBackendTest, SimdInstructionsStayInTheirPathsKernels) {
   // /proc/self inside the command would be objdump's own.
   const std::string cmd = "objdump -d --no-show-raw-insn -C /proc/" + std::to_string(getpid()) + "/exe";
   FILE* pipe = popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
-  const std::vector<std::string> allowed = {"Bf16DotKernel", "RoundRowToBf16", "AmxBf16"};
-  std::string function, line;
-  int in_dot_kernel = 0, lines = 0;
-  std::vector<std::string> offenders;
-  char buf[4096];
+  const std::regex avx512_reg("%(zmm|k[0-7]\\b|[xy]mm(1[6-9]|2[0-9]|3[01]))");
+  const std::regex amx_op("(ldtilecfg|sttilecfg|tile[a-z0-9]*|tdp[a-z0-9]*)");
+  struct Family {
+    const char* name;
+    std::regex allowed;  // in the function's name
+    int inside = 0;      // instructions found where allowed
+    std::vector<std::string> outside;
+  };
+  Family families[] = {{"AVX-512", std::regex("avx512|amx", std::regex::icase)},
+                       {"AVX", std::regex("avx2|avx512|amx", std::regex::icase)},
+                       {"BF16", std::regex("Bf16DotKernel|RoundRowToBf16|AmxBf16")},
+                       {"AMX", std::regex("Amx")}};
+  std::string function;
+  int lines = 0;
+  char buf[8192];
   while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
-    line = buf;
+    const std::string line = buf;
     ++lines;
     if (line.ends_with(">:\n")) {  // "0000000000136670 <name>:"
-      function = line;
+      function = line.substr(0, line.size() - 1);
       continue;
     }
     const size_t tab = line.find('\t');
     if (tab == std::string::npos) continue;
-    const std::string mnemonic = line.substr(tab + 1, line.find_first_of(" \t\n", tab + 1) - tab - 1);
-    if (mnemonic.find("bf16") == std::string::npos) continue;
-    bool ok = false;
-    for (const std::string& a : allowed) ok = ok || function.find(a) != std::string::npos;
-    if (!ok) offenders.push_back(mnemonic + " in " + function);
-    if (function.find("Bf16DotKernel") != std::string::npos) ++in_dot_kernel;
+    const size_t end = line.find_first_of(" \t\n", tab + 1);
+    const std::string mnemonic = line.substr(tab + 1, end - tab - 1);
+    const std::string operands = end == std::string::npos ? "" : line.substr(end);
+    const bool uses[] = {std::regex_search(operands, avx512_reg), operands.find("%ymm") != std::string::npos,
+                         mnemonic.find("bf16") != std::string::npos, std::regex_match(mnemonic, amx_op)};
+    for (int f = 0; f < 4; ++f) {
+      if (!uses[f]) continue;
+      if (std::regex_search(function, families[f].allowed)) {
+        ++families[f].inside;
+      } else if (families[f].outside.size() < 5) {
+        families[f].outside.push_back(mnemonic + operands.substr(0, operands.size() - 1) + " in " + function);
+      }
+    }
   }
   ASSERT_EQ(pclose(pipe), 0) << "objdump failed";
   EXPECT_GT(lines, 1000);
-  EXPECT_GT(in_dot_kernel, 0) << "no vdpbf16ps found in the BF16 kernel: is the disassembly read right?";
-  EXPECT_TRUE(offenders.empty()) << offenders.size() << " outside the BF16 kernels, first: " << offenders.front();
+  for (const Family& f : families) {
+    // Each family is there, where allowed: the disassembly is read right.
+    EXPECT_GT(f.inside, 0) << f.name << ": none found in its kernels";
+    for (const std::string& o : f.outside) ADD_FAILURE() << f.name << " outside its kernels: " << o;
+  }
 }
 
 // No software prefetch on AMD cores (cpu::SoftwarePrefetchBytes), 4 KiB

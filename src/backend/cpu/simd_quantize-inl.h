@@ -106,7 +106,7 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 // bf16_pack_act): x[cols] rounded to bf16 (nearest even) into out, in whole
 // 32s (ActRowBytes), the last one padded with zeros. Not inlined: its
 // BF16 instructions stay out of QuantizeRow, which CPUs without
-// AVX512-BF16 run (kvs_backend_test holds them to the BF16 kernels).
+// AVX512-BF16 run (CpuBackendTest holds them to the BF16 kernels).
 inline __attribute__((noinline)) void RoundRowToBf16(const float* x, int64_t cols, uint8_t* out) {
   for (int64_t j = 0; j < cols; j += 32) {
     const int64_t n = cols - j < 32 ? cols - j : 32;
