@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -94,11 +95,12 @@ TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
 }
 
 // Each instruction family sits only in the kernels of the paths that need
-// it, read from this binary's own code (objdump, binutils), so that a CPU
-// never meets one its path was not chosen for:
+// it, read from the code of this binary and of kvserve (objdump, binutils;
+// each link may keep a different copy of an inline function), so that a
+// CPU never meets one its path was not chosen for:
 // - AVX-512 (zmm, opmask and the upper 16 vector registers) only in the
 //   avx512 and amx kernels: an inline function compiled with their flags
-//   and merged by the linker into a generic caller would crash AVX2 CPUs;
+//   and kept by the linker for a generic caller would crash AVX2 CPUs;
 // - AVX (ymm) only in the avx2, avx512 and amx kernels: the rest of the
 //   binary runs on any x86-64;
 // - BF16 (vdpbf16ps, vcvtne2ps2bf16) only in the bf16_dot table's kernel
@@ -107,23 +109,18 @@ TEST(CpuBackendTest, Bf16KernelFollowsTheVendorUnlessPinned) {
 // - AMX tile instructions only in the AMX kernels.
 // A function's family is read from its demangled name (the avx2 and avx512
 // namespaces, the Amx functions).
-TEST(CpuBackendTest, SimdInstructionsStayInTheirPathsKernels) {
-  // /proc/self inside the command would be objdump's own.
-  const std::string cmd = "objdump -d --no-show-raw-insn -C /proc/" + std::to_string(getpid()) + "/exe";
-  FILE* pipe = popen(cmd.c_str(), "r");
+struct SimdFamily {
+  const char* name;
+  std::regex allowed;  // in the function's name
+  int inside = 0;      // instructions found where allowed
+  std::vector<std::string> outside;
+};
+
+void ScanForSimd(const std::string& binary, std::vector<SimdFamily>& families) {
+  FILE* pipe = popen(("objdump -d --no-show-raw-insn -C " + binary).c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   const std::regex avx512_reg("%(zmm|k[0-7]\\b|[xy]mm(1[6-9]|2[0-9]|3[01]))");
   const std::regex amx_op("(ldtilecfg|sttilecfg|tile[a-z0-9]*|tdp[a-z0-9]*)");
-  struct Family {
-    const char* name;
-    std::regex allowed;  // in the function's name
-    int inside = 0;      // instructions found where allowed
-    std::vector<std::string> outside;
-  };
-  Family families[] = {{"AVX-512", std::regex("avx512|amx", std::regex::icase)},
-                       {"AVX", std::regex("avx2|avx512|amx", std::regex::icase)},
-                       {"BF16", std::regex("Bf16DotKernel|RoundRowToBf16|AmxBf16")},
-                       {"AMX", std::regex("Amx")}};
   std::string function;
   int lines = 0;
   char buf[8192];
@@ -141,18 +138,31 @@ TEST(CpuBackendTest, SimdInstructionsStayInTheirPathsKernels) {
     const std::string operands = end == std::string::npos ? "" : line.substr(end);
     const bool uses[] = {std::regex_search(operands, avx512_reg), operands.find("%ymm") != std::string::npos,
                          mnemonic.find("bf16") != std::string::npos, std::regex_match(mnemonic, amx_op)};
-    for (int f = 0; f < 4; ++f) {
+    for (size_t f = 0; f < families.size(); ++f) {
       if (!uses[f]) continue;
       if (std::regex_search(function, families[f].allowed)) {
         ++families[f].inside;
       } else if (families[f].outside.size() < 5) {
-        families[f].outside.push_back(mnemonic + operands.substr(0, operands.size() - 1) + " in " + function);
+        families[f].outside.push_back(mnemonic + operands.substr(0, operands.size() - 1) + " in " + binary +
+                                      ": " + function);
       }
     }
   }
-  ASSERT_EQ(pclose(pipe), 0) << "objdump failed";
-  EXPECT_GT(lines, 1000);
-  for (const Family& f : families) {
+  ASSERT_EQ(pclose(pipe), 0) << "objdump failed on " << binary;
+  EXPECT_GT(lines, 1000) << binary;
+}
+
+TEST(CpuBackendTest, SimdInstructionsStayInTheirPathsKernels) {
+  std::vector<SimdFamily> families;
+  families.push_back({"AVX-512", std::regex("avx512|amx", std::regex::icase)});
+  families.push_back({"AVX", std::regex("avx2|avx512|amx", std::regex::icase)});
+  families.push_back({"BF16", std::regex("Bf16DotKernel|RoundRowToBf16|AmxBf16")});
+  families.push_back({"AMX", std::regex("Amx")});
+  // /proc/self inside objdump's command line would be objdump's own.
+  ScanForSimd("/proc/" + std::to_string(getpid()) + "/exe", families);
+  const std::string kvserve = std::string(KVS_BUILD_DIR) + "/kvserve";  // make test builds it first
+  if (std::filesystem::exists(kvserve)) ScanForSimd(kvserve, families);
+  for (const SimdFamily& f : families) {
     // Each family is there, where allowed: the disassembly is read right.
     EXPECT_GT(f.inside, 0) << f.name << ": none found in its kernels";
     for (const std::string& o : f.outside) ADD_FAILURE() << f.name << " outside its kernels: " << o;
