@@ -36,6 +36,8 @@ TEST(ScaleoutServeTest, MetricsAndKvEventsAsARouterSeesThem) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(url.size() == 2) << text;
+  // The startup line names the kernel path the CPU got.
+  EXPECT_TRUE(std::regex_search(text, std::regex("auth off, backend cpu-(scalar|avx2|avx512|amx)"))) << text;
   ASSERT_TRUE(std::regex_search(text, events, std::regex("KV events on (tcp://[0-9.]+:[0-9]+)")))
       << text;
   const auto r = testing::RunCommand("/usr/bin/python3 " + std::string(KVS_SOURCE_DIR) +

@@ -61,6 +61,8 @@ int Serve(ServeOptions opt) {
   const Tokenizer* tokenizer = &model.tokenizer();
   auto runner_or = BackendRunner::Create(&model, ResolveRunnerConfig(opt.engine, model));
   if (!runner_or.ok()) return Fail("creating the runner", runner_or.status());
+  // The kernel path the CPU got (cpu-avx512, cpu-amx, ...), for the log.
+  const std::string backend_name((*runner_or)->backend().name());
   // Decode role: prefill workers connect to the KV port and write prompt KV
   // into this runner's pool. Declared before the engine, which uses it.
   std::unique_ptr<DecodeService> decode_service;
@@ -148,10 +150,11 @@ int Serve(ServeOptions opt) {
   });
 
   std::fprintf(stderr,
-               "kvserve serve: model %s (%s), context %d, chat template %s (tool calls: %s), auth %s\n",
+               "kvserve serve: model %s (%s), context %d, chat template %s (tool calls: %s), auth %s, "
+               "backend %s\n",
                opt.server.model_id.c_str(), model.Describe().c_str(), opt.server.max_model_len,
                chat_or->name.c_str(), server::ToolCallFormatName(opt.server.tool_format),
-               opt.server.api_keys.empty() ? "off" : "on");
+               opt.server.api_keys.empty() ? "off" : "on", backend_name.c_str());
   if (d.temperature || d.top_k || d.top_p || d.min_p || d.repetition_penalty) {
     std::fprintf(stderr, "kvserve serve: the file's sampling defaults: temperature %g, top_k %d, "
                  "top_p %g, min_p %g, repetition_penalty %g\n", s.temperature, s.top_k, s.top_p,
