@@ -5,10 +5,10 @@
 // Lake, Ice Lake and Tiger Lake as well as Zen 4. Its BF16 instructions
 // (vdpbf16ps, vcvtne2ps2bf16) run only in the bf16_dot table's kernels,
 // which need AVX512-BF16 too (HasAvx512Bf16; CpuBackendTest reads the
-// binary's code and holds every other function free of them). kAmx is kAvx512 plus
-// AVX512-BF16 and the AMX tile unit (AMX-TILE, AMX-INT8, AMX-BF16, and the
-// kernel's leave to use its 8 KiB of tile state): prefill of the packed
-// 4/5-bit types, and every MatMul of BF16 weights.
+// binary's code and holds every other function free of them). kAmx is
+// kAvx512 plus AVX512-BF16 and the AMX tile unit (AMX-TILE, AMX-INT8,
+// AMX-BF16, and the kernel's leave to use its 8 KiB of tile state): prefill
+// of the packed 4/5-bit types, and every MatMul of BF16 weights.
 // The choice is made once when a backend is created.
 #pragma once
 
