@@ -14,6 +14,7 @@
 #include <random>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -120,31 +121,36 @@ void ScanForSimd(const std::string& binary, std::vector<SimdFamily>& families) {
   FILE* pipe = popen(("objdump -d --no-show-raw-insn -C " + binary).c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   const std::regex avx512_reg("%(zmm|k[0-7]\\b|[xy]mm(1[6-9]|2[0-9]|3[01]))");
-  const std::regex amx_op("(ldtilecfg|sttilecfg|tile[a-z0-9]*|tdp[a-z0-9]*)");
   std::string function;
+  std::vector<bool> allowed(families.size());  // for `function`, per family
   int lines = 0;
   char buf[8192];
   while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
-    const std::string line = buf;
+    const std::string_view line = buf;
     ++lines;
     if (line.ends_with(">:\n")) {  // "0000000000136670 <name>:"
       function = line.substr(0, line.size() - 1);
+      for (size_t f = 0; f < families.size(); ++f) allowed[f] = std::regex_search(function, families[f].allowed);
       continue;
     }
     const size_t tab = line.find('\t');
     if (tab == std::string::npos) continue;
     const size_t end = line.find_first_of(" \t\n", tab + 1);
-    const std::string mnemonic = line.substr(tab + 1, end - tab - 1);
-    const std::string operands = end == std::string::npos ? "" : line.substr(end);
-    const bool uses[] = {std::regex_search(operands, avx512_reg), operands.find("%ymm") != std::string::npos,
-                         mnemonic.find("bf16") != std::string::npos, std::regex_match(mnemonic, amx_op)};
+    const std::string_view mnemonic = line.substr(tab + 1, end - tab - 1);
+    const std::string_view operands = end == std::string::npos ? "" : line.substr(end);
+    // The regex only where a vector or mask register may be named: most
+    // lines are scalar code, and std::regex is slow under the sanitizers.
+    const bool vector = operands.find("mm") != std::string::npos || operands.find("%k") != std::string::npos;
+    const bool uses[] = {vector && std::regex_search(operands.begin(), operands.end(), avx512_reg),
+                         operands.find("%ymm") != std::string::npos, mnemonic.find("bf16") != std::string::npos,
+                         mnemonic.starts_with("tile") || mnemonic.starts_with("tdp") || mnemonic.ends_with("tilecfg")};
     for (size_t f = 0; f < families.size(); ++f) {
       if (!uses[f]) continue;
-      if (std::regex_search(function, families[f].allowed)) {
+      if (allowed[f]) {
         ++families[f].inside;
       } else if (families[f].outside.size() < 5) {
-        families[f].outside.push_back(mnemonic + operands.substr(0, operands.size() - 1) + " in " + binary +
-                                      ": " + function);
+        families[f].outside.push_back(std::string(mnemonic) + std::string(operands.substr(0, operands.size() - 1)) +
+                                      " in " + binary + ": " + function);
       }
     }
   }
