@@ -166,7 +166,13 @@ int Bench(const BenchOptions& opt) {
   if (opt.backend == "reference") {
     backend = std::make_unique<ReferenceBackend>();
   } else {
-    auto b = CreateBackend(opt.isa.empty() ? "cpu" : "cpu:" + opt.isa, opt.n_threads, opt.weights_in_place);
+    // --isa X is --backend cpu:X; CreateBackend refuses a name it does not
+    // know (a bare "--backend cpu:avx2" was once read as "cpu").
+    if (!opt.isa.empty() && opt.backend != "cpu") {
+      std::fprintf(stderr, "kvserve bench: give --isa or --backend %s, not both\n", opt.backend.c_str());
+      return 2;
+    }
+    auto b = CreateBackend(opt.isa.empty() ? opt.backend : "cpu:" + opt.isa, opt.n_threads, opt.weights_in_place);
     if (!b.ok()) {
       std::fprintf(stderr, "kvserve bench: %s\n", b.status().ToString().c_str());
       return b.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -348,7 +354,8 @@ int RunBench(int argc, char** argv) {
   app.add_option("--isa", opt.isa,
                  "kernel path: scalar, avx2, avx512, avx512-bf16dot, avx512-bf16bands, amx "
                  "(default: best)");
-  app.add_option("--backend", opt.backend, "cpu or reference");
+  app.add_option("--backend", opt.backend,
+                 "cpu, cpu:ISA (the same paths as --isa) or reference");
   app.add_flag("--weights-in-place", opt.weights_in_place,
                "read file-layout weights from the file mapping instead of copies (serve's flag)");
   app.add_flag("--json", opt.json, "one JSON object on stdout");

@@ -137,7 +137,8 @@ int RunGenerate(int argc, char** argv) {
   app.add_option("--seed", opt.seed, "RNG seed (default: random)");
   app.add_option("-t,--threads", opt.runner.n_threads, "threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
-  app.add_option("--backend", opt.runner.backend, "cpu or reference");
+  app.add_option("--backend", opt.runner.backend,
+                 "cpu, cpu:ISA (scalar, avx2, avx512, avx512-bf16dot, avx512-bf16bands, amx) or reference");
   app.add_flag("--weights-in-place", opt.runner.weights_in_place,
                "read file-layout weights from the file mapping instead of copies (serve's flag)");
   app.add_option("--kv-block-size", opt.runner.block_size, "tokens per KV block")
