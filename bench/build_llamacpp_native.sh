@@ -15,9 +15,15 @@
 # config as read, and ggml builds it on the stack. With clang 14 the same
 # source runs.
 #
+# LLAMACPP_ISA=avx2 builds instead what an AVX2 machine without AVX-512
+# (Zen 2/3, Haswell to Comet Lake) gets from GGML_NATIVE: AVX, AVX2, FMA,
+# F16C and BMI2 on, AVX-512 off, into llama.cpp/build-avx2; the anchor for
+# kvserve's avx2 path (bench/compare_llamacpp.sh ISA=avx2).
+#
 # Usage: bench/build_llamacpp_native.sh
 # Env: KVS_BENCH_CACHE (default ~/.cache/kvserve), JOBS (default nproc),
-#      CC / CXX (default clang / clang++ when present)
+#      CC / CXX (default clang / clang++ when present), LLAMACPP_ISA
+#      (native or avx2; default native)
 set -euo pipefail
 
 CACHE=${KVS_BENCH_CACHE:-$HOME/.cache/kvserve}
@@ -43,7 +49,13 @@ if command -v clang++ > /dev/null; then
   export CC=${CC:-clang} CXX=${CXX:-clang++}
 fi
 # No network at build time: CURL off; tests, examples and the server are not needed.
-cmake -S "$SRC" -B "$SRC/build-native" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+case ${LLAMACPP_ISA:-native} in
+  native) DIR=$SRC/build-native ISA_FLAGS=(-DGGML_NATIVE=ON) ;;
+  avx2) DIR=$SRC/build-avx2 ISA_FLAGS=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
+                                       -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF) ;;
+  *) echo "LLAMACPP_ISA must be native or avx2" >&2; exit 2 ;;
+esac
+cmake -S "$SRC" -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${ISA_FLAGS[@]}" \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
-cmake --build "$SRC/build-native" -j "$JOBS" --target llama-bench llama-batched-bench ggml-base >&2
-echo "$SRC/build-native/bin/llama-bench"
+cmake --build "$DIR" -j "$JOBS" --target llama-bench llama-batched-bench ggml-base >&2
+echo "$DIR/bin/llama-bench"

@@ -32,9 +32,15 @@
 # kvserve bench -b against llama-batched-bench -npl (aggregate tokens/s),
 # on the Q8_0 file at the last thread count.
 #
+# ISA=avx2 compares kvserve's avx2 path (--backend cpu:avx2) with llama.cpp
+# built for AVX2 without AVX-512 (LLAMACPP_ISA=avx2 in
+# bench/build_llamacpp_native.sh): what a Zen 2/3 machine gets from each,
+# measured on this one. The prebuilt, which picks its own variant, is left
+# out then.
+#
 # Usage: bench/compare_llamacpp.sh [BUILD_DIR]
 # Env: TYPES="F16 Q8_0 Q4_0 Q4_K" THREADS="1 2" P=512 N=128 REPS=3
-#      BATCH=16 BATCH_DEPTH=512 BATCH_N=32 NATIVE=1
+#      BATCH=16 BATCH_DEPTH=512 BATCH_N=32 NATIVE=1 ISA= (or avx2)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +58,12 @@ BATCH=${BATCH:-16}
 BATCH_DEPTH=${BATCH_DEPTH:-512}
 BATCH_N=${BATCH_N:-32}
 NATIVE=${NATIVE:-1}
+ISA=${ISA:-}
+case $ISA in
+  '') KVS_BACKEND=(); PREBUILT=1 ;;
+  avx2) KVS_BACKEND=(--backend cpu:avx2); PREBUILT=0 ;;
+  *) echo "ISA must be empty or avx2" >&2; exit 2 ;;
+esac
 RESULTS=$CACHE/results-$(date +%Y%m%d-%H%M%S).jsonl
 
 [ -x "$KVSERVE" ] || { echo "no $KVSERVE: build first (make build)" >&2; exit 1; }
@@ -76,7 +88,7 @@ if [ ! -f "$NLC/node_modules/node-llama-cpp/package.json" ]; then
 fi
 cp "$ROOT/bench/llamacpp_bench.mjs" "$NLC/llamacpp_bench.mjs"  # resolves node_modules there
 LLAMA_BENCH=
-[ "$NATIVE" = 1 ] && LLAMA_BENCH=$("$ROOT/bench/build_llamacpp_native.sh")
+[ "$NATIVE" = 1 ] && LLAMA_BENCH=$(LLAMACPP_ISA=${ISA:-native} "$ROOT/bench/build_llamacpp_native.sh")
 # llama-bench -o jsonl prints one object per test; one line in our format.
 native_json() {  # TYPE THREADS
   node -e '
@@ -109,7 +121,7 @@ native_run() {
     native_json "$t" "$th" >> "$RESULTS"
 }
 kvserve_run() {
-  "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r 1 --json |
+  "$KVSERVE" bench -m "$f" -t "$th" -p "$P" -n "$N" -r 1 --json "${KVS_BACKEND[@]}" |
     sed "s/^{/{\"engine\":\"kvserve\",\"type\":\"$t\",/" >> "$RESULTS"
 }
 for t in $TYPES; do
@@ -117,7 +129,7 @@ for t in $TYPES; do
   for th in $THREADS; do
     for rep in $(seq "$REPS"); do
       echo "== $t, $th threads, repetition $rep: llama.cpp prebuilt, native, then kvserve" >&2
-      waited prebuilt_run
+      if [ "$PREBUILT" = 1 ]; then waited prebuilt_run; fi
       if [ -n "$LLAMA_BENCH" ]; then waited native_run; fi
       waited kvserve_run
     done
@@ -137,7 +149,7 @@ batched_native_run() {
 }
 batched_kvserve_run() {
   "$KVSERVE" bench -m "$f" -t "$last_th" -p 0 -n "$BATCH_N" -r 1 -d "$BATCH_DEPTH" \
-    -b "$BATCH" --kv-cache-dtype f16 --json |
+    -b "$BATCH" --kv-cache-dtype f16 --json "${KVS_BACKEND[@]}" |
     sed "s/^{/{\"engine\":\"kvserve-batched\",\"type\":\"Q8_0\",/" >> "$RESULTS"
 }
 if [[ " $TYPES " == *" Q8_0 "* ]] && [ "$BATCH" -gt 0 ]; then
