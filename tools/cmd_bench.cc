@@ -45,7 +45,6 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/create_backend.h"
-#include "backend/reference/reference_backend.h"
 #include "backend/kv_storage.h"
 #include "base/huge_pages.h"
 #include "model/model.h"
@@ -163,23 +162,22 @@ int Bench(const BenchOptions& opt) {
   const ModelConfig& hp = model.config();
   std::unique_ptr<Backend> backend;
   CpuBackend* cpu_backend = nullptr;  // backend, when it is the CPU one
-  if (opt.backend == "reference") {
-    backend = std::make_unique<ReferenceBackend>();
-  } else {
-    // --isa X is --backend cpu:X; CreateBackend refuses a name it does not
-    // know (a bare "--backend cpu:avx2" was once read as "cpu").
-    if (!opt.isa.empty() && opt.backend != "cpu") {
-      std::fprintf(stderr, "kvserve bench: give --isa or --backend %s, not both\n", opt.backend.c_str());
-      return 2;
-    }
+  // --isa X is --backend cpu:X; CreateBackend takes serve's names and
+  // refuses one it does not know (a bare "--backend cpu:avx2" was once read
+  // as "cpu").
+  if (!opt.isa.empty() && opt.backend != "cpu") {
+    std::fprintf(stderr, "kvserve bench: give --isa or --backend %s, not both\n", opt.backend.c_str());
+    return 2;
+  }
+  {
     auto b = CreateBackend(opt.isa.empty() ? opt.backend : "cpu:" + opt.isa, opt.n_threads, opt.weights_in_place);
     if (!b.ok()) {
       std::fprintf(stderr, "kvserve bench: %s\n", b.status().ToString().c_str());
       return b.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
     }
-    cpu_backend = static_cast<CpuBackend*>(b.value().get());  // every backend but the reference
     backend = std::move(b).value();
   }
+  cpu_backend = dynamic_cast<CpuBackend*>(backend.get());  // null for the reference
   const int max_tokens = opt.depth + std::max({opt.n_prompt, opt.n_gen + 1, 16});
   // Beyond the model's context only with -d, as llama-bench (whose context
   // is p + n + d): the speed of a step does not depend on what was trained.

@@ -29,26 +29,22 @@ using backend_test::RandomFloats;
 using backend_test::TestWeights;
 using cpu::Isa;
 
-// The vendor from /proc/cpuinfo: the oracle for the choices made by vendor
-// (isa.cc reads CPUID).
-bool VendorIsAmd() {
+// /proc/cpuinfo's first line that starts with `key` (the kernel's CPUID
+// reading: the oracle for isa.cc's), with a space at the end; "" if none.
+std::string CpuinfoLine(const std::string& key) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
-    if (line.starts_with("vendor_id")) return line.find("AuthenticAMD") != std::string::npos;
+    if (line.starts_with(key)) return line + " ";
   }
-  return false;
+  return "";
 }
 
-// Whether /proc/cpuinfo's first flags line lists `flag` (the kernel's
-// CPUID reading, the oracle for isa.cc's).
+// The vendor, for the choices made by vendor.
+bool VendorIsAmd() { return CpuinfoLine("vendor_id").find("AuthenticAMD") != std::string::npos; }
+
 bool CpuinfoHasFlag(const std::string& flag) {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.starts_with("flags")) return (line + " ").find(" " + flag + " ") != std::string::npos;
-  }
-  return false;
+  return CpuinfoLine("flags").find(" " + flag + " ") != std::string::npos;
 }
 
 TEST(CpuBackendTest, DefaultIsTheBestIsaAndUnsupportedIsRefused) {

@@ -70,8 +70,7 @@ bool IsaSupported(Isa isa) {
 
 bool HasAvx512Bf16() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return IsaSupported(Isa::kAvx512) && __builtin_cpu_supports("avx512bf16");
+  return IsaSupported(Isa::kAvx512) && __builtin_cpu_supports("avx512bf16");  // it ran cpu_init
 #else
   return false;
 #endif
