@@ -2,6 +2,7 @@
 // values, real shapes), to separate the kernels from the rest of a step.
 //
 //   build/matmul_bench [--benchmark_filter=Q4_0]
+//   KVS_BENCH_ISA=avx2 build/matmul_bench ...   (pin the kernel path)
 //
 // Reports bytes of weights read per second (decode, n = 1: the figure to
 // hold against the read bandwidth `kvserve bench` prints) and multiply-adds
@@ -11,7 +12,10 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -20,6 +24,19 @@
 
 namespace kvs {
 namespace {
+
+// The kernel path KVS_BENCH_ISA names (scalar, avx2, avx512, amx), or the
+// best this CPU runs when it is unset; an unknown name aborts the run.
+std::optional<cpu::Isa> PinnedIsa() {
+  const char* name = std::getenv("KVS_BENCH_ISA");
+  if (name == nullptr) return std::nullopt;
+  const std::optional<cpu::Isa> isa = cpu::IsaFromName(name);
+  if (!isa || !cpu::IsaSupported(*isa)) {
+    std::fprintf(stderr, "KVS_BENCH_ISA=%s: not a kernel path this CPU runs\n", name);
+    std::exit(2);
+  }
+  return isa;
+}
 
 struct Setup {
   std::unique_ptr<CpuBackend> backend;
@@ -48,7 +65,7 @@ Setup Make(DType t, int64_t rows, int64_t cols, int64_t n, int threads, bool vnn
   Setup s;
   CpuBackendOptions o;
   o.n_threads = threads;
-  if (vnni) o.isa = cpu::Isa::kAvx512;
+  o.isa = vnni ? std::optional(cpu::Isa::kAvx512) : PinnedIsa();
   s.backend = std::move(CpuBackend::Create(o)).value();
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -142,6 +159,7 @@ void BM_DecodeMatMuls(benchmark::State& state, DType t) {
   CpuBackendOptions o;
   o.n_threads = threads;
   o.prefetch_bytes = state.range(1);
+  o.isa = PinnedIsa();
   auto backend = std::move(CpuBackend::Create(o)).value();
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -190,6 +208,7 @@ BENCHMARK_CAPTURE(BM_DecodeMatMuls, Q6_K, DType::kQ6_K)->Apply(DecodeArgs);
 void BM_ReadBandwidth(benchmark::State& state) {
   CpuBackendOptions o;
   o.n_threads = static_cast<int>(state.range(0));
+  o.isa = PinnedIsa();
   auto backend = std::move(CpuBackend::Create(o)).value();
   constexpr int64_t kBytes = int64_t{1} << 30;
   HugePageBuffer buf = AllocateHugePages(kBytes, /*zero=*/false);
