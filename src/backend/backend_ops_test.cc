@@ -93,13 +93,13 @@ bool Packs(backend_test::CpuPath path, DType t, int64_t rows, int64_t cols) {
       if (isa == Isa::kAmx) return rows % 16 == 0 && cols % 32 == 0;
       return isa == Isa::kAvx512 && !path.bf16_dot && rows % 32 == 0;
     case DType::kF16: return (isa == Isa::kAvx512 || isa == Isa::kAmx) && rows % 32 == 0;
-    case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ4_1:
+    case DType::kQ4_K: return isa != Isa::kScalar;  // AVX2 reads the 4-bit codes packed too
+    case DType::kQ8_0:
     case DType::kQ5_0:
     case DType::kQ5_1:
     case DType::kIQ4_NL:
-    case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kIQ4_XS:
     case DType::kQ2_K:
@@ -568,19 +568,25 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, BackendOpsTest,
 // quantized path: d = max|x| / 127, quants x / d rounded to nearest even,
 // sum of each block's quants; padding blocks all zero. For the half-block
 // types (ABlockQ8x16H) also each block's first-half sum and both halves'
-// sums times d.
+// sums times d. On AVX2 (the 4-bit types it reads packed) and AVX-512.
 TEST(CpuKernelsTest, PackedActivationsFollowBlocksH) {
-  if (!cpu::IsaSupported(Isa::kAvx512) || !cpu::KernelsFor(Isa::kAvx512).reads_packed) {
-    GTEST_SKIP() << "no AVX-512 VNNI here";
-  }
-  const cpu::KernelTable& k = cpu::KernelsFor(Isa::kAvx512);
+  if (!cpu::IsaSupported(Isa::kAvx2)) GTEST_SKIP() << "no AVX2 here";
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 3.0f);
-  for (DType wtype : {DType::kQ4_0, DType::kQ2_K, DType::kQ6_K}) {
-    const bool halves = wtype != DType::kQ4_0;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
+  for (DType wtype : {DType::kQ4_0, DType::kQ4_K, DType::kQ2_K, DType::kQ6_K}) {
+    if (!cpu::IsaSupported(isa)) continue;
+    const cpu::KernelTable& k = cpu::KernelsFor(isa);
+    ASSERT_NE(k.reads_packed, nullptr);
+    if (!k.reads_packed(wtype)) {
+      EXPECT_EQ(isa, Isa::kAvx2) << DTypeName(wtype);  // AVX-512 reads every quantized type packed
+      continue;
+    }
+    const bool halves = wtype == DType::kQ2_K || wtype == DType::kQ6_K;
     const int64_t group_bytes = halves ? sizeof(cpu::ABlockQ8x16H) : sizeof(cpu::ABlockQ8x16);
     for (int64_t cols : {32, 480, 512, 2048, 5632, 5664}) {
-      SCOPED_TRACE(std::string(DTypeName(wtype)) + " cols=" + std::to_string(cols));
+      if (cols % static_cast<int64_t>(BlockElems(wtype)) != 0) continue;
+      SCOPED_TRACE(std::string(cpu::IsaName(isa)) + " " + std::string(DTypeName(wtype)) + " cols=" + std::to_string(cols));
       std::vector<float> x(cols);
       for (float& v : x) v = dist(rng);
       std::fill(x.begin() + 32, x.begin() + std::min<int64_t>(64, cols), 0.0f);  // a zero block

@@ -107,7 +107,8 @@ PreparedWeights CpuBackend::PrepareWeights(std::span<const WeightMatrix> ws,
   size_t total = 0;
   for (size_t i = 0; i < ws.size(); ++i) {
     if (ws[i].layout != WeightLayout::kFile) continue;
-    const int64_t packed = kernels_.reads_packed ? cpu::PackedRowBytes(ws[i].type, ws[i].cols) : 0;
+    const bool reads_packed = kernels_.reads_packed != nullptr && kernels_.reads_packed(ws[i].type);
+    const int64_t packed = reads_packed ? cpu::PackedRowBytes(ws[i].type, ws[i].cols) : 0;
     if (packed > 0) {
       p.matrices[i].layout = WeightLayout::kPacked;
       p.matrices[i].packed_row_bytes = packed;
@@ -175,7 +176,7 @@ void CpuBackend::MatMulParts(const WeightMatrix& w, const float* x, int64_t n, s
     }
     parts = parts.first(1);
   }
-  KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed)
+  KVS_CHECK(w.layout == WeightLayout::kFile || kernels_.reads_packed != nullptr)
       << "a packed matrix given to the " << name_ << " kernels";
   cpu::MatMulArgs a;
   a.type = w.type;

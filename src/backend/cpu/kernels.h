@@ -57,9 +57,10 @@ int64_t AttentionScratchFloats(int group, int head_dim);
 
 struct KernelTable {
   Isa isa;
-  // Whether matmul_rows reads the quantized types in the packed layout
-  // (pack_quant.h) as well as the file's.
-  bool reads_packed;
+  // Which quantized types matmul_rows reads in the packed layout
+  // (pack_quant.h) as well as the file's; PrepareWeights packs those. Null
+  // where it reads none.
+  bool (*reads_packed)(DType wtype);
   // Quantizes one activation row x[cols] into the layout the kernels for
   // weights of type `wtype` in `layout` read (ABlockQ8 for Q8_0/Q4_0,
   // ABlockQ8K for K-quants, ABlockQ8x16 for packed Q4, ABlockQ8x16H for

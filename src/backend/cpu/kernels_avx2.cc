@@ -6,7 +6,7 @@
 namespace kvs::cpu {
 
 const KernelTable& Avx2Kernels() {
-  static constexpr KernelTable kTable = {Isa::kAvx2, false, avx2::QuantizeRow, avx2::MatMulRows,
+  static constexpr KernelTable kTable = {Isa::kAvx2, avx2::ReadsPacked, avx2::QuantizeRow, avx2::MatMulRows,
                                          avx2::MatVecTwoStreams,
                                          avx2::Attention, avx2::StoreKvRow, avx2::SwiGlu, avx2::ReadFold,
                                          nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};

@@ -15,7 +15,7 @@ namespace kvs::cpu {
 
 namespace {
 
-constexpr KernelTable kAvx512Table = {Isa::kAvx512, true, avx512::QuantizeRow, avx512::MatMulRows,
+constexpr KernelTable kAvx512Table = {Isa::kAvx512, avx512::ReadsPacked, avx512::QuantizeRow, avx512::MatMulRows,
                                       avx512::MatVecTwoStreams,
                                       avx512::Attention, avx512::StoreKvRow, avx512::SwiGlu, avx512::ReadFold,
                                       nullptr, nullptr, nullptr, nullptr,

@@ -407,7 +407,7 @@ uint64_t ReadFoldScalar(const uint8_t* p, int64_t bytes, bool /*kernel_pattern*/
 }  // namespace
 
 const KernelTable& ScalarKernels() {
-  static constexpr KernelTable kTable = {Isa::kScalar, false, QuantizeRowScalar, MatMulRowsScalar,
+  static constexpr KernelTable kTable = {Isa::kScalar, nullptr, QuantizeRowScalar, MatMulRowsScalar,
                                          MatVecTwoStreamsScalar, AttentionScalar, StoreKvRowScalar,
                                          SwiGluScalar, ReadFoldScalar, nullptr, nullptr, nullptr, nullptr, nullptr,
                                          nullptr};

@@ -6,9 +6,11 @@
 #error "include backend/cpu/simd_kernels-inl.h, not this part"
 #endif
 
+#include "backend/cpu/pack_quant.h"
 #include "backend/cpu/simd_bf16_dot-inl.h"
 #include "backend/cpu/simd_matmul-inl.h"
 #include "backend/cpu/simd_matmul_types-inl.h"
+#include "backend/cpu/simd_packed_avx2-inl.h"
 
 namespace kvs::cpu::KVS_SIMD_NS {
 namespace {
@@ -97,11 +99,15 @@ void Dispatch(const MatMulArgs& a, Args... args) {
     case DType::kQ4_0:
 #if defined(__AVX512VNNI__)
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4_0>>::Go(a, args...);
+#else
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ4_0>>::Go(a, args...);
 #endif
       return Run<Q32Kernel<UnpackQ4_0>>::Go(a, args...);
     case DType::kQ4_K:
 #if defined(__AVX512VNNI__)
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ4K>>::Go(a, args...);
+#else
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ4K>>::Go(a, args...);
 #endif
       return Run<Q4KKernel>::Go(a, args...);
     case DType::kQ6_K:
@@ -123,7 +129,9 @@ void Dispatch(const MatMulArgs& a, Args... args) {
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedIQ4NL>>::Go(a, args...);
       return Run<Q32KernelVnni<UnpackGroupLoader<UnpackIQ4NL>>>::Go(a, args...);
 #else
-    case DType::kQ4_1: return Run<Q32Kernel<UnpackQ4_1>>::Go(a, args...);
+    case DType::kQ4_1:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ4_1>>::Go(a, args...);
+      return Run<Q32Kernel<UnpackQ4_1>>::Go(a, args...);
     case DType::kQ5_0: return Run<Q32Kernel<UnpackQ5_0>>::Go(a, args...);
     case DType::kQ5_1: return Run<Q32Kernel<UnpackQ5_1>>::Go(a, args...);
     case DType::kIQ4_NL: return Run<Q32Kernel<UnpackIQ4NL>>::Go(a, args...);
@@ -160,6 +168,17 @@ struct TwoStreamsRunner {
     RunTwoStreams<K>(a, first, second, count);
   }
 };
+
+// KernelTable::reads_packed: AVX-512 VNNI reads every type pack_quant.h
+// packs; AVX2 the 4-bit ones whose codes vpmaddubsw takes as they are
+// (simd_packed_avx2-inl.h).
+bool ReadsPacked(DType wtype) {
+#if defined(__AVX512VNNI__)
+  return PackedRowBytes(wtype, kGroupElems) > 0;
+#else
+  return wtype == DType::kQ4_0 || wtype == DType::kQ4_1 || wtype == DType::kQ4_K;
+#endif
+}
 
 void MatMulRows(const MatMulArgs& a, int64_t r0, int64_t r1) {
   if (a.type == DType::kF32) return MatMulRowsF32Exact(a, r0, r1);

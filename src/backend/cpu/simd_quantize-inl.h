@@ -101,6 +101,54 @@ void QuantizeRowQ8x16(const float* x, int64_t cols, uint8_t* out) {
 }
 #endif
 
+#if !defined(__AVX512F__)
+// ABlockQ8x16 groups on AVX2 (simd_packed_avx2-inl.h), the same bytes as
+// QuantizeRowQ8x16's: each half group's eight blocks quantized into rows
+// of q, then an 8 x 8 transpose of their dwords gives dword j of every
+// block in lane k, half of the slice it belongs to; the block sums come
+// from the transposed dwords (vpmaddubsw by ones, int16 over the eight, to
+// int32 once).
+void QuantizeRowQ8x16Avx2(const float* x, int64_t cols, uint8_t* out) {
+  const int64_t nb = cols / kQ8Elems;
+  auto* outs = reinterpret_cast<ABlockQ8x16*>(out);
+  for (int64_t g = 0; g * kGroupBlocks < nb; ++g) {
+    ABlockQ8x16& o = outs[g];
+    for (int h = 0; h < 2; ++h) {
+      alignas(32) int8_t q[8][kQ8Elems] = {};
+      __m256i v[8];
+      for (int k = 0; k < 8; ++k) {
+        const int64_t b = g * kGroupBlocks + 8 * h + k;
+        o.d[8 * h + k] = b < nb ? QuantizeBlock<kQ8Elems>(x + b * kQ8Elems, q[k]) : 0.0f;
+        v[k] = Load256(q[k]);
+      }
+      // v[k] dword j -> t[j] lane k: pairs, then quads, then halves.
+      __m256i p[8], s[8];
+      for (int k = 0; k < 8; k += 2) {
+        p[k] = _mm256_unpacklo_epi32(v[k], v[k + 1]);      // dwords 0 1 | 4 5 of k, k + 1
+        p[k + 1] = _mm256_unpackhi_epi32(v[k], v[k + 1]);  // 2 3 | 6 7
+      }
+      for (int k = 0; k < 8; k += 4) {
+        for (int e = 0; e < 2; ++e) {
+          s[k + 2 * e] = _mm256_unpacklo_epi64(p[k + e], p[k + 2 + e]);
+          s[k + 2 * e + 1] = _mm256_unpackhi_epi64(p[k + e], p[k + 2 + e]);
+        }
+      }
+      // s[4m + l]: dword l (low 128 bits) and l + 4 (high) of blocks 4m..4m+3.
+      __m256i sum16 = _mm256_setzero_si256();
+      for (int l = 0; l < 4; ++l) {
+        const __m256i lo = _mm256_permute2x128_si256(s[l], s[4 + l], 0x20);  // dword l, blocks 0..7
+        const __m256i hi = _mm256_permute2x128_si256(s[l], s[4 + l], 0x31);  // dword l + 4
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o.qs[2 * l] + 32 * h), lo);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o.qs[2 * l + 1] + 32 * h), hi);
+        sum16 = _mm256_add_epi16(sum16, _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), lo),
+                                                         _mm256_maddubs_epi16(_mm256_set1_epi8(1), hi)));
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o.sum + 8 * h), _mm256_madd_epi16(sum16, _mm256_set1_epi16(1)));
+    }
+  }
+}
+#endif
+
 #if defined(__AVX512BF16__)
 // The activations of Bf16DotKernel and of the AMX BF16 tiles (their
 // bf16_pack_act): x[cols] rounded to bf16 (nearest even) into out, in whole
@@ -132,7 +180,7 @@ void QuantizeRow(DType wtype, WeightLayout layout, const float* x, int64_t cols,
   // layout) runs Q32KernelVnni.
   if (BlockElems(wtype) == kQ8Elems && wtype != DType::kQ4_0) return QuantizeRowQ32Vnni(x, cols, out);
 #else
-  (void)layout;
+  if (layout == WeightLayout::kPacked) return QuantizeRowQ8x16Avx2(x, cols, out);
 #endif
   if (BlockElems(wtype) == kQ8Elems) {
     auto* q = reinterpret_cast<ABlockQ8*>(out);

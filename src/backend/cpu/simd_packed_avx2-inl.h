@@ -1,0 +1,135 @@
+// Part of simd_kernels-inl.h: the packed Q4 layout (blocks.h "Packed Q4",
+// the one the AVX-512 tiles read) on AVX2 without VNNI, for the types whose
+// codes stay within 0..15: Q4_0, Q4_1 and Q4_K.
+//
+// Each 64-byte slice of a group is two vectors, blocks 0..7 and 8..15 (a
+// group half), so that int32 lane k of half h collects block 8h + k. Per row,
+// half and slice pair: one load, an and and a shift split the nibbles; per
+// (row, token): two vpmaddubsw (unsigned codes times signed activations,
+// each int16 a pair, |.| <= 2 x 15 x 128), summed as int16 over the half's
+// four slice pairs (|.| <= 8 x 3840 = 30720, exact), then one vpmaddwd by
+// ones to int32 and the float steps once per eight blocks: a convert,
+// multiply and FMA (and an FMA for the mins). The file layout's tiles take
+// those steps once per block (Q4_0) and unpack every block's codes alone.
+// The offsets are exact integer work as in the AVX-512 tile: Q4_0's
+// accumulator starts at -8 sum(x) per block.
+#pragma once
+#ifndef KVS_SIMD_NS
+#error "include backend/cpu/simd_kernels-inl.h, not this part"
+#endif
+
+#include "backend/cpu/simd_matmul-inl.h"
+
+namespace kvs::cpu::KVS_SIMD_NS {
+namespace {
+
+#if !defined(__AVX512F__)
+// Each P gives half h's per-block scale (and min, taken off times dx
+// sum(x)) as floats, and kStartShift: the accumulator starts at -(sum(x)
+// << kStartShift), 0 for none.
+struct Avx2PackedQ4_0 {
+  using Group = PackedQ4_0Group;
+  static constexpr bool kHasMin = false;
+  static constexpr int kStartShift = 3;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256*) {
+    *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
+  }
+};
+struct Avx2PackedQ4_1 {  // w = d q + m: the min term is -m
+  using Group = PackedQ4_1Group;
+  static constexpr bool kHasMin = true;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256* min) {
+    *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
+    *min = _mm256_sub_ps(_mm256_setzero_ps(), _mm256_cvtph_ps(Load128(g.m + 8 * h)));
+  }
+};
+struct Avx2PackedQ4K {  // half h is super-block h: d[h] times each block's 6-bit scale
+  using Group = PackedQ4KGroup;
+  static constexpr bool kHasMin = true;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256* min) {
+    const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{g.d[h]} | uint32_t{g.dmin[h]} << 16)));  // [d, dmin]
+    const __m128i sc = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.scale + 8 * h));
+    const __m128i mn = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.min + 8 * h));
+    *scale = _mm256_mul_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc)));
+    *min = _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));
+  }
+};
+
+// Tile 2 x 2: per half, 4 int16 sums, 4 float accumulators and each row's
+// two code vectors fit AVX2's 16 registers.
+template <class P>
+struct PackedQ4KernelAvx2 {
+  static constexpr int kR = 2;
+  static constexpr int kC = 2;
+
+  template <int R, int C>
+  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
+    using Group = typename P::Group;
+    const Group* w[R];
+    const ABlockQ8x16* x[C];
+    TileRows(a.w, row, a.w_row_bytes, w, step);
+    TileRows(a.xq, tok, a.xq_row_bytes, x);
+    __m256 acc[R][C];
+    SetAll(acc, _mm256_setzero_ps());
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
+    for (int64_t g = 0; g < ng; ++g) {
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
+        KVS_UNROLL
+        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(a.prefetch_bytes, p + 64 * l);
+      }
+      KVS_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        __m256i s16[R][C];
+        SetAll(s16, _mm256_setzero_si256());
+        KVS_UNROLL
+        for (int i = 0; i < 4; ++i) {
+          __m256i lo[R], hi[R];
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const __m256i v = Load256(w[r][g].qs[i] + 32 * h);
+            lo[r] = _mm256_and_si256(v, m4);
+            hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+          }
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) {
+            const __m256i xl = Load256(x[c][g].qs[2 * i] + 32 * h);
+            const __m256i xh = Load256(x[c][g].qs[2 * i + 1] + 32 * h);
+            KVS_UNROLL
+            for (int r = 0; r < R; ++r) {
+              s16[r][c] = _mm256_add_epi16(
+                  s16[r][c], _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], xl), _mm256_maddubs_epi16(hi[r], xh)));
+            }
+          }
+        }
+        __m256 scale[R], min[R];
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) P::Scales(w[r][g], h, &scale[r], &min[r]);
+        KVS_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m256 dx = _mm256_loadu_ps(x[c][g].d + 8 * h);
+          const __m256i xsum = Load256(x[c][g].sum + 8 * h);
+          const __m256i start = P::kStartShift == 0 ? _mm256_setzero_si256()
+                                                    : _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                                       _mm256_slli_epi32(xsum, P::kStartShift));
+          const __m256 xs = P::kHasMin ? _mm256_mul_ps(dx, _mm256_cvtepi32_ps(xsum)) : dx;
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const __m256i isum = _mm256_add_epi32(start, _mm256_madd_epi16(s16[r][c], _mm256_set1_epi16(1)));
+            acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(scale[r], dx), acc[r][c]);
+            if constexpr (P::kHasMin) acc[r][c] = _mm256_fnmadd_ps(min[r], xs, acc[r][c]);
+          }
+        }
+      }
+    }
+    StoreTileSums(a, row, tok, step, acc);
+  }
+};
+#endif
+
+}  // namespace
+}  // namespace kvs::cpu::KVS_SIMD_NS
