@@ -325,6 +325,15 @@ alignas(32) constexpr uint8_t kBroadcastI16[8][32] = {
                     2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1}
     KVS_B16(0), KVS_B16(1), KVS_B16(2), KVS_B16(3), KVS_B16(4), KVS_B16(5), KVS_B16(6), KVS_B16(7)};
 #undef KVS_B16
+// Mask k copies int16 lane 2k to the low half's eight lanes and lane
+// 2k + 1 to the high half's (each half holding the same eight lanes).
+alignas(32) constexpr uint8_t kBroadcastI16Pair[4][32] = {
+#define KVS_B16P(k) {4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, \
+                     4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, \
+                     4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, \
+                     4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3}
+    KVS_B16P(0), KVS_B16P(1), KVS_B16P(2), KVS_B16P(3)};
+#undef KVS_B16P
 
 // Q4_K: per super-block, int32 lanes collect sum_s scale_s * dot(q_s, x_s)
 // and four more int32 lanes the mins' sum_s min_s * sum(x_s) (vpmaddwd of
@@ -674,6 +683,9 @@ struct PackedQ4Kernel {
 
 // Q6_K: 6-bit quants rebuilt as unsigned bytes 0..63; the -32 offset is
 // applied once per super-block through the activation's 16-element sums.
+// The 16 scales are widened once per super-block and each 32-element
+// step's two (one per 16) taken out by a vpshufb (kBroadcastI16Pair): as
+// scalar loads and broadcasts they were most of the avx2 decode's work.
 struct Q6KKernel {
   static constexpr int kR = kWide ? 2 : 1;
   static constexpr int kC = 2;
@@ -701,11 +713,15 @@ struct Q6KKernel {
         Prefetch(pf, &w[r][b]), Prefetch(pf, w[r][b].ql + 64);
         Prefetch(pf, w[r][b].qh + 32), Prefetch(pf, w[r][b].qh + 63);
       }
+      __m256i sc16[R];  // the 16 scales as int16
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) sc16[r] = _mm256_cvtepi8_epi16(Load128(w[r][b].scales));
       KVS_UNROLL
       for (int h = 0; h < 2; ++h) {
-        __m256i q[R][4];
+        __m256i q[R][4], sch[R];
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
+          sch[r] = _mm256_permute2x128_si256(sc16[r], sc16[r], h == 0 ? 0x00 : 0x11);  // scales 8h.. in both halves
           const __m256i la = Load256(w[r][b].ql + 64 * h);
           const __m256i lb = Load256(w[r][b].ql + 64 * h + 32);
           const __m256i hb = Load256(w[r][b].qh + 32 * h);
@@ -719,12 +735,11 @@ struct Q6KKernel {
         }
         KVS_UNROLL
         for (int k = 0; k < 4; ++k) {
+          // Low half: scale 8h + 2k, high half: 8h + 2k + 1.
+          const __m256i pick = Load256(kBroadcastI16Pair[k]);
           __m256i sv[R];
           KVS_UNROLL
-          for (int r = 0; r < R; ++r) {
-            const int8_t* s = w[r][b].scales + 8 * h + 2 * k;
-            sv[r] = _mm256_set_m128i(_mm_set1_epi16(s[1]), _mm_set1_epi16(s[0]));
-          }
+          for (int r = 0; r < R; ++r) sv[r] = _mm256_shuffle_epi8(sch[r], pick);
           KVS_UNROLL
           for (int c = 0; c < C; ++c) {
             const __m256i xv = Load256(x[c][b].qs + 128 * h + 32 * k);
@@ -736,11 +751,10 @@ struct Q6KKernel {
       }
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(Load128(w[r][b].scales));
         const float d = F16(w[r][b].d);
         KVS_UNROLL
         for (int c = 0; c < C; ++c) {
-          const __m256i corr = _mm256_madd_epi16(Load256(x[c][b].bsums), sc16);
+          const __m256i corr = _mm256_madd_epi16(Load256(x[c][b].bsums), sc16[r]);
           const __m256i v = _mm256_sub_epi32(isum[r][c], _mm256_slli_epi32(corr, 5));
           acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(d * x[c][b].d), acc[r][c]);
         }
