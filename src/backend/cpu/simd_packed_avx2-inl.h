@@ -91,7 +91,12 @@ struct PackedQ4KernelAvx2 {
           __m256i lo[R], hi[R];
           KVS_UNROLL
           for (int r = 0; r < R; ++r) {
-            const __m256i v = Load256(w[r][g].qs[i] + 32 * h);
+            __m256i v = Load256(w[r][g].qs[i] + 32 * h);
+            // Slice pair i starts after pair i - 1's sums (the asm
+            // statements keep their order): left to itself GCC 12 ran all
+            // 32 vpmaddubsw of a 2 x 2 tile's half first and spilled their
+            // products to the stack.
+            asm volatile("" : "+x"(v));
             lo[r] = _mm256_and_si256(v, m4);
             hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
           }
@@ -103,6 +108,7 @@ struct PackedQ4KernelAvx2 {
             for (int r = 0; r < R; ++r) {
               s16[r][c] = _mm256_add_epi16(
                   s16[r][c], _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], xl), _mm256_maddubs_epi16(hi[r], xh)));
+              asm volatile("" : "+x"(s16[r][c]));
             }
           }
         }
