@@ -718,23 +718,24 @@ struct Q6KKernel {
       for (int r = 0; r < R; ++r) sc16[r] = _mm256_cvtepi8_epi16(Load128(w[r][b].scales));
       KVS_UNROLL
       for (int h = 0; h < 2; ++h) {
-        __m256i q[R][4], sch[R];
+        __m256i sch[R];
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
           sch[r] = _mm256_permute2x128_si256(sc16[r], sc16[r], h == 0 ? 0x00 : 0x11);  // scales 8h.. in both halves
-          const __m256i la = Load256(w[r][b].ql + 64 * h);
-          const __m256i lb = Load256(w[r][b].ql + 64 * h + 32);
-          const __m256i hb = Load256(w[r][b].qh + 32 * h);
-          auto high = [&](int shift) {
-            return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, shift), m3), 4);
-          };
-          q[r][0] = _mm256_or_si256(_mm256_and_si256(la, m4), high(0));
-          q[r][1] = _mm256_or_si256(_mm256_and_si256(lb, m4), high(2));
-          q[r][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), high(4));
-          q[r][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4), high(6));
         }
         KVS_UNROLL
         for (int k = 0; k < 4; ++k) {
+          // Step k's codes: low (k < 2) or high nibbles of ql's vector
+          // k % 2, with bits 2k, 2k + 1 of qh as bits 4, 5 (built step by
+          // step, reloading from L1, so that only the sums stay live).
+          __m256i q[R];
+          KVS_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const __m256i l = Load256(w[r][b].ql + 64 * h + 32 * (k % 2));
+            const __m256i hb = Load256(w[r][b].qh + 32 * h);
+            const __m256i low = _mm256_and_si256(k < 2 ? l : _mm256_srli_epi16(l, 4), m4);
+            q[r] = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), m3), 4));
+          }
           // Low half: scale 8h + 2k, high half: 8h + 2k + 1.
           const __m256i pick = Load256(kBroadcastI16Pair[k]);
           __m256i sv[R];
@@ -744,8 +745,10 @@ struct Q6KKernel {
           for (int c = 0; c < C; ++c) {
             const __m256i xv = Load256(x[c][b].qs + 128 * h + 32 * k);
             KVS_UNROLL
-            for (int r = 0; r < R; ++r)
-              isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(q[r][k], xv), sv[r]);
+            for (int r = 0; r < R; ++r) {
+              isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(q[r], xv), sv[r]);
+              asm volatile("" : "+x"(isum[r][c]));  // as in PackedQ4KernelAvx2: no hoisting, no spills
+            }
           }
         }
       }
