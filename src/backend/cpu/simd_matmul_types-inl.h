@@ -371,7 +371,10 @@ struct SuperBlockKernel {
         for (int c = 0; c < C; ++c) {
           const __m256i xv = Load256(x[c][b].qs + 32 * k);
           KVS_UNROLL
-          for (int r = 0; r < R; ++r) isum[r][c] = DotI16(isum[r][c], Impl::Mul(q[r], xv), sv[r]);
+          for (int r = 0; r < R; ++r) {
+            isum[r][c] = DotI16(isum[r][c], Impl::Mul(q[r], xv), sv[r]);
+            asm volatile("" : "+x"(isum[r][c]));  // as in PackedQ4KernelAvx2: no hoisting, no spills
+          }
         }
       }
       KVS_UNROLL
