@@ -290,17 +290,7 @@ struct Q32KernelVnni {
 using Q8_0KernelVnni = Q32KernelVnni<Q8_0GroupLoader>;
 #endif
 
-inline void ScaleMinK4(int j, const uint8_t* q, int* scale, int* min) {
-  if (j < 4) {
-    *scale = q[j] & 63;
-    *min = q[j + 4] & 63;
-  } else {
-    *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-// A Q4_K super-block's 12 packed scale bytes (ScaleMinK4's layout) as
+// A Q4_K super-block's 12 packed scale bytes (UnpackScaleMinK4's, tensor/quant.h) as
 // int16 lanes: 0..7 the sub-block scales, 8..15 the mins. In 32-bit words
 // w0..w2 of the packed bytes: scales 0..3 are w0's low six bits per byte,
 // mins 0..3 w1's; scales 4..7 take w2's low nibbles and w0's top two bits,
@@ -339,7 +329,7 @@ alignas(32) constexpr uint8_t kBroadcastI16Pair[4][32] = {
 // and four more int32 lanes the mins' sum_s min_s * sum(x_s) (vpmaddwd of
 // the mins against the activation's 32-element sums); each goes into its
 // own float accumulator, times d dx and dmin dx. Scales, mins and the
-// activation's sums stay in vectors: as scalars (ScaleMinK4, a scalar
+// activation's sums stay in vectors: as scalars (UnpackScaleMinK4's, a scalar
 // multiply-add per sub-block) they were most of the decode step's
 // instructions on the avx2 path.
 struct Q4KKernel {

@@ -322,10 +322,17 @@ struct PackedQ16Kernel {
 
 // ---------------------------------------------------------------- 256-element super-blocks
 
-// Two 16-bit scales, s0 for the low 128-bit lane and s1 for the high one.
-inline __m256i ScalePair(int s0, int s1) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(s1)), _mm_set1_epi16(static_cast<int16_t>(s0)));
+// Scales kept in vectors, taken out per 32-element run by one vpshufb
+// (two for 16): as scalars moved into vectors one by one they were most
+// of the avx2 decode's instructions.
+// Run k of 16 int16 scales (one per 16 elements): lane 2k in the low
+// 128-bit half, 2k + 1 in the high one.
+inline __m256i ScaleRun16(__m256i sc16, int k) {
+  const __m256i half = _mm256_permute2x128_si256(sc16, sc16, k < 4 ? 0x00 : 0x11);
+  return _mm256_shuffle_epi8(half, Load256(kBroadcastI16Pair[k % 4]));
 }
+// Run k of 8 int16 scales (one per 32 elements) held in both halves.
+inline __m256i ScaleRun8(__m256i sc8x2, int k) { return _mm256_shuffle_epi8(sc8x2, Load256(kBroadcastI16[k])); }
 
 // The tile shapes and loop of the super-block kernels; Impl supplies, per
 // row and super-block, Prepare (unpack scales), then for each 32-element
@@ -407,18 +414,17 @@ inline __m256i MulUnsigned(__m256i q, __m256i x) { return _mm256_maddubs_epi16(q
 struct Q2KImpl {
   using Block = WBlockQ2K;
   static constexpr bool kHasOffset = true;
-  __m256i mins;  // 16 x int16
+  __m256i sc16, mins;  // 16 x int16 each
   void Prepare(const Block& b) {
-    blk = &b;
-    mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(Load128(b.scales), 4), _mm_set1_epi8(15)));
+    const __m128i v = Load128(b.scales);
+    sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(v, _mm_set1_epi8(15)));
+    mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(15)));
   }
   static __m256i Codes(const Block& b, int k) {
     const __m256i v = Load256(b.qs + 32 * (k / 4));
     return _mm256_and_si256(_mm256_srli_epi16(v, 2 * (k % 4)), _mm256_set1_epi8(3));
   }
-  // Scales are re-read per run (two bytes): cheaper than keeping 16 in registers.
-  const Block* blk = nullptr;
-  __m256i Scales(int k) const { return ScalePair(blk->scales[2 * k] & 15, blk->scales[2 * k + 1] & 15); }
+  __m256i Scales(int k) const { return ScaleRun16(sc16, k); }
   static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
   __m256i Offset(__m256i bsums) const { return _mm256_madd_epi16(bsums, mins); }
   float OffsetScale(const Block& b) const { return F16(b.dmin); }
@@ -429,7 +435,6 @@ struct Q2KImpl {
 struct Q3KImpl {
   using Block = WBlockQ3K;
   static constexpr bool kHasOffset = true;
-  alignas(32) int16_t sc[16];
   __m256i sc16, hm;
   // The 16 scales (UnpackScaleK3) at once: low nibbles of bytes 0..7 then
   // their high nibbles; top bits from byte 8 + s % 4, which 32-bit lane s / 4
@@ -443,7 +448,6 @@ struct Q3KImpl {
     const __m128i high = _mm_and_si128(
         _mm_srlv_epi32(_mm_set1_epi32(static_cast<int32_t>(top)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
     sc16 = _mm256_cvtepi8_epi16(_mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32)));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(sc), sc16);
     hm = Load256(b.hmask);
   }
   __m256i Codes(const Block& b, int k) const {
@@ -454,7 +458,7 @@ struct Q3KImpl {
     const __m256i high = k <= 2 ? _mm256_slli_epi16(bit, 2 - k) : _mm256_srli_epi16(bit, k - 2);
     return _mm256_or_si256(low, high);
   }
-  __m256i Scales(int k) const { return ScalePair(sc[2 * k], sc[2 * k + 1]); }
+  __m256i Scales(int k) const { return ScaleRun16(sc16, k); }
   static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
   __m256i Offset(__m256i bsums) const { return _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 2); }
   float OffsetScale(const Block& b) const { return F16(b.d); }
@@ -465,17 +469,14 @@ struct Q3KImpl {
 struct Q5KImpl {
   using Block = WBlockQ5K;
   static constexpr bool kHasOffset = true;
-  int sc[8];
-  __m256i mins;  // 16 x int16: each sub-block's min twice (its two bsums)
+  __m256i sc8x2;  // the 8 scales as int16, in both halves
+  __m256i mins;   // 16 x int16: each sub-block's min twice (its two bsums)
   __m256i qh;
   void Prepare(const Block& b) {
-    alignas(32) int16_t mn[16];
-    for (int s = 0; s < 8; ++s) {
-      int m;
-      ScaleMinK4(s, b.scales, &sc[s], &m);
-      mn[2 * s] = mn[2 * s + 1] = static_cast<int16_t>(m);
-    }
-    mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mn));
+    const __m256i sm = ScalesMinsK4(b.scales);
+    sc8x2 = _mm256_permute2x128_si256(sm, sm, 0x00);
+    const __m128i m = _mm256_extracti128_si256(sm, 1);
+    mins = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m));
     qh = Load256(b.qh);
   }
   __m256i Codes(const Block& b, int k) const {
@@ -485,7 +486,7 @@ struct Q5KImpl {
     const __m256i bit = _mm256_and_si256(qh, _mm256_set1_epi8(static_cast<char>(1 << k)));
     return _mm256_or_si256(low, k <= 4 ? _mm256_slli_epi16(bit, 4 - k) : _mm256_srli_epi16(bit, k - 4));
   }
-  __m256i Scales(int k) const { return _mm256_set1_epi16(static_cast<int16_t>(sc[k])); }
+  __m256i Scales(int k) const { return ScaleRun8(sc8x2, k); }
   static __m256i Mul(__m256i q, __m256i x) { return MulUnsigned(q, x); }
   __m256i Offset(__m256i bsums) const { return _mm256_madd_epi16(bsums, mins); }
   float OffsetScale(const Block& b) const { return F16(b.dmin); }
@@ -495,14 +496,25 @@ struct Q5KImpl {
 struct IQ4XSImpl {
   using Block = WBlockIQ4XS;
   static constexpr bool kHasOffset = false;
-  int sc[8];
+  __m256i sc8x2;  // the 8 scales as int16, in both halves
+  // Scale s: nibble s % 2 of scales_l[s / 2], with bits 2s, 2s + 1 of
+  // scales_h above it, less 32.
   void Prepare(const Block& b) {
-    for (int s = 0; s < 8; ++s) {
-      sc[s] = (((b.scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | (((b.scales_h >> (2 * s)) & 3) << 4)) - 32;
-    }
+    uint32_t l;
+    std::memcpy(&l, b.scales_l, 4);
+    const __m128i v = _mm_cvtsi32_si128(static_cast<int>(l));
+    const __m128i m4 = _mm_set1_epi8(15);
+    const __m128i low = _mm_unpacklo_epi8(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    const __m256i high = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(b.scales_h), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+        _mm256_set1_epi32(3));
+    const __m256i s32 = _mm256_sub_epi32(_mm256_or_si256(_mm256_cvtepu8_epi32(low), _mm256_slli_epi32(high, 4)),
+                                         _mm256_set1_epi32(32));
+    const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+    sc8x2 = _mm256_set_m128i(s16, s16);
   }
   static __m256i Codes(const Block& b, int k) { return _mm256_shuffle_epi8(Iq4NlTable(), Nibbles32(b.qs + 16 * k)); }
-  __m256i Scales(int k) const { return _mm256_set1_epi16(static_cast<int16_t>(sc[k])); }
+  __m256i Scales(int k) const { return ScaleRun8(sc8x2, k); }
   // Signed codes: |w| times sign(x, w); |w| <= 127, so pairs stay in int16.
   static __m256i Mul(__m256i q, __m256i x) {
     return _mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(x, q));
