@@ -95,13 +95,13 @@ bool Packs(backend_test::CpuPath path, DType t, int64_t rows, int64_t cols) {
     case DType::kF16: return (isa == Isa::kAvx512 || isa == Isa::kAmx) && rows % 32 == 0;
     case DType::kQ4_0:
     case DType::kQ4_1:
-    case DType::kQ4_K: return isa != Isa::kScalar;  // AVX2 reads the 4-bit codes packed too
+    case DType::kQ4_K:
     case DType::kQ8_0:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS: return isa != Isa::kScalar;  // AVX2 reads these packed too
     case DType::kQ5_0:
     case DType::kQ5_1:
-    case DType::kIQ4_NL:
     case DType::kQ5_K:
-    case DType::kIQ4_XS:
     case DType::kQ2_K:
     case DType::kQ3_K:
     case DType::kQ6_K: return isa == Isa::kAvx512 || isa == Isa::kAmx;

@@ -94,7 +94,9 @@ void Dispatch(const MatMulArgs& a, Args... args) {
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ8_0>>::Go(a, args...);
       return Run<Q8_0KernelVnni>::Go(a, args...);
 #else
-    case DType::kQ8_0: return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
+    case DType::kQ8_0:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ8_0>>::Go(a, args...);
+      return Run<Q32Kernel<UnpackQ8_0>>::Go(a, args...);
 #endif
     case DType::kQ4_0:
 #if defined(__AVX512VNNI__)
@@ -134,7 +136,9 @@ void Dispatch(const MatMulArgs& a, Args... args) {
       return Run<Q32Kernel<UnpackQ4_1>>::Go(a, args...);
     case DType::kQ5_0: return Run<Q32Kernel<UnpackQ5_0>>::Go(a, args...);
     case DType::kQ5_1: return Run<Q32Kernel<UnpackQ5_1>>::Go(a, args...);
-    case DType::kIQ4_NL: return Run<Q32Kernel<UnpackIQ4NL>>::Go(a, args...);
+    case DType::kIQ4_NL:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedIQ4NL>>::Go(a, args...);
+      return Run<Q32Kernel<UnpackIQ4NL>>::Go(a, args...);
 #endif
     case DType::kQ2_K:
 #if defined(__AVX512VNNI__)
@@ -154,6 +158,8 @@ void Dispatch(const MatMulArgs& a, Args... args) {
     case DType::kIQ4_XS:
 #if defined(__AVX512VNNI__)
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedIQ4XS>>::Go(a, args...);
+#else
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedIQ4XS>>::Go(a, args...);
 #endif
       return Run<SuperBlockKernel<IQ4XSImpl>>::Go(a, args...);
   }
@@ -170,13 +176,20 @@ struct TwoStreamsRunner {
 };
 
 // KernelTable::reads_packed: AVX-512 VNNI reads every type pack_quant.h
-// packs; AVX2 the 4-bit ones whose codes vpmaddubsw takes as they are
-// (simd_packed_avx2-inl.h).
+// packs; AVX2 those of simd_packed_avx2-inl.h.
 bool ReadsPacked(DType wtype) {
 #if defined(__AVX512VNNI__)
   return PackedRowBytes(wtype, kGroupElems) > 0;
 #else
-  return wtype == DType::kQ4_0 || wtype == DType::kQ4_1 || wtype == DType::kQ4_K;
+  switch (wtype) {
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ4_K:
+    case DType::kQ8_0:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS: return true;
+    default: return false;
+  }
 #endif
 }
 

@@ -1,6 +1,7 @@
 // Part of simd_kernels-inl.h: the packed Q4 layout (blocks.h "Packed Q4",
-// the one the AVX-512 tiles read) on AVX2 without VNNI, for the types whose
-// codes stay within 0..15: Q4_0, Q4_1 and Q4_K.
+// the one the AVX-512 tiles read) on AVX2 without VNNI, for Q4_0, Q4_1 and
+// Q4_K, whose codes stay within 0..15, and Q8_0, IQ4_NL and IQ4_XS as
+// signed bytes (below).
 //
 // Each 64-byte slice of a group is two vectors, blocks 0..7 and 8..15 (a
 // group half), so that int32 lane k of half h collects block 8h + k. Per row,
@@ -18,7 +19,7 @@
 #error "include backend/cpu/simd_kernels-inl.h, not this part"
 #endif
 
-#include "backend/cpu/simd_matmul-inl.h"
+#include "backend/cpu/simd_matmul_types-inl.h"
 
 namespace kvs::cpu::KVS_SIMD_NS {
 namespace {
@@ -29,7 +30,7 @@ namespace {
 // << kStartShift), 0 for none.
 struct Avx2PackedQ4_0 {
   using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false;
+  static constexpr bool kHasMin = false, kSigned = false;
   static constexpr int kStartShift = 3;
   static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256*) {
     *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
@@ -37,7 +38,7 @@ struct Avx2PackedQ4_0 {
 };
 struct Avx2PackedQ4_1 {  // w = d q + m: the min term is -m
   using Group = PackedQ4_1Group;
-  static constexpr bool kHasMin = true;
+  static constexpr bool kHasMin = true, kSigned = false;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256* min) {
     *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
@@ -46,7 +47,7 @@ struct Avx2PackedQ4_1 {  // w = d q + m: the min term is -m
 };
 struct Avx2PackedQ4K {  // half h is super-block h: d[h] times each block's 6-bit scale
   using Group = PackedQ4KGroup;
-  static constexpr bool kHasMin = true;
+  static constexpr bool kHasMin = true, kSigned = false;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256* min) {
     const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{g.d[h]} | uint32_t{g.dmin[h]} << 16)));  // [d, dmin]
@@ -54,6 +55,50 @@ struct Avx2PackedQ4K {  // half h is super-block h: d[h] times each block's 6-bi
     const __m128i mn = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.min + 8 * h));
     *scale = _mm256_mul_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc)));
     *min = _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));
+  }
+};
+
+// Signed byte codes (kSigned; Codes(g, s, h): slice s of half h): Q8_0's
+// bytes, stored + 128, and the IQ4 table's values, whose range (-127..113)
+// vpmaddubsw cannot take unsigned.
+struct Avx2PackedQ8_0 {
+  using Group = PackedQ8_0Group;
+  static constexpr bool kHasMin = false, kSigned = true;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) __m256i Codes(const Group& g, int s, int h) {
+    return _mm256_xor_si256(Load256(g.qs[s] + 32 * h), _mm256_set1_epi8(-128));
+  }
+  static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256*) {
+    *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
+  }
+};
+// IQ4 codes: slice s is the low (s even) or high nibbles of qs[s / 2].
+inline __m256i Iq4Codes(const uint8_t (&qs)[4][64], int s, int h) {
+  const __m256i v = Load256(qs[s / 2] + 32 * h);
+  const __m256i idx = _mm256_and_si256(s % 2 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(15));
+  return _mm256_shuffle_epi8(Iq4NlTable(), idx);
+}
+struct Avx2PackedIQ4NL {
+  using Group = PackedQ4_0Group;
+  static constexpr bool kHasMin = false, kSigned = true;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) __m256i Codes(const Group& g, int s, int h) {
+    return Iq4Codes(g.qs, s, h);
+  }
+  static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256*) {
+    *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
+  }
+};
+struct Avx2PackedIQ4XS {  // half h is super-block h: d[h] times each block's signed scale
+  using Group = PackedIQ4XSGroup;
+  static constexpr bool kHasMin = false, kSigned = true;
+  static constexpr int kStartShift = 0;
+  static inline __attribute__((always_inline)) __m256i Codes(const Group& g, int s, int h) {
+    return Iq4Codes(g.qs, s, h);
+  }
+  static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256*) {
+    const __m128i sc = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.scale + 8 * h));
+    *scale = _mm256_mul_ps(_mm256_set1_ps(F16(g.d[h])), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)));
   }
 };
 
@@ -77,7 +122,6 @@ struct PackedQ4KernelAvx2 {
     TileRows(a.xq, tok, a.xq_row_bytes, x);
     __m256 acc[R][C];
     SetAll(acc, _mm256_setzero_ps());
-    const __m256i m4 = _mm256_set1_epi8(15);
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
@@ -88,33 +132,11 @@ struct PackedQ4KernelAvx2 {
       }
       KVS_UNROLL
       for (int h = 0; h < 2; ++h) {
-        __m256i s16[R][C];
-        SetAll(s16, _mm256_setzero_si256());
-        KVS_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          __m256i lo[R], hi[R];
-          KVS_UNROLL
-          for (int r = 0; r < R; ++r) {
-            __m256i v = Load256(w[r][g].qs[i] + 32 * h);
-            // Slice pair i starts after pair i - 1's sums (the asm
-            // statements keep their order): left to itself GCC 12 ran all
-            // 32 vpmaddubsw of a 2 x 2 tile's half first and spilled their
-            // products to the stack.
-            asm volatile("" : "+x"(v));
-            lo[r] = _mm256_and_si256(v, m4);
-            hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-          }
-          KVS_UNROLL
-          for (int c = 0; c < C; ++c) {
-            const __m256i xl = Load256(x[c][g].qs[2 * i] + 32 * h);
-            const __m256i xh = Load256(x[c][g].qs[2 * i + 1] + 32 * h);
-            KVS_UNROLL
-            for (int r = 0; r < R; ++r) {
-              s16[r][c] = _mm256_add_epi16(
-                  s16[r][c], _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], xl), _mm256_maddubs_epi16(hi[r], xh)));
-              asm volatile("" : "+x"(s16[r][c]));
-            }
-          }
+        __m256i isum[R][C];
+        if constexpr (P::kSigned) {
+          SignedSums<R, C>(w, x, g, h, isum);
+        } else {
+          NibbleSums<R, C>(w, x, g, h, isum);
         }
         __m256 scale[R], min[R];
         KVS_UNROLL
@@ -129,14 +151,86 @@ struct PackedQ4KernelAvx2 {
           const __m256 xs = P::kHasMin ? _mm256_mul_ps(dx, _mm256_cvtepi32_ps(xsum)) : dx;
           KVS_UNROLL
           for (int r = 0; r < R; ++r) {
-            const __m256i isum = _mm256_add_epi32(start, _mm256_madd_epi16(s16[r][c], _mm256_set1_epi16(1)));
-            acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(scale[r], dx), acc[r][c]);
+            acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(start, isum[r][c])),
+                                        _mm256_mul_ps(scale[r], dx), acc[r][c]);
             if constexpr (P::kHasMin) acc[r][c] = _mm256_fnmadd_ps(min[r], xs, acc[r][c]);
           }
         }
       }
     }
     StoreTileSums(a, row, tok, step, acc);
+  }
+
+  // isum[r][c] = half h of group g's integer dots per block, unsigned
+  // nibble codes: vpmaddubsw pairs summed as int16 over the four slice
+  // pairs, then to int32 once.
+  template <int R, int C>
+  static inline __attribute__((always_inline)) void NibbleSums(const typename P::Group* (&w)[R],
+                                                               const ABlockQ8x16* (&x)[C], int64_t g, int h,
+                                                               __m256i (&isum)[R][C]) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    __m256i s16[R][C];
+    SetAll(s16, _mm256_setzero_si256());
+    KVS_UNROLL
+    for (int i = 0; i < 4; ++i) {
+      __m256i lo[R], hi[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        __m256i v = Load256(w[r][g].qs[i] + 32 * h);
+        // Slice pair i starts after pair i - 1's sums (the asm
+        // statements keep their order): left to itself GCC 12 ran all
+        // 32 vpmaddubsw of a 2 x 2 tile's half first and spilled their
+        // products to the stack.
+        asm volatile("" : "+x"(v));
+        lo[r] = _mm256_and_si256(v, m4);
+        hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+      }
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m256i xl = Load256(x[c][g].qs[2 * i] + 32 * h);
+        const __m256i xh = Load256(x[c][g].qs[2 * i + 1] + 32 * h);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          s16[r][c] = _mm256_add_epi16(
+              s16[r][c], _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], xl), _mm256_maddubs_epi16(hi[r], xh)));
+          asm volatile("" : "+x"(s16[r][c]));
+        }
+      }
+    }
+    KVS_UNROLL
+    for (int r = 0; r < R; ++r)
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) isum[r][c] = _mm256_madd_epi16(s16[r][c], _mm256_set1_epi16(1));
+  }
+
+  // The same for signed byte codes (P::Codes, slice by slice): |w| times
+  // sign(x, w), each slice's pairs (|.| <= 2 x 128 x 127, so no two fit
+  // int16 together) to int32 at once.
+  template <int R, int C>
+  static inline __attribute__((always_inline)) void SignedSums(const typename P::Group* (&w)[R],
+                                                               const ABlockQ8x16* (&x)[C], int64_t g, int h,
+                                                               __m256i (&isum)[R][C]) {
+    SetAll(isum, _mm256_setzero_si256());
+    KVS_UNROLL
+    for (int s = 0; s < 8; ++s) {
+      __m256i q[R], qa[R];
+      KVS_UNROLL
+      for (int r = 0; r < R; ++r) {
+        q[r] = P::Codes(w[r][g], s, h);
+        asm volatile("" : "+x"(q[r]));  // as in NibbleSums
+        qa[r] = _mm256_abs_epi8(q[r]);
+      }
+      KVS_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m256i xv = Load256(x[c][g].qs[s] + 32 * h);
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m256i p = _mm256_maddubs_epi16(qa[r], _mm256_sign_epi8(xv, q[r]));
+          isum[r][c] = _mm256_add_epi32(isum[r][c], _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+          asm volatile("" : "+x"(isum[r][c]));
+        }
+      }
+    }
   }
 };
 #endif
