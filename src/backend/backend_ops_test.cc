@@ -98,10 +98,10 @@ bool Packs(backend_test::CpuPath path, DType t, int64_t rows, int64_t cols) {
     case DType::kQ4_K:
     case DType::kQ8_0:
     case DType::kIQ4_NL:
-    case DType::kIQ4_XS: return isa != Isa::kScalar;  // AVX2 reads these packed too
+    case DType::kIQ4_XS:
     case DType::kQ5_0:
     case DType::kQ5_1:
-    case DType::kQ5_K:
+    case DType::kQ5_K: return isa != Isa::kScalar;  // AVX2 reads these packed too
     case DType::kQ2_K:
     case DType::kQ3_K:
     case DType::kQ6_K: return isa == Isa::kAvx512 || isa == Isa::kAmx;
@@ -190,6 +190,38 @@ TEST_P(BackendOpsTest, MatMulMatchesReferenceWithinBound) {
           ASSERT_LE(std::fabs(double{g} - e), bound) << "row " << r << " token " << t;
         }
       }
+    }
+  }
+}
+
+// The integer dots sum products as int16 before widening them wherever
+// that cannot wrap (the avx2 packed tiles: 4-bit codes over eight
+// vpmaddubsw, five-bit codes over four). Random weights stay far from that
+// bound; here every block's codes sit at their largest (one element at
+// -1, the rest at 15/16 of it, positive) against activations all 1, which
+// quantize to 127: a sum that wrapped would be off by 65536 times a scale.
+TEST_P(BackendOpsTest, LargestCodesTimesLargestActivationsDoNotWrap) {
+  ReferenceBackend ref;
+  auto fast = MakeCpu(GetParam(), 1);
+  constexpr int64_t kRows = 6, kCols = 2048, kTokens = 4;
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kIQ4_NL,
+                  DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kIQ4_XS}) {
+    std::vector<float> src(kRows * kCols);
+    for (int64_t j = 0; j < kRows * kCols; ++j) src[j] = j % 32 == 0 ? -1.0f : 0.9375f;
+    std::vector<uint8_t> bytes(kRows * RowBytes(t, kCols));
+    for (int64_t r = 0; r < kRows; ++r) {
+      QuantizeRow(t, src.data() + r * kCols, bytes.data() + r * RowBytes(t, kCols), kCols);
+    }
+    const WeightMatrix w{t, kRows, kCols, bytes.data()};
+    PreparedWeights prepared = fast->PrepareWeights({&w, 1});
+    const std::vector<float> x(kTokens * kCols, 1.0f);
+    std::vector<float> want(kTokens * kRows);
+    ref.MatMul(w, x.data(), kTokens, want.data());
+    for (int64_t n : {int64_t{1}, kTokens}) {
+      SCOPED_TRACE(std::string(DTypeName(t)) + " n=" + std::to_string(n));
+      std::vector<float> got(n * kRows, NAN);
+      fast->MatMul(prepared.matrices[0], x.data(), n, got.data());
+      for (int64_t i = 0; i < n * kRows; ++i) ASSERT_NEAR(got[i], want[i], 1e-4 * std::fabs(want[i]) + 1e-3) << i;
     }
   }
 }

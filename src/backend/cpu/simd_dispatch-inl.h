@@ -134,8 +134,12 @@ void Dispatch(const MatMulArgs& a, Args... args) {
     case DType::kQ4_1:
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ4_1>>::Go(a, args...);
       return Run<Q32Kernel<UnpackQ4_1>>::Go(a, args...);
-    case DType::kQ5_0: return Run<Q32Kernel<UnpackQ5_0>>::Go(a, args...);
-    case DType::kQ5_1: return Run<Q32Kernel<UnpackQ5_1>>::Go(a, args...);
+    case DType::kQ5_0:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ5_0>>::Go(a, args...);
+      return Run<Q32Kernel<UnpackQ5_0>>::Go(a, args...);
+    case DType::kQ5_1:
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ5_1>>::Go(a, args...);
+      return Run<Q32Kernel<UnpackQ5_1>>::Go(a, args...);
     case DType::kIQ4_NL:
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedIQ4NL>>::Go(a, args...);
       return Run<Q32Kernel<UnpackIQ4NL>>::Go(a, args...);
@@ -153,6 +157,8 @@ void Dispatch(const MatMulArgs& a, Args... args) {
     case DType::kQ5_K:
 #if defined(__AVX512VNNI__)
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4Kernel<PackedQ5K>>::Go(a, args...);
+#else
+      if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ5K>>::Go(a, args...);
 #endif
       return Run<SuperBlockKernel<Q5KImpl>>::Go(a, args...);
     case DType::kIQ4_XS:
@@ -185,6 +191,9 @@ bool ReadsPacked(DType wtype) {
     case DType::kQ4_0:
     case DType::kQ4_1:
     case DType::kQ4_K:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ5_K:
     case DType::kQ8_0:
     case DType::kIQ4_NL:
     case DType::kIQ4_XS: return true;

@@ -1,7 +1,7 @@
 // Part of simd_kernels-inl.h: the packed Q4 layout (blocks.h "Packed Q4",
 // the one the AVX-512 tiles read) on AVX2 without VNNI, for Q4_0, Q4_1 and
-// Q4_K, whose codes stay within 0..15, and Q8_0, IQ4_NL and IQ4_XS as
-// signed bytes (below).
+// Q4_K, whose codes stay within 0..15, Q5_0, Q5_1 and Q5_K with their fifth
+// bits (0..31), and Q8_0, IQ4_NL and IQ4_XS as signed bytes (below).
 //
 // Each 64-byte slice of a group is two vectors, blocks 0..7 and 8..15 (a
 // group half), so that int32 lane k of half h collects block 8h + k. Per row,
@@ -27,27 +27,35 @@ namespace {
 #if !defined(__AVX512F__)
 // Each P gives half h's per-block scale (and min, taken off times dx
 // sum(x)) as floats, and kStartShift: the accumulator starts at -(sum(x)
-// << kStartShift), 0 for none.
-struct Avx2PackedQ4_0 {
-  using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false, kSigned = false;
-  static constexpr int kStartShift = 3;
+// << kStartShift), 0 for none; kFifth: the group's fifth-bit masks add 16
+// to the codes (Q5_*).
+template <class G, bool kFifthBits, int kShift>
+struct Avx2PackedD {  // Q4_0 (-8), Q5_0 (-16)
+  using Group = G;
+  static constexpr bool kHasMin = false, kSigned = false, kFifth = kFifthBits;
+  static constexpr int kStartShift = kShift;
   static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256*) {
     *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
   }
 };
-struct Avx2PackedQ4_1 {  // w = d q + m: the min term is -m
-  using Group = PackedQ4_1Group;
-  static constexpr bool kHasMin = true, kSigned = false;
+using Avx2PackedQ4_0 = Avx2PackedD<PackedQ4_0Group, false, 3>;
+using Avx2PackedQ5_0 = Avx2PackedD<PackedQ5_0Group, true, 4>;
+template <class G, bool kFifthBits>
+struct Avx2PackedDMin {  // Q4_1, Q5_1: w = d q + m, so the min term is -m
+  using Group = G;
+  static constexpr bool kHasMin = true, kSigned = false, kFifth = kFifthBits;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256* min) {
     *scale = _mm256_cvtph_ps(Load128(g.d + 8 * h));
     *min = _mm256_sub_ps(_mm256_setzero_ps(), _mm256_cvtph_ps(Load128(g.m + 8 * h)));
   }
 };
-struct Avx2PackedQ4K {  // half h is super-block h: d[h] times each block's 6-bit scale
-  using Group = PackedQ4KGroup;
-  static constexpr bool kHasMin = true, kSigned = false;
+using Avx2PackedQ4_1 = Avx2PackedDMin<PackedQ4_1Group, false>;
+using Avx2PackedQ5_1 = Avx2PackedDMin<PackedQ5_1Group, true>;
+template <class G, bool kFifthBits>
+struct Avx2PackedKMin {  // Q4_K, Q5_K: half h is super-block h, d[h] times each block's 6-bit scale
+  using Group = G;
+  static constexpr bool kHasMin = true, kSigned = false, kFifth = kFifthBits;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) void Scales(const Group& g, int h, __m256* scale, __m256* min) {
     const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{g.d[h]} | uint32_t{g.dmin[h]} << 16)));  // [d, dmin]
@@ -57,13 +65,15 @@ struct Avx2PackedQ4K {  // half h is super-block h: d[h] times each block's 6-bi
     *min = _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));
   }
 };
+using Avx2PackedQ4K = Avx2PackedKMin<PackedQ4KGroup, false>;
+using Avx2PackedQ5K = Avx2PackedKMin<PackedQ5KGroup, true>;
 
 // Signed byte codes (kSigned; Codes(g, s, h): slice s of half h): Q8_0's
 // bytes, stored + 128, and the IQ4 table's values, whose range (-127..113)
 // vpmaddubsw cannot take unsigned.
 struct Avx2PackedQ8_0 {
   using Group = PackedQ8_0Group;
-  static constexpr bool kHasMin = false, kSigned = true;
+  static constexpr bool kHasMin = false, kSigned = true, kFifth = false;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) __m256i Codes(const Group& g, int s, int h) {
     return _mm256_xor_si256(Load256(g.qs[s] + 32 * h), _mm256_set1_epi8(-128));
@@ -80,7 +90,7 @@ inline __m256i Iq4Codes(const uint8_t (&qs)[4][64], int s, int h) {
 }
 struct Avx2PackedIQ4NL {
   using Group = PackedQ4_0Group;
-  static constexpr bool kHasMin = false, kSigned = true;
+  static constexpr bool kHasMin = false, kSigned = true, kFifth = false;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) __m256i Codes(const Group& g, int s, int h) {
     return Iq4Codes(g.qs, s, h);
@@ -91,7 +101,7 @@ struct Avx2PackedIQ4NL {
 };
 struct Avx2PackedIQ4XS {  // half h is super-block h: d[h] times each block's signed scale
   using Group = PackedIQ4XSGroup;
-  static constexpr bool kHasMin = false, kSigned = true;
+  static constexpr bool kHasMin = false, kSigned = true, kFifth = false;
   static constexpr int kStartShift = 0;
   static inline __attribute__((always_inline)) __m256i Codes(const Group& g, int s, int h) {
     return Iq4Codes(g.qs, s, h);
@@ -171,6 +181,7 @@ struct PackedQ4KernelAvx2 {
     const __m256i m4 = _mm256_set1_epi8(15);
     __m256i s16[R][C];
     SetAll(s16, _mm256_setzero_si256());
+    SetAll(isum, _mm256_setzero_si256());
     KVS_UNROLL
     for (int i = 0; i < 4; ++i) {
       __m256i lo[R], hi[R];
@@ -184,6 +195,11 @@ struct PackedQ4KernelAvx2 {
         asm volatile("" : "+x"(v));
         lo[r] = _mm256_and_si256(v, m4);
         hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if constexpr (P::kFifth) {  // + 16 where the slice's mask bit is set (bit 4k + j: byte 4k + j)
+          const auto* qh = reinterpret_cast<const uint8_t*>(w[r][g].qh[i]);
+          lo[r] = _mm256_or_si256(lo[r], FifthBits(qh + 4 * h));
+          hi[r] = _mm256_or_si256(hi[r], FifthBits(qh + 8 + 4 * h));
+        }
       }
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {
@@ -196,11 +212,18 @@ struct PackedQ4KernelAvx2 {
           asm volatile("" : "+x"(s16[r][c]));
         }
       }
+      // Five-bit codes (0..31) fill int16 after two slice pairs (four
+      // vpmaddubsw of |.| <= 2 x 31 x 127: 31496): to int32 then.
+      if (i == 3 || (P::kFifth && i == 1)) {
+        KVS_UNROLL
+        for (int r = 0; r < R; ++r)
+          KVS_UNROLL
+          for (int c = 0; c < C; ++c) {
+            isum[r][c] = _mm256_add_epi32(isum[r][c], _mm256_madd_epi16(s16[r][c], _mm256_set1_epi16(1)));
+            s16[r][c] = _mm256_setzero_si256();
+          }
+      }
     }
-    KVS_UNROLL
-    for (int r = 0; r < R; ++r)
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) isum[r][c] = _mm256_madd_epi16(s16[r][c], _mm256_set1_epi16(1));
   }
 
   // The same for signed byte codes (P::Codes, slice by slice): |w| times
