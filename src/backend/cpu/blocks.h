@@ -111,8 +111,9 @@ struct ABlockQ8K {
   int16_t bsums[kQKElems / 16];
   int8_t qs[kQKElems];
 };
-// ---- Packed Q4 (WeightLayout::kPacked on AVX-512 VNNI for Q4_0 and Q4_K, and
-// Q4_1, Q5_0, Q5_1, Q5_K, IQ4_NL, IQ4_XS below)
+// ---- Packed Q4 (WeightLayout::kPacked on AVX-512 VNNI, and on AVX2 for the types
+// simd_packed_avx2-inl.h reads): Q4_0 and Q4_K here, and Q4_1, Q5_0, Q5_1,
+// Q5_K, IQ4_NL, IQ4_XS, Q8_0 below
 // Rows are cut into groups of 16 blocks of 32 elements (512 elements; a
 // row's last group is padded with zero blocks). In a group the quants are
 // transposed so that one 64-byte load brings the same 4 bytes of all 16

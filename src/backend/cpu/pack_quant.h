@@ -1,6 +1,7 @@
 // Repacking Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K,
 // Q6_K and IQ4_XS weight rows into the packed layout the AVX-512 VNNI
-// kernels read (blocks.h, "Packed Q4"): plain byte shuffling, no arithmetic
+// kernels read (blocks.h, "Packed Q4"; the avx2 ones read it for the types
+// KernelTable::reads_packed names): plain byte shuffling, no arithmetic
 // on the weights' values, so a packed matrix holds exactly the file's
 // numbers.
 #pragma once
