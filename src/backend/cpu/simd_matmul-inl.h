@@ -315,6 +315,11 @@ alignas(32) constexpr uint8_t kBroadcastI16[8][32] = {
                     2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1}
     KVS_B16(0), KVS_B16(1), KVS_B16(2), KVS_B16(3), KVS_B16(4), KVS_B16(5), KVS_B16(6), KVS_B16(7)};
 #undef KVS_B16
+// v's low (half 0) or high 128 bits in both halves. (The immediate must
+// be a constant where the compiler checks it before unrolling: clang.)
+inline __m256i BothHalves(__m256i v, int half) {
+  return half == 0 ? _mm256_permute2x128_si256(v, v, 0x00) : _mm256_permute2x128_si256(v, v, 0x11);
+}
 // Mask k copies int16 lane 2k to the low half's eight lanes and lane
 // 2k + 1 to the high half's (each half holding the same eight lanes).
 alignas(32) constexpr uint8_t kBroadcastI16Pair[4][32] = {
@@ -715,7 +720,7 @@ struct Q6KKernel {
         __m256i sch[R];
         KVS_UNROLL
         for (int r = 0; r < R; ++r) {
-          sch[r] = _mm256_permute2x128_si256(sc16[r], sc16[r], h == 0 ? 0x00 : 0x11);  // scales 8h.. in both halves
+          sch[r] = BothHalves(sc16[r], h);  // scales 8h.. in both halves
         }
         KVS_UNROLL
         for (int k = 0; k < 4; ++k) {

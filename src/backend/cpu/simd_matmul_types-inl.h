@@ -328,8 +328,7 @@ struct PackedQ16Kernel {
 // Run k of 16 int16 scales (one per 16 elements): lane 2k in the low
 // 128-bit half, 2k + 1 in the high one.
 inline __m256i ScaleRun16(__m256i sc16, int k) {
-  const __m256i half = _mm256_permute2x128_si256(sc16, sc16, k < 4 ? 0x00 : 0x11);
-  return _mm256_shuffle_epi8(half, Load256(kBroadcastI16Pair[k % 4]));
+  return _mm256_shuffle_epi8(BothHalves(sc16, k / 4), Load256(kBroadcastI16Pair[k % 4]));
 }
 // Run k of 8 int16 scales (one per 32 elements) held in both halves.
 inline __m256i ScaleRun8(__m256i sc8x2, int k) { return _mm256_shuffle_epi8(sc8x2, Load256(kBroadcastI16[k])); }
