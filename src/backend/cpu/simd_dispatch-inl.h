@@ -111,7 +111,7 @@ void Dispatch(const MatMulArgs& a, Args... args) {
 #else
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ4KernelAvx2<Avx2PackedQ4K>>::Go(a, args...);
 #endif
-      return Run<Q4KKernel>::Go(a, args...);
+      return Run<SuperBlockKernel<Q4KImpl>>::Go(a, args...);
     case DType::kQ6_K:
 #if defined(__AVX512VNNI__)
       if (a.layout == WeightLayout::kPacked) return Run<PackedQ16Kernel<PackedQ6KP>>::Go(a, args...);

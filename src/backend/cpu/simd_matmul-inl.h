@@ -22,6 +22,14 @@ namespace {
 inline void Prefetch(int64_t ahead, const void* p) {
   if (ahead != 0) _mm_prefetch(static_cast<const char*>(p) + ahead, _MM_HINT_T0);
 }
+// Prefetch of every 64-byte line of one weight group or block.
+template <class T>
+inline __attribute__((always_inline)) void PrefetchLines(int64_t ahead, const T* p) {
+  KVS_UNROLL
+  for (int l = 0; l < static_cast<int>((sizeof(T) + 63) / 64); ++l) {
+    Prefetch(ahead, reinterpret_cast<const uint8_t*>(p) + 64 * l);
+  }
+}
 
 // KernelTable::read_fold. 64 bytes into one of four accumulators; AVX2
 // folds two 32-byte loads.
@@ -290,31 +298,6 @@ struct Q32KernelVnni {
 using Q8_0KernelVnni = Q32KernelVnni<Q8_0GroupLoader>;
 #endif
 
-// A Q4_K super-block's 12 packed scale bytes (UnpackScaleMinK4's, tensor/quant.h) as
-// int16 lanes: 0..7 the sub-block scales, 8..15 the mins. In 32-bit words
-// w0..w2 of the packed bytes: scales 0..3 are w0's low six bits per byte,
-// mins 0..3 w1's; scales 4..7 take w2's low nibbles and w0's top two bits,
-// mins 4..7 w2's high nibbles and w1's top two bits (reads 16 bytes: the
-// last 4 are the block's quants, unused).
-inline __m256i ScalesMinsK4(const uint8_t* q) {
-  const __m128i w = Load128(q);
-  const __m128i low6 = _mm_and_si128(w, _mm_set1_epi8(63));                      // sc 0-3 | mn 0-3
-  const __m128i w22 = _mm_shuffle_epi32(w, _MM_SHUFFLE(2, 2, 2, 2));
-  const __m128i nib = _mm_and_si128(_mm_srlv_epi32(w22, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi8(15));
-  const __m128i top2 = _mm_and_si128(_mm_srli_epi32(w, 2), _mm_set1_epi8(0x30));
-  const __m128i high = _mm_or_si128(nib, top2);                                   // sc 4-7 | mn 4-7
-  return _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(low6, high));
-}
-
-// Byte masks for vpshufb: mask k copies int16 lane k of each 128-bit half
-// to all eight lanes of that half.
-alignas(32) constexpr uint8_t kBroadcastI16[8][32] = {
-#define KVS_B16(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
-                    2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
-                    2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
-                    2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1}
-    KVS_B16(0), KVS_B16(1), KVS_B16(2), KVS_B16(3), KVS_B16(4), KVS_B16(5), KVS_B16(6), KVS_B16(7)};
-#undef KVS_B16
 // v's low (half 0) or high 128 bits in both halves. (The immediate must
 // be a constant where the compiler checks it before unrolling: clang.)
 inline __m256i BothHalves(__m256i v, int half) {
@@ -329,89 +312,6 @@ alignas(32) constexpr uint8_t kBroadcastI16Pair[4][32] = {
                      4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3}
     KVS_B16P(0), KVS_B16P(1), KVS_B16P(2), KVS_B16P(3)};
 #undef KVS_B16P
-
-// Q4_K: per super-block, int32 lanes collect sum_s scale_s * dot(q_s, x_s)
-// and four more int32 lanes the mins' sum_s min_s * sum(x_s) (vpmaddwd of
-// the mins against the activation's 32-element sums); each goes into its
-// own float accumulator, times d dx and dmin dx. Scales, mins and the
-// activation's sums stay in vectors: as scalars (UnpackScaleMinK4's, a scalar
-// multiply-add per sub-block) they were most of the decode step's
-// instructions on the avx2 path.
-struct Q4KKernel {
-  static constexpr int kR = kWide ? 2 : 1;
-  static constexpr int kC = kWide ? 4 : 3;
-
-  template <int R, int C>
-  static void Tile(const MatMulArgs& a, int64_t row, int64_t tok, int64_t step = 1) {
-    const WBlockQ4K* w[R];
-    const ABlockQ8K* x[C];
-    TileRows(a.w, row, a.w_row_bytes, w, step);
-    TileRows(a.xq, tok, a.xq_row_bytes, x);
-    __m256 acc[R][C];
-    __m128 acc_min[R][C];
-    SetAll(acc, _mm256_setzero_ps());
-    SetAll(acc_min, _mm_setzero_ps());
-    const __m256i m4 = _mm256_set1_epi8(15);
-    const int64_t nb = a.cols / kQKElems;
-    for (int64_t b = 0; b < nb; ++b) {
-      __m256i scales[R];  // each half: the 8 scales as int16
-      __m128i mins[R];
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        Prefetch(a.prefetch_bytes, &w[r][b]), Prefetch(a.prefetch_bytes, w[r][b].qs + 64);
-        const __m256i sm = ScalesMinsK4(w[r][b].scales);
-        scales[r] = _mm256_permute2x128_si256(sm, sm, 0x00);
-        mins[r] = _mm256_extracti128_si256(sm, 1);
-      }
-      __m256i isum[R][C];
-      SetAll(isum, _mm256_setzero_si256());
-      KVS_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        __m256i lo[R], hi[R], s_lo[R], s_hi[R];
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const __m256i v = Load256(w[r][b].qs + 32 * j);
-          lo[r] = _mm256_and_si256(v, m4);
-          hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-          s_lo[r] = _mm256_shuffle_epi8(scales[r], Load256(kBroadcastI16[2 * j]));
-          s_hi[r] = _mm256_shuffle_epi8(scales[r], Load256(kBroadcastI16[2 * j + 1]));
-        }
-        KVS_UNROLL
-        for (int c = 0; c < C; ++c) {
-          const __m256i x0 = Load256(x[c][b].qs + 64 * j);
-          const __m256i x1 = Load256(x[c][b].qs + 64 * j + 32);
-          KVS_UNROLL
-          for (int r = 0; r < R; ++r) {
-            isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(lo[r], x0), s_lo[r]);
-            isum[r][c] = DotI16(isum[r][c], _mm256_maddubs_epi16(hi[r], x1), s_hi[r]);
-          }
-        }
-      }
-      KVS_UNROLL
-      for (int c = 0; c < C; ++c) {
-        // The activation's 32-element sums (each pair of 16-element sums;
-        // |sum| <= 32 x 127 fits int16).
-        const __m128i sums32 = _mm_hadd_epi16(Load128(x[c][b].bsums), Load128(x[c][b].bsums + 8));
-        const __m256 dx = _mm256_set1_ps(x[c][b].d);
-        KVS_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const __m256 ddx = _mm256_mul_ps(_mm256_set1_ps(F16(w[r][b].d)), dx);
-          const __m128 dmdx = _mm_mul_ps(_mm_set1_ps(F16(w[r][b].dmin)), _mm256_castps256_ps128(dx));
-          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][c]), ddx, acc[r][c]);
-          acc_min[r][c] = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(mins[r], sums32)), dmdx, acc_min[r][c]);
-        }
-      }
-    }
-    KVS_UNROLL
-    for (int c = 0; c < C; ++c)
-      KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m128 m = acc_min[r][c];
-        const __m128 m2 = _mm_add_ps(m, _mm_movehl_ps(m, m));
-        a.out[(tok + c) * a.rows + row + r * step] = Hsum8(acc[r][c]) - _mm_cvtss_f32(_mm_add_ss(m2, _mm_movehdup_ps(m2)));
-      }
-  }
-};
 
 #if defined(__AVX512VNNI__)
 // Packed Q4_0 / Q4_K (blocks.h, "Packed Q4"): 16 blocks per group, block k
@@ -618,11 +518,7 @@ struct PackedQ4Kernel {
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
-        KVS_UNROLL
-        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(a.prefetch_bytes, p + 64 * l);
-      }
+      for (int r = 0; r < R; ++r) PrefetchLines(a.prefetch_bytes, &w[r][g]);
       __m512i isum[R][C], isum_hi[R][C];
       KVS_UNROLL
       for (int c = 0; c < C; ++c) {

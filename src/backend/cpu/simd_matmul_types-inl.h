@@ -1,6 +1,6 @@
 // Part of simd_kernels-inl.h: MatMul tiles of the block types Q4_1, Q5_0,
 // Q5_1, IQ4_NL (32-element blocks, through simd_matmul-inl.h's Q32Kernel)
-// and Q2_K, Q3_K, Q5_K, IQ4_XS (256-element super-blocks against ABlockQ8K
+// and Q2_K, Q3_K, Q4_K, Q5_K, IQ4_XS (256-element super-blocks against ABlockQ8K
 // activations). The arithmetic is scalar_dots.cc's: integer dots per block
 // or sub-block (maddubs / VNNI), scaled in float once per block; offsets
 // (mins, Q3_K's -4) go through the activation's 16-element sums.
@@ -212,11 +212,7 @@ struct PackedQ16Kernel {
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
-        KVS_UNROLL
-        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(a.prefetch_bytes, p + 64 * l);
-      }
+      for (int r = 0; r < R; ++r) PrefetchLines(a.prefetch_bytes, &w[r][g]);
       // Per token, each block half's sum of activations.
       __m512i xsum[C][2];
       KVS_UNROLL
@@ -322,6 +318,32 @@ struct PackedQ16Kernel {
 
 // ---------------------------------------------------------------- 256-element super-blocks
 
+// A Q4_K super-block's 12 packed scale bytes (UnpackScaleMinK4's, tensor/quant.h) as
+// int16 lanes: 0..7 the sub-block scales, 8..15 the mins. In 32-bit words
+// w0..w2 of the packed bytes: scales 0..3 are w0's low six bits per byte,
+// mins 0..3 w1's; scales 4..7 take w2's low nibbles and w0's top two bits,
+// mins 4..7 w2's high nibbles and w1's top two bits (reads 16 bytes: the
+// last 4 are the block's quants, unused).
+inline __m256i ScalesMinsK4(const uint8_t* q) {
+  const __m128i w = Load128(q);
+  const __m128i low6 = _mm_and_si128(w, _mm_set1_epi8(63));                      // sc 0-3 | mn 0-3
+  const __m128i w22 = _mm_shuffle_epi32(w, _MM_SHUFFLE(2, 2, 2, 2));
+  const __m128i nib = _mm_and_si128(_mm_srlv_epi32(w22, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi8(15));
+  const __m128i top2 = _mm_and_si128(_mm_srli_epi32(w, 2), _mm_set1_epi8(0x30));
+  const __m128i high = _mm_or_si128(nib, top2);                                   // sc 4-7 | mn 4-7
+  return _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(low6, high));
+}
+
+// Byte masks for vpshufb: mask k copies int16 lane k of each 128-bit half
+// to all eight lanes of that half.
+alignas(32) constexpr uint8_t kBroadcastI16[8][32] = {
+#define KVS_B16(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+                    2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+                    2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+                    2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1}
+    KVS_B16(0), KVS_B16(1), KVS_B16(2), KVS_B16(3), KVS_B16(4), KVS_B16(5), KVS_B16(6), KVS_B16(7)};
+#undef KVS_B16
+
 // Scales kept in vectors, taken out per 32-element run by one vpshufb
 // (two for 16): as scalars moved into vectors one by one they were most
 // of the avx2 decode's instructions.
@@ -358,9 +380,7 @@ struct SuperBlockKernel {
       Impl u[R];
       KVS_UNROLL
       for (int r = 0; r < R; ++r) {
-        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][b]);
-        KVS_UNROLL
-        for (int l = 0; l < static_cast<int>(sizeof(Block)); l += 64) Prefetch(a.prefetch_bytes, p + l);
+        PrefetchLines(a.prefetch_bytes, &w[r][b]);
         u[r].Prepare(w[r][b]);
       }
       __m256i isum[R][C];
@@ -463,10 +483,12 @@ struct Q3KImpl {
   float OffsetScale(const Block& b) const { return F16(b.d); }
 };
 
-// Q5_K: Q4_K's nibbles plus fifth bits (bit k of qh[l]); 6-bit scale and
-// min per 32 elements.
-struct Q5KImpl {
-  using Block = WBlockQ5K;
+// Q4_K and Q5_K (kFifthBits: plus fifth bits, bit k of qh[l]): nibbles
+// per 64 elements as 32 bytes, low nibbles first; 6-bit scale and min per
+// 32 elements.
+template <class B, bool kFifthBits>
+struct KMinImpl {
+  using Block = B;
   static constexpr bool kHasOffset = true;
   __m256i sc8x2;  // the 8 scales as int16, in both halves
   __m256i mins;   // 16 x int16: each sub-block's min twice (its two bsums)
@@ -476,11 +498,12 @@ struct Q5KImpl {
     sc8x2 = _mm256_permute2x128_si256(sm, sm, 0x00);
     const __m128i m = _mm256_extracti128_si256(sm, 1);
     mins = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m));
-    qh = Load256(b.qh);
+    if constexpr (kFifthBits) qh = Load256(b.qh);
   }
   __m256i Codes(const Block& b, int k) const {
     const __m256i v = Load256(b.qs + 32 * (k / 2));
     const __m256i low = _mm256_and_si256(_mm256_srli_epi16(v, 4 * (k % 2)), _mm256_set1_epi8(15));
+    if constexpr (!kFifthBits) return low;
     // Fifth bit (bit k of qh) moved to bit 4 within each byte.
     const __m256i bit = _mm256_and_si256(qh, _mm256_set1_epi8(static_cast<char>(1 << k)));
     return _mm256_or_si256(low, k <= 4 ? _mm256_slli_epi16(bit, 4 - k) : _mm256_srli_epi16(bit, k - 4));
@@ -490,6 +513,8 @@ struct Q5KImpl {
   __m256i Offset(__m256i bsums) const { return _mm256_madd_epi16(bsums, mins); }
   float OffsetScale(const Block& b) const { return F16(b.dmin); }
 };
+using Q4KImpl = KMinImpl<WBlockQ4K, false>;
+using Q5KImpl = KMinImpl<WBlockQ5K, true>;
 
 // IQ4_XS: table values (signed) per 32 elements with a 6-bit scale - 32.
 struct IQ4XSImpl {

@@ -135,11 +135,7 @@ struct PackedQ4KernelAvx2 {
     const int64_t ng = (a.cols + kGroupElems - 1) / kGroupElems;
     for (int64_t g = 0; g < ng; ++g) {
       KVS_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* p = reinterpret_cast<const uint8_t*>(&w[r][g]);
-        KVS_UNROLL
-        for (int l = 0; l < static_cast<int>((sizeof(Group) + 63) / 64); ++l) Prefetch(a.prefetch_bytes, p + 64 * l);
-      }
+      for (int r = 0; r < R; ++r) PrefetchLines(a.prefetch_bytes, &w[r][g]);
       KVS_UNROLL
       for (int h = 0; h < 2; ++h) {
         __m256i isum[R][C];
