@@ -382,7 +382,7 @@ TEST_P(BackendOpsTest, RmsNormRopeAddAreExact) {
   std::mt19937 rng(4);
   ReferenceBackend ref;
   auto fast = MakeCpu(GetParam(), 3);
-  for (int64_t n : {1, 3, 17}) {
+  for (int64_t n : {1, 3, 17, 40}) {  // 40: whole runs of rows side by side on each thread
     const int64_t dim = 2 * 3 * 40;  // 6 heads of 40 for Rope
     std::vector<float> x = RandomFloats(rng, n * dim, -4.0f, 4.0f);
     std::vector<float> weight = RandomFloats(rng, dim, 0.5f, 1.5f);

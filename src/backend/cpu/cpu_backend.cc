@@ -399,18 +399,54 @@ void CpuBackend::GetRows(const WeightMatrix& w, const int32_t* ids, int64_t n, f
 
 void CpuBackend::RmsNorm(const float* x, const float* weight, int64_t n, int64_t dim, float eps,
                          float* out) {
-  // The reference's arithmetic exactly: a sequential float sum of squares is
-  // a few microseconds per row, not worth an inexact vector version.
+  // The reference's arithmetic exactly: each row's sum of squares is
+  // sequential, element by element. kRows rows run side by side so that
+  // their chains of dependent adds overlap: one row alone waits out the add
+  // latency per element (about 1.4% of a prefill of 512; kvserve bench,
+  // IQ4_XS TinyLlama shape, 1 thread).
+  constexpr int64_t kRows = 8;
   ParallelFor(n, dim, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const float* xt = x + t * dim;
-      float* ot = out + t * dim;
-      float ss = 0.0f;
-      for (int64_t j = 0; j < dim; ++j) ss += xt[j] * xt[j];
-      ss /= static_cast<float>(dim);
-      ss += eps;
-      ss = 1.0f / std::sqrt(ss);
-      for (int64_t j = 0; j < dim; ++j) ot[j] = weight[j] * (ss * xt[j]);
+    for (int64_t t0 = begin; t0 < end; t0 += kRows) {
+      const int64_t rows = std::min(kRows, end - t0);
+      float ss[kRows] = {};
+      const float* xt = x + t0 * dim;
+      if (rows == kRows) {
+        // Named sums: kept in registers (as an array, GCC 12 stored and
+        // reloaded them every element).
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        for (int64_t j = 0; j < dim; ++j) {
+          const float* c = xt + j;
+          s0 += c[0] * c[0];
+          s1 += c[dim] * c[dim];
+          s2 += c[2 * dim] * c[2 * dim];
+          s3 += c[3 * dim] * c[3 * dim];
+          s4 += c[4 * dim] * c[4 * dim];
+          s5 += c[5 * dim] * c[5 * dim];
+          s6 += c[6 * dim] * c[6 * dim];
+          s7 += c[7 * dim] * c[7 * dim];
+        }
+        const float all[kRows] = {s0, s1, s2, s3, s4, s5, s6, s7};
+        std::copy(all, all + kRows, ss);
+      } else {
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < dim; ++j) ss[r] += xt[r * dim + j] * xt[r * dim + j];
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        float s = ss[r] / static_cast<float>(dim);
+        s += eps;
+        s = 1.0f / std::sqrt(s);
+        const float* xr = xt + r * dim;
+        float* ot = out + (t0 + r) * dim;
+        // Eight at a time through a local copy: out may be x itself, and
+        // GCC then took its scalar loop for the whole row.
+        int64_t j = 0;
+        for (; j + 8 <= dim; j += 8) {
+          float v[8];
+          for (int k = 0; k < 8; ++k) v[k] = weight[j + k] * (s * xr[j + k]);
+          std::copy(v, v + 8, ot + j);
+        }
+        for (; j < dim; ++j) ot[j] = weight[j] * (s * xr[j]);
+      }
     }
   });
 }
