@@ -67,6 +67,8 @@ KVS_PORT_BENCH(BM_Vpandd, "vpandd %%zmm30, %%zmm31,");
 KVS_PORT_BENCH(BM_Vpternlogd, "vpternlogd $0xF8, %%zmm30, %%zmm31,");
 KVS_PORT_BENCH(BM_Vpshufb, "vpshufb %%zmm30, %%zmm31,");
 KVS_PORT_BENCH(BM_Vpermps, "vpermps %%zmm30, %%zmm31,");
+KVS_PORT_BENCH(BM_Vgf2p8affineqb, "vgf2p8affineqb $0, %%zmm30, %%zmm31,");
+KVS_PORT_BENCH(BM_Vpmultishiftqb, "vpmultishiftqb %%zmm30, %%zmm31,");
 
 }  // namespace
 }  // namespace kvs
