@@ -495,7 +495,7 @@ struct KMinImpl {
   __m256i qh;
   void Prepare(const Block& b) {
     const __m256i sm = ScalesMinsK4(b.scales);
-    sc8x2 = _mm256_permute2x128_si256(sm, sm, 0x00);
+    sc8x2 = BothHalves(sm, 0);
     const __m128i m = _mm256_extracti128_si256(sm, 1);
     mins = _mm256_set_m128i(_mm_unpackhi_epi16(m, m), _mm_unpacklo_epi16(m, m));
     if constexpr (kFifthBits) qh = Load256(b.qh);
